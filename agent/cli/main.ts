@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// The `wgp2p` command: dispatches subcommands and turns every failure into one clear line.
+import { readFileSync } from 'node:fs';
+import { genkey, genpsk, pubkey } from './keys.js';
+import { runUp } from './up.js';
+import { UsageError } from './args.js';
+
+const USAGE = `usage: wgp2p <command> [options]
+
+commands:
+  up <file> [--interface NAME]   run a WireGuard tunnel from a wg-quick style file
+  genkey                         print a new private key (like wg genkey)
+  pubkey                         read a private key on stdin, print its public key
+  genpsk                         print a new preshared key
+  server [options]               run the signalling + STUN server (wgp2p server --help)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'genkey':
+      process.stdout.write(genkey());
+      return 0;
+    case 'genpsk':
+      process.stdout.write(genpsk());
+      return 0;
+    case 'pubkey':
+      process.stdout.write(pubkey(readFileSync(0, 'utf8')));
+      return 0;
+    case 'up':
+      return runUp(rest, process.env);
+    case 'server': {
+      const { runServerCli } = await import('../../signal-server/main.js');
+      return runServerCli(rest, process.env);
+    }
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return cmd === undefined ? 1 : 0;
+    default:
+      throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const e = err as Error;
+    process.stderr.write(`wgp2p: ${e instanceof UsageError ? '' : 'error: '}${e.message}\n`);
+    process.exitCode = e instanceof UsageError ? 2 : 1;
+  },
+);

@@ -1,0 +1,193 @@
+// Parser for wg-quick style tunnel files ([Interface] + [Peer] sections), with errors that name
+// the file's line so a user can fix it without guessing.
+import { parseAddress, parsePrefix, type Prefix } from '../../shared/net/address.js';
+import { parseKey } from '../../shared/keys.js';
+
+export interface InterfaceConfig {
+  privateKey: Buffer;
+  listenPort: number | undefined;
+  /** Host addresses with their prefix length, as given ("10.0.0.1/24"). */
+  addresses: string[];
+  mtu: number | undefined;
+  fwmark: number | undefined;
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface PeerConfig {
+  publicKey: Buffer;
+  presharedKey: Buffer | undefined;
+  allowedIps: Prefix[];
+  endpoint: HostPort | undefined;
+  persistentKeepalive: number;
+}
+
+export interface TunnelConfig {
+  interface: InterfaceConfig;
+  peers: PeerConfig[];
+  /** wg-quick keys we understood but do not act on (DNS, PostUp, ...), for a warning. */
+  ignored: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(message: string, readonly line?: number) {
+    super(line !== undefined ? `line ${line}: ${message}` : message);
+    this.name = 'ConfigError';
+  }
+}
+
+// wg-quick features outside a userspace tunnel's job; accepted so existing files load.
+const IGNORED_INTERFACE_KEYS = new Set(['dns', 'table', 'preup', 'postup', 'predown', 'postdown', 'saveconfig']);
+
+export function parseWgQuick(text: string): TunnelConfig {
+  let section: 'none' | 'interface' | 'peer' = 'none';
+  let iface: Partial<InterfaceConfig> & { addresses: string[]; seen: boolean } = { addresses: [], seen: false };
+  const peers: (Partial<PeerConfig> & { line: number; allowedIps: Prefix[] })[] = [];
+  const ignored: string[] = [];
+  const lines = text.split(/\r?\n/);
+
+  lines.forEach((raw, i) => {
+    const n = i + 1;
+    const line = raw.replace(/#.*$/, '').trim();
+    if (line === '') return;
+    const header = /^\[(\w+)\]$/.exec(line);
+    if (header) {
+      const name = header[1]!.toLowerCase();
+      if (name === 'interface') {
+        if (iface.seen) throw new ConfigError('a second [Interface] section', n);
+        iface.seen = true;
+        section = 'interface';
+      } else if (name === 'peer') {
+        peers.push({ line: n, allowedIps: [] });
+        section = 'peer';
+      } else throw new ConfigError(`unknown section [${header[1]}]`, n);
+      return;
+    }
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`expected "Key = Value", got "${line}"`, n);
+    const key = line.slice(0, eq).trim();
+    const value = line.slice(eq + 1).trim();
+    const k = key.toLowerCase();
+    const at = (f: () => void) => {
+      try {
+        f();
+      } catch (e) {
+        throw e instanceof ConfigError ? e : new ConfigError(`${key}: ${(e as Error).message}`, n);
+      }
+    };
+    if (section === 'none') throw new ConfigError(`"${key}" outside of a section`, n);
+    if (section === 'interface') {
+      at(() => {
+        switch (k) {
+          case 'privatekey':
+            iface.privateKey = parseKey(value, 'PrivateKey');
+            break;
+          case 'listenport':
+            iface.listenPort = parsePort(value, true);
+            break;
+          case 'address':
+            for (const a of list(value)) iface.addresses.push(parseHostCidr(a));
+            break;
+          case 'mtu':
+            iface.mtu = parseIntIn(value, 576, 65535, 'MTU');
+            break;
+          case 'fwmark':
+            iface.fwmark = value === 'off' ? 0 : parseIntIn(value, 0, 0xffffffff, 'FwMark');
+            break;
+          default:
+            if (IGNORED_INTERFACE_KEYS.has(k)) ignored.push(key);
+            else throw new Error(`unknown key in [Interface]`);
+        }
+      });
+    } else {
+      const p = peers[peers.length - 1]!;
+      at(() => {
+        switch (k) {
+          case 'publickey':
+            p.publicKey = parseKey(value, 'PublicKey');
+            break;
+          case 'presharedkey':
+            p.presharedKey = parseKey(value, 'PresharedKey');
+            break;
+          case 'allowedips':
+            for (const a of list(value)) p.allowedIps.push(parsePrefix(a));
+            break;
+          case 'endpoint':
+            p.endpoint = parseHostPort(value);
+            break;
+          case 'persistentkeepalive':
+            p.persistentKeepalive = value === 'off' ? 0 : parseIntIn(value, 0, 65535, 'PersistentKeepalive');
+            break;
+          default:
+            throw new Error(`unknown key in [Peer]`);
+        }
+      });
+    }
+  });
+
+  if (!iface.seen) throw new ConfigError('no [Interface] section');
+  if (!iface.privateKey) throw new ConfigError('[Interface] has no PrivateKey');
+  const seenKeys = new Set<string>();
+  const out: PeerConfig[] = peers.map((p) => {
+    if (!p.publicKey) throw new ConfigError('[Peer] has no PublicKey', p.line);
+    const b64 = p.publicKey.toString('base64');
+    if (seenKeys.has(b64)) throw new ConfigError('the same PublicKey appears in two [Peer] sections', p.line);
+    seenKeys.add(b64);
+    return {
+      publicKey: p.publicKey,
+      presharedKey: p.presharedKey,
+      allowedIps: p.allowedIps,
+      endpoint: p.endpoint,
+      persistentKeepalive: p.persistentKeepalive ?? 0,
+    };
+  });
+  return {
+    interface: {
+      privateKey: iface.privateKey,
+      listenPort: iface.listenPort,
+      addresses: iface.addresses,
+      mtu: iface.mtu,
+      fwmark: iface.fwmark,
+    },
+    peers: out,
+    ignored,
+  };
+}
+
+function list(v: string): string[] {
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+function parseIntIn(v: string, min: number, max: number, what: string): number {
+  if (!/^\d+$/.test(v)) throw new Error(`${what} must be a whole number, got "${v}"`);
+  const n = Number(v);
+  if (n < min || n > max) throw new Error(`${what} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function parsePort(v: string, allowZero: boolean): number {
+  return parseIntIn(v, allowZero ? 0 : 1, 65535, 'port');
+}
+
+/** "10.0.0.1/24" or a bare address (→ /32 or /128), kept as a host address. */
+export function parseHostCidr(s: string): string {
+  const [addr, bits, extra] = s.split('/');
+  if (extra !== undefined || !addr) throw new Error(`"${s}" is not an address/prefix`);
+  const ip = parseAddress(addr);
+  const max = ip.family === 4 ? 32 : 128;
+  const len = bits === undefined ? max : parseIntIn(bits, 0, max, 'prefix length');
+  return `${addr}/${len}`;
+}
+
+/** "host:port", "1.2.3.4:port" or "[v6]:port"; the host is resolved later (it may be a name). */
+export function parseHostPort(s: string): HostPort {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:[\]]+):(\d+)$/.exec(s);
+  if (!m) throw new Error(`"${s}" is not host:port (use [addr]:port for IPv6)`);
+  return { host: m[1]!, port: parsePort(m[2]!, false) };
+}

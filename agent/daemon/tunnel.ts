@@ -1,0 +1,154 @@
+// A running tunnel: TUN device + UDP socket + the pure engine + the `wg` control socket, glued
+// together on the event loop. Everything here is I/O; the protocol lives in ../wireguard.
+import { lookup } from 'node:dns/promises';
+import type { TunnelConfig } from '../config/wg-quick.js';
+import type { Logger } from '../log.js';
+import { TunDevice } from '../tun/tun-device.js';
+import { addAddress, addRoute } from '../tun/link-config.js';
+import { UapiServer } from '../uapi/server.js';
+import { ERRNO_PORT_IN_USE, UapiError } from '../uapi/protocol.js';
+import { Device } from '../wireguard/device.js';
+import { DEFAULT_MTU } from '../wireguard/constants.js';
+import type { ProtocolLimits } from '../wireguard/peer.js';
+import { formatPrefix, makeEndpoint, type Endpoint } from '../../shared/net/address.js';
+import { parseIp } from '../../shared/net/ip-bytes.js';
+import { UdpSocket } from './udp-socket.js';
+
+const TICK_MS = 100;
+
+export interface TunnelOptions {
+  ifname: string;
+  config: TunnelConfig;
+  log: Logger;
+  limits?: Partial<ProtocolLimits>;
+  uapiDir?: string;
+}
+
+export class Tunnel {
+  private tickTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly closedCallbacks: ((reason: string) => void)[] = [];
+
+  private constructor(
+    readonly device: Device,
+    private readonly tun: TunDevice,
+    private udp: UdpSocket,
+    private uapi: UapiServer | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(opts: TunnelOptions): Promise<Tunnel> {
+    const { config, ifname, log } = opts;
+    const mtu = config.interface.mtu ?? DEFAULT_MTU;
+    // Resolve names first: a typo should fail before we touch the system.
+    const endpoints = await Promise.all(config.peers.map((p) => (p.endpoint ? resolveEndpoint(p.endpoint.host, p.endpoint.port) : undefined)));
+
+    let tunRef: TunDevice | undefined;
+    let udpRef: UdpSocket | undefined;
+    const device = new Device({
+      privateKey: config.interface.privateKey,
+      mtu,
+      limits: opts.limits,
+      output: {
+        udp: (data, to) => udpRef?.send(data, to),
+        tun: (packet) => void tunRef?.write(packet),
+      },
+    });
+    const tun = TunDevice.open({ name: ifname, mtu });
+    tunRef = tun;
+    let udp: UdpSocket;
+    try {
+      udp = await UdpSocket.bind(config.interface.listenPort ?? 0, (d, from) => device.receive(d, from));
+      udpRef = udp;
+      device.listenPort = udp.port;
+      device.fwmark = config.interface.fwmark ?? 0;
+      for (const a of config.interface.addresses) await addAddress(tun.name, a);
+    } catch (e) {
+      tun.close();
+      udpRef?.close();
+      throw e;
+    }
+
+    const t = new Tunnel(device, tun, udp, undefined, log);
+    const routes: string[] = [];
+    config.peers.forEach((pc, i) => {
+      const peer = device.addPeer(pc.publicKey, pc.presharedKey);
+      if (!peer) {
+        log.warn('skipping a peer whose public key is our own', { publicKey: pc.publicKey.toString('base64') });
+        return;
+      }
+      peer.endpoint = endpoints[i];
+      for (const prefix of pc.allowedIps) {
+        device.allowedIps.insert(prefix, peer);
+        routes.push(formatPrefix(prefix));
+      }
+    });
+    for (const r of routes) {
+      if (r.endsWith('/0')) {
+        log.warn('not routing a default route through the tunnel (policy routing is not supported yet)', { route: r });
+        continue;
+      }
+      await addRoute(tun.name, r).catch((e: Error) => log.debug('route not added', { route: r, error: e.message }));
+    }
+    try {
+      t.uapi = await UapiServer.listen(tun.name, device, { setListenPort: (p) => t.rebind(p) }, opts.uapiDir);
+    } catch (e) {
+      t.close('startup failed');
+      throw e;
+    }
+
+    tun.onPackets((packets) => {
+      for (const p of packets) device.sendPacket(p);
+    });
+    tun.onError((err) => {
+      log.error('TUN device failed; shutting down', { error: err.message });
+      t.close('tun device gone');
+    });
+    // Start the engine's timers and the peers' persistent keepalives.
+    config.peers.forEach((pc) => device.getPeer(pc.publicKey)?.setPersistentKeepalive(pc.persistentKeepalive, true));
+    t.tickTimer = setInterval(() => {
+      device.tick();
+      if (t.uapi && !t.uapi.stillOwned()) {
+        log.info('control socket removed; shutting down');
+        t.close('control socket removed');
+      }
+    }, TICK_MS);
+    log.info('tunnel up', { interface: tun.name, listenPort: udp.port, mtu, peers: device.listPeers().length });
+    return t;
+  }
+
+  get ifname(): string {
+    return this.tun.name;
+  }
+
+  /** `wg set … listen-port`: bind the new port first so a busy port leaves the old one working. */
+  private rebind(port: number): void {
+    if (port === this.device.listenPort) return;
+    throw new UapiError(ERRNO_PORT_IN_USE, 'changing listen_port of a running wgp2p tunnel is not supported yet');
+  }
+
+  onClosed(cb: (reason: string) => void): void {
+    this.closedCallbacks.push(cb);
+  }
+
+  close(reason = 'closed'): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.uapi?.close();
+    this.udp.close();
+    this.tun.close();
+    this.log.info('tunnel down', { interface: this.tun.name, reason });
+    for (const cb of this.closedCallbacks) cb(reason);
+  }
+}
+
+async function resolveEndpoint(host: string, port: number): Promise<Endpoint> {
+  if (parseIp(host)) return makeEndpoint(host, port);
+  try {
+    const r = await lookup(host);
+    return makeEndpoint(r.address, port);
+  } catch (e) {
+    throw new Error(`cannot resolve endpoint host "${host}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}

@@ -1,0 +1,60 @@
+import t from 'tap';
+import { parseWgQuick } from '../config/wg-quick.js';
+import { genkey, pubkey } from '../cli/keys.js';
+
+const priv = genkey().trim();
+const pub = pubkey(genkey()).trim();
+const pub2 = pubkey(genkey()).trim();
+
+t.test('a full file parses', async (t) => {
+  const c = parseWgQuick(`# comment
+[Interface]
+PrivateKey = ${priv}
+ListenPort = 51820
+Address = 10.0.0.1/24, fd00::1/64
+MTU = 1380
+DNS = 1.1.1.1
+
+[Peer]
+PublicKey = ${pub}
+AllowedIPs = 10.0.0.2/32, fd00::2/128
+Endpoint = 198.51.100.2:51821
+PersistentKeepalive = 25
+
+[Peer]
+PublicKey = ${pub2}
+AllowedIPs = 10.1.0.0/16
+Endpoint = [2001:db8::1]:51820
+`);
+  t.equal(c.interface.listenPort, 51820);
+  t.same(c.interface.addresses, ['10.0.0.1/24', 'fd00::1/64']);
+  t.equal(c.interface.mtu, 1380);
+  t.same(c.ignored, ['DNS']);
+  t.equal(c.peers.length, 2);
+  t.same(c.peers[0]!.endpoint, { host: '198.51.100.2', port: 51821 });
+  t.equal(c.peers[0]!.persistentKeepalive, 25);
+  t.equal(c.peers[0]!.allowedIps.length, 2);
+  t.same(c.peers[1]!.endpoint, { host: '2001:db8::1', port: 51820 });
+  t.equal(c.peers[1]!.persistentKeepalive, 0);
+});
+
+const base = `[Interface]\nPrivateKey = ${priv}\n`;
+const cases: [string, string, RegExp][] = [
+  ['no interface', `[Peer]\nPublicKey = ${pub}\n`, /no \[Interface\]/],
+  ['no private key', '[Interface]\nListenPort = 1\n', /no PrivateKey/],
+  ['bad key', '[Interface]\nPrivateKey = abc\n', /line 2: PrivateKey.*not a valid WireGuard key/],
+  ['bad port', base + 'ListenPort = 70000\n', /line 3: ListenPort.*between 0 and 65535/],
+  ['unknown key', base + 'Colour = blue\n', /line 3: Colour: unknown key/],
+  ['unknown section', base + '[Peers]\n', /line 3: unknown section/],
+  ['missing equals', base + 'ListenPort\n', /line 3: expected "Key = Value"/],
+  ['bad allowed ip', base + `[Peer]\nPublicKey = ${pub}\nAllowedIPs = 10.0.0.300/32\n`, /line 5: AllowedIPs/],
+  ['bad endpoint', base + `[Peer]\nPublicKey = ${pub}\nEndpoint = 2001:db8::1:51820\n`, /line 5: Endpoint/],
+  ['peer without key', base + '[Peer]\nAllowedIPs = 10.0.0.0/8\n', /line 3: \[Peer\] has no PublicKey/],
+  ['duplicate peer', base + `[Peer]\nPublicKey = ${pub}\n[Peer]\nPublicKey = ${pub}\n`, /same PublicKey/],
+  ['key outside section', 'ListenPort = 1\n', /outside of a section/],
+];
+for (const [name, text, re] of cases) {
+  t.test(`broken file: ${name}`, async (t) => {
+    t.throws(() => parseWgQuick(text), re);
+  });
+}

@@ -1,0 +1,123 @@
+// The UAPI control socket at /var/run/wireguard/<iface>.sock, so `wg` can drive our engine.
+import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Device } from '../wireguard/device.js';
+import { ERRNO_IO, ERRNO_PROTOCOL, UapiError, applySet, formatGet, type UapiHooks } from './protocol.js';
+
+export const SOCKET_DIR = '/var/run/wireguard';
+const MAX_REQUEST_BYTES = 4 << 20; // a set with ~100k allowed IPs still fits; beyond that it is abuse
+
+export function socketPath(ifname: string, dir = SOCKET_DIR): string {
+  return `${dir}/${ifname}.sock`;
+}
+
+export class UapiServer {
+  private constructor(
+    private readonly server: Server,
+    readonly path: string,
+    private readonly inode: number,
+  ) {}
+
+  /** Listens on the interface's socket; refuses if another live process owns it. */
+  static async listen(ifname: string, device: Device, hooks: UapiHooks, dir = SOCKET_DIR): Promise<UapiServer> {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const path = socketPath(ifname, dir);
+    if (existsSync(path)) {
+      if (await isLive(path)) throw new Error(`${path} is in use: another WireGuard process runs an interface named ${ifname}`);
+      unlinkSync(path);
+    }
+    const server = createServer((sock) => serve(sock, device, hooks));
+    const oldMask = process.umask(0o077);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } finally {
+      process.umask(oldMask);
+    }
+    chmodSync(path, 0o600);
+    return new UapiServer(server, path, statSync(path).ino);
+  }
+
+  /** False once the socket file was deleted or replaced: the daemon should then exit. */
+  stillOwned(): boolean {
+    try {
+      return statSync(this.path).ino === this.inode;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): void {
+    this.server.close();
+    if (this.stillOwned()) {
+      try {
+        unlinkSync(this.path);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+}
+
+function isLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** One connection: any number of get/set requests, each ended by a blank line. */
+function serve(sock: Socket, device: Device, hooks: UapiHooks): void {
+  let buffered = '';
+  let lines: string[] = [];
+  let op: 'get' | 'set' | undefined;
+  sock.setEncoding('utf8');
+  sock.on('error', () => sock.destroy());
+  sock.on('data', (chunk: string) => {
+    buffered += chunk;
+    if (buffered.length > MAX_REQUEST_BYTES) {
+      sock.end(`errno=${ERRNO_PROTOCOL}\n\n`);
+      return;
+    }
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (op === undefined) {
+        if (line === 'get=1') op = 'get';
+        else if (line === 'set=1') op = 'set';
+        else {
+          sock.end(`errno=${ERRNO_PROTOCOL}\n\n`);
+          return;
+        }
+        continue;
+      }
+      if (line !== '') {
+        lines.push(line);
+        continue;
+      }
+      sock.write(answer(op, lines, device, hooks));
+      op = undefined;
+      lines = [];
+    }
+  });
+}
+
+function answer(op: 'get' | 'set', lines: string[], device: Device, hooks: UapiHooks): string {
+  if (op === 'get') return lines.length > 0 ? `errno=${ERRNO_PROTOCOL}\n\n` : `${formatGet(device)}errno=0\n\n`;
+  try {
+    applySet(device, lines, hooks);
+    return 'errno=0\n\n';
+  } catch (e) {
+    return `errno=${e instanceof UapiError ? e.errno : ERRNO_IO}\n\n`;
+  }
+}

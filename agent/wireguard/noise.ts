@@ -1,0 +1,160 @@
+// Noise_IKpsk2 as WireGuard uses it: building and consuming the initiation and the response.
+// Pure functions over explicit state; macs are added/checked by cookie.ts, sessions by keypair.ts.
+import { CONSTRUCTION, IDENTIFIER, KEY_LEN, TAG_LEN, TIMESTAMP_LEN } from './constants.js';
+import { PrivateKey, hash, kdf, open, sealHandshake, type Bytes } from './crypto.js';
+import { decodeInitiation, decodeResponse, encodeInitiation, encodeResponse } from './messages.js';
+
+const EMPTY = new Uint8Array(0);
+export const INITIAL_CHAINING_KEY = hash(Buffer.from(CONSTRUCTION));
+export const INITIAL_HASH = hash(INITIAL_CHAINING_KEY, Buffer.from(IDENTIFIER));
+const ZERO_KEY = Buffer.alloc(KEY_LEN);
+
+/** What the handshake needs to know about a configured peer. */
+export interface PeerSecrets {
+  remoteStatic: Buffer;
+  presharedKey: Buffer; // 32 zero bytes when none is configured
+  /** DH(our static, their static), computed once; undefined for a low-order key (no handshakes). */
+  staticStatic: Buffer | undefined;
+}
+
+/** State the initiator keeps between sending the initiation and receiving the response. */
+export interface InitiatorState {
+  localIndex: number;
+  hash: Buffer;
+  chainingKey: Buffer;
+  ephemeral: PrivateKey;
+}
+
+export interface SessionKeys {
+  send: Buffer;
+  receive: Buffer;
+}
+
+export function peerSecrets(local: PrivateKey, remoteStatic: Buffer, presharedKey?: Buffer): PeerSecrets {
+  return { remoteStatic, presharedKey: presharedKey ?? ZERO_KEY, staticStatic: local.dh(remoteStatic) };
+}
+
+/** Builds an initiation (macs not yet written). `timestamp` is a TAI64N label. */
+export function createInitiation(
+  local: PrivateKey,
+  peer: PeerSecrets,
+  localIndex: number,
+  timestamp: Uint8Array,
+  ephemeral: PrivateKey = PrivateKey.generate(),
+): { message: Buffer; state: InitiatorState } | undefined {
+  if (!peer.staticStatic) return undefined;
+  let h = hash(INITIAL_HASH, peer.remoteStatic);
+  let [c] = kdf(1, INITIAL_CHAINING_KEY, ephemeral.publicKey) as [Buffer];
+  h = hash(h, ephemeral.publicKey);
+  const es = ephemeral.dh(peer.remoteStatic);
+  if (!es) return undefined;
+  let k: Buffer;
+  [c, k] = kdf(2, c, es) as [Buffer, Buffer];
+  const encryptedStatic = sealHandshake(k, local.publicKey, h);
+  h = hash(h, encryptedStatic);
+  [c, k] = kdf(2, c, peer.staticStatic) as [Buffer, Buffer];
+  const encryptedTimestamp = sealHandshake(k, timestamp, h);
+  h = hash(h, encryptedTimestamp);
+  const message = encodeInitiation({ sender: localIndex, ephemeral: ephemeral.publicKey, encryptedStatic, encryptedTimestamp });
+  return { message, state: { localIndex, hash: h, chainingKey: c, ephemeral } };
+}
+
+/** What a responder learns from a valid initiation. */
+export interface ConsumedInitiation {
+  remoteStatic: Buffer;
+  remoteIndex: number;
+  remoteEphemeral: Buffer;
+  timestamp: Buffer;
+  hash: Buffer;
+  chainingKey: Buffer;
+}
+
+/**
+ * Decrypts an initiation. `findPeer` maps the revealed static key to that peer's secrets
+ * (undefined: unknown peer → the initiation is dropped). Timestamp freshness is the caller's job.
+ */
+export function consumeInitiation(
+  local: PrivateKey,
+  message: Buffer,
+  findPeer: (remoteStatic: Buffer) => PeerSecrets | undefined,
+): { consumed: ConsumedInitiation; peer: PeerSecrets } | undefined {
+  const m = decodeInitiation(message);
+  let h = hash(INITIAL_HASH, local.publicKey);
+  let [c] = kdf(1, INITIAL_CHAINING_KEY, m.ephemeral) as [Buffer];
+  h = hash(h, m.ephemeral);
+  const es = local.dh(m.ephemeral);
+  if (!es) return undefined;
+  let k: Buffer;
+  [c, k] = kdf(2, c, es) as [Buffer, Buffer];
+  const remoteStatic = open(k, 0, m.encryptedStatic, h);
+  if (!remoteStatic || remoteStatic.length !== KEY_LEN) return undefined;
+  h = hash(h, m.encryptedStatic);
+  const peer = findPeer(remoteStatic);
+  if (!peer || !peer.staticStatic) return undefined;
+  [c, k] = kdf(2, c, peer.staticStatic) as [Buffer, Buffer];
+  const timestamp = open(k, 0, m.encryptedTimestamp, h);
+  if (!timestamp || timestamp.length !== TIMESTAMP_LEN) return undefined;
+  h = hash(h, m.encryptedTimestamp);
+  return {
+    consumed: {
+      remoteStatic,
+      remoteIndex: m.sender,
+      remoteEphemeral: Buffer.from(m.ephemeral),
+      timestamp,
+      hash: h,
+      chainingKey: c,
+    },
+    peer,
+  };
+}
+
+/** Builds the response to a consumed initiation and derives the responder's session keys. */
+export function createResponse(
+  peer: PeerSecrets,
+  init: ConsumedInitiation,
+  localIndex: number,
+  ephemeral: PrivateKey = PrivateKey.generate(),
+): { message: Buffer; keys: SessionKeys } | undefined {
+  let h = init.hash;
+  let [c] = kdf(1, init.chainingKey, ephemeral.publicKey) as [Buffer];
+  h = hash(h, ephemeral.publicKey);
+  const ee = ephemeral.dh(init.remoteEphemeral);
+  const se = ephemeral.dh(peer.remoteStatic);
+  if (!ee || !se) return undefined;
+  [c] = kdf(1, c, ee) as [Buffer];
+  [c] = kdf(1, c, se) as [Buffer];
+  const [c2, tau, k] = kdf(3, c, peer.presharedKey) as [Buffer, Buffer, Buffer];
+  c = c2;
+  h = hash(h, tau);
+  const encryptedNothing = sealHandshake(k, EMPTY, h);
+  const message = encodeResponse({ sender: localIndex, receiver: init.remoteIndex, ephemeral: ephemeral.publicKey, encryptedNothing });
+  const [receive, send] = kdf(2, c, EMPTY) as [Buffer, Buffer];
+  return { message, keys: { send, receive } };
+}
+
+/** Consumes a response to our initiation; undefined if it does not authenticate. */
+export function consumeResponse(
+  local: PrivateKey,
+  peer: PeerSecrets,
+  state: InitiatorState,
+  message: Buffer,
+): { remoteIndex: number; keys: SessionKeys } | undefined {
+  const m = decodeResponse(message);
+  if (m.receiver !== state.localIndex) return undefined;
+  let h = state.hash;
+  let [c] = kdf(1, state.chainingKey, m.ephemeral) as [Buffer];
+  h = hash(h, m.ephemeral);
+  const ee = state.ephemeral.dh(m.ephemeral);
+  const se = local.dh(m.ephemeral);
+  if (!ee || !se) return undefined;
+  [c] = kdf(1, c, ee) as [Buffer];
+  [c] = kdf(1, c, se) as [Buffer];
+  const [c2, tau, k] = kdf(3, c, peer.presharedKey) as [Buffer, Buffer, Buffer];
+  c = c2;
+  h = hash(h, tau);
+  if (m.encryptedNothing.length !== TAG_LEN || !open(k, 0, m.encryptedNothing, h)) return undefined;
+  const [send, receive] = kdf(2, c, EMPTY) as [Buffer, Buffer];
+  return { remoteIndex: m.sender, keys: { send, receive } };
+}
+
+export type { Bytes };

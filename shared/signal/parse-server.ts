@@ -1,0 +1,116 @@
+// Validation of server -> agent frames. Field values are checked as strictly as on the server;
+// unknown extra fields are ignored (never copied), so a newer server can add fields without
+// breaking older agents.
+import {
+  field,
+  isBlob,
+  isErrorCode,
+  isJsonObject,
+  isMemberId,
+  isRef,
+  isRoomId,
+  isVersion,
+  type JsonObject,
+} from './fields.js';
+import {
+  SERVER_MESSAGE_TYPES,
+  type MemberInfo,
+  type ParseResult,
+  type ServerMessage,
+  type ServerMessageType,
+} from './protocol.js';
+
+const MAX_TEXT = 1024;
+const MAX_MEMBERS = 100_000;
+
+function isServerType(v: unknown): v is ServerMessageType {
+  return typeof v === 'string' && (SERVER_MESSAGE_TYPES as readonly string[]).includes(v);
+}
+
+function isShortText(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= MAX_TEXT;
+}
+
+function bad(message: string): ParseResult<ServerMessage> {
+  return { ok: false, code: 'BAD_FIELD', message };
+}
+
+function parseMember(v: unknown): MemberInfo | undefined {
+  if (!isJsonObject(v)) return undefined;
+  const id = field(v, 'id');
+  const announce = field(v, 'announce');
+  return isMemberId(id) && isBlob(announce) ? { id, announce } : undefined;
+}
+
+function parseMembers(v: unknown): MemberInfo[] | undefined {
+  if (!Array.isArray(v) || v.length > MAX_MEMBERS) return undefined;
+  const out: MemberInfo[] = [];
+  for (const item of v) {
+    const m = parseMember(item);
+    if (!m) return undefined;
+    out.push(m);
+  }
+  return out;
+}
+
+function parseObject(o: JsonObject): ParseResult<ServerMessage> {
+  const type = field(o, 'type');
+  if (!isServerType(type)) return { ok: false, code: 'UNKNOWN_TYPE', message: 'unknown server message type' };
+  const rawRef = field(o, 'ref');
+  if (rawRef !== undefined && !isRef(rawRef)) return bad('bad ref');
+  const ref = rawRef === undefined ? {} : { ref: rawRef };
+  const room = field(o, 'room');
+  const id = field(o, 'id');
+  switch (type) {
+    case 'welcome': {
+      const v = field(o, 'v');
+      const serverId = field(o, 'serverId');
+      const yourAddress = field(o, 'yourAddress');
+      if (!isVersion(v) || !isMemberId(serverId) || !isMemberId(id)) return bad('bad welcome');
+      if (yourAddress !== undefined && !isShortText(yourAddress)) return bad('bad yourAddress');
+      const base = { type, v, serverId, id, ...ref };
+      return { ok: true, message: yourAddress === undefined ? base : { ...base, yourAddress } };
+    }
+    case 'pong':
+      return { ok: true, message: { type, ...ref } };
+    case 'error': {
+      const code = field(o, 'code');
+      const message = field(o, 'message');
+      if (!isErrorCode(code) || !isShortText(message)) return bad('bad error');
+      return { ok: true, message: { type, code, message, ...ref } };
+    }
+  }
+  if (!isRoomId(room)) return bad('bad room');
+  switch (type) {
+    case 'members': {
+      const members = parseMembers(field(o, 'members'));
+      return members ? { ok: true, message: { type, room, members, ...ref } } : bad('bad members');
+    }
+    case 'member-left':
+      return isMemberId(id) ? { ok: true, message: { type, room, id } } : bad('bad id');
+    case 'member-joined':
+    case 'member-update': {
+      const announce = field(o, 'announce');
+      if (!isMemberId(id) || !isBlob(announce)) return bad(`bad ${type}`);
+      return { ok: true, message: { type, room, id, announce } };
+    }
+    case 'message': {
+      const from = field(o, 'from');
+      const data = field(o, 'data');
+      if (!isMemberId(from) || !isBlob(data)) return bad('bad message');
+      return { ok: true, message: { type, room, from, data } };
+    }
+  }
+}
+
+/** Parses one text frame from the server (agent side). Never throws. */
+export function parseServerMessage(text: string): ParseResult<ServerMessage> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'BAD_JSON', message: 'frame is not valid JSON' };
+  }
+  if (!isJsonObject(value)) return { ok: false, code: 'BAD_JSON', message: 'frame must be a JSON object' };
+  return parseObject(value);
+}

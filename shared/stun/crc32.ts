@@ -1,0 +1,20 @@
+// CRC-32 (ISO-HDLC, reflected polynomial 0xEDB88320), the checksum STUN's FINGERPRINT uses.
+// Kept here rather than relying on zlib.crc32, which only exists in recent Node releases.
+
+const TABLE = buildTable();
+
+function buildTable(): Uint32Array {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+}
+
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
