@@ -1,0 +1,276 @@
+// Server configuration: documented defaults, then an optional JSON config file, then WGP2P_*
+// environment variables, then command-line flags (each overriding the one before).
+import { isLogLevel, type LogLevel } from './logger.js';
+
+export interface Limits {
+  /** Largest WebSocket frame accepted; larger ones close the connection with 1009. */
+  maxFrameBytes: number;
+  /** Open WebSocket connections per server. */
+  maxConnections: number;
+  /** Open WebSocket connections per client address (IPv6: per /64). */
+  maxConnectionsPerIp: number;
+  /** New connections per second per client address, and the burst allowed above that rate. */
+  connectRatePerIp: number;
+  connectBurstPerIp: number;
+  /** Frames per second per connection, and the burst; excess frames are dropped. */
+  messageRate: number;
+  messageBurst: number;
+  /** Malformed or rate-limited frames tolerated in a short time before closing with 1008. */
+  maxStrikes: number;
+  /** One strike is forgiven per this many milliseconds. */
+  strikeForgiveMs: number;
+  maxMembersPerRoom: number;
+  maxRooms: number;
+  maxRoomsPerConnection: number;
+  /** WebSocket ping period; a connection that missed the previous pong is dropped. */
+  pingIntervalMs: number;
+  /** Bytes queued toward one client before it is considered a slow reader and dropped. */
+  sendBufferBytes: number;
+  /** Time for a TCP connection to complete its HTTP request or WebSocket upgrade. */
+  handshakeTimeoutMs: number;
+  /** Time for a new WebSocket to send hello. */
+  helloTimeoutMs: number;
+  /** STUN requests per second per source address, and the burst. */
+  stunRatePerIp: number;
+  stunBurstPerIp: number;
+  /** How long shutdown waits for clients to acknowledge the close before cutting them off. */
+  shutdownGraceMs: number;
+}
+
+export interface ServerConfig extends Limits {
+  listenHost: string;
+  listenPort: number;
+  /** Address for the STUN sockets; null means the listen host. */
+  stunHost: string | null;
+  /** null disables STUN; 0 picks a free port (tests). */
+  stunPort: number | null;
+  /** A second STUN port for RFC 5780 behaviour discovery; null disables it. */
+  stunAltPort: number | null;
+  /** The server's public IP as clients see it, for OTHER-ADDRESS / RESPONSE-ORIGIN. */
+  stunPublicIp: string | null;
+  /** When set, hello must carry this token. */
+  token: string | null;
+  tlsCert: string | null;
+  tlsKey: string | null;
+  logLevel: LogLevel;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxFrameBytes: 16 * 1024,
+  maxConnections: 20_000,
+  maxConnectionsPerIp: 128,
+  connectRatePerIp: 10,
+  connectBurstPerIp: 50,
+  messageRate: 20,
+  messageBurst: 100,
+  maxStrikes: 10,
+  strikeForgiveMs: 6_000,
+  maxMembersPerRoom: 64,
+  maxRooms: 10_000,
+  maxRoomsPerConnection: 4,
+  pingIntervalMs: 30_000,
+  sendBufferBytes: 1024 * 1024,
+  handshakeTimeoutMs: 10_000,
+  helloTimeoutMs: 10_000,
+  stunRatePerIp: 20,
+  stunBurstPerIp: 40,
+  shutdownGraceMs: 2_000,
+};
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  ...DEFAULT_LIMITS,
+  listenHost: '0.0.0.0',
+  listenPort: 8080,
+  stunHost: null,
+  stunPort: 3478,
+  stunAltPort: null,
+  stunPublicIp: null,
+  token: null,
+  tlsCert: null,
+  tlsKey: null,
+  logLevel: 'info',
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type TextKey = 'stunHost' | 'stunPublicIp' | 'token' | 'tlsCert' | 'tlsKey';
+type PortKey = 'stunPort' | 'stunAltPort';
+
+type OptionSpec =
+  | { kind: 'listen'; key: 'listen' }
+  | { kind: 'level'; key: 'logLevel' }
+  | { kind: 'text'; key: TextKey }
+  | { kind: 'port'; key: PortKey }
+  | { kind: 'limit'; key: keyof Limits };
+
+const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof Limits)[];
+
+/** Every option, by its config-file name; flags are --kebab-case, environment WGP2P_SNAKE_CASE. */
+export const OPTIONS: readonly OptionSpec[] = [
+  { kind: 'listen', key: 'listen' },
+  { kind: 'port', key: 'stunPort' },
+  { kind: 'port', key: 'stunAltPort' },
+  { kind: 'text', key: 'stunHost' },
+  { kind: 'text', key: 'stunPublicIp' },
+  { kind: 'text', key: 'token' },
+  { kind: 'text', key: 'tlsCert' },
+  { kind: 'text', key: 'tlsKey' },
+  { kind: 'level', key: 'logLevel' },
+  ...LIMIT_KEYS.map((key) => ({ kind: 'limit' as const, key })),
+];
+
+export function flagName(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+export function envName(key: string): string {
+  return `WGP2P_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** "host:port", "[v6]:port" or ":port" (all interfaces). */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+function asText(raw: unknown, where: string): string {
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'number') return String(raw);
+  throw new ConfigError(`${where}: expected a string`);
+}
+
+function parsePort(raw: unknown, where: string): number | null {
+  if (raw === null || raw === 'off') return null;
+  const text = asText(raw, where);
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new ConfigError(`${where}: expected a port or "off"`);
+  return Number(text);
+}
+
+function parseLimit(raw: unknown, where: string): number {
+  const text = asText(raw, where);
+  if (!/^\d{1,10}$/.test(text) || Number(text) < 1) throw new ConfigError(`${where}: expected a positive integer`);
+  return Number(text);
+}
+
+function apply(config: ServerConfig, spec: OptionSpec, raw: unknown, where: string): void {
+  switch (spec.kind) {
+    case 'listen': {
+      const hp = parseHostPort(asText(raw, where));
+      if (!hp) throw new ConfigError(`${where}: expected HOST:PORT`);
+      config.listenHost = hp.host;
+      config.listenPort = hp.port;
+      return;
+    }
+    case 'level': {
+      if (!isLogLevel(raw)) throw new ConfigError(`${where}: expected debug, info, warn, error or silent`);
+      config.logLevel = raw;
+      return;
+    }
+    case 'text':
+      config[spec.key] = raw === null ? null : asText(raw, where);
+      return;
+    case 'port':
+      config[spec.key] = parsePort(raw, where);
+      return;
+    case 'limit':
+      config[spec.key] = parseLimit(raw, where);
+      return;
+  }
+}
+
+export interface CliArgs {
+  help: boolean;
+  configFile?: string;
+  /** Flag values in order, keyed by option name. */
+  flags: Map<string, string>;
+}
+
+export function parseArgs(argv: readonly string[]): CliArgs {
+  const byFlag = new Map(OPTIONS.map((o) => [flagName(o.key), o.key]));
+  const out: CliArgs = { help: false, flags: new Map() };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      out.help = true;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    let value = eq > 0 ? arg.slice(eq + 1) : undefined;
+    if (name !== '--config' && !byFlag.has(name)) throw new ConfigError(`unknown option ${name}`);
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new ConfigError(`${name} needs a value`);
+    }
+    if (name === '--config') out.configFile = value;
+    else out.flags.set(byFlag.get(name)!, value);
+  }
+  return out;
+}
+
+/** Merges defaults < config file < environment < flags into one validated configuration. */
+export function resolveConfig(args: CliArgs, env: NodeJS.ProcessEnv, fileText?: string): ServerConfig {
+  const config: ServerConfig = { ...DEFAULT_CONFIG };
+  const specs = new Map<string, OptionSpec>(OPTIONS.map((o) => [o.key, o]));
+  if (fileText !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fileText);
+    } catch {
+      throw new ConfigError('config file is not valid JSON');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError('config file must hold a JSON object');
+    }
+    for (const [key, value] of Object.entries(parsed)) {
+      const spec = specs.get(key);
+      if (!spec) throw new ConfigError(`config file: unknown key ${JSON.stringify(key)}`);
+      apply(config, spec, value, `config file ${key}`);
+    }
+  }
+  for (const spec of OPTIONS) {
+    const value = env[envName(spec.key)];
+    if (value !== undefined && value !== '') apply(config, spec, value, envName(spec.key));
+  }
+  for (const [key, value] of args.flags) apply(config, specs.get(key)!, value, flagName(key));
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) {
+    throw new ConfigError('--tls-cert and --tls-key go together');
+  }
+  if (config.stunAltPort !== null && config.stunAltPort !== 0 && config.stunAltPort === config.stunPort) {
+    throw new ConfigError('--stun-alt-port must differ from --stun-port');
+  }
+  return config;
+}
+
+export function usage(): string {
+  const lines = [
+    'Usage: wgp2p server [options]',
+    '',
+    'Signalling (WebSocket at /ws, GET /healthz, GET /metrics) and STUN server.',
+    'Each option can also be set as an environment variable or a key of a JSON file given with',
+    '--config FILE; flags win over the environment, which wins over the file.',
+    '',
+  ];
+  const shown: Record<string, string> = {
+    listen: `HOST:PORT (default ${DEFAULT_CONFIG.listenHost}:${DEFAULT_CONFIG.listenPort})`,
+    stunPort: `PORT|off (default ${DEFAULT_CONFIG.stunPort})`,
+    stunAltPort: 'PORT|off (default off; enables RFC 5780 discovery)',
+    stunHost: 'HOST (default: the listen host)',
+    stunPublicIp: 'IP advertised in OTHER-ADDRESS/RESPONSE-ORIGIN',
+    token: 'T (agents must present it in hello)',
+    tlsCert: 'FILE (PEM; with --tls-key serves https/wss)',
+    tlsKey: 'FILE',
+    logLevel: 'debug|info|warn|error|silent (default info)',
+  };
+  for (const o of OPTIONS) {
+    const what = shown[o.key] ?? `N (default ${DEFAULT_LIMITS[o.key as keyof Limits]})`;
+    lines.push(`  ${flagName(o.key).padEnd(28)} ${envName(o.key).padEnd(32)} ${what}`);
+  }
+  lines.push(`  ${'--config FILE'.padEnd(28)} ${''.padEnd(32)} JSON object with the keys above in camelCase`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,95 @@
+// Entry points of `wgp2p server`: runServerCli for the command line, startSignalServer for code
+// and tests. Also runnable on its own: `node dist/signal-server/main.js --listen :8080`.
+import { readFile } from 'node:fs/promises';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, parseArgs, resolveConfig, usage, type ServerConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startSignalServer, type SignalServerHandle } from './server.js';
+
+export { startSignalServer } from './server.js';
+export type { SignalServerHandle, StartOptions, Endpoint } from './server.js';
+export type { ServerConfig, Limits } from './config.js';
+export { DEFAULT_CONFIG, DEFAULT_LIMITS } from './config.js';
+export type { MetricsSnapshot } from './metrics.js';
+export type { LogLevel, Logger } from './logger.js';
+
+/** Exit codes: 0 after a clean shutdown, 1 when the server fails, 2 for bad usage or config. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+async function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Promise<ServerConfig | 'help'> {
+  const args = parseArgs(argv);
+  if (args.help) return 'help';
+  const file = args.configFile ?? env.WGP2P_CONFIG;
+  let text: string | undefined;
+  if (file) {
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
+  return resolveConfig(args, env, text);
+}
+
+/**
+ * Runs `wgp2p server` with the arguments that follow "server". Resolves with the exit code once
+ * the server has stopped (after SIGTERM or SIGINT), or at once on a usage or startup error.
+ * A second signal during shutdown exits the process immediately with 1.
+ */
+export async function runServerCli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let config: ServerConfig;
+  try {
+    const loaded = await loadConfig(argv, env);
+    if (loaded === 'help') {
+      process.stdout.write(usage());
+      return EXIT_OK;
+    }
+    config = loaded;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`wgp2p server: ${err.message}\n(see wgp2p server --help)\n`);
+    return EXIT_USAGE;
+  }
+  const log = createLogger(config.logLevel);
+  let handle: SignalServerHandle;
+  try {
+    handle = await startSignalServer({ ...config, logger: log });
+  } catch (err) {
+    log.error('signal server failed to start', { error: err instanceof Error ? err.message : String(err) });
+    return EXIT_FAILURE;
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const finish = (code: number) => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve(code);
+    };
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // The operator insists: do not wait for slow clients.
+        log.warn('second signal during shutdown; exiting at once', { signal });
+        process.exit(EXIT_FAILURE);
+      }
+      stopping = true;
+      log.info('shutting down', { signal });
+      handle.close().then(
+        () => finish(EXIT_OK),
+        (err: unknown) => {
+          log.error('shutdown failed', { error: String(err) });
+          finish(EXIT_FAILURE);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runServerCli(process.argv.slice(2), process.env).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,127 @@
+// Test helpers: a small WebSocket test client speaking the signalling protocol, and a server
+// started on loopback with quiet logs. Not a test file itself (no .test.ts suffix).
+import { randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import { parseServerMessage, type ServerMessage } from '../../shared/signal/index.js';
+import { startSignalServer, type SignalServerHandle, type StartOptions } from '../main.js';
+import { createLogger } from '../logger.js';
+
+export function roomId(): string {
+  return randomBytes(32).toString('hex');
+}
+
+export function blob(n = 16): string {
+  return randomBytes(n).toString('base64');
+}
+
+export async function startTestServer(options: StartOptions = {}): Promise<SignalServerHandle> {
+  return startSignalServer({
+    listenHost: '127.0.0.1',
+    listenPort: 0,
+    stunPort: null,
+    logger: createLogger(process.env.SG_LOG === '1' ? 'debug' : 'silent'),
+    ...options,
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until `check` holds, polling; fails after `timeoutMs`. */
+export async function waitFor(check: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+interface Waiter {
+  match: (m: ServerMessage) => boolean;
+  resolve: (m: ServerMessage) => void;
+}
+
+export class TestClient {
+  readonly received: ServerMessage[] = [];
+  readonly invalid: string[] = [];
+  id = '';
+  closeCode: number | undefined;
+  readonly closed: Promise<number>;
+  private waiters: Waiter[] = [];
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const parsed = parseServerMessage(data.toString('utf8'));
+      if (!parsed.ok) {
+        this.invalid.push(data.toString('utf8'));
+        return;
+      }
+      this.received.push(parsed.message);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(parsed.message)) return true;
+        w.resolve(parsed.message);
+        return false;
+      });
+    });
+    ws.on('error', () => undefined);
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code) => {
+        this.closeCode = code;
+        resolve(code);
+      }),
+    );
+  }
+
+  static async connect(url: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+    const ws = new WebSocket(url, options);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    });
+    return new TestClient(ws);
+  }
+
+  /** Connects and completes hello/welcome. */
+  static async join(url: string, token?: string): Promise<TestClient> {
+    const c = await TestClient.connect(url);
+    c.send(token === undefined ? { type: 'hello', v: 1 } : { type: 'hello', v: 1, token });
+    const welcome = await c.next((m) => m.type === 'welcome');
+    if (welcome.type === 'welcome') c.id = welcome.id;
+    return c;
+  }
+
+  send(message: unknown): void {
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+  }
+
+  /** The first message (already received or future) matching `match`. */
+  next(match: (m: ServerMessage) => boolean, timeoutMs = 2000): Promise<ServerMessage> {
+    const seen = this.received.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for a message')), timeoutMs);
+      this.waiters.push({
+        match,
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      });
+    });
+  }
+
+  ofType<T extends ServerMessage['type']>(type: T): Extract<ServerMessage, { type: T }>[] {
+    return this.received.filter((m): m is Extract<ServerMessage, { type: T }> => m.type === type);
+  }
+
+  /** Round trip through the server: everything it sent us before the pong has arrived. */
+  async sync(): Promise<void> {
+    const ref = `sync-${Math.random().toString(36).slice(2)}`;
+    this.send({ type: 'ping', ref });
+    await this.next((m) => m.type === 'pong' && m.ref === ref);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
