@@ -3,12 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { genkey, genpsk, pubkey } from './keys.js';
 import { runUp } from './up.js';
+import { runStatus } from './status.js';
 import { UsageError } from './args.js';
 
 const USAGE = `usage: wgp2p <command> [options]
 
 commands:
   up <file> [--interface NAME]   run a WireGuard tunnel from a wg-quick style file
+  status [--interface IF] [--json]  show the running tunnel: peers, endpoints, handshakes, counters
   genkey                         print a new private key (like wg genkey)
   pubkey                         read a private key on stdin, print its public key
   genpsk                         print a new preshared key
@@ -29,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'up':
       return runUp(rest, process.env);
+    case 'status':
+      return runStatus(rest);
     case 'server': {
       const { runServerCli } = await import('../../signal-server/main.js');
       return runServerCli(rest, process.env);

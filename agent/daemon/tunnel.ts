@@ -13,6 +13,8 @@ import type { ProtocolLimits } from '../wireguard/peer.js';
 import { formatPrefix, makeEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { parseIp } from '../../shared/net/ip-bytes.js';
 import { UdpSocket } from './udp-socket.js';
+import { ControlSocket } from './control-socket.js';
+import { deviceStatus } from './status.js';
 
 const TICK_MS = 100;
 
@@ -22,6 +24,7 @@ export interface TunnelOptions {
   log: Logger;
   limits?: Partial<ProtocolLimits>;
   uapiDir?: string;
+  controlDir?: string;
 }
 
 export class Tunnel {
@@ -34,6 +37,7 @@ export class Tunnel {
     private readonly tun: TunDevice,
     private udp: UdpSocket,
     private uapi: UapiServer | undefined,
+    private control: ControlSocket | undefined,
     private readonly log: Logger,
   ) {}
 
@@ -69,7 +73,7 @@ export class Tunnel {
       throw e;
     }
 
-    const t = new Tunnel(device, tun, udp, undefined, log);
+    const t = new Tunnel(device, tun, udp, undefined, undefined, log);
     const routes: string[] = [];
     config.peers.forEach((pc, i) => {
       const peer = device.addPeer(pc.publicKey, pc.presharedKey);
@@ -92,6 +96,7 @@ export class Tunnel {
     }
     try {
       t.uapi = await UapiServer.listen(tun.name, device, { setListenPort: (p) => t.rebind(p) }, opts.uapiDir);
+      t.control = await ControlSocket.listen(tun.name, { status: () => deviceStatus(device, tun.name, config.interface.addresses[0]) }, opts.controlDir);
     } catch (e) {
       t.close('startup failed');
       throw e;
@@ -136,6 +141,7 @@ export class Tunnel {
     this.closed = true;
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.uapi?.close();
+    this.control?.close();
     this.udp.close();
     this.tun.close();
     this.log.info('tunnel down', { interface: this.tun.name, reason });

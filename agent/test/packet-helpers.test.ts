@@ -37,14 +37,14 @@ t.test('prefixes and endpoints', async (t) => {
   t.equal(formatPrefix(parsePrefix('fd00:0:0:0::1/128')), 'fd00::1/128');
   t.equal(formatPrefix(parsePrefix('192.0.2.1')), '192.0.2.1/32');
   for (const bad of ['10.0.0.0/33', '10.0.0/8', 'fd00::/129', '10.0.0.0/-1', 'x/1', '10.0.0.0/08x']) {
-    t.throws(() => parsePrefix(bad), undefined, bad);
+    t.throws(() => parsePrefix(bad), /./, bad);
   }
   t.same(parseEndpoint('198.51.100.2:51820'), { address: '198.51.100.2', port: 51820, family: 4 });
   t.same(parseEndpoint('[2001:DB8:0::1]:9'), { address: '2001:db8::1', port: 9, family: 6 });
   t.same(parseEndpoint('[::ffff:192.0.2.1]:9'), { address: '192.0.2.1', port: 9, family: 4 }, 'v4-mapped unmapped');
   t.equal(formatEndpoint(parseEndpoint('[2001:db8::1]:9')), '[2001:db8::1]:9');
   for (const bad of ['nowhere', '1.2.3.4', '1.2.3.4:0', '1.2.3.4:65536', '2001:db8::1:9', 'host:80']) {
-    t.throws(() => parseEndpoint(bad), undefined, bad);
+    t.throws(() => parseEndpoint(bad), /./, bad);
   }
   t.same(endpointFromRinfo({ address: '::ffff:203.0.113.5', port: 7 }), { address: '203.0.113.5', port: 7, family: 4 });
   t.same(endpointFromRinfo({ address: 'fd00::5', port: 7 }), { address: 'fd00::5', port: 7, family: 6 });

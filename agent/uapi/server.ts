@@ -1,6 +1,6 @@
 // The UAPI control socket at /var/run/wireguard/<iface>.sock, so `wg` can drive our engine.
-import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { UnixListener } from '../daemon/unix-listener.js';
 import type { Device } from '../wireguard/device.js';
 import { ERRNO_IO, ERRNO_PROTOCOL, UapiError, applySet, formatGet, type UapiHooks } from './protocol.js';
 
@@ -12,67 +12,31 @@ export function socketPath(ifname: string, dir = SOCKET_DIR): string {
 }
 
 export class UapiServer {
-  private constructor(
-    private readonly server: Server,
-    readonly path: string,
-    private readonly inode: number,
-  ) {}
+  private constructor(private readonly listener: UnixListener) {}
 
   /** Listens on the interface's socket; refuses if another live process owns it. */
   static async listen(ifname: string, device: Device, hooks: UapiHooks, dir = SOCKET_DIR): Promise<UapiServer> {
-    mkdirSync(dir, { recursive: true, mode: 0o755 });
     const path = socketPath(ifname, dir);
-    if (existsSync(path)) {
-      if (await isLive(path)) throw new Error(`${path} is in use: another WireGuard process runs an interface named ${ifname}`);
-      unlinkSync(path);
-    }
-    const server = createServer((sock) => serve(sock, device, hooks));
-    const oldMask = process.umask(0o077);
     try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(path, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    } finally {
-      process.umask(oldMask);
+      return new UapiServer(await UnixListener.listen(path, (sock) => serve(sock, device, hooks)));
+    } catch (e) {
+      if (/in use/.test((e as Error).message)) throw new Error(`${path} is in use: another WireGuard process runs an interface named ${ifname}`);
+      throw e;
     }
-    chmodSync(path, 0o600);
-    return new UapiServer(server, path, statSync(path).ino);
+  }
+
+  get path(): string {
+    return this.listener.path;
   }
 
   /** False once the socket file was deleted or replaced: the daemon should then exit. */
   stillOwned(): boolean {
-    try {
-      return statSync(this.path).ino === this.inode;
-    } catch {
-      return false;
-    }
+    return this.listener.stillOwned();
   }
 
   close(): void {
-    this.server.close();
-    if (this.stillOwned()) {
-      try {
-        unlinkSync(this.path);
-      } catch {
-        /* already gone */
-      }
-    }
+    this.listener.close();
   }
-}
-
-function isLive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 /** One connection: any number of get/set requests, each ended by a blank line. */

@@ -131,16 +131,24 @@ export async function startWireguardGo(ns: Netns, opts: WireguardGoOptions): Pro
     throw err;
   }
 
-  const publicKey = await publicKeyOf(opts.privateKey);
-  const wgShow = async (): Promise<string> => (await ns.exec('wg', ['show', ifname])).stdout;
-  const wgDump = async (): Promise<WgDump> => parseWgDump((await ns.exec('wg', ['show', ifname, 'dump'])).stdout);
   return {
     ns,
     ifname,
-    publicKey,
+    publicKey: await publicKeyOf(opts.privateKey),
     listenPort: opts.listenPort,
     process: proc,
-    wgShow,
+    ...wgTool(ns, ifname),
+    stop,
+  };
+}
+
+/** What the real `wg` tool can do with any userspace interface, ours or wireguard-go's. */
+export type WgTool = Pick<WireguardGoHandle, 'wgShow' | 'wgDump' | 'peerStatus' | 'setPeer' | 'setPeerEndpoint' | 'removePeer'>;
+
+export function wgTool(ns: Netns, ifname: string): WgTool {
+  const wgDump = async (): Promise<WgDump> => parseWgDump((await ns.exec('wg', ['show', ifname, 'dump'])).stdout);
+  return {
+    wgShow: async () => (await ns.exec('wg', ['show', ifname])).stdout,
     wgDump,
     async peerStatus(key) {
       const dump = await wgDump();
@@ -151,7 +159,6 @@ export async function startWireguardGo(ns: Netns, opts: WireguardGoOptions): Pro
     setPeer: (peer) => wgSet(ns, ifname, { peer }),
     setPeerEndpoint: async (key, endpoint) => { await ns.exec('wg', ['set', ifname, 'peer', key, 'endpoint', endpoint]); },
     removePeer: async (key) => { await ns.exec('wg', ['set', ifname, 'peer', key, 'remove']); },
-    stop,
   };
 }
 

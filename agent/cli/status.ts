@@ -1,0 +1,32 @@
+// `wgp2p status [--interface IF] [--json]`: what the running daemon knows about itself and its peers.
+import { controlRequest, pickInterface } from '../daemon/control-client.js';
+import type { DeviceStatus } from '../daemon/status.js';
+import { parseArgs, UsageError } from './args.js';
+
+export async function runStatus(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ['interface'], switches: ['json'] });
+  if (args.positional.length > 0) throw new UsageError('usage: wgp2p status [--interface IF] [--json]');
+  const ifname = pickInterface(args.values.get('interface'));
+  const status = (await controlRequest(ifname, { op: 'status' })) as DeviceStatus;
+  process.stdout.write(args.switches.has('json') ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
+  return 0;
+}
+
+function ago(iso: string | undefined): string {
+  if (!iso) return 'never';
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  return s < 120 ? `${s} s ago` : `${Math.round(s / 60)} min ago`;
+}
+
+export function formatStatus(s: DeviceStatus): string {
+  const lines = [`interface ${s.self.interface}  ${s.self.name ?? ''}  ${s.self.address ?? ''}  key ${s.self.publicKey ?? '(none)'}  port ${s.self.listenPort}`];
+  for (const p of s.peers) {
+    lines.push(
+      `  ${p.name ?? p.publicKey.slice(0, 10)}  ${p.address ?? '-'}  ${p.path ?? 'no path'}  ${p.endpoint ?? '-'}` +
+        `  rtt ${p.rttMs === undefined ? '-' : `${p.rttMs} ms`}  handshake ${ago(p.lastHandshake)}  rx ${p.rxBytes} tx ${p.txBytes}`,
+    );
+  }
+  const drops = Object.entries(s.counters).filter(([, n]) => n > 0);
+  if (drops.length) lines.push(`  counters: ${drops.map(([k, n]) => `${k}=${n}`).join(' ')}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,48 @@
+// The daemon's view of itself for `wgp2p status`: a plain JSON-able snapshot of the device.
+import { formatEndpoint, formatPrefix } from '../../shared/net/address.js';
+import { formatKey } from '../../shared/keys.js';
+import type { Device } from '../wireguard/device.js';
+
+export interface PeerStatus {
+  name: string | undefined;
+  publicKey: string;
+  address: string | undefined;
+  /** How packets reach the peer: 'direct' when it has an endpoint, else undefined (not reachable yet). */
+  path: 'direct' | 'relay' | undefined;
+  endpoint: string | undefined;
+  rttMs: number | undefined;
+  /** ISO time of the latest handshake, undefined if none. */
+  lastHandshake: string | undefined;
+  rxBytes: number;
+  txBytes: number;
+  allowedIps: string[];
+}
+
+export interface DeviceStatus {
+  self: { name: string | undefined; publicKey: string | undefined; address: string | undefined; interface: string; listenPort: number };
+  peers: PeerStatus[];
+  /** Drop and event counters by reason (malformed, replay, bad mac1, cookie replies, ...). */
+  counters: Record<string, number>;
+}
+
+export function deviceStatus(device: Device, ifname: string, selfAddress?: string): DeviceStatus {
+  return {
+    self: { name: undefined, publicKey: device.publicKey && formatKey(device.publicKey), address: selfAddress, interface: ifname, listenPort: device.listenPort },
+    peers: device.listPeers().map((p) => {
+      const prefixes = device.allowedIps.prefixesOf(p).map(formatPrefix);
+      return {
+        name: undefined,
+        publicKey: formatKey(p.publicKey),
+        address: prefixes[0],
+        path: p.endpoint ? 'direct' : undefined,
+        endpoint: p.endpoint && formatEndpoint(p.endpoint),
+        rttMs: undefined,
+        lastHandshake: p.stats.lastHandshakeWall ? new Date(p.stats.lastHandshakeWall).toISOString() : undefined,
+        rxBytes: p.stats.rxBytes,
+        txBytes: p.stats.txBytes,
+        allowedIps: prefixes,
+      };
+    }),
+    counters: Object.fromEntries(device.counters),
+  };
+}

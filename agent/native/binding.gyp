@@ -1,0 +1,19 @@
+# N-API addon for the Linux TUN device (agent/tun/tun-device.ts loads it).
+# Built by `npm run build:native`; headers come from the machine's nodedir,
+# so nothing is downloaded.
+{
+  'targets': [
+    {
+      'target_name': 'wgp2p_tun',
+      'sources': ['src/addon.cc', 'src/tun_open.cc', 'src/tun_handle.cc'],
+      'dependencies': [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
+      ],
+      'defines': ['NAPI_VERSION=8'],
+      'cflags_cc': ['-std=c++17', '-Wall', '-Wextra'],
+      'conditions': [
+        ["OS!='linux'", { 'type': 'none', 'sources': [] }],
+      ],
+    },
+  ],
+}

@@ -1,0 +1,26 @@
+// Opening and configuring a Linux TUN interface. Pure syscalls, no N-API, so
+// failures come back as TunError with a message a user can act on.
+#pragma once
+
+#include <string>
+
+namespace wgp2p {
+
+struct TunError {
+  std::string message;  // full human-readable text, errno text included
+  int errnum;           // the errno that caused it, 0 for validation errors
+};
+
+// Interface names are IFNAMSIZ-1 = 15 bytes at most.
+constexpr size_t kMaxIfNameLen = 15;
+
+// Creates (or attaches to) TUN interface `name` with IFF_TUN | IFF_NO_PI,
+// makes the fd non-blocking, sets the MTU and brings the link up. Returns the
+// fd and stores the kernel's name for it in *actual_name. Throws TunError;
+// on failure nothing is left open.
+int OpenTun(const std::string& name, int mtu, std::string* actual_name);
+
+// "EPERM: Operation not permitted" style text for errno `e`.
+std::string ErrnoText(int e);
+
+}  // namespace wgp2p
