@@ -1,0 +1,47 @@
+// `npm run bench`: prints every performance figure of the project, with wireguard-go measured in
+// the same run as the yardstick. Needs root (namespaces) and the e2e tools (see README).
+import { cryptoChoice } from './crypto-choice.js';
+import { handshakesPerSecond, transportPacketsPerSecond } from './engine-cpu.js';
+import { measureThroughput } from './tunnel-throughput.js';
+
+const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+const section = (s: string) => console.log(`\n== ${s}`);
+
+async function main(): Promise<void> {
+  const only = new Set(process.argv.slice(2));
+  const want = (s: string) => only.size === 0 || only.has(s);
+
+  if (want('crypto')) {
+    section('crypto per job on one core (node:crypto vs @noble)');
+    for (const [k, v] of Object.entries(cryptoChoice())) console.log(`${k.padEnd(52)} ${fmt(v)}`);
+  }
+  if (want('engine')) {
+    section('pure engine on one core');
+    console.log(`handshakes per second (initiator + responder work)   ${fmt(handshakesPerSecond())}`);
+    const t = transportPacketsPerSecond();
+    console.log(`transport seal, 1420 B packets/s                     ${fmt(t.seal)} (${fmt((t.seal * 1420 * 8) / 1e6)} Mbit/s)`);
+    console.log(`transport open, 1420 B packets/s                     ${fmt(t.open)} (${fmt((t.open * 1420 * 8) / 1e6)} Mbit/s)`);
+  }
+  if (want('throughput')) {
+    if (process.getuid?.() !== 0) throw new Error('the throughput bench needs root (network namespaces)');
+    section('TCP throughput through the tunnel (iperf3, 5 s, two namespaces on a veth)');
+    const ours = await measureThroughput('wgp2p', 5);
+    const ref = await measureThroughput('wireguard-go', 5);
+    for (const r of [ours, ref]) console.log(`${r.engine.padEnd(14)} ${fmt(r.mbitPerSecond)} Mbit/s  (reverse ${fmt(r.reverseMbitPerSecond)} Mbit/s)`);
+    console.log(`ratio wgp2p / wireguard-go: ${(ours.mbitPerSecond / ref.mbitPerSecond).toFixed(2)} (reverse ${(ours.reverseMbitPerSecond / ref.reverseMbitPerSecond).toFixed(2)})`);
+  }
+  if (want('signal')) {
+    section('signal server');
+    // Loaded lazily so the engine figures do not depend on it.
+    const { benchSignalServer } = await import('./signal-server.js');
+    const s = await benchSignalServer();
+    console.log(`concurrent agents held      ${fmt(s.concurrentAgents)}`);
+    console.log(`memory per connection       ${fmt(s.bytesPerConnection / 1024)} KiB`);
+    console.log(`fan-out latency p50 / p99   ${fmt(s.fanoutP50Ms)} / ${fmt(s.fanoutP99Ms)} ms`);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench: ${(e as Error).stack ?? String(e)}`);
+  process.exitCode = 1;
+});
