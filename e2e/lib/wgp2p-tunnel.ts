@@ -29,6 +29,8 @@ export function cliPath(): string {
 export interface Wgp2pTunnelOptions extends WireguardGoOptions {
   /** Extra environment for the daemon, e.g. the test-only WGP2P_TEST_* limits. */
   env?: Record<string, string>;
+  /** Extra node flags, e.g. ['--cpu-prof'] to profile the daemon. */
+  nodeArgs?: string[];
 }
 
 export interface Wgp2pTunnel extends WgTool {
@@ -60,7 +62,7 @@ export async function startWgp2pTunnel(ns: Netns, opts: Wgp2pTunnelOptions): Pro
   const file = join(dir, `${opts.ifname}.conf`);
   await writeFile(file, wgQuickText(opts), { mode: 0o600 });
   const socket = join(WG_SOCKET_DIR, `${opts.ifname}.sock`);
-  const proc = ns.spawn('node', ['--enable-source-maps', cliPath(), 'up', file, '--interface', opts.ifname, '--log-level', 'debug'], {
+  const proc = ns.spawn('node', ['--enable-source-maps', ...(opts.nodeArgs ?? []), cliPath(), 'up', file, '--interface', opts.ifname, '--log-level', 'debug'], {
     name: `${ns.name}.wgp2p.${opts.ifname}`,
     env: opts.env,
   });
