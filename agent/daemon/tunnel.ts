@@ -49,12 +49,13 @@ export class Tunnel {
 
     let tunRef: TunDevice | undefined;
     let udpRef: UdpSocket | undefined;
+    let tunnel: Tunnel | undefined;
     const device = new Device({
       privateKey: config.interface.privateKey,
       mtu,
       limits: opts.limits,
       output: {
-        udp: (data, to) => udpRef?.send(data, to),
+        udp: (data, to) => (tunnel ? tunnel.udp : udpRef)?.send(data, to),
         tun: (packet) => void tunRef?.write(packet),
       },
     });
@@ -74,6 +75,7 @@ export class Tunnel {
     }
 
     const t = new Tunnel(device, tun, udp, undefined, undefined, log);
+    tunnel = t;
     const routes: string[] = [];
     config.peers.forEach((pc, i) => {
       const peer = device.addPeer(pc.publicKey, pc.presharedKey);
@@ -126,10 +128,20 @@ export class Tunnel {
     return this.tun.name;
   }
 
-  /** `wg set … listen-port`: bind the new port first so a busy port leaves the old one working. */
-  private rebind(port: number): void {
-    if (port === this.device.listenPort) return;
-    throw new UapiError(ERRNO_PORT_IN_USE, 'changing listen_port of a running wgp2p tunnel is not supported yet');
+  /** `wg set … listen-port`: bind the new port first, so a busy port leaves the old one working. */
+  private async rebind(port: number): Promise<void> {
+    if (port === this.device.listenPort && port !== 0) return;
+    let fresh: UdpSocket;
+    try {
+      fresh = await UdpSocket.bind(port, (d, from) => this.device.receive(d, from));
+    } catch (e) {
+      throw new UapiError(ERRNO_PORT_IN_USE, (e as Error).message);
+    }
+    const old = this.udp;
+    this.udp = fresh;
+    old.close();
+    this.device.listenPort = fresh.port;
+    this.log.info('listen port changed', { listenPort: fresh.port });
   }
 
   onClosed(cb: (reason: string) => void): void {

@@ -5,7 +5,6 @@ import { PrivateKey } from '../wireguard/crypto.js';
 import { applySet, formatGet, UapiError, ERRNO_INVALID } from '../uapi/protocol.js';
 
 const dev = () => new Device({ output: { udp() {}, tun() {} } });
-const hooks = { setListenPort() {} };
 const hex = (b: Buffer) => b.toString('hex');
 
 t.test('set then get round-trips device and peer state', async (t) => {
@@ -24,7 +23,8 @@ t.test('set then get round-trips device and peer state', async (t) => {
     'allowed_ip=10.0.0.2/32',
     'allowed_ip=fd00::/64',
     'protocol_version=1',
-  ], hooks);
+  ]);
+  t.same(applySet(d, ['listen_port=51999']), { listenPort: 51999 }, 'a new port is handed to the I/O edge');
   const out = formatGet(d);
   t.match(out, new RegExp(`^private_key=${hex(me.raw)}\n`));
   t.match(out, /fwmark=51\n/);
@@ -37,24 +37,24 @@ t.test('set then get round-trips device and peer state', async (t) => {
 
 t.test('allowed_ip removal, replace_allowed_ips, remove, replace_peers, update_only', async (t) => {
   const d = dev();
-  applySet(d, [`private_key=${hex(PrivateKey.generate().raw)}`], hooks);
+  applySet(d, [`private_key=${hex(PrivateKey.generate().raw)}`]);
   const p1 = PrivateKey.generate().publicKey;
   const p2 = PrivateKey.generate().publicKey;
-  applySet(d, [`public_key=${hex(p1)}`, 'allowed_ip=10.0.0.0/24', 'allowed_ip=10.0.1.0/24', `public_key=${hex(p2)}`, 'allowed_ip=10.0.2.0/24'], hooks);
-  applySet(d, [`public_key=${hex(p1)}`, 'allowed_ip=-10.0.0.0/24'], hooks);
+  applySet(d, [`public_key=${hex(p1)}`, 'allowed_ip=10.0.0.0/24', 'allowed_ip=10.0.1.0/24', `public_key=${hex(p2)}`, 'allowed_ip=10.0.2.0/24']);
+  applySet(d, [`public_key=${hex(p1)}`, 'allowed_ip=-10.0.0.0/24']);
   t.notMatch(formatGet(d), /10\.0\.0\.0\/24/);
-  applySet(d, [`public_key=${hex(p1)}`, 'replace_allowed_ips=true', 'allowed_ip=10.9.0.0/16'], hooks);
+  applySet(d, [`public_key=${hex(p1)}`, 'replace_allowed_ips=true', 'allowed_ip=10.9.0.0/16']);
   t.notMatch(formatGet(d), /10\.0\.1\.0\/24/);
   t.match(formatGet(d), /10\.9\.0\.0\/16/);
   // moving a prefix to another peer
-  applySet(d, [`public_key=${hex(p2)}`, 'allowed_ip=10.9.0.0/16'], hooks);
+  applySet(d, [`public_key=${hex(p2)}`, 'allowed_ip=10.9.0.0/16']);
   t.same(d.allowedIps.prefixesOf(d.getPeer(p1)!), []);
-  applySet(d, [`public_key=${hex(p1)}`, 'remove=true'], hooks);
+  applySet(d, [`public_key=${hex(p1)}`, 'remove=true']);
   t.equal(d.listPeers().length, 1);
   const p3 = PrivateKey.generate().publicKey;
-  applySet(d, [`public_key=${hex(p3)}`, 'update_only=true', 'allowed_ip=10.5.0.0/16'], hooks);
+  applySet(d, [`public_key=${hex(p3)}`, 'update_only=true', 'allowed_ip=10.5.0.0/16']);
   t.equal(d.listPeers().length, 1, 'update_only does not create');
-  applySet(d, ['replace_peers=true'], hooks);
+  applySet(d, ['replace_peers=true']);
   t.equal(d.listPeers().length, 0);
 });
 
@@ -72,7 +72,7 @@ t.test('bad lines give errno -22 (EINVAL)', async (t) => {
   for (const lines of bad) {
     let err: unknown;
     try {
-      applySet(d, lines, hooks);
+      applySet(d, lines);
     } catch (e) {
       err = e;
     }
@@ -83,6 +83,6 @@ t.test('bad lines give errno -22 (EINVAL)', async (t) => {
 t.test('setting our own public key as a peer is ignored', async (t) => {
   const d = dev();
   const me = PrivateKey.generate();
-  applySet(d, [`private_key=${hex(me.raw)}`, `public_key=${hex(me.publicKey)}`, 'allowed_ip=10.0.0.0/8'], hooks);
+  applySet(d, [`private_key=${hex(me.raw)}`, `public_key=${hex(me.publicKey)}`, 'allowed_ip=10.0.0.0/8']);
   t.equal(d.listPeers().length, 0);
 });

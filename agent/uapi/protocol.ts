@@ -23,10 +23,13 @@ export class UapiError extends Error {
 
 /** What the I/O edge does for device keys the pure engine cannot act on alone. */
 export interface UapiHooks {
-  /** Rebind the UDP socket; throw a UapiError(ERRNO_PORT_IN_USE) when the port is taken. */
-  setListenPort(port: number): void;
-  /** Called after a set transaction changed anything, e.g. to log it. */
-  changed?(): void;
+  /** Rebind the UDP socket; reject with a UapiError(ERRNO_PORT_IN_USE) when the port is taken. */
+  setListenPort(port: number): Promise<void> | void;
+}
+
+/** What a set transaction leaves for the I/O edge to do (the engine has no sockets). */
+export interface SetResult {
+  listenPort?: number;
 }
 
 export function formatGet(device: Device): string {
@@ -53,8 +56,11 @@ export function formatGet(device: Device): string {
 /**
  * Applies the lines of a set request (without `set=1` and the final blank line). Lines are
  * applied in order, as wireguard-go does; the first bad line stops the transaction with its errno.
+ * A new listen port is returned rather than applied: rebinding is the I/O edge's job, done
+ * after the other lines (so a busy port fails the request but leaves the peers it set).
  */
-export function applySet(device: Device, lines: string[], hooks: UapiHooks): void {
+export function applySet(device: Device, lines: string[]): SetResult {
+  const result: SetResult = {};
   let peer: Peer | undefined;
   let skipPeer = false; // lines of a removed peer, or of an update_only peer that did not exist
   const created = new Set<Peer>(); // peers this transaction made: update_only must undo them
@@ -78,7 +84,7 @@ export function applySet(device: Device, lines: string[], hooks: UapiHooks): voi
       continue;
     }
     if (peer === undefined && !skipPeer) {
-      applyDeviceKey(device, key, value, hooks);
+      applyDeviceKey(device, key, value, result);
       continue;
     }
     if (skipPeer) {
@@ -139,7 +145,7 @@ export function applySet(device: Device, lines: string[], hooks: UapiHooks): voi
         throw new UapiError(ERRNO_INVALID, `unknown peer key "${key}"`);
     }
   }
-  hooks.changed?.();
+  return result;
 }
 
 const PEER_KEYS = new Set([
@@ -153,7 +159,7 @@ const PEER_KEYS = new Set([
   'protocol_version',
 ]);
 
-function applyDeviceKey(device: Device, key: string, value: string, hooks: UapiHooks): void {
+function applyDeviceKey(device: Device, key: string, value: string, result: SetResult): void {
   switch (key) {
     case 'private_key': {
       const k = parseHex(value, 'private_key');
@@ -161,8 +167,7 @@ function applyDeviceKey(device: Device, key: string, value: string, hooks: UapiH
       break;
     }
     case 'listen_port': {
-      const port = parseUint(value, 65535, key);
-      hooks.setListenPort(port);
+      result.listenPort = parseUint(value, 65535, key);
       break;
     }
     case 'fwmark':

@@ -41,6 +41,8 @@ export class UapiServer {
 
 /** One connection: any number of get/set requests, each ended by a blank line. */
 function serve(sock: Socket, device: Device, hooks: UapiHooks): void {
+  // Answers go out in request order even when one waits for a rebind.
+  let queue: Promise<void> = Promise.resolve();
   let buffered = '';
   let lines: string[] = [];
   let op: 'get' | 'set' | undefined;
@@ -69,17 +71,22 @@ function serve(sock: Socket, device: Device, hooks: UapiHooks): void {
         lines.push(line);
         continue;
       }
-      sock.write(answer(op, lines, device, hooks));
+      const [o, l] = [op, lines];
+      queue = queue.then(async () => {
+        const a = await answer(o, l, device, hooks);
+        if (sock.writable) sock.write(a);
+      });
       op = undefined;
       lines = [];
     }
   });
 }
 
-function answer(op: 'get' | 'set', lines: string[], device: Device, hooks: UapiHooks): string {
+async function answer(op: 'get' | 'set', lines: string[], device: Device, hooks: UapiHooks): Promise<string> {
   if (op === 'get') return lines.length > 0 ? `errno=${ERRNO_PROTOCOL}\n\n` : `${formatGet(device)}errno=0\n\n`;
   try {
-    applySet(device, lines, hooks);
+    const { listenPort } = applySet(device, lines);
+    if (listenPort !== undefined) await hooks.setListenPort(listenPort);
     return 'errno=0\n\n';
   } catch (e) {
     return `errno=${e instanceof UapiError ? e.errno : ERRNO_IO}\n\n`;
