@@ -1,5 +1,7 @@
 // Server configuration: documented defaults, then an optional JSON config file, then WGP2P_*
 // environment variables, then command-line flags (each overriding the one before).
+import { parseIp } from '../shared/net/ip-bytes.js';
+import { MAX_TOKEN_LENGTH } from '../shared/signal/index.js';
 import { isLogLevel, type LogLevel } from './logger.js';
 
 export interface Limits {
@@ -15,6 +17,9 @@ export interface Limits {
   /** Frames per second per connection, and the burst; excess frames are dropped. */
   messageRate: number;
   messageBurst: number;
+  /** Frames per second over all connections from one address (IPv6: /64), and the burst. */
+  addressMessageRate: number;
+  addressMessageBurst: number;
   /** Malformed or rate-limited frames tolerated in a short time before closing with 1008. */
   maxStrikes: number;
   /** One strike is forgiven per this many milliseconds. */
@@ -63,6 +68,10 @@ export const DEFAULT_LIMITS: Limits = {
   connectBurstPerIp: 50,
   messageRate: 20,
   messageBurst: 100,
+  // Many agents can share one NAT address, so this is a multiple of the per-connection budget,
+  // yet far below what maxConnectionsPerIp connections could send on their own budgets.
+  addressMessageRate: 200,
+  addressMessageBurst: 2_000,
   maxStrikes: 10,
   strikeForgiveMs: 6_000,
   maxMembersPerRoom: 64,
@@ -95,13 +104,16 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-type TextKey = 'stunHost' | 'stunPublicIp' | 'token' | 'tlsCert' | 'tlsKey';
+type TextKey = 'tlsCert' | 'tlsKey';
+type IpKey = 'stunHost' | 'stunPublicIp';
 type PortKey = 'stunPort' | 'stunAltPort';
 
 type OptionSpec =
   | { kind: 'listen'; key: 'listen' }
   | { kind: 'level'; key: 'logLevel' }
+  | { kind: 'token'; key: 'token' }
   | { kind: 'text'; key: TextKey }
+  | { kind: 'ip'; key: IpKey }
   | { kind: 'port'; key: PortKey }
   | { kind: 'limit'; key: keyof Limits };
 
@@ -112,9 +124,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { kind: 'listen', key: 'listen' },
   { kind: 'port', key: 'stunPort' },
   { kind: 'port', key: 'stunAltPort' },
-  { kind: 'text', key: 'stunHost' },
-  { kind: 'text', key: 'stunPublicIp' },
-  { kind: 'text', key: 'token' },
+  { kind: 'ip', key: 'stunHost' },
+  { kind: 'ip', key: 'stunPublicIp' },
+  { kind: 'token', key: 'token' },
   { kind: 'text', key: 'tlsCert' },
   { kind: 'text', key: 'tlsKey' },
   { kind: 'level', key: 'logLevel' },
@@ -151,9 +163,14 @@ function parsePort(raw: unknown, where: string): number | null {
   return Number(text);
 }
 
+const MAX_LIMIT = 2 ** 31 - 1;
+
 function parseLimit(raw: unknown, where: string): number {
   const text = asText(raw, where);
-  if (!/^\d{1,10}$/.test(text) || Number(text) < 1) throw new ConfigError(`${where}: expected a positive integer`);
+  // Capped at the largest delay setTimeout honours; beyond it Node fires after 1 ms instead.
+  if (!/^\d{1,10}$/.test(text) || Number(text) < 1 || Number(text) > MAX_LIMIT) {
+    throw new ConfigError(`${where}: expected an integer from 1 to ${MAX_LIMIT}`);
+  }
   return Number(text);
 }
 
@@ -174,6 +191,22 @@ function apply(config: ServerConfig, spec: OptionSpec, raw: unknown, where: stri
     case 'text':
       config[spec.key] = raw === null ? null : asText(raw, where);
       return;
+    case 'ip': {
+      // Checked here: a typo would otherwise surface as a silently missing OTHER-ADDRESS.
+      const text = raw === null ? null : asText(raw, where);
+      if (text !== null && !parseIp(text)) throw new ConfigError(`${where}: expected an IP address`);
+      config[spec.key] = text;
+      return;
+    }
+    case 'token': {
+      // The token must fit in hello, or no agent could ever be let in.
+      const text = raw === null ? null : asText(raw, where);
+      if (text !== null && (text.length < 1 || text.length > MAX_TOKEN_LENGTH)) {
+        throw new ConfigError(`${where}: expected 1-${MAX_TOKEN_LENGTH} characters`);
+      }
+      config.token = text;
+      return;
+    }
     case 'port':
       config[spec.key] = parsePort(raw, where);
       return;
@@ -260,7 +293,7 @@ export function usage(): string {
     listen: `HOST:PORT (default ${DEFAULT_CONFIG.listenHost}:${DEFAULT_CONFIG.listenPort})`,
     stunPort: `PORT|off (default ${DEFAULT_CONFIG.stunPort})`,
     stunAltPort: 'PORT|off (default off; enables RFC 5780 discovery)',
-    stunHost: 'HOST (default: the listen host)',
+    stunHost: 'IP (default: the listen host)',
     stunPublicIp: 'IP advertised in OTHER-ADDRESS/RESPONSE-ORIGIN',
     token: 'T (agents must present it in hello)',
     tlsCert: 'FILE (PEM; with --tls-key serves https/wss)',

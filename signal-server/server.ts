@@ -7,11 +7,13 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { nanoid } from 'nanoid';
 import { WebSocketServer } from 'ws';
+import { unmapIpv4 } from '../shared/net/ip-bytes.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import { addressKey, ConnectionGate, type Refusal } from './connection-gate.js';
 import { handleHttpRequest, pathOf } from './http-routes.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
+import { KeyedRateLimiter } from './rate-limit.js';
 import { RoomHub } from './room-hub.js';
 import { CLOSE_GOING_AWAY, digestToken, Session } from './session.js';
 import { startStunResponder, type StunResponderHandle } from './stun-responder.js';
@@ -108,6 +110,8 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
   };
   const handshakeDone = (socket: Duplex) => clearTimeout(handshakeTimers.get(socket));
   server.on(tlsMaterial ? 'secureConnection' : 'connection', onConnection);
+  // Before 'secureConnection', https's own handshakeTimeout guards the TLS handshake; count what it cuts.
+  if (tlsMaterial) server.on('tlsClientError', () => metrics.disconnects.inc('tls_handshake_failed'));
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     handshakeDone(req.socket);
@@ -120,7 +124,8 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
     perMessageDeflate: false, // compression costs memory per connection and invites zip bombs
     clientTracking: false,
   });
-  const sessionContext = { hub, metrics, limits: config, log, serverId, tokenDigest };
+  const addressFrames = new KeyedRateLimiter(config.addressMessageRate, config.addressMessageBurst);
+  const sessionContext = { hub, metrics, limits: config, log, serverId, tokenDigest, addressFrames };
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     handshakeDone(socket);
@@ -143,7 +148,8 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
     });
     wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
-      const session = new Session(ws, remoteAddress.replace(/^::ffff:(?=\d+\.)/i, ''), remotePort, sessionContext, (s, reason) => {
+      const origin = { address: unmapIpv4(remoteAddress), port: remotePort, key };
+      const session = new Session(ws, origin, sessionContext, (s, reason) => {
         sessions.delete(s);
         gate.release(key);
         metrics.disconnects.inc(reason);
@@ -157,7 +163,10 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
   const pingTimer = setInterval(() => {
     for (const s of sessions) s.pingRound();
   }, config.pingIntervalMs);
-  const sweepTimer = setInterval(() => gate.sweep(Date.now()), 10_000);
+  const sweepTimer = setInterval(() => {
+    gate.sweep(Date.now());
+    addressFrames.sweep(Date.now());
+  }, 10_000);
   pingTimer.unref();
   sweepTimer.unref();
 

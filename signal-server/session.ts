@@ -7,13 +7,14 @@ import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ErrorCod
 import type { Limits } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { StrikeCounter, TokenBucket } from './rate-limit.js';
+import { StrikeCounter, TokenBucket, type KeyedRateLimiter } from './rate-limit.js';
 import { prepare, type HubError, type HubMember, type PreparedFrame, type RoomHub } from './room-hub.js';
 
 /** WebSocket close codes used by the server. */
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_PROTOCOL_ERROR = 1002;
 export const CLOSE_POLICY = 1008;
+export const CLOSE_INTERNAL_ERROR = 1011;
 
 /** How long a client gets to answer our close frame before the socket is cut. */
 const CLOSE_GRACE_MS = 1000;
@@ -26,6 +27,15 @@ export interface SessionContext {
   serverId: string;
   /** SHA-256 of the configured token, or undefined when none is required. */
   tokenDigest: Buffer | undefined;
+  /** Frame budget shared by all connections from one address (see addressKey). */
+  addressFrames: KeyedRateLimiter;
+}
+
+/** Where a session comes from: the peer as seen by TCP, and its key for per-address limits. */
+export interface SessionOrigin {
+  address: string;
+  port: number;
+  key: string;
 }
 
 /** ws reports protocol violations through errors with stable codes; we count them by kind. */
@@ -68,13 +78,19 @@ export class Session implements HubMember {
   private helloTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
 
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  private readonly addressKey: string;
+
   constructor(
     private readonly ws: WebSocket,
-    readonly remoteAddress: string,
-    readonly remotePort: number,
+    origin: SessionOrigin,
     private readonly ctx: SessionContext,
     onClosed: (session: Session, reason: string) => void,
   ) {
+    this.remoteAddress = origin.address;
+    this.remotePort = origin.port;
+    this.addressKey = origin.key;
     const now = Date.now();
     this.bucket = new TokenBucket(ctx.limits.messageRate, ctx.limits.messageBurst, now);
     this.strikes = new StrikeCounter(ctx.limits.maxStrikes, ctx.limits.strikeForgiveMs, now);
@@ -147,16 +163,42 @@ export class Session implements HubMember {
     if (this.closing) return;
     const now = Date.now();
     this.alive = true;
-    if (!this.bucket.take(now)) {
-      // Dropped unread. One error per second at most, so a flood cannot make us amplify it.
-      this.ctx.metrics.rejectedFrames.inc('RATE_LIMITED');
-      if (now - this.lastRateLimitReply >= 1000) {
-        this.lastRateLimitReply = now;
-        this.deliver(prepare({ type: 'error', code: 'RATE_LIMITED', message: 'too many frames; dropped' }));
-      }
-      if (this.strikes.add(now)) this.close('abuse', CLOSE_POLICY, 'rate limit exceeded');
+    // The connection's own budget first, so one flooding connection does not also drain the
+    // budget its address shares with others behind the same NAT.
+    const overBudget = !this.bucket.take(now)
+      ? 'RATE_LIMITED'
+      : !this.ctx.addressFrames.allow(this.addressKey, now)
+        ? 'RATE_LIMITED_ADDRESS'
+        : undefined;
+    if (overBudget) {
+      this.rateLimited(now, overBudget);
       return;
     }
+    try {
+      this.handleFrame(data, isBinary);
+    } catch (err) {
+      // A bug in handling one frame must cost this connection only, never the process.
+      this.ctx.metrics.rejectedFrames.inc('INTERNAL_ERROR');
+      this.ctx.log.error('frame handler failed', { id: this.id, error: err instanceof Error ? err.message : String(err) });
+      this.close('internal_error', CLOSE_INTERNAL_ERROR, 'internal error');
+    }
+  }
+
+  /** A frame over budget is dropped unread. */
+  private rateLimited(now: number, reason: 'RATE_LIMITED' | 'RATE_LIMITED_ADDRESS'): void {
+    this.ctx.metrics.rejectedFrames.inc(reason);
+    // One error per second at most, so a flood cannot make us amplify it.
+    if (now - this.lastRateLimitReply >= 1000) {
+      this.lastRateLimitReply = now;
+      const message = reason === 'RATE_LIMITED' ? 'too many frames; dropped' : 'too many frames from your address; dropped';
+      this.deliver(prepare({ type: 'error', code: 'RATE_LIMITED', message }));
+    }
+    // Only a connection's own excess is abuse: behind a busy NAT, the shared budget can run
+    // out under a client that did nothing wrong.
+    if (reason === 'RATE_LIMITED' && this.strikes.add(now)) this.close('abuse', CLOSE_POLICY, 'rate limit exceeded');
+  }
+
+  private handleFrame(data: RawData, isBinary: boolean): void {
     if (isBinary) {
       this.offence('BINARY_UNSUPPORTED', 'binary frames are reserved for the relay');
       return;

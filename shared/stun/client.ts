@@ -1,8 +1,6 @@
-// STUN over a caller-owned UDP socket: one Binding transaction with retransmission, and the
-// RFC 5780 style behaviour discovery built from it. The socket is never closed or rebound here,
-// so the agent can pass the socket its WireGuard traffic uses.
+// STUN over a caller-owned UDP socket: one Binding transaction with retransmission. The socket
+// is never closed or rebound here, so the agent can pass the socket its WireGuard traffic uses.
 import type { Socket } from 'node:dgram';
-import type { StunAddress } from './attributes.js';
 import { parseBindingResponse, stunBindingRequest, type BindingRequestOptions, type BindingResponse } from './binding.js';
 import { isStunMessage } from './message.js';
 
@@ -57,52 +55,4 @@ export function stunQuery(
     socket.on('message', onMessage);
     transmit();
   });
-}
-
-export type MappingBehaviour = 'endpoint-independent' | 'endpoint-dependent' | 'unknown';
-/** Only the port half of RFC 5780 filtering can be tested against a one-IP server. */
-export type FilteringBehaviour = 'port-independent' | 'port-dependent' | 'unknown';
-
-export interface NatBehaviour {
-  /** Mapping toward the server's primary address; undefined when the server did not answer. */
-  mapped?: StunAddress;
-  /** Mapping toward the server's OTHER-ADDRESS. */
-  mappedAlt?: StunAddress;
-  mapping: MappingBehaviour;
-  filtering: FilteringBehaviour;
-}
-
-function sameAddress(a: StunAddress, b: StunAddress): boolean {
-  return a.address === b.address && a.port === b.port;
-}
-
-/**
- * Tells endpoint-independent from endpoint-dependent mapping by comparing the mapped address
- * toward the primary and the alternate server port, and probes port-dependent filtering with a
- * CHANGE-REQUEST sent before anything has gone to the alternate port (order matters: once we
- * have sent there, our NAT would let the answer in whatever its filtering).
- */
-export async function discoverNatBehaviour(
-  socket: Socket,
-  server: StunEndpoint,
-  options: Pick<StunQueryOptions, 'rtoMs' | 'attempts'> = {},
-): Promise<NatBehaviour> {
-  const first = await stunQuery(socket, server, options);
-  if (!first || first.response.kind !== 'success') return { mapping: 'unknown', filtering: 'unknown' };
-  const mapped = first.response.mapped;
-  const other = first.response.otherAddress;
-  if (!other) return { mapped, mapping: 'unknown', filtering: 'unknown' };
-
-  const changed = await stunQuery(socket, server, { ...options, changePort: true });
-  let filtering: FilteringBehaviour = 'port-dependent';
-  if (changed) {
-    filtering =
-      changed.response.kind === 'success' && changed.from.port !== server.port ? 'port-independent' : 'unknown';
-  }
-
-  const alt = await stunQuery(socket, { host: other.address, port: other.port }, options);
-  if (!alt || alt.response.kind !== 'success') return { mapped, mapping: 'unknown', filtering };
-  const mappedAlt = alt.response.mapped;
-  const mapping = sameAddress(mapped, mappedAlt) ? 'endpoint-independent' : 'endpoint-dependent';
-  return { mapped, mappedAlt, mapping, filtering };
 }

@@ -4,5 +4,6 @@ export * from './attributes.js';
 export * from './message.js';
 export * from './binding.js';
 export * from './client.js';
+export * from './discovery.js';
 export { formatIp, parseIp, unmapIpv4, type IpBytes, type IpFamily } from '../net/ip-bytes.js';
 export { crc32 } from './crc32.js';

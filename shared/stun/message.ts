@@ -1,6 +1,6 @@
 // STUN message framing: the demultiplexing test, a decoder that never throws on network input,
 // and an encoder that appends MESSAGE-INTEGRITY and FINGERPRINT when asked.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import {
   ATTR_FINGERPRINT,
   ATTR_MESSAGE_INTEGRITY,
@@ -125,6 +125,14 @@ export function decodeStunMessage(buf: Uint8Array): DecodedStunMessage | undefin
 /** The short-term credential key: the password's UTF-8 bytes (SASLprep is not applied). */
 export function shortTermKey(password: string): Uint8Array {
   return new TextEncoder().encode(password);
+}
+
+/**
+ * The long-term credential key, MD5(username ":" realm ":" password). The password must already
+ * be prepared (SASLprep / OpaqueString); this project only needs it to check RFC 5769's vector.
+ */
+export function longTermKey(username: string, realm: string, password: string): Uint8Array {
+  return createHash('md5').update(`${username}:${realm}:${password}`, 'utf8').digest();
 }
 
 function integrityOver(head: Uint8Array, key: Uint8Array): Buffer {

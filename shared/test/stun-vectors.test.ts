@@ -1,8 +1,11 @@
-// RFC 5769 test vectors: decode, check MESSAGE-INTEGRITY and FINGERPRINT, re-encode byte for byte.
+// RFC 5769 test vectors (all four): decode, check MESSAGE-INTEGRITY and FINGERPRINT, re-encode
+// byte for byte.
 import t from 'tap';
 import {
   ATTR_FINGERPRINT,
   ATTR_MESSAGE_INTEGRITY,
+  ATTR_NONCE,
+  ATTR_REALM,
   ATTR_SOFTWARE,
   ATTR_USERNAME,
   ATTR_XOR_MAPPED_ADDRESS,
@@ -16,6 +19,7 @@ import {
   encodeText,
   encodeXorAddress,
   getAttribute,
+  longTermKey,
   parseBindingResponse,
   shortTermKey,
   verifyMessageIntegrity,
@@ -50,6 +54,15 @@ const RESPONSE_V6 = hex(`
   00 20 00 14 00 02 a1 47 01 13 a9 fa a5 d3 f1 79 bc 25 f4 b5 be d2 b9 d9
   00 08 00 14 a3 82 95 4e 4b e6 7b f1 17 84 c9 7c 82 92 c2 75 bf e3 ed 41
   80 28 00 04 c8 fb 0b 4c`);
+
+// Section 2.4: long-term credentials; USERNAME is "マトリックス", padding bytes are zero, and
+// there is no FINGERPRINT. The password "The<U+00AD>M<U+00AA>tr<U+2168>" is "TheMatrIX" after SASLprep.
+const REQUEST_LONG_TERM = hex(`
+  00 01 00 60 21 12 a4 42 78 ad 34 33 c6 ad 72 c0 29 da 41 2e
+  00 06 00 12 e3 83 9e e3 83 88 e3 83 aa e3 83 83 e3 82 af e3 82 b9 00 00
+  00 15 00 1c 66 2f 2f 34 39 39 6b 39 35 34 64 36 4f 4c 33 34 6f 4c 39 46 53 54 76 79 36 34 73 41
+  00 14 00 0b 65 78 61 6d 70 6c 65 2e 6f 72 67 00
+  00 08 00 14 f6 70 24 65 6d d6 4a 3e 02 b8 e0 71 2e 85 c9 a2 8c a8 96 66`);
 
 const key = shortTermKey(PASSWORD);
 
@@ -108,6 +121,24 @@ for (const [name, vector, address, family] of [
     t.equal(built.toString('hex'), vector.toString('hex'));
   });
 }
+
+t.test('2.4 long-term credential request decodes, checks and re-encodes', async (t) => {
+  const msg = decodeStunMessage(REQUEST_LONG_TERM);
+  if (!msg) throw new Error('request did not decode');
+  t.equal(msg.type, BINDING_REQUEST);
+  t.equal(msg.fingerprint, 'absent');
+  const username = decodeText(getAttribute(msg, ATTR_USERNAME)!);
+  t.equal(username, '\u30de\u30c8\u30ea\u30c3\u30af\u30b9');
+  t.equal(decodeText(getAttribute(msg, ATTR_NONCE)!), 'f//499k954d6OL34oL9FSTvy64sA');
+  t.equal(decodeText(getAttribute(msg, ATTR_REALM)!), 'example.org');
+  const longKey = longTermKey(username, 'example.org', 'TheMatrIX');
+  t.ok(verifyMessageIntegrity(msg, longKey), 'integrity checks with the long-term key');
+  t.notOk(verifyMessageIntegrity(msg, longTermKey(username, 'example.org', 'thematrix')), 'and not with a wrong password');
+
+  const plain = msg.attributes.filter((a) => a.type !== ATTR_MESSAGE_INTEGRITY);
+  const again = encodeStunMessage({ type: msg.type, transactionId: msg.transactionId, attributes: plain }, { integrityKey: longKey });
+  t.equal(again.toString('hex'), REQUEST_LONG_TERM.toString('hex'), 'byte-identical re-encoding');
+});
 
 t.test('a changed byte breaks FINGERPRINT and MESSAGE-INTEGRITY', async (t) => {
   const bent = Buffer.from(REQUEST);

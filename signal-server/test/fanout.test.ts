@@ -11,6 +11,9 @@ t.test('500 clients across 100 rooms get exactly the right fan-out', async (t) =
     maxConnectionsPerIp: 1000,
     connectRatePerIp: 10_000,
     connectBurstPerIp: 10_000,
+    // All 500 agents share 127.0.0.1, unlike real agents: lift the per-address frame budget too.
+    addressMessageRate: 100_000,
+    addressMessageBurst: 100_000,
   });
   const clients: TestClient[] = [];
   t.teardown(async () => {

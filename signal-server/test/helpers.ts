@@ -27,7 +27,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<Signa
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `check` holds, polling; fails after `timeoutMs`. */
-export async function waitFor(check: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
+export async function waitFor(check: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
@@ -95,7 +95,7 @@ export class TestClient {
   }
 
   /** The first message (already received or future) matching `match`. */
-  next(match: (m: ServerMessage) => boolean, timeoutMs = 2000): Promise<ServerMessage> {
+  next(match: (m: ServerMessage) => boolean, timeoutMs = 5000): Promise<ServerMessage> {
     const seen = this.received.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {

@@ -1,0 +1,87 @@
+// The agents' side of the trust model: the room name and secret never leave the agent. Both are
+// stretched into an opaque room id (all the server routes by) and a key that seals every
+// announcement and directed message. The server forwards the sealed blobs untouched; whoever
+// lacks the secret (the operator, anyone on the wire) can neither read them nor forge one that
+// a member would accept.
+import { hkdfSync, randomBytes, scryptSync } from 'node:crypto';
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { MAX_BLOB_BYTES } from './protocol.js';
+
+export interface RoomCredentials {
+  /** 64 lowercase hex characters: what join/update/send carry as `room`. */
+  roomId: string;
+  /** Seals and opens this room's blobs. Never sent anywhere. */
+  key: Uint8Array;
+}
+
+/** What a sealed blob is for; bound into it, so one cannot be replayed as the other. */
+export type SealPurpose = 'announce' | 'message';
+
+const VERSION = 1;
+const PURPOSE_BYTE: Record<SealPurpose, number> = { announce: 1, message: 2 };
+const NONCE_BYTES = 24;
+const TAG_BYTES = 16;
+const TIME_BYTES = 8;
+const HEADER_BYTES = 2 + NONCE_BYTES;
+/** Largest payload that still fits in one protocol blob once sealed. */
+export const MAX_SEALED_PAYLOAD = MAX_BLOB_BYTES - HEADER_BYTES - TAG_BYTES - TIME_BYTES;
+
+// scrypt makes guessing a weak secret from a room id (which the server sees) expensive:
+// 32 MiB and tens of milliseconds per guess. Agents pay it once per room at start-up.
+const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+
+/** Derives the room id and key from a room name and its secret. Deterministic. */
+export function deriveRoom(name: string, secret: string): RoomCredentials {
+  if (name.length === 0) throw new Error('room name must not be empty');
+  if (secret.length === 0) throw new Error('room secret must not be empty');
+  // The name salts the secret, so one secret reused for two rooms gives unrelated rooms.
+  const salt = Buffer.from(`wgp2p room v1\0${name.normalize('NFC')}`, 'utf8');
+  const master = scryptSync(Buffer.from(secret.normalize('NFC'), 'utf8'), salt, 32, SCRYPT);
+  const expand = (label: string) => new Uint8Array(hkdfSync('sha256', master, Buffer.alloc(0), `wgp2p room ${label}`, 32));
+  return { roomId: Buffer.from(expand('id')).toString('hex'), key: expand('seal key') };
+}
+
+function associatedData(roomId: string, purpose: SealPurpose): Uint8Array {
+  return Buffer.from(`wgp2p seal v${VERSION}\0${roomId}\0${purpose}`, 'utf8');
+}
+
+/**
+ * Seals `payload` for `purpose` in this room: base64 of version, purpose, nonce, then the
+ * encrypted issue time (ms) and payload with their tag. The time lets receivers drop replays of
+ * stale announcements. Throws if the payload cannot fit in a protocol blob.
+ */
+export function sealForRoom(room: RoomCredentials, purpose: SealPurpose, payload: Uint8Array, now = Date.now()): string {
+  if (payload.length > MAX_SEALED_PAYLOAD) throw new RangeError(`sealed payload exceeds ${MAX_SEALED_PAYLOAD} bytes`);
+  const nonce = randomBytes(NONCE_BYTES);
+  const plain = Buffer.alloc(TIME_BYTES + payload.length);
+  plain.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(now))), 0);
+  plain.set(payload, TIME_BYTES);
+  const sealed = xchacha20poly1305(room.key, nonce, associatedData(room.roomId, purpose)).encrypt(plain);
+  return Buffer.concat([Buffer.from([VERSION, PURPOSE_BYTE[purpose]]), nonce, sealed]).toString('base64');
+}
+
+export interface OpenedBlob {
+  payload: Uint8Array;
+  /** When the sender sealed it (its clock, ms since the epoch). */
+  issuedAt: number;
+}
+
+/**
+ * Opens a blob sealed by a member of this room for `purpose`. Undefined for anything else: not
+ * base64, another version, room or purpose, tampered, or sealed without the room secret.
+ */
+export function openForRoom(room: RoomCredentials, purpose: SealPurpose, blob: string): OpenedBlob | undefined {
+  const bytes = Buffer.from(blob, 'base64');
+  if (bytes.toString('base64') !== blob) return undefined; // not canonical base64
+  if (bytes.length < HEADER_BYTES + TIME_BYTES + TAG_BYTES) return undefined;
+  if (bytes[0] !== VERSION || bytes[1] !== PURPOSE_BYTE[purpose]) return undefined;
+  const nonce = bytes.subarray(2, HEADER_BYTES);
+  let plain: Uint8Array;
+  try {
+    plain = xchacha20poly1305(room.key, nonce, associatedData(room.roomId, purpose)).decrypt(bytes.subarray(HEADER_BYTES));
+  } catch {
+    return undefined; // authentication failed
+  }
+  const issuedAt = Number(Buffer.from(plain.buffer, plain.byteOffset, TIME_BYTES).readBigUInt64BE(0));
+  return { payload: plain.subarray(TIME_BYTES), issuedAt };
+}
