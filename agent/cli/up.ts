@@ -5,6 +5,7 @@ import { ConfigError, parseWgQuick } from '../config/wg-quick.js';
 import { Tunnel } from '../daemon/tunnel.js';
 import { createLogger, parseLogLevel } from '../log.js';
 import { parseArgs, UsageError } from './args.js';
+import type { ProtocolLimits } from '../wireguard/peer.js';
 
 const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
 
@@ -42,7 +43,7 @@ export async function runUp(argv: string[], env: NodeJS.ProcessEnv): Promise<num
 
 /** Test-only knobs that shorten the protocol's limits so rekeying can be exercised quickly. */
 function testLimits(env: NodeJS.ProcessEnv) {
-  const limits: { rekeyAfterMessages?: number; rekeyAfterTime?: number; rejectAfterTime?: number } = {};
+  const limits: Partial<ProtocolLimits> = {};
   const num = (name: string) => {
     const v = env[name];
     if (v === undefined) return undefined;
@@ -55,5 +56,7 @@ function testLimits(env: NodeJS.ProcessEnv) {
   if (t !== undefined) limits.rekeyAfterTime = t;
   const r = num('WGP2P_TEST_REJECT_AFTER_TIME_MS');
   if (r !== undefined) limits.rejectAfterTime = r;
+  const x = num('WGP2P_TEST_REJECT_AFTER_MESSAGES');
+  if (x !== undefined) limits.rejectAfterMessages = x;
   return limits;
 }

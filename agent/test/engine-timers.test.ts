@@ -124,6 +124,26 @@ t.test('rekey after REKEY_AFTER_MESSAGES (shortened), without losing packets', a
   t.ok(pa.current!.sendCounter < 60);
 });
 
+t.test('no session is used past REJECT_AFTER_MESSAGES: the rest waits for a new one, nothing is lost', async (t) => {
+  // Rekeying is off (its limit is past the reject limit) so only the hard limit acts.
+  const { net, a, b, pa } = pair({ rejectAfterMessages: 20, rekeyAfterMessages: 1000 });
+  sendAB(a, 'first');
+  net.flush();
+  const firstSession = pa.current;
+  for (let i = 0; i < 30; i++) sendAB(a, `m${i}`);
+  t.equal(net.queue.filter((d) => d.data[0] === MSG_TRANSPORT).length, 19, 'only counters below the limit were used');
+  t.equal(pa.stagedCount(), 11, 'the rest is staged');
+  // The first initiation was an instant ago: the next one is sent once REKEY_TIMEOUT allows it.
+  net.run(REKEY_TIMEOUT + 500);
+  t.not(pa.current, firstSession, 'a new session');
+  t.same(b.tun.map((p) => p.subarray(20).toString()), ['first', ...Array.from({ length: 30 }, (_, i) => `m${i}`)], 'every packet arrived in order');
+  // A counter at the limit is refused by the receiver too.
+  const late = Buffer.from(net.wire.filter((d) => d.data[0] === MSG_TRANSPORT && d.from === a.endpoint).at(-1)!.data);
+  late.writeUInt32LE(25, 8);
+  b.device.receive(late, a.endpoint);
+  t.equal(b.device.counters.get('rx_counter_exhausted'), 1);
+});
+
 t.test('no session is used past REJECT_AFTER_TIME: data waits for a new handshake', async (t) => {
   const { net, a, b, pb } = pair();
   sendAB(a);

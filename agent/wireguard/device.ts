@@ -6,6 +6,7 @@ import type { Endpoint } from '../../shared/net/address.js';
 import { AllowedIps } from './allowed-ips.js';
 import {
   HANDSHAKE_INITIATION_RATE,
+  REJECT_AFTER_MESSAGES,
   REJECT_AFTER_TIME,
   REKEY_AFTER_MESSAGES,
   REKEY_AFTER_TIME,
@@ -93,6 +94,7 @@ export class Device implements PeerHost {
       rekeyAfterMessages: REKEY_AFTER_MESSAGES,
       rekeyAfterTime: REKEY_AFTER_TIME,
       rejectAfterTime: REJECT_AFTER_TIME,
+      rejectAfterMessages: Number(REJECT_AFTER_MESSAGES),
       ...opts.limits,
     };
     this.jitterSource = opts.jitter ?? (() => randomInt(REKEY_TIMEOUT_JITTER_MAX));
@@ -314,6 +316,10 @@ export class Device implements PeerHost {
       return;
     }
     const counter = transportCounter(msg);
+    if (counter >= this.limits.rejectAfterMessages) {
+      this.count('rx_counter_exhausted');
+      return;
+    }
     if (!kp.replay.check(counter)) {
       this.count('rx_replay');
       return;

@@ -23,6 +23,8 @@ export interface ProtocolLimits {
   rekeyAfterMessages: number;
   rekeyAfterTime: number;
   rejectAfterTime: number;
+  /** Counter values a session may use; the real 2^64 - 2^13 - 1 is never reached, tests shorten it. */
+  rejectAfterMessages: number;
 }
 
 /** What a peer needs from its device. */
@@ -114,7 +116,8 @@ export class Peer {
   }
 
   private usable(kp: Keypair | undefined, now: number): kp is Keypair {
-    return kp !== undefined && now - kp.createdAt < this.host.limits.rejectAfterTime;
+    const { rejectAfterTime, rejectAfterMessages } = this.host.limits;
+    return kp !== undefined && now - kp.createdAt < rejectAfterTime && kp.sendCounter < rejectAfterMessages;
   }
 
   sendStaged(): void {
@@ -127,9 +130,15 @@ export class Peer {
     const packets = this.staged;
     this.staged = [];
     let sentData = false;
-    for (const p of packets) {
-      const msg = kp.seal(p, paddedLength(p.length, this.host.mtu));
-      this.transmit(msg);
+    for (let i = 0; i < packets.length; i++) {
+      if (kp.sendCounter >= this.host.limits.rejectAfterMessages) {
+        // The session is used up mid-batch: the rest waits for the next one.
+        this.staged = packets.slice(i);
+        this.sendInitiation(false);
+        break;
+      }
+      const p = packets[i]!;
+      this.transmit(kp.seal(p, paddedLength(p.length, this.host.mtu)));
       if (p.length > 0) sentData = true;
     }
     this.timers.anyAuthenticatedPacketTraversal(now);
@@ -166,7 +175,13 @@ export class Peer {
     if (!isRetry) this.timers.handshakeAttempts = 0;
     const now = this.host.now();
     const local = this.host.localKey;
-    if (now - this.lastInitiationSentAt < REKEY_TIMEOUT || !this.endpoint || !local || !this.secrets) return;
+    if (!this.endpoint || !local || !this.secrets) return;
+    if (now - this.lastInitiationSentAt < REKEY_TIMEOUT) {
+      // Too soon after the last one: try again as soon as it is allowed, rather than waiting for
+      // the next outgoing packet (packets may be staged behind a used-up session).
+      if (!this.timers.isPending('retransmitHandshake')) this.timers.arm('retransmitHandshake', this.lastInitiationSentAt + REKEY_TIMEOUT);
+      return;
+    }
     this.lastInitiationSentAt = now;
     if (this.initiator) this.host.dropIndex(this.initiator.localIndex);
     const index = this.host.newIndex(this, undefined);
