@@ -152,10 +152,19 @@ export function seal(key: KeyObject | Bytes, counter: number, plaintext: Bytes, 
   return n;
 }
 
-/** Decrypts `ciphertext` (tag included); undefined when authentication fails. */
-export function open(key: KeyObject | Bytes, counter: number, ciphertext: Bytes, aad: Bytes | undefined): Buffer | undefined {
+/**
+ * Decrypts `ciphertext` (tag included); undefined when authentication fails. `nonceBuffer` lets
+ * the transport path reuse one 12-byte buffer instead of allocating per packet.
+ */
+export function open(
+  key: KeyObject | Bytes,
+  counter: number,
+  ciphertext: Bytes,
+  aad: Bytes | undefined,
+  nonceBuffer: Buffer = Buffer.allocUnsafe(12),
+): Buffer | undefined {
   if (ciphertext.length < TAG_LEN) return undefined;
-  const nonce = writeNonce(Buffer.allocUnsafe(12), counter);
+  const nonce = writeNonce(nonceBuffer, counter);
   const d = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_LEN });
   d.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_LEN));
   if (aad) d.setAAD(aad, { plaintextLength: ciphertext.length - TAG_LEN });

@@ -1,8 +1,8 @@
 // A transport session (one handshake's pair of keys) and the per-peer slots it moves through:
 // next (responder, unconfirmed) → current → previous.
-import { createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
+import { createCipheriv, type KeyObject } from 'node:crypto';
 import { TAG_LEN } from './constants.js';
-import { aeadKey, writeNonce } from './crypto.js';
+import { aeadKey, open, writeNonce } from './crypto.js';
 import { MSG_TRANSPORT, TRANSPORT_HEADER_SIZE } from './messages.js';
 import type { SessionKeys } from './noise.js';
 import { ReplayWindow } from './replay-window.js';
@@ -58,16 +58,7 @@ export class Keypair {
 
   /** Decrypts a transport message's payload; undefined if the tag does not verify. */
   open(message: Buffer, counter: number): Buffer | undefined {
-    const body = message.subarray(TRANSPORT_HEADER_SIZE, message.length - TAG_LEN);
-    const d = createDecipheriv('chacha20-poly1305', this.receiveKey, writeNonce(this.nonce, counter), { authTagLength: TAG_LEN });
-    d.setAuthTag(message.subarray(message.length - TAG_LEN));
-    try {
-      const plain = body.length > 0 ? d.update(body) : Buffer.alloc(0);
-      d.final();
-      return plain;
-    } catch {
-      return undefined;
-    }
+    return open(this.receiveKey, counter, message.subarray(TRANSPORT_HEADER_SIZE), undefined, this.nonce);
   }
 }
 

@@ -34,6 +34,18 @@ export function peerSecrets(local: PrivateKey, remoteStatic: Buffer, presharedKe
   return { remoteStatic, presharedKey: presharedKey ?? ZERO_KEY, staticStatic: local.dh(remoteStatic) };
 }
 
+/**
+ * The steps both sides take identically up to the encrypted static key: mix in the responder's
+ * static key and the initiator's ephemeral, then the es DH. Undefined for a low-order point.
+ */
+function initiationStart(responderStatic: Bytes, ephemeralPublic: Bytes, es: Buffer | undefined): { h: Buffer; c: Buffer; k: Buffer } | undefined {
+  if (!es) return undefined;
+  const h = hash(hash(INITIAL_HASH, responderStatic), ephemeralPublic);
+  const [c0] = kdf(1, INITIAL_CHAINING_KEY, ephemeralPublic) as [Buffer];
+  const [c, k] = kdf(2, c0, es) as [Buffer, Buffer];
+  return { h, c, k };
+}
+
 /** Builds an initiation (macs not yet written). `timestamp` is a TAI64N label. */
 export function createInitiation(
   local: PrivateKey,
@@ -43,13 +55,9 @@ export function createInitiation(
   ephemeral: PrivateKey = PrivateKey.generate(),
 ): { message: Buffer; state: InitiatorState } | undefined {
   if (!peer.staticStatic) return undefined;
-  let h = hash(INITIAL_HASH, peer.remoteStatic);
-  let [c] = kdf(1, INITIAL_CHAINING_KEY, ephemeral.publicKey) as [Buffer];
-  h = hash(h, ephemeral.publicKey);
-  const es = ephemeral.dh(peer.remoteStatic);
-  if (!es) return undefined;
-  let k: Buffer;
-  [c, k] = kdf(2, c, es) as [Buffer, Buffer];
+  const first = initiationStart(peer.remoteStatic, ephemeral.publicKey, ephemeral.dh(peer.remoteStatic));
+  if (!first) return undefined;
+  let { h, c, k } = first;
   const encryptedStatic = sealHandshake(k, local.publicKey, h);
   h = hash(h, encryptedStatic);
   [c, k] = kdf(2, c, peer.staticStatic) as [Buffer, Buffer];
@@ -79,13 +87,9 @@ export function consumeInitiation(
   findPeer: (remoteStatic: Buffer) => PeerSecrets | undefined,
 ): { consumed: ConsumedInitiation; peer: PeerSecrets } | undefined {
   const m = decodeInitiation(message);
-  let h = hash(INITIAL_HASH, local.publicKey);
-  let [c] = kdf(1, INITIAL_CHAINING_KEY, m.ephemeral) as [Buffer];
-  h = hash(h, m.ephemeral);
-  const es = local.dh(m.ephemeral);
-  if (!es) return undefined;
-  let k: Buffer;
-  [c, k] = kdf(2, c, es) as [Buffer, Buffer];
+  const first = initiationStart(local.publicKey, m.ephemeral, local.dh(m.ephemeral));
+  if (!first) return undefined;
+  let { h, c, k } = first;
   const remoteStatic = open(k, 0, m.encryptedStatic, h);
   if (!remoteStatic || remoteStatic.length !== KEY_LEN) return undefined;
   h = hash(h, m.encryptedStatic);
