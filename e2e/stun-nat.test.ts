@@ -7,7 +7,7 @@
 //                                                         ├── sn-br 203.0.113.1 in sn-pub (server)
 //   sn-clb 10.77.2.2 ── sn-rtb (--random-fully) 203.0.113.3 ┘
 import t from 'tap';
-import { Lab, addAddress, addRoute, enableForwarding, vethPair, type Netns } from './lib/netns.js';
+import { Lab, addAddress, addBridge, addRoute, enableForwarding, vethPair, type Netns } from './lib/netns.js';
 import { requireRootOrSkip } from './lib/root.js';
 import type { NatBehaviour } from '../shared/stun/index.js';
 import { tsChildEnv, tsScriptArgv } from '../signal-server/test/node-child.js';
@@ -62,8 +62,7 @@ t.test('STUN behind MASQUERADE and MASQUERADE --random-fully', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
   const lab = await Lab.create(t, { name: 'sn-stun-nat' });
   const pub = await lab.netns('sn-pub');
-  await pub.ip(['link', 'add', 'sn-br', 'type', 'bridge']);
-  await pub.ip(['link', 'set', 'sn-br', 'up']);
+  await addBridge(pub, 'sn-br');
   await addAddress(pub, 'sn-br', `${SERVER_IP}/24`);
   const plain = await buildSite(lab, pub, 'a', false);
   const random = await buildSite(lab, pub, 'b', true);

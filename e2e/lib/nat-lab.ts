@@ -29,8 +29,7 @@
 // Namespaces are IPv4-only (IPv6 disabled), so nothing can bypass a NAT over link-local IPv6.
 // Without `t` (or with persistent: true) nothing is torn down automatically: that is the mode
 // of the by-hand script, whose `down` removes every namespace named P-*.
-import { randomBytes } from 'node:crypto';
-import { Lab, Netns, addAddress, addRoute, enableForwarding, vethPair } from './netns.js';
+import { Lab, Netns, addAddress, addBridge, addRoute, enableForwarding, vethPair } from './netns.js';
 import { runCommand } from './process.js';
 import type { TestLike } from './root.js';
 import { LAN_IF, WAN_IF, applyNatKind, flushNatState, type NatKind } from './nat-rules.js';
@@ -317,18 +316,6 @@ export class NatLab {
 async function makeLanBridge(router: Netns, cidr: string): Promise<void> {
   await addBridge(router, LAN_IF);
   await addAddress(router, LAN_IF, cidr);
-}
-
-/**
- * A bridge with a MAC address of its own. Left alone, a bridge takes the lowest MAC of its
- * ports and changes it as ports join, and every neighbour's cached gateway MAC goes stale.
- */
-async function addBridge(ns: Netns, name: string): Promise<void> {
-  const mac = randomBytes(6);
-  mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
-  const address = [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
-  await ns.ip(['link', 'add', name, 'address', address, 'type', 'bridge']);
-  await ns.ip(['link', 'set', name, 'up']);
 }
 
 async function sysctl(ns: Netns, settings: string[]): Promise<void> {

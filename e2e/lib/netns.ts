@@ -2,6 +2,7 @@
 // namespaces, plus Lab, which remembers everything it built so one call tears
 // it all down, even after a failed assertion or a crash of an earlier run.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -183,6 +184,19 @@ export async function addAddress(ns: NsRef, ifname: string, cidr: string, opts: 
   const args = ['-n', nsName(ns), ...(v6 ? ['-6'] : []), 'addr', 'add', cidr, 'dev', ifname];
   if (v6 && (opts.nodad ?? true)) args.push('nodad');
   await runCommand('ip', args);
+}
+
+/**
+ * A bridge with a MAC address of its own. Left alone, a bridge takes the lowest MAC of its
+ * ports and changes it as ports join, and every neighbour's cached gateway MAC goes stale.
+ */
+export async function addBridge(ns: Netns, name: string): Promise<void> {
+  checkIfName(name);
+  const mac = randomBytes(6);
+  mac[0] = (mac[0]! & 0xfe) | 0x02; // unicast, locally administered
+  const address = [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
+  await ns.ip(['link', 'add', name, 'address', address, 'type', 'bridge']);
+  await ns.ip(['link', 'set', name, 'up']);
 }
 
 export async function linkUp(ns: NsRef, ifname: string): Promise<void> {
