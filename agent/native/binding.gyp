@@ -1,11 +1,13 @@
-# N-API addon for the Linux TUN device (agent/tun/tun-device.ts loads it).
+# N-API addon for the Linux TUN device (agent/tun/tun-device.ts loads it) and the
+# batching UDP socket (agent/daemon/batch-udp-socket.ts, an experiment so far).
 # Built by `npm run build:native`; headers come from the machine's nodedir,
 # so nothing is downloaded.
 {
   'targets': [
     {
       'target_name': 'wgp2p_tun',
-      'sources': ['src/addon.cc', 'src/tun_open.cc', 'src/tun_handle.cc'],
+      'sources': ['src/addon.cc', 'src/tun_open.cc', 'src/tun_handle.cc',
+                  'src/udp_addr.cc', 'src/udp_open.cc', 'src/udp_socket.cc', 'src/udp_socket_poll.cc'],
       'dependencies': [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
       ],

@@ -1,12 +1,14 @@
-// Module entry point: exports { TunHandle }.
+// Module entry point: exports { TunHandle, UdpSocket }.
 #include <napi.h>
 
 #include "tun_handle.h"
+#include "udp_socket.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("TunHandle", wgp2p::TunHandle::Init(env));
+  exports.Set("UdpSocket", wgp2p::UdpSocket::Init(env));
   return exports;
 }
 

@@ -150,9 +150,17 @@ void TunHandle::ReadBatch(int poll_status) {
   Napi::HandleScope scope(env);
   Ref();  // the callbacks may close() us and drop every other reference
   if (!lengths.empty()) {
-    auto slab = Napi::Buffer<uint8_t>::Copy(env, slab_.data(), used);
-    auto lens = Napi::Uint32Array::New(env, lengths.size());
-    std::copy(lengths.begin(), lengths.end(), lens.Data());
+    // The C API with every status checked: while the environment is stopping (a worker being
+    // terminated) value creation fails, and node-addon-api's wrappers would abort the process.
+    napi_value slab, lens_ab, lens;
+    void* lens_data = nullptr;
+    if (napi_create_buffer_copy(env_, used, slab_.data(), nullptr, &slab) != napi_ok ||
+        napi_create_arraybuffer(env_, lengths.size() * 4, &lens_data, &lens_ab) != napi_ok ||
+        napi_create_typedarray(env_, napi_uint32_array, lengths.size(), lens_ab, 0, &lens) != napi_ok) {
+      Unref();
+      return;
+    }
+    std::copy(lengths.begin(), lengths.end(), static_cast<uint32_t*>(lens_data));
     Call(on_batch_, {slab, lens});
   }
   if (fd_ >= 0 && (read_errno != 0 || poll_status < 0)) {

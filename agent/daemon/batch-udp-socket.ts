@@ -1,0 +1,141 @@
+// The engine's UDP socket through the native addon (agent/native/src/udp_*): a wake-up drains the
+// socket with recvmmsg into one JS call, and queued datagrams leave in one sendmmsg, where
+// node:dgram pays a syscall and a JS round trip for every datagram. Same interface as UdpSocket
+// (./udp-socket.ts) plus the batching calls; an experiment until the bench says it pays off.
+import type { Endpoint } from '../../shared/net/address.js';
+import { loadTunAddon } from '../tun/native-addon.js';
+
+/** The native handle (agent/native/src/udp_socket.h). */
+interface NativeUdpSocket {
+  readonly port: number;
+  readonly dualStack: boolean;
+  readonly droppedSends: number;
+  readonly droppedReceives: number;
+  send(data: Uint8Array, address: string, port: number): boolean;
+  /** Sends data[i] to addresses[i]:ports[i] for every i; returns how many the kernel took. */
+  sendBatch(data: Uint8Array[], addresses: string[], ports: number[]): number;
+  /** One call per wake-up: the datagrams back to back in `slab`, and who sent each. */
+  start(onBatch: (slab: Buffer, lengths: Uint32Array, addresses: string[], ports: Uint32Array) => void, onError: (err: Error) => void): void;
+  close(): void;
+}
+
+// The UDP socket lives in the TUN addon (one native module to build and load).
+type UdpAddon = { UdpSocket?: new (port: number) => NativeUdpSocket };
+
+export interface BatchItem {
+  data: Buffer;
+  to: Endpoint;
+}
+
+export class BatchUdpSocket {
+  #handle: NativeUdpSocket | undefined;
+  readonly port: number;
+  readonly dualStack: boolean;
+  // The send queue as parallel arrays, the shape the native call reads; reused between flushes.
+  #data: Uint8Array[] = [];
+  #addresses: string[] = [];
+  #ports: number[] = [];
+  #flushScheduled = false;
+
+  private constructor(handle: NativeUdpSocket) {
+    this.#handle = handle;
+    this.port = handle.port;
+    this.dualStack = handle.dualStack;
+  }
+
+  /**
+   * Binds to `port` (0: any) on every address, dual-stack when the host has IPv6. `onMessage`
+   * sees each datagram; `onBatchEnd`, if given, runs after the last one of a wake-up.
+   */
+  static async bind(port: number, onMessage: (data: Buffer, from: Endpoint) => void, onBatchEnd?: () => void): Promise<BatchUdpSocket> {
+    const Native = (loadTunAddon() as UdpAddon).UdpSocket;
+    if (!Native) throw new Error('the native addon has no UdpSocket: rebuild it with npm run build:native');
+    let handle: NativeUdpSocket;
+    try {
+      handle = new Native(port);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(port);
+      throw e;
+    }
+    handle.start(
+      (slab, lengths, addresses, ports) => {
+        deliver(slab, lengths, addresses, ports, onMessage);
+        onBatchEnd?.();
+      },
+      () => {
+        /* a failing poll is not fatal for a tunnel, as with node:dgram's 'error' events */
+      },
+    );
+    return new BatchUdpSocket(handle);
+  }
+
+  /** Sends one datagram now. Never throws: after close() or with a full buffer it is dropped. */
+  send(data: Buffer, to: Endpoint): void {
+    this.#handle?.send(data, to.address, to.port);
+  }
+
+  /** Sends every item with one sendmmsg (more only beyond 1024 items). */
+  sendBatch(items: readonly BatchItem[]): void {
+    for (const { data, to } of items) this.enqueue(data, to);
+    this.flush();
+  }
+
+  /**
+   * Queues a datagram for the next flush(): explicit, or in a microtask at the latest, so a caller
+   * that forgets to flush only delays datagrams until the current callback has returned.
+   */
+  enqueue(data: Buffer, to: Endpoint): void {
+    if (!this.#handle) return;
+    this.#data.push(data);
+    this.#addresses.push(to.address);
+    this.#ports.push(to.port);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Sends what enqueue() collected. */
+  flush(): void {
+    this.#flushScheduled = false;
+    if (this.#data.length === 0) return;
+    this.#handle?.sendBatch(this.#data, this.#addresses, this.#ports);
+    this.#data.length = 0;
+    this.#addresses.length = 0;
+    this.#ports.length = 0;
+  }
+
+  /** Datagrams the kernel did not take (full buffer, unreachable, oversized) or sent after close. */
+  get droppedSends(): number {
+    return this.#handle?.droppedSends ?? 0;
+  }
+
+  /** Stops receiving and closes the socket. Idempotent; later sends are dropped silently. */
+  close(): void {
+    const handle = this.#handle;
+    this.#handle = undefined;
+    this.#data.length = 0;
+    this.#addresses.length = 0;
+    this.#ports.length = 0;
+    handle?.close();
+  }
+}
+
+function deliver(slab: Buffer, lengths: Uint32Array, addresses: string[], ports: Uint32Array, onMessage: (data: Buffer, from: Endpoint) => void): void {
+  let offset = 0;
+  let from: Endpoint | undefined;
+  for (let i = 0; i < lengths.length; i++) {
+    const end = offset + lengths[i]!;
+    const address = addresses[i]!;
+    const port = ports[i]!;
+    // The native side already unmapped ::ffff:v4 and reuses one string per sender, so one
+    // Endpoint object serves a run of datagrams from the same peer.
+    if (!from || from.address !== address || from.port !== port) from = { address, port, family: address.indexOf(':') < 0 ? 4 : 6 };
+    onMessage(slab.subarray(offset, end), from);
+    offset = end;
+  }
+}
+
+function portInUse(port: number): Error {
+  return new Error(`UDP port ${port} is already in use (another WireGuard or wgp2p running?)`);
+}

@@ -1,0 +1,91 @@
+#include "udp_open.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "tun_open.h"  // ErrnoText
+
+namespace wgp2p {
+
+namespace {
+
+constexpr int kBufferBytes = 4 << 20;
+
+UdpError Fail(const std::string& what, int e) { return UdpError{what + " (" + ErrnoText(e) + ")", e}; }
+
+// One attempt for one family; returns -1 with errno set, leaving nothing open.
+int BindFamily(int family, uint16_t port) {
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int size = kBufferBytes;
+  // Best effort: a smaller buffer only means earlier drops under load.
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+  sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  socklen_t len;
+  if (family == AF_INET6) {
+    int off = 0;  // one socket for IPv4 (v4-mapped) and IPv6 peers alike
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0) {
+      int e = errno;
+      close(fd);
+      errno = e;
+      return -1;
+    }
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(port);
+    sin6->sin6_addr = in6addr_any;
+    len = sizeof(*sin6);
+  } else {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    sin->sin_addr.s_addr = htonl(INADDR_ANY);
+    len = sizeof(*sin);
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+UdpError PortError(uint16_t port, int e) {
+  if (e == EADDRINUSE) return UdpError{"UDP port " + std::to_string(port) + " is already in use", e};
+  if (e == EACCES) return Fail("not allowed to bind UDP port " + std::to_string(port), e);
+  return Fail("cannot bind UDP port " + std::to_string(port), e);
+}
+
+}  // namespace
+
+UdpOpened OpenUdp(uint16_t port) {
+  bool dual = true;
+  int fd = BindFamily(AF_INET6, port);
+  if (fd < 0) {
+    int e = errno;
+    // No IPv6 on this host (module absent, or disabled so [::] is not an address): use IPv4.
+    if (e != EAFNOSUPPORT && e != EADDRNOTAVAIL && e != EPROTONOSUPPORT) throw PortError(port, e);
+    dual = false;
+    fd = BindFamily(AF_INET, port);
+    if (fd < 0) throw PortError(port, errno);
+  }
+  sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
+    int e = errno;
+    close(fd);
+    throw Fail("cannot read the bound UDP port", e);
+  }
+  uint16_t bound = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6&>(ss).sin6_port)
+                                            : ntohs(reinterpret_cast<sockaddr_in&>(ss).sin_port);
+  return UdpOpened{fd, dual, bound};
+}
+
+}  // namespace wgp2p

@@ -1,0 +1,245 @@
+// UdpSocket: construction and the send path (udp_socket_poll.cc has receive and life cycle).
+#include "udp_socket.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "tun_open.h"  // ErrnoText
+#include "udp_addr.h"
+#include "udp_open.h"
+
+namespace wgp2p {
+
+namespace {
+
+// Bytes of a Uint8Array (Buffer included) without copying; false for anything else.
+bool BytesOf(napi_env env, napi_value v, uint8_t** data, size_t* len) {
+  bool is_typed = false;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return false;
+  napi_typedarray_type type;
+  void* ptr = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, len, &ptr, nullptr, nullptr) != napi_ok) return false;
+  if (type != napi_uint8_array) return false;
+  *data = static_cast<uint8_t*>(ptr);
+  return true;
+}
+
+}  // namespace
+
+Napi::Error UdpSocket::MakeError(Napi::Env env, const std::string& message, int errnum) {
+  Napi::Error err = Napi::Error::New(env, message);
+  if (errnum != 0) {
+    const char* sym = strerrorname_np(errnum);
+    if (sym) err.Set("code", Napi::String::New(env, sym));
+    err.Set("errno", Napi::Number::New(env, -errnum));
+  }
+  return err;
+}
+
+Napi::Function UdpSocket::Init(Napi::Env env) {
+  return DefineClass(env, "UdpSocket",
+                     {
+                         InstanceAccessor<&UdpSocket::GetPort>("port"),
+                         InstanceAccessor<&UdpSocket::GetDualStack>("dualStack"),
+                         InstanceAccessor<&UdpSocket::GetDroppedSends>("droppedSends"),
+                         InstanceAccessor<&UdpSocket::GetDroppedReceives>("droppedReceives"),
+                         InstanceMethod<&UdpSocket::Send>("send"),
+                         InstanceMethod<&UdpSocket::SendBatch>("sendBatch"),
+                         InstanceMethod<&UdpSocket::Start>("start"),
+                         InstanceMethod<&UdpSocket::Close>("close"),
+                     });
+}
+
+UdpSocket::UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocket>(info), env_(info.Env()) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "UdpSocket(port: number)");
+  double port = info[0].As<Napi::Number>().DoubleValue();
+  if (!(port >= 0 && port <= 65535) || port != static_cast<int>(port)) {
+    throw Napi::RangeError::New(env, "UDP port must be an integer from 0 to 65535");
+  }
+  try {
+    UdpOpened s = OpenUdp(static_cast<uint16_t>(port));
+    fd_ = s.fd;
+    dual_stack_ = s.dual_stack;
+    port_ = s.port;
+  } catch (const UdpError& e) {
+    throw MakeError(env, e.message, e.errnum);
+  }
+  tx_msgs_.resize(kSendVlen);
+  tx_iovs_.resize(kSendVlen);
+  tx_names_.resize(kSendVlen);
+}
+
+UdpSocket::~UdpSocket() { Shutdown(); }
+
+Napi::Value UdpSocket::GetPort(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
+
+Napi::Value UdpSocket::GetDualStack(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), dual_stack_); }
+
+Napi::Value UdpSocket::GetDroppedSends(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(dropped_sends_));
+}
+
+Napi::Value UdpSocket::GetDroppedReceives(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(dropped_receives_));
+}
+
+Napi::Value UdpSocket::Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[1].IsString() || !info[2].IsNumber()) {
+    throw Napi::TypeError::New(env, "send(data: Uint8Array, address: string, port: number)");
+  }
+  uint8_t* data = nullptr;
+  size_t len = 0;
+  if (!BytesOf(env, info[0], &data, &len)) throw Napi::TypeError::New(env, "send(data: Uint8Array, ...)");
+  char text[kAddrTextMax];
+  size_t text_len = 0;
+  napi_get_value_string_utf8(env, info[1], text, sizeof(text), &text_len);
+  uint32_t port = info[2].As<Napi::Number>().Uint32Value();
+  if (fd_ < 0 || port > 65535 || MakeSockaddr(text, static_cast<uint16_t>(port), dual_stack_, &tx_names_[0]) == 0) {
+    dropped_sends_++;
+    return Napi::Boolean::New(env, false);
+  }
+  tx_iovs_[0] = iovec{data, len};
+  return Napi::Boolean::New(env, SendPrepared(1) == 1);
+}
+
+Napi::Value UdpSocket::SendBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsArray() || !info[1].IsArray() || !(info[2].IsArray() || info[2].IsTypedArray())) {
+    throw Napi::TypeError::New(env, "sendBatch(data: Uint8Array[], addresses: string[], ports: number[])");
+  }
+  auto datas = info[0].As<Napi::Array>();
+  auto addrs = info[1].As<Napi::Array>();
+  napi_value ports = info[2];
+  uint32_t n = datas.Length();
+  if (addrs.Length() < n) throw Napi::RangeError::New(env, "sendBatch: fewer addresses than datagrams");
+  if (fd_ < 0) {
+    dropped_sends_ += n;
+    return Napi::Number::New(env, 0);
+  }
+  // Most datagrams of a batch go to one peer: parse an address only when it changes.
+  char prev_text[kAddrTextMax] = "";
+  uint32_t prev_port = 0;
+  socklen_t prev_len = 0;
+  size_t sent = 0, queued = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    Napi::HandleScope scope(env);  // three handles per item: keep them from piling up
+    napi_value d, a, p;
+    napi_get_element(env, datas, i, &d);
+    napi_get_element(env, addrs, i, &a);
+    napi_get_element(env, ports, i, &p);
+    uint8_t* data = nullptr;
+    size_t len = 0;
+    char text[kAddrTextMax];
+    size_t text_len = 0;
+    uint32_t port = 0;
+    if (!BytesOf(env, d, &data, &len) || napi_get_value_string_utf8(env, a, text, sizeof(text), &text_len) != napi_ok ||
+        napi_get_value_uint32(env, p, &port) != napi_ok || port > 65535) {
+      dropped_sends_++;
+      continue;
+    }
+    sockaddr_storage& name = tx_names_[queued];
+    // The previous item's address is in the slot before (the last one right after a flush).
+    if (prev_len != 0 && port == prev_port && strcmp(text, prev_text) == 0) {
+      name = tx_names_[queued == 0 ? kSendVlen - 1 : queued - 1];
+    } else {
+      prev_len = MakeSockaddr(text, static_cast<uint16_t>(port), dual_stack_, &name);
+      if (prev_len == 0) {
+        dropped_sends_++;  // not an address, or IPv6 on an IPv4-only host
+        continue;
+      }
+      memcpy(prev_text, text, text_len + 1);
+      prev_port = port;
+    }
+    tx_iovs_[queued] = iovec{data, len};
+    if (++queued == kSendVlen) {
+      sent += SendPrepared(queued);
+      queued = 0;
+    }
+  }
+  if (queued > 0) sent += SendPrepared(queued);
+  return Napi::Number::New(env, static_cast<double>(sent));
+}
+
+// Sends tx_*[0, count) with sendmmsg. Never blocks: a full socket buffer
+// (EAGAIN/ENOBUFS) drops the rest, as a full NIC queue would; a datagram the
+// kernel refuses (EMSGSIZE, no route) is dropped alone. Returns how many went.
+size_t UdpSocket::SendPrepared(size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    msghdr& h = tx_msgs_[i].msg_hdr;
+    memset(&h, 0, sizeof(h));
+    h.msg_name = &tx_names_[i];
+    h.msg_namelen = tx_names_[i].ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    h.msg_iov = &tx_iovs_[i];
+    h.msg_iovlen = 1;
+  }
+  size_t done = 0, sent = 0;
+  while (done < count) {
+    int r = sendmmsg(fd_, &tx_msgs_[done], static_cast<unsigned>(count - done), MSG_DONTWAIT);
+    if (r > 0) {
+      done += static_cast<size_t>(r);
+      sent += static_cast<size_t>(r);
+    } else if (r < 0 && errno == EINTR) {
+      continue;
+    } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+      dropped_sends_ += count - done;
+      break;
+    } else {
+      dropped_sends_++;
+      done++;
+    }
+  }
+  return sent;
+}
+
+void UdpSocket::Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsFunction()) {
+    throw Napi::TypeError::New(env, "start(onBatch: Function, onError: Function)");
+  }
+  if (fd_ < 0) throw Napi::Error::New(env, "UDP socket is closed");
+  if (poller_) throw Napi::Error::New(env, "UDP socket is already reading");
+
+  uv_loop_t* loop = nullptr;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) throw Napi::Error::New(env, "cannot get the event loop");
+  auto* poller = new UdpPoller();
+  int rc = uv_poll_init(loop, &poller->poll, fd_);
+  if (rc != 0) {
+    delete poller;  // never initialised, so libuv does not know it
+    throw Napi::Error::New(env, std::string("uv_poll_init failed: ") + uv_strerror(rc));
+  }
+  poller->poll.data = poller;
+  rc = uv_poll_start(&poller->poll, UV_READABLE, OnPoll);
+  if (rc != 0) {
+    ClosePoller(poller);
+    throw Napi::Error::New(env, std::string("uv_poll_start failed: ") + uv_strerror(rc));
+  }
+  napi_add_async_cleanup_hook(env, OnEnvTeardown, poller, &poller->hook);
+  poller->owner = this;
+  poller_ = poller;
+
+  // new[] without () leaves the slots untouched, so only pages that receive data get memory.
+  slots_.reset(new uint8_t[kSlot * kRecvVlen]);
+  rx_msgs_.resize(kRecvVlen);
+  rx_iovs_.resize(kRecvVlen);
+  rx_names_.resize(kMaxBatch);
+  for (size_t i = 0; i < kRecvVlen; i++) rx_iovs_[i] = iovec{slots_.get() + i * kSlot, kSlot};
+  out_.reserve(kMaxBatch * 2048);
+  on_batch_ = Napi::Persistent(info[0].As<Napi::Function>());
+  on_error_ = Napi::Persistent(info[1].As<Napi::Function>());
+  async_ = std::make_unique<Napi::AsyncContext>(env, "wgp2p:udp");
+  Ref();
+  pinned_ = true;
+}
+
+void UdpSocket::Close(const Napi::CallbackInfo&) { Shutdown(); }
+
+void UdpSocket::OnPoll(uv_poll_t* poll, int status, int) {
+  auto* poller = static_cast<UdpPoller*>(poll->data);
+  if (poller->owner) poller->owner->ReceiveBatch(status);
+}
+
+}  // namespace wgp2p

@@ -1,0 +1,98 @@
+// The JS-facing UDP socket: like TunHandle, it owns the fd and is read from the
+// event loop with uv_poll, but a wake-up drains the socket with recvmmsg into
+// one JS call, and sendBatch hands many datagrams to the kernel in one
+// sendmmsg, where node:dgram pays a syscall and a JS round trip per datagram.
+#pragma once
+
+#include <napi.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace wgp2p {
+
+class UdpSocket;
+
+// Same life cycle as TunHandle's Poller (see tun_handle.h): it outlives the
+// socket until libuv's close callback, and its async cleanup hook keeps a
+// terminating worker's environment (and this library) alive until then.
+struct UdpPoller {
+  uv_poll_t poll;
+  napi_async_cleanup_hook_handle hook = nullptr;
+  UdpSocket* owner = nullptr;  // null once closing
+  bool closing = false;
+};
+
+class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+
+  // new UdpSocket(port: number); throws Error with .code/.errno.
+  explicit UdpSocket(const Napi::CallbackInfo& info);
+  ~UdpSocket() override;
+
+ private:
+  Napi::Value GetPort(const Napi::CallbackInfo& info);
+  Napi::Value GetDualStack(const Napi::CallbackInfo& info);
+  Napi::Value GetDroppedSends(const Napi::CallbackInfo& info);
+  Napi::Value GetDroppedReceives(const Napi::CallbackInfo& info);
+  // send(data: Uint8Array, address: string, port: number): boolean
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  // sendBatch(data: Uint8Array[], addresses: string[], ports: Uint32Array | number[]): number sent
+  Napi::Value SendBatch(const Napi::CallbackInfo& info);
+  // start(onBatch(slab, lengths: Uint32Array, addresses: string[], ports: Uint32Array), onError(err))
+  void Start(const Napi::CallbackInfo& info);
+  void Close(const Napi::CallbackInfo& info);
+
+  // Datagrams per recvmmsg call. The slots are allocated but not touched up front,
+  // so memory in use is about one page per slot that ever received something small.
+  static constexpr size_t kRecvVlen = 64;
+  // Largest UDP payload (IPv6 without jumbograms); a slot this big never truncates.
+  static constexpr size_t kSlot = 65536;
+  // Datagrams per wake-up: bounds the time spent here so the TUN gets its turn;
+  // the poll is level-triggered, so leftovers wake us again on the next tick.
+  static constexpr size_t kMaxBatch = 256;
+  // The kernel takes at most UIO_MAXIOV (1024) messages per sendmmsg.
+  static constexpr size_t kSendVlen = 1024;
+
+  static Napi::Error MakeError(Napi::Env env, const std::string& message, int errnum);
+  static void OnPoll(uv_poll_t* poll, int status, int events);
+  static void OnEnvTeardown(napi_async_cleanup_hook_handle hook, void* arg);
+  static void ClosePoller(UdpPoller* poller);
+  void ReceiveBatch(int poll_status);
+  bool Deliver(const std::vector<uint32_t>& lengths);
+  void Call(Napi::FunctionReference& fn, std::initializer_list<napi_value> args);
+  size_t SendPrepared(size_t count);
+  void StopPolling();
+  void Shutdown();
+
+  napi_env env_;
+  int fd_ = -1;
+  bool dual_stack_ = false;
+  uint16_t port_ = 0;
+  uint64_t dropped_sends_ = 0;
+  uint64_t dropped_receives_ = 0;
+  UdpPoller* poller_ = nullptr;
+  bool pinned_ = false;
+  Napi::FunctionReference on_batch_;
+  Napi::FunctionReference on_error_;
+  std::unique_ptr<Napi::AsyncContext> async_;
+
+  // Receive: one slot per datagram of a recvmmsg call, then compacted into out_;
+  // rx_names_ holds the senders of a whole wake-up.
+  std::unique_ptr<uint8_t[]> slots_;
+  std::vector<mmsghdr> rx_msgs_;
+  std::vector<iovec> rx_iovs_;
+  std::vector<sockaddr_storage> rx_names_;
+  std::vector<uint8_t> out_;
+  // Send: reused between calls so a batch allocates nothing.
+  std::vector<mmsghdr> tx_msgs_;
+  std::vector<iovec> tx_iovs_;
+  std::vector<sockaddr_storage> tx_names_;
+};
+
+}  // namespace wgp2p
