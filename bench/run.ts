@@ -30,6 +30,15 @@ async function main(): Promise<void> {
     for (const r of [ours, ref]) console.log(`${r.engine.padEnd(14)} ${fmt(r.mbitPerSecond)} Mbit/s  (reverse ${fmt(r.reverseMbitPerSecond)} Mbit/s)`);
     console.log(`ratio wgp2p / wireguard-go: ${(ours.mbitPerSecond / ref.mbitPerSecond).toFixed(2)} (reverse ${(ours.reverseMbitPerSecond / ref.reverseMbitPerSecond).toFixed(2)})`);
   }
+  if (want('join')) {
+    if (process.getuid?.() !== 0) throw new Error('the join bench needs root (network namespaces)');
+    section('join: second join to first ping over the direct path (NAT lab, port-restricted <-> port-restricted)');
+    const { measureJoinLatency, median } = await import('./join-latency.js');
+    const j = await measureJoinLatency(10);
+    console.log(`median of ${j.firstPingMs.length} runs          ${fmt(median(j.firstPingMs))} ms  (min ${fmt(Math.min(...j.firstPingMs))}, max ${fmt(Math.max(...j.firstPingMs))}; target < 1000 ms)`);
+    console.log(`of which "joining" -> path up    ${fmt(median(j.joinToPathMs))} ms median (the rest: starting Node, TUN, STUN)`);
+    if (j.failures) console.log(`runs without a direct path      ${j.failures}`);
+  }
   if (want('signal')) {
     section('signal server');
     // Loaded lazily so the engine figures do not depend on it.

@@ -4,12 +4,20 @@ import { readFileSync } from 'node:fs';
 import { genkey, genpsk, pubkey } from './keys.js';
 import { runUp } from './up.js';
 import { runStatus } from './status.js';
+import { runJoin } from './join.js';
+import { runPing } from './ping.js';
+import { runNetcheck } from './netcheck.js';
+import { generateSecret } from '../join/secret.js';
 import { UsageError } from './args.js';
 
 const USAGE = `usage: wgp2p <command> [options]
 
 commands:
   up <file> [--interface NAME]   run a WireGuard tunnel from a wg-quick style file
+  join --room NAME --server URL  join a room: direct WireGuard links to its members (wgp2p join --help)
+  ping PEER [--count N]          probe a room member's path: direct or relayed, and the RTT
+  secret                         print a new strong room secret
+  netcheck --server URL          mapped address, NAT mapping/filtering, hairpinning, IPv6, latency
   status [--interface IF] [--json]  show the running tunnel: peers, endpoints, handshakes, counters
   genkey                         print a new private key (like wg genkey)
   pubkey                         read a private key on stdin, print its public key
@@ -33,6 +41,16 @@ async function main(argv: string[]): Promise<number> {
       return runUp(rest, process.env);
     case 'status':
       return runStatus(rest);
+    case 'join':
+      return runJoin(rest, process.env);
+    case 'ping':
+      return runPing(rest);
+    case 'netcheck':
+      return runNetcheck(rest);
+    case 'secret':
+      if (rest.length > 0) throw new UsageError('usage: wgp2p secret');
+      process.stdout.write(generateSecret() + '\n');
+      return 0;
     case 'server': {
       const { runServerCli } = await import('../../signal-server/main.js');
       return runServerCli(rest, process.env);

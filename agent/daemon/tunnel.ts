@@ -4,7 +4,7 @@ import { lookup } from 'node:dns/promises';
 import type { TunnelConfig } from '../config/wg-quick.js';
 import type { Logger } from '../log.js';
 import { TunDevice } from '../tun/tun-device.js';
-import { addAddress, addRoute } from '../tun/link-config.js';
+import { addAddress, addRoute, removeAddress } from '../tun/link-config.js';
 import { UapiServer } from '../uapi/server.js';
 import { ERRNO_PORT_IN_USE, UapiError } from '../uapi/protocol.js';
 import { Device } from '../wireguard/device.js';
@@ -13,8 +13,8 @@ import type { ProtocolLimits } from '../wireguard/peer.js';
 import { formatPrefix, makeEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { parseIp } from '../../shared/net/ip-bytes.js';
 import { UdpSocket } from './udp-socket.js';
-import { ControlSocket } from './control-socket.js';
-import { deviceStatus } from './status.js';
+import { ControlSocket, type ControlHandler } from './control-socket.js';
+import { deviceStatus, type DeviceStatus } from './status.js';
 
 const TICK_MS = 100;
 
@@ -25,6 +25,15 @@ export interface TunnelOptions {
   limits?: Partial<ProtocolLimits>;
   uapiDir?: string;
   controlDir?: string;
+  /**
+   * Sees every datagram before the engine and returns true for those it consumed (the join
+   * agent takes STUN and disco off the shared socket this way).
+   */
+  intercept?: (data: Buffer, from: Endpoint) => boolean;
+  /** Completes the control socket's status answer (the join agent adds names, paths, RTTs). */
+  status?: (base: DeviceStatus) => DeviceStatus;
+  /** More control socket operations, e.g. the join agent's `ping`. */
+  controlHandlers?: Record<string, ControlHandler>;
 }
 
 export class Tunnel {
@@ -39,7 +48,14 @@ export class Tunnel {
     private uapi: UapiServer | undefined,
     private control: ControlSocket | undefined,
     private readonly log: Logger,
+    private readonly intercept: ((data: Buffer, from: Endpoint) => boolean) | undefined,
   ) {}
+
+  /** Every datagram of the UDP socket enters here: the intercept first, then the engine. */
+  private receive(data: Buffer, from: Endpoint): void {
+    if (this.intercept?.(data, from)) return;
+    this.device.receive(data, from);
+  }
 
   static async start(opts: TunnelOptions): Promise<Tunnel> {
     const { config, ifname, log } = opts;
@@ -63,7 +79,7 @@ export class Tunnel {
     tunRef = tun;
     let udp: UdpSocket;
     try {
-      udp = await UdpSocket.bind(config.interface.listenPort ?? 0, (d, from) => device.receive(d, from));
+      udp = await UdpSocket.bind(config.interface.listenPort ?? 0, (d, from) => (tunnel ? tunnel.receive(d, from) : device.receive(d, from)));
       udpRef = udp;
       device.listenPort = udp.port;
       device.fwmark = config.interface.fwmark ?? 0;
@@ -74,7 +90,7 @@ export class Tunnel {
       throw e;
     }
 
-    const t = new Tunnel(device, tun, udp, undefined, undefined, log);
+    const t = new Tunnel(device, tun, udp, undefined, undefined, log, opts.intercept);
     tunnel = t;
     const routes: string[] = [];
     config.peers.forEach((pc, i) => {
@@ -98,7 +114,11 @@ export class Tunnel {
     }
     try {
       t.uapi = await UapiServer.listen(tun.name, device, { setListenPort: (p) => t.rebind(p) }, opts.uapiDir);
-      t.control = await ControlSocket.listen(tun.name, { status: () => deviceStatus(device, tun.name, config.interface.addresses[0]) }, opts.controlDir);
+      const status = () => {
+        const base = deviceStatus(device, tun.name, config.interface.addresses[0]);
+        return opts.status ? opts.status(base) : base;
+      };
+      t.control = await ControlSocket.listen(tun.name, { ...opts.controlHandlers, status }, opts.controlDir);
     } catch (e) {
       t.close('startup failed');
       throw e;
@@ -128,12 +148,42 @@ export class Tunnel {
     return this.tun.name;
   }
 
+  get listenPort(): number {
+    return this.device.listenPort;
+  }
+
+  /** True when the socket also reaches IPv6 peers. */
+  get dualStack(): boolean {
+    return this.udp.dualStack;
+  }
+
+  /** Sends a datagram of another protocol (STUN, disco) from the WireGuard socket. */
+  sendDatagram(data: Buffer, to: Endpoint): void {
+    if (this.closed) return;
+    try {
+      this.udp.send(data, to);
+    } catch (e) {
+      this.log.debug('datagram not sent', { error: (e as Error).message });
+    }
+  }
+
+  /** Moves the interface from address `from` (if any) to `to`, both "ip/bits". */
+  async replaceAddress(from: string | undefined, to: string): Promise<void> {
+    await addAddress(this.tun.name, to);
+    if (from && from !== to) await removeAddress(this.tun.name, from);
+  }
+
+  /** Routes `cidr` into the TUN (replacing any route for the same prefix). */
+  async addRoute(cidr: string): Promise<void> {
+    await addRoute(this.tun.name, cidr);
+  }
+
   /** `wg set … listen-port`: bind the new port first, so a busy port leaves the old one working. */
   private async rebind(port: number): Promise<void> {
     if (port === this.device.listenPort && port !== 0) return;
     let fresh: UdpSocket;
     try {
-      fresh = await UdpSocket.bind(port, (d, from) => this.device.receive(d, from));
+      fresh = await UdpSocket.bind(port, (d, from) => this.receive(d, from));
     } catch (e) {
       throw new UapiError(ERRNO_PORT_IN_USE, (e as Error).message);
     }

@@ -17,6 +17,13 @@ export async function addAddress(ifname: string, cidr: string): Promise<void> {
   await runIp([family, 'addr', 'add', text, 'dev', ifname], /File exists|already assigned/);
 }
 
+/** Removes `cidr` from `ifname`. An address already gone counts as success. */
+export async function removeAddress(ifname: string, cidr: string): Promise<void> {
+  const { family, text } = checkCidr(cidr);
+  checkIfName(ifname);
+  await runIp([family, 'addr', 'del', text, 'dev', ifname], /Cannot assign requested address|not found/);
+}
+
 /** Routes `cidr` (e.g. 10.1.0.0/16) into `ifname`, replacing any route for the same prefix. */
 export async function addRoute(ifname: string, cidr: string): Promise<void> {
   const { family, text } = checkCidr(cidr);

@@ -1,0 +1,100 @@
+// `wgp2p join --room NAME --server URL ...`: join a room and keep direct WireGuard links to every
+// member until signalled. Every flag is checked before anything touches the system.
+import { hostname } from 'node:os';
+import { JoinAgent } from '../join/agent.js';
+import { sanitizeName, isMemberName } from '../join/announcement.js';
+import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../join/identity.js';
+import { DEFAULT_ROOM_SUBNET, parseMemberAddress, parseSubnet } from '../join/room-address.js';
+import { resolveSecret } from '../join/secret.js';
+import { DEFAULT_STUN_PORT, parseServerUrl } from '../join/stun-server.js';
+import { createLogger, parseLogLevel } from '../log.js';
+import { parseArgs, UsageError } from './args.js';
+
+const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
+export const DEFAULT_JOIN_INTERFACE = 'wgp2p0';
+const DEFAULT_KEEPALIVE = 25;
+
+export const JOIN_USAGE = `usage: wgp2p join --room NAME --server URL [options]
+
+  --room NAME            the room to join (members share its name and secret)
+  --server URL           the signal server, e.g. ws://signal.example:8080/ws
+  --secret S             the room secret (or --secret-file F, or WGP2P_SECRET; make one with wgp2p secret)
+  --secret-file F        read the secret from a file
+  --name N               our name in the room (default: the host name)
+  --address CIDR         our address and the room subnet (default: derived from our key in ${DEFAULT_ROOM_SUBNET})
+  --listen-port P        WireGuard UDP port (default: any free port)
+  --interface IF         TUN interface name (default ${DEFAULT_JOIN_INTERFACE})
+  --state-dir DIR        where the private key is kept (default ${DEFAULT_STATE_DIR})
+  --keepalive SECONDS    persistent keepalive toward each member (default ${DEFAULT_KEEPALIVE}; 0 disables)
+  --stun-port P          the server's STUN port (default ${DEFAULT_STUN_PORT})
+  --token T              the server's access token, if it wants one (or WGP2P_TOKEN)
+  --log-level L          debug, info, warn or error (or WGP2P_LOG_LEVEL)
+`;
+
+function intFlag(args: Map<string, string>, name: string, min: number, max: number, fallback: number): number {
+  const v = args.get(name);
+  if (v === undefined) return fallback;
+  if (!/^\d{1,6}$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${v}"`);
+  return Number(v);
+}
+
+export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const args = parseArgs(argv, {
+    values: ['room', 'server', 'secret', 'secret-file', 'name', 'address', 'listen-port', 'interface', 'state-dir', 'keepalive', 'stun-port', 'token', 'log-level'],
+    switches: ['help'],
+  });
+  if (args.switches.has('help')) {
+    process.stdout.write(JOIN_USAGE);
+    return 0;
+  }
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"\n${JOIN_USAGE}`);
+  const v = args.values;
+  const room = v.get('room');
+  const server = v.get('server');
+  if (!room || !server) throw new UsageError(`--room and --server are required\n${JOIN_USAGE}`);
+  if (room.length > 128) throw new UsageError('--room must be at most 128 characters');
+  const check = <T>(f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  };
+  check(() => parseServerUrl(server));
+  const secret = check(() => resolveSecret({ flag: v.get('secret'), file: v.get('secret-file'), env: env.WGP2P_SECRET }));
+  const name = v.get('name') ?? sanitizeName(hostname());
+  if (!isMemberName(name)) throw new UsageError(`--name "${name}" is invalid: 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
+  const fixed = v.has('address') ? check(() => parseMemberAddress(v.get('address')!)) : undefined;
+  const subnet = fixed?.subnet ?? parseSubnet(DEFAULT_ROOM_SUBNET);
+  const ifname = v.get('interface') ?? DEFAULT_JOIN_INTERFACE;
+  if (!IFNAME.test(ifname)) throw new UsageError(`interface name "${ifname}" is invalid (1–15 of A-Z a-z 0-9 _=+.-)`);
+  const listenPort = intFlag(v, 'listen-port', 0, 65535, 0);
+  const keepaliveSeconds = intFlag(v, 'keepalive', 0, 65535, DEFAULT_KEEPALIVE);
+  const stunPort = intFlag(v, 'stun-port', 1, 65535, DEFAULT_STUN_PORT);
+  const log = createLogger('join', check(() => parseLogLevel(v.get('log-level') ?? env.WGP2P_LOG_LEVEL)));
+  if (secret.weak) log.warn('the room secret is short: anyone who sees the room id can try to guess it (make one with: wgp2p secret)', { source: secret.source });
+  const identity = loadOrCreateIdentity(v.get('state-dir') ?? DEFAULT_STATE_DIR, (msg) => log.warn(msg));
+  if (identity.created) log.info('generated a new identity', { keyFile: identity.keyFile });
+
+  const agent = await JoinAgent.start({
+    roomName: room,
+    secret: secret.secret,
+    serverUrl: server,
+    token: v.get('token') ?? (env.WGP2P_TOKEN || undefined),
+    stunPort,
+    name,
+    identity,
+    subnet,
+    fixedAddress: fixed?.address,
+    listenPort,
+    ifname,
+    keepaliveSeconds,
+    log,
+  });
+  return await new Promise<number>((resolve) => {
+    const stop = (sig: string) => agent.close(`signal ${sig}`);
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    agent.onClosed((reason) => resolve(reason.startsWith('signal') || reason === 'control socket removed' ? 0 : 1));
+  });
+}

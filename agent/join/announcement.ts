@@ -1,0 +1,143 @@
+// What a member tells its room: who it is (public key, name, address), where it can be reached
+// (candidates) and how its NAT behaves. Sealed with the room key, so the server and strangers can
+// neither read nor forge it. Every received one is checked: it must open, be well-formed, be
+// bound to the member id the server delivered it under (a replay under another id fails), be
+// fresh, and be newer than the last one accepted for the same key.
+import { formatKey } from '../../shared/keys.js';
+import { isMemberId } from '../../shared/signal/fields.js';
+import { openForRoom, sealForRoom, type RoomCredentials } from '../../shared/signal/room-key.js';
+import { encodeCandidates, parseCandidates, type Candidate } from './candidates.js';
+import { ipv4ToInt } from './room-address.js';
+
+export type MappingBehaviour = 'endpoint-independent' | 'endpoint-dependent' | 'unknown';
+export type FilteringBehaviour = 'port-independent' | 'port-dependent' | 'unknown';
+const MAPPINGS: readonly MappingBehaviour[] = ['endpoint-independent', 'endpoint-dependent', 'unknown'];
+const FILTERINGS: readonly FilteringBehaviour[] = ['port-independent', 'port-dependent', 'unknown'];
+
+export interface NatInfo {
+  mapping: MappingBehaviour;
+  filtering: FilteringBehaviour;
+}
+
+export interface AnnouncementBody {
+  publicKey: Buffer;
+  /** The signalling member id this announcement was made for (from welcome). */
+  memberId: string;
+  name: string;
+  /** The member's address in the room subnet (IPv4, no prefix). */
+  address: string;
+  candidates: Candidate[];
+  nat: NatInfo;
+}
+
+export interface Announcement extends AnnouncementBody {
+  /** When the member sealed it (its clock, ms since the epoch). */
+  issuedAt: number;
+}
+
+const VERSION = 1;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+
+export function isMemberName(v: unknown): v is string {
+  return typeof v === 'string' && NAME.test(v);
+}
+
+/** A name every member accepts, from e.g. the host name. */
+export function sanitizeName(raw: string): string {
+  const s = raw.replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63);
+  return s || 'member';
+}
+
+export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, now = Date.now()): string {
+  const payload = {
+    v: VERSION,
+    k: formatKey(a.publicKey),
+    m: a.memberId,
+    n: a.name,
+    a: a.address,
+    c: encodeCandidates(a.candidates),
+    nat: [a.nat.mapping, a.nat.filtering],
+  };
+  return sealForRoom(room, 'announce', Buffer.from(JSON.stringify(payload)), now);
+}
+
+export type OpenResult<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/** Opens and validates one blob; never throws. Unknown extra fields are ignored (newer agents). */
+export function openAnnouncement(room: RoomCredentials, blob: string): OpenResult<Announcement> {
+  const opened = openForRoom(room, 'announce', blob);
+  if (!opened) return { ok: false, reason: 'does_not_verify' };
+  let p: unknown;
+  try {
+    p = JSON.parse(Buffer.from(opened.payload).toString('utf8'));
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return { ok: false, reason: 'malformed' };
+  const o = p as Record<string, unknown>;
+  const nat = o.nat;
+  if (o.v !== VERSION) return { ok: false, reason: 'version' };
+  if (typeof o.k !== 'string' || !KEY.test(o.k) || !isMemberId(o.m) || !isMemberName(o.n)) return { ok: false, reason: 'malformed' };
+  if (typeof o.a !== 'string' || ipv4ToInt(o.a) === undefined) return { ok: false, reason: 'malformed' };
+  if (!Array.isArray(nat) || nat.length !== 2 || !MAPPINGS.includes(nat[0]) || !FILTERINGS.includes(nat[1])) return { ok: false, reason: 'malformed' };
+  const candidates = parseCandidates(o.c);
+  if (!candidates) return { ok: false, reason: 'malformed' };
+  return {
+    ok: true,
+    value: {
+      publicKey: Buffer.from(o.k, 'base64'),
+      memberId: o.m,
+      name: o.n,
+      address: o.a,
+      candidates,
+      nat: { mapping: nat[0] as MappingBehaviour, filtering: nat[1] as FilteringBehaviour },
+      issuedAt: opened.issuedAt,
+    },
+  };
+}
+
+export interface FreshnessLimits {
+  /** Older than this is stale (members re-announce well within it). */
+  maxAgeMs: number;
+  /** Clock skew tolerated into the future. */
+  maxFutureMs: number;
+}
+
+export const ANNOUNCE_LIMITS: FreshnessLimits = { maxAgeMs: 30 * 60_000, maxFutureMs: 5 * 60_000 };
+/** How often a member re-seals its announcement so it never goes stale for newcomers. */
+export const ANNOUNCE_REFRESH_MS = 10 * 60_000;
+
+/**
+ * The receiving side's checks beyond the seal: binding to the delivering member id, freshness,
+ * and per-key ordering (an older or repeated announcement is a replay).
+ */
+export class AnnouncementGuard {
+  private readonly newest = new Map<string, { issuedAt: number; blob: string }>();
+
+  constructor(
+    private readonly room: RoomCredentials,
+    private readonly self: Buffer,
+    private readonly limits: FreshnessLimits = ANNOUNCE_LIMITS,
+  ) {}
+
+  check(memberId: string, blob: string, now = Date.now()): OpenResult<Announcement> {
+    const opened = openAnnouncement(this.room, blob);
+    if (!opened.ok) return opened;
+    const a = opened.value;
+    if (a.memberId !== memberId) return { ok: false, reason: 'wrong_member_id' };
+    if (a.publicKey.equals(this.self)) return { ok: false, reason: 'own_key' };
+    if (a.issuedAt > now + this.limits.maxFutureMs) return { ok: false, reason: 'from_future' };
+    if (a.issuedAt < now - this.limits.maxAgeMs) return { ok: false, reason: 'stale' };
+    const key = a.publicKey.toString('base64');
+    const last = this.newest.get(key);
+    if (last && (a.issuedAt < last.issuedAt || (a.issuedAt === last.issuedAt && blob !== last.blob))) return { ok: false, reason: 'replayed' };
+    this.newest.set(key, { issuedAt: a.issuedAt, blob });
+    return { ok: true, value: a };
+  }
+
+  /** Forgets a key's history (it left); a later announcement starts fresh but must still be fresh. */
+  forget(publicKey: Buffer): void {
+    this.newest.delete(publicKey.toString('base64'));
+  }
+}

@@ -1,0 +1,68 @@
+// Our own reachable addresses, kept current: host addresses (re-read periodically, so a network
+// change is noticed) and the server-reflexive address of the WireGuard socket (STUN through the
+// socket itself). `refresh()` says whether anything changed, so the agent re-announces only then.
+import type { Endpoint } from '../../shared/net/address.js';
+import type { NatInfo } from './announcement.js';
+import { hostCandidates, sameCandidates, type Candidate, type HostCandidateOptions } from './candidates.js';
+import { discoverNat } from './nat-behaviour.js';
+import { endpointOfStun, type StunTransactions } from './stun-transactions.js';
+
+export interface LocalCandidateOptions extends Omit<HostCandidateOptions, 'port'> {
+  stun: StunTransactions;
+  /** The server's STUN service; undefined when it could not be resolved (yet). */
+  stunServer: () => Endpoint | undefined;
+  /** The WireGuard socket's port. */
+  port: () => number;
+}
+
+export class LocalCandidates {
+  private host: Candidate[] = [];
+  private reflexive: Endpoint | undefined;
+  nat: NatInfo = { mapping: 'unknown', filtering: 'unknown' };
+
+  constructor(private readonly o: LocalCandidateOptions) {}
+
+  list(): Candidate[] {
+    const out = [...this.host];
+    if (this.reflexive && !out.some((c) => c.endpoint.address === this.reflexive!.address && c.endpoint.port === this.reflexive!.port)) {
+      out.push({ kind: 'public', endpoint: this.reflexive });
+    }
+    return out;
+  }
+
+  get publicEndpoint(): Endpoint | undefined {
+    return this.reflexive;
+  }
+
+  /** Host addresses only (cheap, no network): true when they changed. */
+  refreshHost(): boolean {
+    const before = this.list();
+    this.host = hostCandidates({ ...this.o, port: this.o.port() });
+    return !sameCandidates(before, this.list());
+  }
+
+  /** Host addresses and one STUN query: true when our candidates changed. */
+  async refresh(): Promise<boolean> {
+    const before = this.list();
+    this.host = hostCandidates({ ...this.o, port: this.o.port() });
+    const server = this.o.stunServer();
+    if (server) {
+      const answer = await this.o.stun.query(server, { rtoMs: 200, attempts: 3 });
+      if (answer?.response.kind === 'success') this.reflexive = endpointOfStun(answer.response.mapped);
+      // No answer: keep the last known mapping; the server may be down while the NAT is not.
+    }
+    return !sameCandidates(before, this.list());
+  }
+
+  /** Full NAT behaviour discovery (a few round trips); true when it or our candidates changed. */
+  async discoverNat(): Promise<boolean> {
+    const server = this.o.stunServer();
+    if (!server) return false;
+    const before = this.list();
+    const report = await discoverNat(this.o.stun, server);
+    if (report.mapped) this.reflexive = report.mapped;
+    const changed = report.mapping !== this.nat.mapping || report.filtering !== this.nat.filtering;
+    this.nat = { mapping: report.mapping, filtering: report.filtering };
+    return changed || !sameCandidates(before, this.list());
+  }
+}

@@ -1,0 +1,251 @@
+// Path finding toward one peer, as a pure state machine over explicit time: the agent feeds it
+// candidates, pongs and `tick(now)`, and sends the probes it returns. No sockets, no timers.
+//
+// A punching session probes every candidate of the peer in rounds, first densely and then
+// backing off, for a bounded window. The first pair that answers is adopted at once; probing
+// goes on a little longer (settleMs) so a LAN path can beat a public one and a faster path a
+// slower one. Once settled, the active path is probed every heartbeatMs; a path that stops
+// answering for pathTimeoutMs is lost, and a session that finds nothing is retried with backoff.
+import { formatEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
+import type { CandidateKind } from './candidates.js';
+import { newTxid } from './disco.js';
+
+export type PathKind = CandidateKind;
+
+export interface RemoteCandidate {
+  endpoint: Endpoint;
+  kind: PathKind;
+}
+
+export interface Path {
+  endpoint: Endpoint;
+  kind: PathKind;
+  /** Latest round-trip time measured on this path. */
+  rttMs: number;
+  /** When it last answered (monotonic ms). */
+  lastAnswerAt: number;
+}
+
+export interface PunchTiming {
+  /** Gaps between probe rounds while punching; the last one repeats. */
+  roundGapsMs: readonly number[];
+  /** A session probes for at most this long. */
+  windowMs: number;
+  /** After the first answer, other candidates are still probed this long. */
+  settleMs: number;
+  heartbeatMs: number;
+  pathTimeoutMs: number;
+  /** Probes unanswered this long are forgotten. */
+  probeTimeoutMs: number;
+  /** A path of the same kind replaces the active one only when its RTT is below ratio × active. */
+  switchRatio: number;
+  /** ... and at least this many milliseconds lower (sub-millisecond noise never switches). */
+  switchMinGainMs: number;
+  /** Waits before retrying after a session found nothing: doubling from first to max. */
+  retryFirstMs: number;
+  retryMaxMs: number;
+}
+
+export const DEFAULT_PUNCH_TIMING: PunchTiming = {
+  roundGapsMs: [50, 100, 200, 400, 800, 1000],
+  windowMs: 10_000,
+  settleMs: 1_000,
+  heartbeatMs: 2_000,
+  pathTimeoutMs: 6_500,
+  probeTimeoutMs: 5_000,
+  switchRatio: 0.8,
+  switchMinGainMs: 1,
+  retryFirstMs: 5_000,
+  retryMaxMs: 60_000,
+};
+
+/** Peer-reflexive candidates (learned from pings) kept per peer. */
+const MAX_LEARNED = 4;
+const REVERSE_PROBE_GAP_MS = 1_000;
+
+export interface Probe {
+  txid: Buffer;
+  to: Endpoint;
+}
+
+export type PathEvent =
+  | { type: 'adopted'; path: Path }
+  | { type: 'switched'; path: Path; previous: Path }
+  | { type: 'lost'; path: Path }
+  | { type: 'failed' }
+  | { type: 'retry' };
+
+export type PunchState = 'idle' | 'punching' | 'settled';
+
+interface Outstanding {
+  to: Endpoint;
+  kind: PathKind;
+  sentAt: number;
+}
+
+export function betterPath(a: Path, b: Path, t: Pick<PunchTiming, 'switchRatio' | 'switchMinGainMs'>): boolean {
+  if (a.kind !== b.kind) return a.kind === 'lan';
+  return a.rttMs < b.rttMs * t.switchRatio && b.rttMs - a.rttMs >= t.switchMinGainMs;
+}
+
+export class PathFinder {
+  state: PunchState = 'idle';
+  active: Path | undefined;
+  private candidates: RemoteCandidate[] = [];
+  private learned: RemoteCandidate[] = [];
+  private readonly outstanding = new Map<string, Outstanding>();
+  private round = 0;
+  private nextRoundAt = 0;
+  private deadline = 0;
+  private firstAnswerAt: number | undefined;
+  private lastHeartbeatAt = -Infinity;
+  private failures = 0;
+  private retryAt: number | undefined;
+  /** When we last probed back an address that pinged us, by address. */
+  private readonly reverseProbes = new Map<string, number>();
+
+  constructor(
+    private readonly timing: PunchTiming = DEFAULT_PUNCH_TIMING,
+    private readonly makeTxid: () => Buffer = newTxid,
+  ) {}
+
+  /** (Re)starts a session toward `candidates`, its first round at `at` (default now). */
+  start(candidates: readonly RemoteCandidate[], now: number, at = now): void {
+    this.candidates = dedupe(candidates);
+    this.state = 'punching';
+    this.round = 0;
+    this.nextRoundAt = Math.max(now, at);
+    this.deadline = this.nextRoundAt + this.timing.windowMs;
+    this.firstAnswerAt = undefined;
+    this.retryAt = undefined;
+  }
+
+  /** A peer-reflexive candidate: an authenticated ping arrived from an address not announced. */
+  learn(c: RemoteCandidate): boolean {
+    if ([...this.candidates, ...this.learned].some((x) => sameEndpoint(x.endpoint, c.endpoint))) return false;
+    this.learned.push(c);
+    if (this.learned.length > MAX_LEARNED) this.learned.shift();
+    return true;
+  }
+
+  /**
+   * An authenticated ping from `from`. If that is not our active path, it may be the peer's new
+   * NAT mapping (rebinding): learn it and return a probe to send back at once (at most one per
+   * address per second), so a working path is found without waiting for the next round.
+   */
+  pingedFrom(from: Endpoint, announced: boolean, now: number): Probe | undefined {
+    if (this.active && sameEndpoint(this.active.endpoint, from)) return undefined;
+    if (!announced) this.learn({ endpoint: from, kind: 'public' });
+    const key = formatEndpoint(from);
+    const last = this.reverseProbes.get(key);
+    if (last !== undefined && now - last < REVERSE_PROBE_GAP_MS) return undefined;
+    this.reverseProbes.set(key, now);
+    if (this.reverseProbes.size > 16) this.reverseProbes.delete(this.reverseProbes.keys().next().value!);
+    const known = [...this.candidates, ...this.learned].find((c) => sameEndpoint(c.endpoint, from));
+    return this.probe(from, known?.kind ?? 'public', now);
+  }
+
+  /** WireGuard roamed to `endpoint` (authenticated packets come from there now): follow it. */
+  follow(endpoint: Endpoint, now: number): void {
+    if (!this.active || sameEndpoint(this.active.endpoint, endpoint)) return;
+    const known = [...this.candidates, ...this.learned].find((c) => sameEndpoint(c.endpoint, endpoint));
+    this.active = { endpoint, kind: known?.kind ?? 'public', rttMs: this.active.rttMs, lastAnswerAt: now };
+  }
+
+  /** A probe outside the schedule (e.g. `wgp2p ping`); its pong is matched like any other. */
+  probe(to: Endpoint, kind: PathKind, now: number): Probe {
+    const txid = this.makeTxid();
+    this.outstanding.set(txid.toString('hex'), { to, kind, sentAt: now });
+    return { txid, to };
+  }
+
+  /** Advances time: returns the probes to send now and what happened. */
+  tick(now: number): { probes: Probe[]; events: PathEvent[] } {
+    const probes: Probe[] = [];
+    const events: PathEvent[] = [];
+    for (const [k, o] of this.outstanding) if (now - o.sentAt > this.timing.probeTimeoutMs) this.outstanding.delete(k);
+
+    if (this.active && now - this.active.lastAnswerAt > this.timing.pathTimeoutMs) {
+      events.push({ type: 'lost', path: this.active });
+      this.active = undefined;
+      if (this.state === 'settled') this.state = 'idle';
+    }
+    if (this.state === 'punching') {
+      if (now >= this.deadline || (this.firstAnswerAt !== undefined && now >= this.firstAnswerAt + this.timing.settleMs)) {
+        this.finishSession(now, events);
+      } else if (now >= this.nextRoundAt) {
+        for (const c of [...this.candidates, ...this.learned]) probes.push(this.probe(c.endpoint, c.kind, now));
+        const gaps = this.timing.roundGapsMs;
+        this.nextRoundAt += gaps[Math.min(this.round, gaps.length - 1)]!;
+        if (this.nextRoundAt <= now) this.nextRoundAt = now + gaps[gaps.length - 1]!; // we slept: do not burst
+        this.round++;
+      }
+    }
+    if (this.active && now - this.lastHeartbeatAt >= this.timing.heartbeatMs) {
+      this.lastHeartbeatAt = now;
+      probes.push(this.probe(this.active.endpoint, this.active.kind, now));
+    }
+    if (this.state === 'idle' && this.retryAt !== undefined && now >= this.retryAt) {
+      this.retryAt = undefined;
+      events.push({ type: 'retry' });
+    }
+    return { probes, events };
+  }
+
+  private finishSession(now: number, events: PathEvent[]): void {
+    if (this.active) {
+      this.state = 'settled';
+      this.failures = 0;
+      this.lastHeartbeatAt = now;
+      return;
+    }
+    this.state = 'idle';
+    events.push({ type: 'failed' });
+    const wait = Math.min(this.timing.retryMaxMs, this.timing.retryFirstMs * 2 ** this.failures);
+    this.failures++;
+    this.retryAt = now + wait;
+  }
+
+  /** An authenticated pong with `txid` from `from`; returns the event it causes, if any. */
+  onPong(txid: Buffer, from: Endpoint, now: number): PathEvent | undefined {
+    const key = txid.toString('hex');
+    const o = this.outstanding.get(key);
+    if (!o || !sameEndpoint(o.to, from)) return undefined; // unsolicited, replayed, or from elsewhere
+    this.outstanding.delete(key);
+    const path: Path = { endpoint: o.to, kind: o.kind, rttMs: now - o.sentAt, lastAnswerAt: now };
+    const active = this.active;
+    if (!active) {
+      this.active = path;
+      this.firstAnswerAt ??= now;
+      this.lastHeartbeatAt = now;
+      this.failures = 0;
+      this.retryAt = undefined;
+      if (this.state === 'idle') this.state = 'settled';
+      return { type: 'adopted', path };
+    }
+    if (sameEndpoint(active.endpoint, path.endpoint)) {
+      active.rttMs = path.rttMs;
+      active.lastAnswerAt = now;
+      return undefined;
+    }
+    // A path that answers beats one that stopped answering (the peer's NAT may have rebound),
+    // long before the silent one would be declared lost.
+    const silent = now - active.lastAnswerAt > this.timing.heartbeatMs * 1.5;
+    if (silent || betterPath(path, active, this.timing)) {
+      this.active = path;
+      return { type: 'switched', path, previous: active };
+    }
+    return undefined;
+  }
+
+  /** The endpoints a session probes, for diagnostics. */
+  describeCandidates(): string[] {
+    return [...this.candidates, ...this.learned].map((c) => `${c.kind} ${formatEndpoint(c.endpoint)}`);
+  }
+}
+
+function dedupe(list: readonly RemoteCandidate[]): RemoteCandidate[] {
+  const out: RemoteCandidate[] = [];
+  for (const c of list) if (!out.some((x) => sameEndpoint(x.endpoint, c.endpoint))) out.push(c);
+  return out;
+}

@@ -1,0 +1,130 @@
+// Member addresses inside the room subnet. Each member's address is derived from its public key,
+// so it is stable across restarts without any coordination. Two members whose keys land on the
+// same address are resolved the same way by everyone: the lower public key keeps it, the other
+// moves to the next address of its own sequence and announces again.
+import { createHash } from 'node:crypto';
+
+export const DEFAULT_ROOM_SUBNET = '10.147.0.0/16';
+/** A room subnet needs room for members; /30 and longer leave none worth having. */
+const MIN_BITS = 8;
+const MAX_BITS = 29;
+
+export interface RoomSubnet {
+  /** Network address as an unsigned 32-bit integer. */
+  network: number;
+  bits: number;
+}
+
+/** A member's own address and the subnet it routes to the TUN. */
+export interface MemberAddress {
+  address: string;
+  subnet: RoomSubnet;
+}
+
+export function ipv4ToInt(text: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+  if (!m) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p, i) => p > 255 || (m[i + 1]!.length > 1 && m[i + 1]!.startsWith('0')))) return undefined;
+  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+}
+
+export function intToIpv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff].join('.');
+}
+
+function maskOf(bits: number): number {
+  return bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+}
+
+export function formatSubnet(s: RoomSubnet): string {
+  return `${intToIpv4(s.network)}/${s.bits}`;
+}
+
+export function inSubnet(address: string, s: RoomSubnet): boolean {
+  const n = ipv4ToInt(address);
+  return n !== undefined && ((n & maskOf(s.bits)) >>> 0) === s.network;
+}
+
+/** "10.147.0.0/16" (host bits must be zero). Throws a message fit for a user. */
+export function parseSubnet(text: string): RoomSubnet {
+  const [addr = '', bitsText, ...rest] = text.split('/');
+  const n = ipv4ToInt(addr);
+  if (n === undefined || rest.length > 0 || bitsText === undefined || !/^\d{1,2}$/.test(bitsText)) {
+    throw new Error(`"${text}" is not an IPv4 subnet like ${DEFAULT_ROOM_SUBNET}`);
+  }
+  const bits = Number(bitsText);
+  if (bits < MIN_BITS || bits > MAX_BITS) throw new Error(`"${text}": a room subnet must be /${MIN_BITS} to /${MAX_BITS}`);
+  if (((n & maskOf(bits)) >>> 0) !== n) throw new Error(`"${text}": host bits are set (did you mean ${intToIpv4((n & maskOf(bits)) >>> 0)}/${bits}?)`);
+  return { network: n, bits };
+}
+
+/**
+ * `--address 10.147.7.9/16` (a bare address means the default /16 around it). The address must
+ * be a usable host address of its subnet.
+ */
+export function parseMemberAddress(text: string): MemberAddress {
+  const [addr = '', bitsText, ...rest] = text.split('/');
+  const n = ipv4ToInt(addr);
+  if (n === undefined || rest.length > 0 || (bitsText !== undefined && !/^\d{1,2}$/.test(bitsText))) {
+    throw new Error(`--address "${text}" is not an IPv4 address like 10.147.0.7/16`);
+  }
+  const bits = bitsText === undefined ? 16 : Number(bitsText);
+  if (bits < MIN_BITS || bits > MAX_BITS) throw new Error(`--address "${text}": the prefix must be /${MIN_BITS} to /${MAX_BITS}`);
+  const subnet = { network: (n & maskOf(bits)) >>> 0, bits };
+  if (!isUsableHost(n, subnet)) throw new Error(`--address "${text}" is the network or broadcast address of its subnet`);
+  return { address: intToIpv4(n), subnet };
+}
+
+/** Not the network or broadcast address; and not .0 / .255, which some software mistreats. */
+function isUsableHost(n: number, s: RoomSubnet): boolean {
+  const host = (n & ~maskOf(s.bits)) >>> 0;
+  const last = n & 0xff;
+  return host !== 0 && host !== (~maskOf(s.bits) >>> 0) && last !== 0 && last !== 255;
+}
+
+/**
+ * The member's `attempt`-th address (0 is its natural one). A pure function of key and subnet:
+ * every member computes the same sequence for a given key.
+ */
+export function candidateAddress(publicKey: Uint8Array, subnet: RoomSubnet, attempt: number): string {
+  const size = 2 ** (32 - subnet.bits);
+  // Counter-mode hashing: unusable picks (.0, .255, network, broadcast) are skipped, not retried
+  // with a different rule, so the sequence stays the same for everyone.
+  for (let counter = 0, usable = -1; ; counter++) {
+    const h = createHash('sha256').update('wgp2p address v1\0').update(publicKey).update(u32(counter)).digest();
+    const n = (subnet.network + (h.readUInt32BE(0) % size)) >>> 0;
+    if (isUsableHost(n, subnet) && ++usable === attempt) return intToIpv4(n);
+  }
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+/** The first address of the member's sequence that `taken` does not hold. */
+export function chooseAddress(publicKey: Uint8Array, subnet: RoomSubnet, taken: (address: string) => boolean, maxAttempts = 256): string {
+  for (let i = 0; i < maxAttempts; i++) {
+    const a = candidateAddress(publicKey, subnet, i);
+    if (!taken(a)) return a;
+  }
+  throw new Error(`no free address in ${formatSubnet(subnet)} after ${maxAttempts} attempts`);
+}
+
+export interface AddressClaim {
+  publicKey: Uint8Array;
+  address: string;
+}
+
+/** The key that owns `claim.address`: the lowest public key among everyone claiming it. */
+export function claimWinners(claims: readonly AddressClaim[]): Map<string, Buffer> {
+  const winners = new Map<string, Buffer>();
+  for (const c of claims) {
+    const key = Buffer.from(c.publicKey);
+    const held = winners.get(c.address);
+    if (!held || Buffer.compare(key, held) < 0) winners.set(c.address, key);
+  }
+  return winners;
+}

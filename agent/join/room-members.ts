@@ -1,0 +1,92 @@
+// The members of our room as the agent knows them, keyed by the public key inside their verified
+// announcements (never by what the server says about them); the server's member id is only a
+// mailing address for directed messages. Also looks members up by disco pair id, name or address.
+import { formatKey } from '../../shared/keys.js';
+import type { Announcement, NatInfo } from './announcement.js';
+import { sameCandidates, type Candidate } from './candidates.js';
+import type { PairKeys } from './pair-keys.js';
+import type { PathFinder } from './punch.js';
+
+export interface Member {
+  key: string;
+  publicKey: Buffer;
+  memberId: string;
+  name: string;
+  /** The address it claims; `routed` is set only while it owns it (see room-address.ts). */
+  address: string;
+  routed: string | undefined;
+  candidates: Candidate[];
+  nat: NatInfo;
+  keys: PairKeys;
+  finder: PathFinder;
+  /** Monotonic ms the current punching session was started. */
+  punchStartedAt: number;
+  /** Set while the server does not list the member (it lost the server, or we reconnected). */
+  orphanSince: number | undefined;
+  /** Monotonic ms we last saw it with an active path. */
+  pathSeenAt: number;
+}
+
+export interface Upserted {
+  member: Member;
+  isNew: boolean;
+  candidatesChanged: boolean;
+  addressChanged: boolean;
+}
+
+export class RoomMembers {
+  private readonly byKey = new Map<string, Member>();
+  private readonly byMemberId = new Map<string, Member>();
+  private readonly byPairId = new Map<string, Member>();
+
+  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'candidates' | 'nat' | 'routed' | 'orphanSince' | 'punchStartedAt' | 'pathSeenAt'>) {}
+
+  all(): Member[] {
+    return [...this.byKey.values()];
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  get(publicKey: Buffer): Member | undefined {
+    return this.byKey.get(formatKey(publicKey));
+  }
+
+  byMember(memberId: string): Member | undefined {
+    return this.byMemberId.get(memberId);
+  }
+
+  byPair(pairId: Buffer): Member | undefined {
+    return this.byPairId.get(pairId.toString('hex'));
+  }
+
+  /** A member by name, room address or base64 public key. */
+  find(ref: string): Member | undefined {
+    return this.byKey.get(ref) ?? this.all().find((m) => m.name === ref || m.address === ref);
+  }
+
+  /** Records a verified announcement. */
+  upsert(a: Announcement): Upserted {
+    const key = formatKey(a.publicKey);
+    let m = this.byKey.get(key);
+    const isNew = !m;
+    if (!m) {
+      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, routed: undefined, orphanSince: undefined, punchStartedAt: -Infinity, pathSeenAt: -Infinity };
+      this.byKey.set(key, m);
+      this.byPairId.set(m.keys.pairId.toString('hex'), m);
+    }
+    const candidatesChanged = isNew || !sameCandidates(m.candidates, a.candidates);
+    const addressChanged = !isNew && m.address !== a.address;
+    if (m.memberId !== a.memberId && this.byMemberId.get(m.memberId) === m) this.byMemberId.delete(m.memberId);
+    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, orphanSince: undefined });
+    this.byMemberId.set(a.memberId, m);
+    return { member: m, isNew, candidatesChanged, addressChanged };
+  }
+
+  remove(m: Member): void {
+    this.byKey.delete(m.key);
+    this.byPairId.delete(m.keys.pairId.toString('hex'));
+    if (this.byMemberId.get(m.memberId) === m) this.byMemberId.delete(m.memberId);
+  }
+}

@@ -1,0 +1,134 @@
+// Announcements and directed messages: sealed with the room key, verified on receipt, and every
+// way to misuse one refused (wrong secret, tampering, replay under another id or later, stale,
+// from the future, malformed contents even when properly sealed).
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { deriveRoom, sealForRoom } from '../../shared/signal/room-key.js';
+import { makeEndpoint } from '../../shared/net/address.js';
+import { AnnouncementGuard, openAnnouncement, sealAnnouncement, type AnnouncementBody } from '../join/announcement.js';
+import { PeerMessageGuard, sealBye, sealPunchRequest } from '../join/peer-message.js';
+import { parseCandidates } from '../join/candidates.js';
+
+const room = deriveRoom('office', 'correct horse battery staple');
+const self = randomBytes(32);
+const NOW = Date.UTC(2026, 5, 1);
+
+function body(over: Partial<AnnouncementBody> = {}): AnnouncementBody {
+  return {
+    publicKey: randomBytes(32),
+    memberId: 'member-A',
+    name: 'alice',
+    address: '10.147.3.4',
+    candidates: [
+      { kind: 'lan', endpoint: makeEndpoint('10.1.0.2', 41000) },
+      { kind: 'public', endpoint: makeEndpoint('203.0.113.101', 41000) },
+      { kind: 'lan', endpoint: makeEndpoint('2001:db8::5', 41000) },
+    ],
+    nat: { mapping: 'endpoint-independent', filtering: 'port-dependent' },
+    ...over,
+  };
+}
+
+t.test('sealed and opened: every field survives', async (t) => {
+  const b = body();
+  const opened = openAnnouncement(room, sealAnnouncement(room, b, NOW));
+  t.ok(opened.ok);
+  if (!opened.ok) return;
+  t.strictSame({ ...opened.value, publicKey: opened.value.publicKey.toString('hex') }, { ...b, publicKey: b.publicKey.toString('hex'), issuedAt: NOW });
+});
+
+t.test('the guard refuses what does not verify, what is replayed and what is stale', async (t) => {
+  const guard = new AnnouncementGuard(room, self);
+  const b = body();
+  const blob = sealAnnouncement(room, b, NOW);
+  const reason = (id: string, x: string, now = NOW) => {
+    const r = guard.check(id, x, now);
+    return r.ok ? 'ok' : r.reason;
+  };
+  t.equal(reason('member-A', blob), 'ok', 'a fresh announcement under its own id');
+  t.equal(reason('member-A', blob), 'ok', 'the same one again (a members list after reconnecting) is harmless');
+  t.equal(reason('member-M', blob), 'wrong_member_id', 'replayed by another connection: refused');
+  t.equal(reason('member-A', sealAnnouncement(deriveRoom('office', 'wrong secret!'), b, NOW)), 'does_not_verify', 'wrong secret');
+  t.equal(reason('member-A', sealAnnouncement(deriveRoom('other room', 'correct horse battery staple'), b, NOW)), 'does_not_verify', 'another room');
+  const raw = Buffer.from(blob, 'base64');
+  raw[raw.length - 20]! ^= 1;
+  t.equal(reason('member-A', raw.toString('base64')), 'does_not_verify', 'one flipped bit');
+  t.equal(reason('member-A', 'not base64!'), 'does_not_verify');
+  t.equal(reason('member-A', ''), 'does_not_verify');
+  t.equal(reason('member-A', sealForRoom(room, 'message', Buffer.from('{}'), NOW)), 'does_not_verify', 'a directed message is not an announcement');
+
+  const newer = sealAnnouncement(room, b, NOW + 1000);
+  t.equal(reason('member-A', newer, NOW + 1000), 'ok', 'a newer one replaces it');
+  t.equal(reason('member-A', blob, NOW + 1000), 'replayed', 'the older one cannot come back');
+  t.equal(reason('member-A', sealAnnouncement(room, b, NOW + 1000), NOW + 1000), 'replayed', 'same time, different blob');
+  t.equal(reason('member-B', sealAnnouncement(room, body({ memberId: 'member-B' }), NOW - 31 * 60_000)), 'stale');
+  t.equal(reason('member-B', sealAnnouncement(room, body({ memberId: 'member-B' }), NOW + 6 * 60_000)), 'from_future');
+  t.equal(reason('member-S', sealAnnouncement(room, body({ memberId: 'member-S', publicKey: self }), NOW)), 'own_key', 'our own key');
+});
+
+t.test('properly sealed but malformed contents are refused, never thrown', async (t) => {
+  const guard = new AnnouncementGuard(room, self);
+  const good = { v: 1, k: randomBytes(32).toString('base64'), m: 'member-A', n: 'alice', a: '10.147.3.4', c: [['lan', '10.1.0.2:41000']], nat: ['unknown', 'unknown'] };
+  const cases: [string, unknown][] = [
+    ['not JSON', 'garbage{'],
+    ['an array', [1, 2]],
+    ['version 2', { ...good, v: 2 }],
+    ['short key', { ...good, k: 'AAAA' }],
+    ['bad member id', { ...good, m: 'a b' }],
+    ['bad name', { ...good, n: '-x' }],
+    ['name too long', { ...good, n: 'x'.repeat(64) }],
+    ['IPv6 room address', { ...good, a: 'fd00::1' }],
+    ['loopback candidate', { ...good, c: [['lan', '127.0.0.1:1']] }],
+    ['multicast candidate', { ...good, c: [['public', '224.0.0.1:1']] }],
+    ['port 0', { ...good, c: [['lan', '10.0.0.1:0']] }],
+    ['unknown kind', { ...good, c: [['relay', '10.0.0.1:1']] }],
+    ['too many candidates', { ...good, c: Array.from({ length: 17 }, (_, i) => ['lan', `10.0.0.${i + 1}:1`]) }],
+    ['bad nat', { ...good, nat: ['full-cone'] }],
+    ['__proto__ pollution attempt', JSON.parse(`{"__proto__": {"polluted": 1}, "v": 1}`)],
+  ];
+  for (const [what, payload] of cases) {
+    const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    const r = guard.check('member-A', sealForRoom(room, 'announce', Buffer.from(text), NOW), NOW);
+    t.notOk(r.ok, `${what}: refused (${r.ok ? '' : r.reason})`);
+  }
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
+  t.ok(guard.check('member-A', sealForRoom(room, 'announce', Buffer.from(JSON.stringify({ ...good, future: 'field' })), NOW), NOW).ok, 'unknown extra fields are ignored');
+  t.equal(parseCandidates([['lan', '[fe80::1]:5']]), undefined, 'link-local IPv6 refused');
+});
+
+t.test('directed punch requests: bound to both ids, fresh, accepted once', async (t) => {
+  const guard = new PeerMessageGuard(room);
+  const key = randomBytes(32);
+  const msg = { publicKey: key, from: 'member-A', to: 'member-B', session: 's1', candidates: body().candidates, startInMs: 40 };
+  const blob = sealPunchRequest(room, msg, NOW);
+  const r = guard.check('member-A', 'member-B', blob, NOW + 10);
+  t.ok(r.ok, 'accepted');
+  if (r.ok && r.value.kind === 'punch') {
+    t.ok(r.value.publicKey.equals(key));
+    t.equal(r.value.startInMs, 40);
+    t.equal(r.value.candidates.length, 3);
+  } else t.fail('a punch request');
+  const why = (from: string, to: string, b: string, now = NOW) => {
+    const x = guard.check(from, to, b, now);
+    return x.ok ? 'ok' : x.reason;
+  };
+  t.equal(why('member-A', 'member-B', blob), 'replayed', 'a second delivery is a replay');
+  t.equal(why('member-M', 'member-B', sealPunchRequest(room, msg, NOW)), 'wrong_member_id', 'relayed by another sender');
+  t.equal(why('member-A', 'member-C', sealPunchRequest(room, msg, NOW)), 'wrong_member_id', 'meant for someone else');
+  t.equal(why('member-A', 'member-B', sealPunchRequest(room, msg, NOW - 120_000)), 'stale');
+  t.equal(why('member-A', 'member-B', sealPunchRequest(deriveRoom('office', 'nope nope nope'), msg, NOW)), 'does_not_verify');
+  t.equal(why('member-A', 'member-B', sealAnnouncement(room, body(), NOW)), 'does_not_verify', 'an announcement is not a message');
+  t.equal(why('member-A', 'member-B', sealForRoom(room, 'message', Buffer.from(JSON.stringify({ v: 1, t: 'punch', k: 'x' })), NOW)), 'malformed');
+  t.equal(why('member-A', 'member-B', sealForRoom(room, 'message', Buffer.from(JSON.stringify({ v: 1, t: 'relay' })), NOW)), 'unknown_kind');
+});
+
+t.test('goodbyes: sealed, bound to both ids, accepted once', async (t) => {
+  const guard = new PeerMessageGuard(room);
+  const key = randomBytes(32);
+  const bye = sealBye(room, { publicKey: key, from: 'member-A', to: 'member-B' }, NOW);
+  const r = guard.check('member-A', 'member-B', bye, NOW);
+  t.ok(r.ok && r.value.kind === 'bye' && r.value.publicKey.equals(key), 'accepted');
+  t.notOk(guard.check('member-A', 'member-B', bye, NOW).ok, 'not twice');
+  t.notOk(guard.check('member-M', 'member-B', sealBye(room, { publicKey: key, from: 'member-A', to: 'member-B' }, NOW), NOW).ok, 'not relayed by another member');
+  t.notOk(guard.check('member-A', 'member-B', sealBye(deriveRoom('office', 'guessed secret'), { publicKey: key, from: 'member-A', to: 'member-B' }, NOW), NOW).ok, 'not forged');
+});

@@ -1,0 +1,84 @@
+// `wgp2p join`, `wgp2p secret` and `wgp2p ping` from the command line: every broken flag is one
+// clear line and exit code 2 (usage) or 1 (environment), before anything touches the system.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tsChildEnv, tsScriptArgv } from '../../signal-server/test/node-child.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function wgp2p(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const base = { ...process.env };
+    delete base.WGP2P_SECRET;
+    const child = spawn(process.execPath, tsScriptArgv('agent/cli/main.ts', args), { env: { ...base, ...tsChildEnv(env) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const server = ['--server', 'ws://192.0.2.1:8080/ws'];
+const room = ['--room', 'office'];
+const secret = ['--secret', 'a-good-long-secret-for-tests'];
+
+t.test('join: every bad flag is one clear line', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wgp2p-join-cli-'));
+  const secretFile = join(dir, 'secret');
+  writeFileSync(secretFile, 'x\n');
+  const cases: [string, string[], Record<string, string>, number, RegExp][] = [
+    ['no room', [...server, ...secret], {}, 2, /--room and --server are required/],
+    ['no server', [...room, ...secret], {}, 2, /--room and --server are required/],
+    ['no secret anywhere', [...room, ...server], {}, 2, /no room secret: give --secret S, --secret-file F or set WGP2P_SECRET/],
+    ['empty WGP2P_SECRET', [...room, ...server], { WGP2P_SECRET: '' }, 2, /no room secret/],
+    ['both secret flags', [...room, ...server, ...secret, '--secret-file', secretFile], {}, 2, /either --secret or --secret-file/],
+    ['missing secret file', [...room, ...server, '--secret-file', join(dir, 'nope')], {}, 2, /cannot read the secret file .*ENOENT/],
+    ['not a URL', [...room, '--server', 'signal.example', ...secret], {}, 2, /is not a URL/],
+    ['http URL', [...room, '--server', 'http://signal.example/ws', ...secret], {}, 2, /scheme must be ws:\/\/ or wss:\/\//],
+    ['bad address', [...room, ...server, ...secret, '--address', '10.147.0.0/16'], {}, 2, /network or broadcast/],
+    ['IPv6 address', [...room, ...server, ...secret, '--address', 'fd00::2/64'], {}, 2, /not an IPv4 address/],
+    ['bad port', [...room, ...server, ...secret, '--listen-port', '70000'], {}, 2, /--listen-port must be a whole number from 0 to 65535/],
+    ['bad keepalive', [...room, ...server, ...secret, '--keepalive', 'often'], {}, 2, /--keepalive must be a whole number/],
+    ['bad name', [...room, ...server, ...secret, '--name', 'a b'], {}, 2, /--name "a b" is invalid/],
+    ['bad interface', [...room, ...server, ...secret, '--interface', 'much-too-long-name'], {}, 2, /interface name .* is invalid/],
+    ['bad log level', [...room, ...server, ...secret, '--log-level', 'loud'], {}, 2, /log level must be one of/],
+    ['unknown flag', [...room, ...server, ...secret, '--turbo'], {}, 2, /unknown option --turbo/],
+    ['flag without value', [...room, ...server, '--secret'], {}, 2, /--secret needs a value/],
+    ['stray argument', ['office', ...room, ...server, ...secret], {}, 2, /unexpected argument "office"/],
+    ['unusable state dir', [...room, ...server, ...secret, '--state-dir', join(secretFile, 'sub')], {}, 1, /cannot create state directory .*not a directory/],
+  ];
+  for (const [what, args, env, code, message] of cases) {
+    const r = await wgp2p(['join', ...args], env);
+    t.equal(r.code, code, `${what}: exit ${code}`);
+    t.match(r.stderr, message, `${what}: ${r.stderr.trim().split('\n')[0]}`);
+    t.ok(r.stderr.trim().split('\n').length <= 20 && !/\n\s+at /.test(r.stderr), `${what}: no stack trace`);
+  }
+  const help = await wgp2p(['join', '--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /--room NAME[\s\S]*--secret-file F[\s\S]*--keepalive SECONDS/);
+});
+
+t.test('secret prints a new strong secret; ping needs a running agent', async (t) => {
+  const a = await wgp2p(['secret']);
+  const b = await wgp2p(['secret']);
+  t.equal(a.code, 0);
+  t.match(a.stdout, /^[A-Za-z0-9_-]{43}\n$/);
+  t.not(a.stdout, b.stdout);
+  t.equal((await wgp2p(['secret', 'extra'])).code, 2);
+  const noPeer = await wgp2p(['ping']);
+  t.equal(noPeer.code, 2);
+  t.match(noPeer.stderr, /usage: wgp2p ping PEER/);
+  const ping = await wgp2p(['ping', 'bob', '--interface', 'wgp2p-none']);
+  t.equal(ping.code, 1);
+  t.match(ping.stderr, /no wgp2p daemon runs interface wgp2p-none/);
+  const main = await wgp2p(['help']);
+  t.match(main.stdout, /join --room NAME --server URL[\s\S]*ping PEER[\s\S]*secret/);
+});
