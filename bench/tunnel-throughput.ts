@@ -1,9 +1,10 @@
 // iperf3 TCP throughput through a tunnel between two namespaces, built the same way for our
 // engine (ours ↔ ours) and for wireguard-go (wireguard-go ↔ wireguard-go), so the ratio is fair.
+import { readFile } from 'node:fs/promises';
 import { runIperf } from '../e2e/lib/iperf.js';
 import { Lab, addAddress, vethPair } from '../e2e/lib/netns.js';
 import { genKeyPair, startWireguardGo, type WireguardGoOptions } from '../e2e/lib/wireguard-go.js';
-import { startWgp2pTunnel } from '../e2e/lib/wgp2p-tunnel.js';
+import { startWgp2pTunnel, type Wgp2pTunnelOptions } from '../e2e/lib/wgp2p-tunnel.js';
 
 export type Engine = 'wgp2p' | 'wireguard-go';
 
@@ -11,10 +12,23 @@ export interface ThroughputResult {
   engine: Engine;
   mbitPerSecond: number;
   reverseMbitPerSecond: number;
+  /** CPU seconds (user + system) both daemons used during each iperf3 run. */
+  cpuSeconds: number;
+  reverseCpuSeconds: number;
+  /** Bytes iperf3 moved in each run (to turn CPU time into a cost per packet). */
+  bytes: number;
+  reverseBytes: number;
 }
 
-export async function measureThroughput(engine: Engine, seconds: number): Promise<ThroughputResult> {
-  const tag = engine === 'wgp2p' ? 'btw' : 'btg';
+export interface ThroughputOptions {
+  /** Node flags for our daemons, e.g. ['--cpu-prof'] to profile them; wgp2p only. */
+  daemon?: Pick<Wgp2pTunnelOptions, 'nodeArgs'>;
+  /** Namespace/interface tag (3 characters) so variants never share names. */
+  tag?: string;
+}
+
+export async function measureThroughput(engine: Engine, seconds: number, opts: ThroughputOptions = {}): Promise<ThroughputResult> {
+  const tag = opts.tag ?? (engine === 'wgp2p' ? 'btw' : 'btg');
   const lab = await Lab.create(undefined, { name: `${tag}-bench` });
   try {
     const a = await lab.netns(`${tag}-a`);
@@ -32,14 +46,39 @@ export async function measureThroughput(engine: Engine, seconds: number): Promis
       mtu: 1420,
       peers: [{ publicKey: other.publicKey, allowedIps: [`10.78.0.${3 - n}/32`], endpoint: `198.51.100.${3 - n}:51820` }],
     });
-    const start = engine === 'wgp2p' ? startWgp2pTunnel : startWireguardGo;
-    await start(a, side(ka, kb, 1));
-    await start(b, side(kb, ka, 2));
+    const start = engine === 'wgp2p' ? (ns: typeof a, o: WireguardGoOptions) => startWgp2pTunnel(ns, { ...o, ...opts.daemon }) : startWireguardGo;
+    const ta = await start(a, side(ka, kb, 1));
+    const tb = await start(b, side(kb, ka, 2));
+    const pids = [ta.process.pid, tb.process.pid];
     await a.exec('ping', ['-c', '1', '-W', '5', '10.78.0.2'], { timeoutMs: 15_000 });
+    const cpu0 = await cpuSeconds(pids);
     const fwd = await runIperf(a, b, '10.78.0.2', { seconds });
+    const cpu1 = await cpuSeconds(pids);
     const rev = await runIperf(a, b, '10.78.0.2', { seconds, reverse: true });
-    return { engine, mbitPerSecond: fwd.bitsPerSecond / 1e6, reverseMbitPerSecond: rev.bitsPerSecond / 1e6 };
+    const cpu2 = await cpuSeconds(pids);
+    return {
+      engine,
+      mbitPerSecond: fwd.bitsPerSecond / 1e6,
+      reverseMbitPerSecond: rev.bitsPerSecond / 1e6,
+      cpuSeconds: cpu1 - cpu0,
+      reverseCpuSeconds: cpu2 - cpu1,
+      bytes: fwd.bytes,
+      reverseBytes: rev.bytes,
+    };
   } finally {
     await lab.destroy({ passing: true });
   }
+}
+
+// utime + stime from /proc/PID/stat, in seconds (USER_HZ is 100 on Linux). The daemons run under
+// `ip netns exec`, which execs them, so the spawned pid is the daemon itself.
+async function cpuSeconds(pids: (number | undefined)[]): Promise<number> {
+  let ticks = 0;
+  for (const pid of pids) {
+    if (pid === undefined) continue;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]); // fields 14 and 15 of the whole line
+  }
+  return ticks / 100;
 }

@@ -1,7 +1,8 @@
 // The engine's UDP socket through the native addon (agent/native/src/udp_*): a wake-up drains the
 // socket with recvmmsg into one JS call, and queued datagrams leave in one sendmmsg, where
-// node:dgram pays a syscall and a JS round trip for every datagram. Same interface as UdpSocket
-// (./udp-socket.ts) plus the batching calls; an experiment until the bench says it pays off.
+// node:dgram pays a syscall and a JS round trip for every datagram. This socket lives in our
+// addon: recvmmsg per wake-up, and sendmmsg for what one wake-up queued (measured: ~17–20 % less
+// CPU per packet through the tunnel than node:dgram, README "Design notes").
 import type { Endpoint } from '../../shared/net/address.js';
 import { loadTunAddon } from '../tun/native-addon.js';
 

@@ -12,7 +12,7 @@ import { DEFAULT_MTU } from '../wireguard/constants.js';
 import type { ProtocolLimits } from '../wireguard/peer.js';
 import { formatPrefix, makeEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { parseIp } from '../../shared/net/ip-bytes.js';
-import { UdpSocket } from './udp-socket.js';
+import { BatchUdpSocket } from './batch-udp-socket.js';
 import { ControlSocket, type ControlHandler } from './control-socket.js';
 import { deviceStatus, type DeviceStatus } from './status.js';
 
@@ -44,7 +44,7 @@ export class Tunnel {
   private constructor(
     readonly device: Device,
     private readonly tun: TunDevice,
-    private udp: UdpSocket,
+    private udp: BatchUdpSocket,
     private uapi: UapiServer | undefined,
     private control: ControlSocket | undefined,
     private readonly log: Logger,
@@ -64,22 +64,28 @@ export class Tunnel {
     const endpoints = await Promise.all(config.peers.map((p) => (p.endpoint ? resolveEndpoint(p.endpoint.host, p.endpoint.port) : undefined)));
 
     let tunRef: TunDevice | undefined;
-    let udpRef: UdpSocket | undefined;
+    let udpRef: BatchUdpSocket | undefined;
     let tunnel: Tunnel | undefined;
     const device = new Device({
       privateKey: config.interface.privateKey,
       mtu,
       limits: opts.limits,
       output: {
-        udp: (data, to) => (tunnel ? tunnel.udp : udpRef)?.send(data, to),
+        // Queued, and sent with one sendmmsg when the TUN or UDP wake-up that caused them ends
+        // (or in a microtask at the latest, e.g. for timer-driven handshakes and keepalives).
+        udp: (data, to) => (tunnel ? tunnel.udp : udpRef)?.enqueue(data, to),
         tun: (packet) => void tunRef?.write(packet),
       },
     });
     const tun = TunDevice.open({ name: ifname, mtu });
     tunRef = tun;
-    let udp: UdpSocket;
+    let udp: BatchUdpSocket;
     try {
-      udp = await UdpSocket.bind(config.interface.listenPort ?? 0, (d, from) => (tunnel ? tunnel.receive(d, from) : device.receive(d, from)));
+      udp = await BatchUdpSocket.bind(
+        config.interface.listenPort ?? 0,
+        (d, from) => (tunnel ? tunnel.receive(d, from) : device.receive(d, from)),
+        () => (tunnel ? tunnel.udp : udpRef)?.flush(),
+      );
       udpRef = udp;
       device.listenPort = udp.port;
       device.fwmark = config.interface.fwmark ?? 0;
@@ -126,6 +132,7 @@ export class Tunnel {
 
     tun.onPackets((packets) => {
       for (const p of packets) device.sendPacket(p);
+      t.udp.flush(); // this wake-up's datagrams in one sendmmsg
     });
     tun.onError((err) => {
       log.error('TUN device failed; shutting down', { error: err.message });
@@ -181,14 +188,19 @@ export class Tunnel {
   /** `wg set … listen-port`: bind the new port first, so a busy port leaves the old one working. */
   private async rebind(port: number): Promise<void> {
     if (port === this.device.listenPort && port !== 0) return;
-    let fresh: UdpSocket;
+    let fresh: BatchUdpSocket;
     try {
-      fresh = await UdpSocket.bind(port, (d, from) => this.receive(d, from));
+      fresh = await BatchUdpSocket.bind(
+        port,
+        (d, from) => this.receive(d, from),
+        () => this.udp.flush(),
+      );
     } catch (e) {
       throw new UapiError(ERRNO_PORT_IN_USE, (e as Error).message);
     }
     const old = this.udp;
     this.udp = fresh;
+    old.flush(); // what was queued before the switch still leaves, from the old port
     old.close();
     this.device.listenPort = fresh.port;
     this.log.info('listen port changed', { listenPort: fresh.port });

@@ -315,6 +315,10 @@ export class NatLab {
 
 async function makeLanBridge(router: Netns, cidr: string): Promise<void> {
   await addBridge(router, LAN_IF);
+  // A home LAN lets its hosts talk to each other. Where br_netfilter is loaded (Docker hosts, some
+  // CI machines), bridged LAN traffic would go through the router's forward chain, which only
+  // accepts lan -> wan. The setting is per namespace and absent without br_netfilter.
+  await router.exec('sysctl', ['-q', '-w', 'net.bridge.bridge-nf-call-iptables=0'], { allowFail: true });
   await addAddress(router, LAN_IF, cidr);
 }
 
