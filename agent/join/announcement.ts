@@ -8,9 +8,9 @@ import { isMemberId } from '../../shared/signal/fields.js';
 import { openForRoom, sealForRoom, type RoomCredentials } from '../../shared/signal/room-key.js';
 import { encodeCandidates, parseCandidates, type Candidate } from './candidates.js';
 import { ipv4ToInt } from './room-address.js';
+import type { FilteringBehaviour, MappingBehaviour } from '../../shared/stun/discovery.js';
 
-export type MappingBehaviour = 'endpoint-independent' | 'endpoint-dependent' | 'unknown';
-export type FilteringBehaviour = 'port-independent' | 'port-dependent' | 'unknown';
+export type { FilteringBehaviour, MappingBehaviour };
 const MAPPINGS: readonly MappingBehaviour[] = ['endpoint-independent', 'endpoint-dependent', 'unknown'];
 const FILTERINGS: readonly FilteringBehaviour[] = ['port-independent', 'port-dependent', 'unknown'];
 

@@ -5,10 +5,9 @@
 //    socket: a filtered answer leaves a conntrack entry on Linux NATs that would make the
 //    WireGuard socket's next mapping look endpoint-dependent.
 // Needs a server with --stun-alt-port (OTHER-ADDRESS); otherwise both are 'unknown'.
-import dgram from 'node:dgram';
 import type { Endpoint } from '../../shared/net/address.js';
-import { stunQuery } from '../../shared/stun/client.js';
-import type { FilteringBehaviour, MappingBehaviour, NatInfo } from './announcement.js';
+import { probeFiltering } from '../../shared/stun/discovery.js';
+import type { MappingBehaviour, NatInfo } from './announcement.js';
 import { endpointOfStun, type StunTransactions } from './stun-transactions.js';
 
 export interface NatReport extends NatInfo {
@@ -19,24 +18,6 @@ export interface NatReport extends NatInfo {
 
 const TIMING = { rtoMs: 200, attempts: 3 };
 
-async function probeFiltering(server: Endpoint): Promise<FilteringBehaviour> {
-  const sock = dgram.createSocket(server.family === 6 ? 'udp6' : 'udp4');
-  sock.on('error', () => undefined);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind(0, () => resolve());
-    });
-    const r = await stunQuery(sock, { host: server.address, port: server.port }, { ...TIMING, changePort: true });
-    if (!r) return 'port-dependent';
-    return r.response.kind === 'success' && r.from.port !== server.port ? 'port-independent' : 'unknown';
-  } catch {
-    return 'unknown';
-  } finally {
-    sock.close();
-  }
-}
-
 export async function discoverNat(stun: StunTransactions, server: Endpoint): Promise<NatReport> {
   const first = await stun.query(server, TIMING);
   if (!first || first.response.kind !== 'success') return { mapping: 'unknown', filtering: 'unknown' };
@@ -44,7 +25,7 @@ export async function discoverNat(stun: StunTransactions, server: Endpoint): Pro
   const other = first.response.otherAddress;
   if (!other) return { mapped, mapping: 'unknown', filtering: 'unknown' };
   const altServer = endpointOfStun(other);
-  const [alt, filtering] = await Promise.all([stun.query(altServer, TIMING), probeFiltering(server)]);
+  const [alt, filtering] = await Promise.all([stun.query(altServer, TIMING), probeFiltering(server.family === 6 ? 'IPv6' : 'IPv4', { host: server.address, port: server.port }, TIMING)]);
   if (!alt || alt.response.kind !== 'success') return { mapped, mapping: 'unknown', filtering };
   const mappedAlt = endpointOfStun(alt.response.mapped);
   const mapping: MappingBehaviour = mapped.address === mappedAlt.address && mapped.port === mappedAlt.port ? 'endpoint-independent' : 'endpoint-dependent';

@@ -30,7 +30,7 @@ function sameAddress(a: StunAddress, b: StunAddress): boolean {
  * port would then be given another public port, making a plain MASQUERADE look
  * endpoint-dependent.
  */
-async function probeFiltering(family: string, server: StunEndpoint, timing: Timing): Promise<FilteringBehaviour> {
+export async function probeFiltering(family: string, server: StunEndpoint, timing: Timing = {}): Promise<FilteringBehaviour> {
   const probe = dgram.createSocket(family === 'IPv6' ? 'udp6' : 'udp4');
   try {
     await new Promise<void>((resolve, reject) => {
