@@ -5,7 +5,7 @@
 // fresh, and be newer than the last one accepted for the same key.
 import { formatKey } from '../../shared/keys.js';
 import { isMemberId } from '../../shared/signal/fields.js';
-import { openForRoom, sealForRoom, type RoomCredentials } from '../../shared/signal/room-key.js';
+import { openForRoom, sealForRoom, type OpenedBlob, type RoomCredentials, type SealPurpose } from '../../shared/signal/room-key.js';
 import { encodeCandidates, parseCandidates, type Candidate } from './candidates.js';
 import { ipv4ToInt } from './room-address.js';
 import type { FilteringBehaviour, MappingBehaviour } from '../../shared/stun/discovery.js';
@@ -64,9 +64,13 @@ export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, now
 
 export type OpenResult<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** Opens and validates one blob; never throws. Unknown extra fields are ignored (newer agents). */
-export function openAnnouncement(room: RoomCredentials, blob: string): OpenResult<Announcement> {
-  const opened = openForRoom(room, 'announce', blob);
+/** Opens a sealed blob whose payload must be a JSON object (announcements and peer messages). */
+export function openSealedObject(
+  room: RoomCredentials,
+  purpose: SealPurpose,
+  blob: string,
+): OpenResult<{ object: Record<string, unknown>; opened: OpenedBlob }> {
+  const opened = openForRoom(room, purpose, blob);
   if (!opened) return { ok: false, reason: 'does_not_verify' };
   let p: unknown;
   try {
@@ -75,7 +79,14 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
     return { ok: false, reason: 'malformed' };
   }
   if (typeof p !== 'object' || p === null || Array.isArray(p)) return { ok: false, reason: 'malformed' };
-  const o = p as Record<string, unknown>;
+  return { ok: true, value: { object: p as Record<string, unknown>, opened } };
+}
+
+/** Opens and validates one blob; never throws. Unknown extra fields are ignored (newer agents). */
+export function openAnnouncement(room: RoomCredentials, blob: string): OpenResult<Announcement> {
+  const sealed = openSealedObject(room, 'announce', blob);
+  if (!sealed.ok) return sealed;
+  const { object: o, opened } = sealed.value;
   const nat = o.nat;
   if (o.v !== VERSION) return { ok: false, reason: 'version' };
   if (typeof o.k !== 'string' || !KEY.test(o.k) || !isMemberId(o.m) || !isMemberName(o.n)) return { ok: false, reason: 'malformed' };

@@ -5,9 +5,9 @@
 // public key, fresh within a minute, and each accepted at most once.
 import { formatKey } from '../../shared/keys.js';
 import { isMemberId } from '../../shared/signal/fields.js';
-import { openForRoom, sealForRoom, type RoomCredentials } from '../../shared/signal/room-key.js';
+import { sealForRoom, type RoomCredentials } from '../../shared/signal/room-key.js';
 import { encodeCandidates, parseCandidates, type Candidate } from './candidates.js';
-import type { OpenResult } from './announcement.js';
+import { openSealedObject, type OpenResult } from './announcement.js';
 
 export interface PunchRequest {
   kind: 'punch';
@@ -56,16 +56,9 @@ export function sealBye(room: RoomCredentials, m: Omit<Bye, 'kind'>, now = Date.
 }
 
 function parse(room: RoomCredentials, blob: string): OpenResult<{ message: PeerMessage; issuedAt: number }> {
-  const opened = openForRoom(room, 'message', blob);
-  if (!opened) return { ok: false, reason: 'does_not_verify' };
-  let p: unknown;
-  try {
-    p = JSON.parse(Buffer.from(opened.payload).toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
-  if (typeof p !== 'object' || p === null || Array.isArray(p)) return { ok: false, reason: 'malformed' };
-  const o = p as Record<string, unknown>;
+  const sealed = openSealedObject(room, 'message', blob);
+  if (!sealed.ok) return sealed;
+  const { object: o, opened } = sealed.value;
   if (o.v !== VERSION) return { ok: false, reason: 'version' };
   if (o.t !== 'punch' && o.t !== 'bye') return { ok: false, reason: 'unknown_kind' };
   if (typeof o.k !== 'string' || !KEY.test(o.k) || !isMemberId(o.f) || !isMemberId(o.to)) return { ok: false, reason: 'malformed' };
