@@ -112,6 +112,26 @@ export function consumeInitiation(
   };
 }
 
+/**
+ * The response's steps both sides take identically: mix in the responder's ephemeral, the ee and
+ * se DH results and the preshared key. Undefined for a low-order point.
+ */
+function responseMix(
+  hash0: Buffer,
+  chainingKey: Buffer,
+  responderEphemeral: Bytes,
+  ee: Buffer | undefined,
+  se: Buffer | undefined,
+  presharedKey: Buffer,
+): { h: Buffer; c: Buffer; k: Buffer } | undefined {
+  if (!ee || !se) return undefined;
+  const [c1] = kdf(1, chainingKey, responderEphemeral) as [Buffer];
+  const [c2] = kdf(1, c1, ee) as [Buffer];
+  const [c3] = kdf(1, c2, se) as [Buffer];
+  const [c, tau, k] = kdf(3, c3, presharedKey) as [Buffer, Buffer, Buffer];
+  return { h: hash(hash(hash0, responderEphemeral), tau), c, k };
+}
+
 /** Builds the response to a consumed initiation and derives the responder's session keys. */
 export function createResponse(
   peer: PeerSecrets,
@@ -119,17 +139,9 @@ export function createResponse(
   localIndex: number,
   ephemeral: PrivateKey = PrivateKey.generate(),
 ): { message: Buffer; keys: SessionKeys } | undefined {
-  let h = init.hash;
-  let [c] = kdf(1, init.chainingKey, ephemeral.publicKey) as [Buffer];
-  h = hash(h, ephemeral.publicKey);
-  const ee = ephemeral.dh(init.remoteEphemeral);
-  const se = ephemeral.dh(peer.remoteStatic);
-  if (!ee || !se) return undefined;
-  [c] = kdf(1, c, ee) as [Buffer];
-  [c] = kdf(1, c, se) as [Buffer];
-  const [c2, tau, k] = kdf(3, c, peer.presharedKey) as [Buffer, Buffer, Buffer];
-  c = c2;
-  h = hash(h, tau);
+  const mixed = responseMix(init.hash, init.chainingKey, ephemeral.publicKey, ephemeral.dh(init.remoteEphemeral), ephemeral.dh(peer.remoteStatic), peer.presharedKey);
+  if (!mixed) return undefined;
+  const { h, c, k } = mixed;
   const encryptedNothing = sealHandshake(k, EMPTY, h);
   const message = encodeResponse({ sender: localIndex, receiver: init.remoteIndex, ephemeral: ephemeral.publicKey, encryptedNothing });
   const [receive, send] = kdf(2, c, EMPTY) as [Buffer, Buffer];
@@ -145,17 +157,9 @@ export function consumeResponse(
 ): { remoteIndex: number; keys: SessionKeys } | undefined {
   const m = decodeResponse(message);
   if (m.receiver !== state.localIndex) return undefined;
-  let h = state.hash;
-  let [c] = kdf(1, state.chainingKey, m.ephemeral) as [Buffer];
-  h = hash(h, m.ephemeral);
-  const ee = state.ephemeral.dh(m.ephemeral);
-  const se = local.dh(m.ephemeral);
-  if (!ee || !se) return undefined;
-  [c] = kdf(1, c, ee) as [Buffer];
-  [c] = kdf(1, c, se) as [Buffer];
-  const [c2, tau, k] = kdf(3, c, peer.presharedKey) as [Buffer, Buffer, Buffer];
-  c = c2;
-  h = hash(h, tau);
+  const mixed = responseMix(state.hash, state.chainingKey, m.ephemeral, state.ephemeral.dh(m.ephemeral), local.dh(m.ephemeral), peer.presharedKey);
+  if (!mixed) return undefined;
+  const { h, c, k } = mixed;
   if (m.encryptedNothing.length !== TAG_LEN || !open(k, 0, m.encryptedNothing, h)) return undefined;
   const [send, receive] = kdf(2, c, EMPTY) as [Buffer, Buffer];
   return { remoteIndex: m.sender, keys: { send, receive } };

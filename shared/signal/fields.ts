@@ -69,3 +69,15 @@ export function checkBlob(v: unknown): BlobCheck {
 export function isBlob(v: unknown): v is string {
   return checkBlob(v) === 'ok';
 }
+
+/** JSON.parse of one text frame that must hold a JSON object; never throws. */
+export function parseJsonObject(text: string): { ok: true; value: JsonObject } | { ok: false; code: 'BAD_JSON'; message: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, code: 'BAD_JSON', message: 'frame is not valid JSON' };
+  }
+  if (!isJsonObject(value)) return { ok: false, code: 'BAD_JSON', message: 'frame must be a JSON object' };
+  return { ok: true, value };
+}

@@ -4,12 +4,12 @@
 import {
   checkBlob,
   field,
-  isJsonObject,
   isMemberId,
   isRef,
   isRoomId,
   isToken,
   isVersion,
+  parseJsonObject,
   unexpectedKey,
   type JsonObject,
 } from './fields.js';
@@ -107,12 +107,6 @@ function parseObject(o: JsonObject): ParseResult<ClientMessage> {
 
 /** Parses one text frame from an agent. Never throws. */
 export function parseClientMessage(text: string): ParseResult<ClientMessage> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, code: 'BAD_JSON', message: 'frame is not valid JSON' };
-  }
-  if (!isJsonObject(value)) return { ok: false, code: 'BAD_JSON', message: 'frame must be a JSON object' };
-  return parseObject(value);
+  const frame = parseJsonObject(text);
+  return frame.ok ? parseObject(frame.value) : frame;
 }

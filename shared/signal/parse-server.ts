@@ -10,6 +10,7 @@ import {
   isRef,
   isRoomId,
   isVersion,
+  parseJsonObject,
   type JsonObject,
 } from './fields.js';
 import {
@@ -105,12 +106,6 @@ function parseObject(o: JsonObject): ParseResult<ServerMessage> {
 
 /** Parses one text frame from the server (agent side). Never throws. */
 export function parseServerMessage(text: string): ParseResult<ServerMessage> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return { ok: false, code: 'BAD_JSON', message: 'frame is not valid JSON' };
-  }
-  if (!isJsonObject(value)) return { ok: false, code: 'BAD_JSON', message: 'frame must be a JSON object' };
-  return parseObject(value);
+  const frame = parseJsonObject(text);
+  return frame.ok ? parseObject(frame.value) : frame;
 }
