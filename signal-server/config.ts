@@ -40,6 +40,9 @@ export interface Limits {
   stunBurstPerIp: number;
   /** How long shutdown waits for clients to acknowledge the close before cutting them off. */
   shutdownGraceMs: number;
+  /** Relayed bytes per second per member (UDP relay and WebSocket relay), and the burst. */
+  relayBytesPerSecond: number;
+  relayBurstBytes: number;
 }
 
 export interface ServerConfig extends Limits {
@@ -58,6 +61,14 @@ export interface ServerConfig extends Limits {
   tlsCert: string | null;
   tlsKey: string | null;
   logLevel: LogLevel;
+  /** Runs the UDP packet relay for members that cannot reach each other directly. */
+  relay: boolean;
+  /** The UDP relay's port; 0 picks a free port (tests). */
+  relayPort: number;
+  /** Address for the UDP relay socket; null means the STUN host, else the listen host. */
+  relayHost: string | null;
+  /** Relays WireGuard packets in binary WebSocket frames (for members whose UDP is blocked). */
+  wsRelay: boolean;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -84,6 +95,8 @@ export const DEFAULT_LIMITS: Limits = {
   stunRatePerIp: 20,
   stunBurstPerIp: 40,
   shutdownGraceMs: 2_000,
+  relayBytesPerSecond: 25_000_000, // 200 Mbit/s
+  relayBurstBytes: 4_000_000,
 };
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -98,6 +111,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tlsCert: null,
   tlsKey: null,
   logLevel: 'info',
+  relay: false,
+  relayPort: 3480,
+  relayHost: null,
+  wsRelay: true,
 };
 
 export class ConfigError extends Error {
@@ -105,8 +122,9 @@ export class ConfigError extends Error {
 }
 
 type TextKey = 'tlsCert' | 'tlsKey';
-type IpKey = 'stunHost' | 'stunPublicIp';
+type IpKey = 'stunHost' | 'stunPublicIp' | 'relayHost';
 type PortKey = 'stunPort' | 'stunAltPort';
+type BoolKey = 'relay' | 'wsRelay';
 
 type OptionSpec =
   | { kind: 'listen'; key: 'listen' }
@@ -115,6 +133,8 @@ type OptionSpec =
   | { kind: 'text'; key: TextKey }
   | { kind: 'ip'; key: IpKey }
   | { kind: 'port'; key: PortKey }
+  | { kind: 'fixedPort'; key: 'relayPort' }
+  | { kind: 'bool'; key: BoolKey }
   | { kind: 'limit'; key: keyof Limits };
 
 const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof Limits)[];
@@ -130,6 +150,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { kind: 'text', key: 'tlsCert' },
   { kind: 'text', key: 'tlsKey' },
   { kind: 'level', key: 'logLevel' },
+  { kind: 'bool', key: 'relay' },
+  { kind: 'fixedPort', key: 'relayPort' },
+  { kind: 'ip', key: 'relayHost' },
+  { kind: 'bool', key: 'wsRelay' },
   ...LIMIT_KEYS.map((key) => ({ kind: 'limit' as const, key })),
 ];
 
@@ -161,6 +185,31 @@ function parsePort(raw: unknown, where: string): number | null {
   const text = asText(raw, where);
   if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new ConfigError(`${where}: expected a port or "off"`);
   return Number(text);
+}
+
+/** A port that cannot be switched off (the relay is switched with --relay). */
+function parseFixedPort(raw: unknown, where: string): number {
+  const text = asText(raw, where);
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new ConfigError(`${where}: expected a port`);
+  return Number(text);
+}
+
+const TRUE_WORDS = ['true', 'yes', 'on', '1'];
+const FALSE_WORDS = ['false', 'no', 'off', '0'];
+
+export function isBoolWord(text: string): boolean {
+  const t = text.toLowerCase();
+  return TRUE_WORDS.includes(t) || FALSE_WORDS.includes(t);
+}
+
+function parseBool(raw: unknown, where: string): boolean {
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'string') {
+    const t = raw.toLowerCase();
+    if (TRUE_WORDS.includes(t)) return true;
+    if (FALSE_WORDS.includes(t)) return false;
+  }
+  throw new ConfigError(`${where}: expected true or false`);
 }
 
 const MAX_LIMIT = 2 ** 31 - 1;
@@ -210,6 +259,12 @@ function apply(config: ServerConfig, spec: OptionSpec, raw: unknown, where: stri
     case 'port':
       config[spec.key] = parsePort(raw, where);
       return;
+    case 'fixedPort':
+      config[spec.key] = parseFixedPort(raw, where);
+      return;
+    case 'bool':
+      config[spec.key] = parseBool(raw, where);
+      return;
     case 'limit':
       config[spec.key] = parseLimit(raw, where);
       return;
@@ -223,8 +278,13 @@ export interface CliArgs {
   flags: Map<string, string>;
 }
 
+/**
+ * Boolean options take an optional value: `--relay`, `--relay=false`, `--relay no`; and
+ * `--no-relay` / `--no-ws-relay` switch them off.
+ */
 export function parseArgs(argv: readonly string[]): CliArgs {
   const byFlag = new Map(OPTIONS.map((o) => [flagName(o.key), o.key]));
+  const booleans = new Set<string>(OPTIONS.filter((o) => o.kind === 'bool').map((o) => o.key));
   const out: CliArgs = { help: false, flags: new Map() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -235,7 +295,18 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(0, eq) : arg;
     let value = eq > 0 ? arg.slice(eq + 1) : undefined;
+    const negated = name.startsWith('--no-') ? byFlag.get(`--${name.slice(5)}`) : undefined;
+    if (negated !== undefined && booleans.has(negated)) {
+      if (value !== undefined) throw new ConfigError(`${name} takes no value`);
+      out.flags.set(negated, 'false');
+      continue;
+    }
     if (name !== '--config' && !byFlag.has(name)) throw new ConfigError(`unknown option ${name}`);
+    const key = byFlag.get(name);
+    if (value === undefined && key !== undefined && booleans.has(key)) {
+      const next = argv[i + 1];
+      value = next !== undefined && isBoolWord(next) ? argv[++i]! : 'true';
+    }
     if (value === undefined) {
       value = argv[++i];
       if (value === undefined) throw new ConfigError(`${name} needs a value`);
@@ -277,6 +348,12 @@ export function resolveConfig(args: CliArgs, env: NodeJS.ProcessEnv, fileText?: 
   if (config.stunAltPort !== null && config.stunAltPort !== 0 && config.stunAltPort === config.stunPort) {
     throw new ConfigError('--stun-alt-port must differ from --stun-port');
   }
+  const stunHost = config.stunHost ?? config.listenHost;
+  if (config.relay && config.relayPort !== 0 && (config.relayHost ?? stunHost) === stunHost) {
+    // Only when both bind one address: a relay on another address may reuse the number.
+    if (config.relayPort === config.stunPort) throw new ConfigError('--relay-port must differ from --stun-port');
+    if (config.relayPort === config.stunAltPort) throw new ConfigError('--relay-port must differ from --stun-alt-port');
+  }
   return config;
 }
 
@@ -284,7 +361,9 @@ export function usage(): string {
   const lines = [
     'Usage: wgp2p server [options]',
     '',
-    'Signalling (WebSocket at /ws, GET /healthz, GET /metrics) and STUN server.',
+    'Signalling (WebSocket at /ws, GET /healthz, GET /metrics), STUN server and packet relay',
+    '(UDP with --relay; binary WebSocket frames unless --no-ws-relay). Boolean options take an',
+    'optional true/false (--relay, --relay false, --no-relay).',
     'Each option can also be set as an environment variable or a key of a JSON file given with',
     '--config FILE; flags win over the environment, which wins over the file.',
     '',
@@ -299,6 +378,12 @@ export function usage(): string {
     tlsCert: 'FILE (PEM; with --tls-key serves https/wss)',
     tlsKey: 'FILE',
     logLevel: 'debug|info|warn|error|silent (default info)',
+    relay: '[true|false] run the UDP packet relay (default off)',
+    relayPort: `PORT (default ${DEFAULT_CONFIG.relayPort}; UDP, with --relay)`,
+    relayHost: 'IP (default: the STUN host, else the listen host)',
+    wsRelay: '[true|false] relay packets over the WebSocket (default on; --no-ws-relay)',
+    relayBytesPerSecond: `N relayed bytes/s per member (default ${DEFAULT_LIMITS.relayBytesPerSecond})`,
+    relayBurstBytes: `N relayed bytes of burst per member (default ${DEFAULT_LIMITS.relayBurstBytes})`,
   };
   for (const o of OPTIONS) {
     const what = shown[o.key] ?? `N (default ${DEFAULT_LIMITS[o.key as keyof Limits]})`;

@@ -3,7 +3,7 @@
 // subscriber usually gets, so rotating addresses inside it does not multiply the budget.
 import { parseIp, unmapIpv4 } from '../shared/net/ip-bytes.js';
 import type { Limits } from './config.js';
-import { KeyedRateLimiter } from './rate-limit.js';
+import { KeyedRateLimiter } from '../shared/rate-limit.js';
 
 export type Refusal = 'server_full' | 'ip_connection_cap' | 'ip_connect_rate';
 

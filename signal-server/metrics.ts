@@ -12,13 +12,27 @@ export interface MetricsSnapshot {
   disconnects: Record<string, number>;
   refusedConnections: Record<string, number>;
   stunRequests: Record<string, number>;
-  relayedBytes: number;
+  /** Packets and payload bytes relayed between members, by the transport they were delivered on. */
+  relayedPackets: Record<RelayVia, number>;
+  relayedBytes: Record<RelayVia, number>;
+  /** Relay packets not forwarded, by reason. */
+  relayDropped: Record<string, number>;
+  relayBindings: number;
 }
+
+export type RelayVia = 'udp' | 'ws';
 
 export interface Gauges {
   connectedAgents(): number;
   rooms(): number;
   members(): number;
+}
+
+/** What the packet relay reports itself (its forwarding core keeps these counts). */
+export interface RelayGauges {
+  bindings(): number;
+  /** Drops counted by the forwarding core, by reason. */
+  dropped(): ReadonlyMap<string, number>;
 }
 
 class LabelledCounter {
@@ -41,9 +55,26 @@ export class Metrics {
   readonly disconnects = new LabelledCounter();
   readonly refusedConnections = new LabelledCounter();
   readonly stunRequests = new LabelledCounter();
-  relayedBytes = 0;
+  readonly relayedPackets = new LabelledCounter();
+  readonly relayedBytes = new LabelledCounter();
+  /** Relay drops outside the forwarding core (WebSocket side, socket errors). */
+  readonly relayDropped = new LabelledCounter();
+  /** Set once the relay runs. */
+  relay: RelayGauges | undefined;
 
   constructor(private readonly gauges: Gauges) {}
+
+  /** One relayed packet of `bytes` payload bytes, delivered on `via`. */
+  relayed(via: RelayVia, bytes: number): void {
+    this.relayedPackets.inc(via);
+    this.relayedBytes.inc(via, bytes);
+  }
+
+  private relayDrops(): Record<string, number> {
+    const all = new Map<string, number>(Object.entries(this.relayDropped.toRecord()));
+    for (const [reason, n] of this.relay?.dropped() ?? []) all.set(reason, (all.get(reason) ?? 0) + n);
+    return Object.fromEntries([...all].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
 
   snapshot(): MetricsSnapshot {
     return {
@@ -56,7 +87,10 @@ export class Metrics {
       disconnects: this.disconnects.toRecord(),
       refusedConnections: this.refusedConnections.toRecord(),
       stunRequests: this.stunRequests.toRecord(),
-      relayedBytes: this.relayedBytes,
+      relayedPackets: { udp: this.relayedPackets.get('udp'), ws: this.relayedPackets.get('ws') },
+      relayedBytes: { udp: this.relayedBytes.get('udp'), ws: this.relayedBytes.get('ws') },
+      relayDropped: this.relayDrops(),
+      relayBindings: this.relay?.bindings() ?? 0,
     };
   }
 
@@ -85,11 +119,15 @@ export class Metrics {
       s.refusedConnections,
     );
     counter('wgp2p_stun_requests_total', 'STUN datagrams, by outcome.', 'result', s.stunRequests);
-    out.push(
-      '# HELP wgp2p_relay_bytes_total Bytes relayed between agents (no relay yet).',
-      '# TYPE wgp2p_relay_bytes_total counter',
-      `wgp2p_relay_bytes_total ${s.relayedBytes}`,
+    counter(
+      'wgp2p_relayed_packets_total',
+      'WireGuard packets relayed between members, by the transport they were delivered on.',
+      'via',
+      s.relayedPackets,
     );
+    counter('wgp2p_relayed_bytes_total', 'Payload bytes relayed between members, by delivery transport.', 'via', s.relayedBytes);
+    counter('wgp2p_relay_dropped_total', 'Relay packets and frames not forwarded, by reason.', 'reason', s.relayDropped);
+    gauge('wgp2p_relay_bindings', 'Members bound to the UDP relay.', s.relayBindings);
     return `${out.join('\n')}\n`;
   }
 }

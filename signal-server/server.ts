@@ -1,5 +1,6 @@
 // Assembles the signalling server: HTTP(S) with /ws, /healthz and /metrics, the WebSocket
-// sessions, the room hub, and the STUN responder. Holds no state worth keeping across restarts.
+// sessions, the room hub, the STUN responder and the packet relay (UDP and WebSocket). Holds no
+// state worth keeping across restarts.
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -13,9 +14,10 @@ import { addressKey, ConnectionGate, type Refusal } from './connection-gate.js';
 import { handleHttpRequest, pathOf } from './http-routes.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
-import { KeyedRateLimiter } from './rate-limit.js';
+import { KeyedRateLimiter } from '../shared/rate-limit.js';
+import { ServerRelay } from './relay.js';
 import { RoomHub } from './room-hub.js';
-import { CLOSE_GOING_AWAY, digestToken, Session } from './session.js';
+import { CLOSE_GOING_AWAY, digestToken, Session, type SessionContext } from './session.js';
 import { startStunResponder, type StunResponderHandle } from './stun-responder.js';
 
 export interface StartOptions extends Partial<ServerConfig> {
@@ -40,6 +42,8 @@ export interface SignalServerHandle {
   httpUrl: string;
   stun?: Endpoint;
   stunAlt?: Endpoint;
+  /** The UDP packet relay, when it runs (`relay: true`). */
+  relay?: Endpoint;
   metrics(): MetricsSnapshot;
   renderMetrics(): string;
   /** Graceful stop: refuses new connections, closes agents with 1001, stops STUN. Idempotent. */
@@ -72,6 +76,7 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
   const log = logger ?? createLogger(config.logLevel);
   const serverId = nanoid();
   const sessions = new Set<Session>();
+  const sessionsById = new Map<string, Session>();
   const hub = new RoomHub(config);
   const gate = new ConnectionGate(config);
   const metrics = new Metrics({
@@ -125,7 +130,12 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
     clientTracking: false,
   });
   const addressFrames = new KeyedRateLimiter(config.addressMessageRate, config.addressMessageBurst);
-  const sessionContext = { hub, metrics, limits: config, log, serverId, tokenDigest, addressFrames };
+  // Both relays share one forwarding core; the UDP socket is only there with `relay`.
+  const relay =
+    config.relay || config.wsRelay
+      ? new ServerRelay({ member: (id) => sessionsById.get(id), wsRelay: config.wsRelay, limits: config, metrics, log })
+      : undefined;
+  const sessionContext: SessionContext = { hub, metrics, limits: config, log, serverId, tokenDigest, addressFrames, stunPort: undefined, relay };
 
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     handshakeDone(socket);
@@ -151,12 +161,15 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
       const origin = { address: unmapIpv4(remoteAddress), port: remotePort, key };
       const session = new Session(ws, origin, sessionContext, (s, reason) => {
         sessions.delete(s);
+        sessionsById.delete(s.id);
+        relay?.memberGone(s.id);
         gate.release(key);
         metrics.disconnects.inc(reason);
         log.debug('agent disconnected', { id: s.id, reason });
         if (stopping && sessions.size === 0) allClosed?.();
       });
       sessions.add(session);
+      sessionsById.set(session.id, session);
     });
   });
 
@@ -170,26 +183,18 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
   pingTimer.unref();
   sweepTimer.unref();
 
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.listenPort, config.listenHost, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } catch (err) {
+  // UDP first, so that every welcome can name the STUN and relay ports.
+  let stun: StunResponderHandle | undefined;
+  const stopUdp = async () => {
+    await stun?.close();
+    await relay?.close();
+  };
+  const stopTimers = () => {
     clearInterval(pingTimer);
     clearInterval(sweepTimer);
-    throw err;
-  }
-  server.on('error', (err) => log.error('http server error', { error: err.message }));
-  const address = server.address();
-  const httpPort = typeof address === 'object' && address ? address.port : config.listenPort;
-
-  let stun: StunResponderHandle | undefined;
-  if (config.stunPort !== null) {
-    try {
+  };
+  try {
+    if (config.stunPort !== null) {
       stun = await startStunResponder({
         host: config.stunHost ?? config.listenHost,
         port: config.stunPort,
@@ -200,13 +205,24 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
         metrics,
         log,
       });
-    } catch (err) {
-      clearInterval(pingTimer);
-      clearInterval(sweepTimer);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      throw err;
+      sessionContext.stunPort = stun.primary.port;
     }
+    if (config.relay) await relay!.listen(config.relayHost ?? config.stunHost ?? config.listenHost, config.relayPort);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.listenPort, config.listenHost, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    stopTimers();
+    await stopUdp();
+    throw err;
   }
+  server.on('error', (err) => log.error('http server error', { error: err.message }));
+  const address = server.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.listenPort;
 
   const scheme = tlsMaterial ? 'https' : 'http';
   const hostForUrl = reachableHost(config.listenHost);
@@ -217,14 +233,15 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
     tokenRequired: tokenDigest !== undefined,
     stunPort: stun?.primary.port ?? null,
     stunAltPort: stun?.alternate?.port ?? null,
+    relayPort: relay?.udp?.port ?? null,
+    wsRelay: config.wsRelay,
   });
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       stopping = true;
-      clearInterval(pingTimer);
-      clearInterval(sweepTimer);
+      stopTimers();
       const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       if (sessions.size > 0) {
         const drained = new Promise<void>((resolve) => (allClosed = resolve));
@@ -233,7 +250,7 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
       }
       server.closeAllConnections();
       await httpClosed;
-      await stun?.close();
+      await stopUdp();
       wss.close();
       log.info('signal server stopped', { serverId });
     })());
@@ -245,6 +262,7 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
     httpUrl: `${scheme}://${hostForUrl}:${httpPort}`,
     ...(stun ? { stun: stun.primary } : {}),
     ...(stun?.alternate ? { stunAlt: stun.alternate } : {}),
+    ...(relay?.udp ? { relay: relay.udp } : {}),
     metrics: () => metrics.snapshot(),
     renderMetrics: () => metrics.render(),
     close,

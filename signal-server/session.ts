@@ -1,13 +1,17 @@
 // One agent's WebSocket connection: rate limit, validation, the hello handshake, backpressure,
-// and the abuse counter that closes the connection after repeated bad frames.
+// and the abuse counter that closes the connection after repeated bad frames. Binary frames after
+// welcome are the WebSocket packet relay (relay.ts) when it is on: a byte budget of their own,
+// outside the frame budget of the JSON messages.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { nanoid } from 'nanoid';
 import { WebSocket, type RawData } from 'ws';
+import { decodeWsFrame, encodeWsFrame } from '../shared/relay/wire.js';
 import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ErrorCode } from '../shared/signal/index.js';
 import type { Limits } from './config.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { StrikeCounter, TokenBucket, type KeyedRateLimiter } from './rate-limit.js';
+import { StrikeCounter, TokenBucket, type KeyedRateLimiter } from '../shared/rate-limit.js';
+import type { RelayMember, ServerRelay, WsDelivery } from './relay.js';
 import { prepare, type HubError, type HubMember, type PreparedFrame, type RoomHub } from './room-hub.js';
 
 /** WebSocket close codes used by the server. */
@@ -29,6 +33,10 @@ export interface SessionContext {
   tokenDigest: Buffer | undefined;
   /** Frame budget shared by all connections from one address (see addressKey). */
   addressFrames: KeyedRateLimiter;
+  /** The STUN port, told to agents in welcome; undefined without STUN. */
+  stunPort: number | undefined;
+  /** The packet relay, when the UDP or the WebSocket relay is on. */
+  relay: ServerRelay | undefined;
 }
 
 /** Where a session comes from: the peer as seen by TCP, and its key for per-address limits. */
@@ -64,7 +72,7 @@ export function digestToken(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
-export class Session implements HubMember {
+export class Session implements HubMember, RelayMember {
   readonly id = nanoid();
   readonly rooms = new Set<string>();
   /** Set by every frame and pong; cleared by each ping round. */
@@ -73,7 +81,10 @@ export class Session implements HubMember {
   private closing = false;
   private closeReason: string | undefined;
   private lastRateLimitReply = -Infinity;
+  private lastUnreachableReply = -Infinity;
   private readonly bucket: TokenBucket;
+  /** Bytes of relayed packets this connection may send (binary frames). */
+  private readonly relayBucket: TokenBucket;
   private readonly strikes: StrikeCounter;
   private helloTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
@@ -93,6 +104,7 @@ export class Session implements HubMember {
     this.addressKey = origin.key;
     const now = Date.now();
     this.bucket = new TokenBucket(ctx.limits.messageRate, ctx.limits.messageBurst, now);
+    this.relayBucket = new TokenBucket(ctx.limits.relayBytesPerSecond, ctx.limits.relayBurstBytes, now);
     this.strikes = new StrikeCounter(ctx.limits.maxStrikes, ctx.limits.strikeForgiveMs, now);
     this.helloTimer = setTimeout(() => this.close('hello_timeout', CLOSE_POLICY, 'hello timeout'), ctx.limits.helloTimeoutMs);
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
@@ -122,6 +134,18 @@ export class Session implements HubMember {
     }
     this.ws.send(frame.bytes, { binary: false });
     this.ctx.metrics.framesOut.inc(frame.type);
+  }
+
+  /**
+   * A relayed packet from member `from`. Relayed packets may be lost like any datagram, so a
+   * client that reads slowly loses them rather than its connection; they stop at half the send
+   * buffer, which keeps room for signalling, whose overflow would close the connection.
+   */
+  deliverRelay(from: string, payload: Buffer): WsDelivery {
+    if (!this.welcomed || this.closing || this.ws.readyState !== WebSocket.OPEN) return 'closed';
+    if (this.ws.bufferedAmount > this.ctx.limits.sendBufferBytes / 2) return 'congested';
+    this.ws.send(encodeWsFrame(from, payload), { binary: true });
+    return 'sent';
   }
 
   /** Closes with a close frame when `code` is given, else cuts the TCP connection at once. */
@@ -163,6 +187,12 @@ export class Session implements HubMember {
     if (this.closing) return;
     const now = Date.now();
     this.alive = true;
+    if (isBinary && this.welcomed && this.ctx.relay?.wsRelay) {
+      // Relayed WireGuard traffic runs at thousands of frames per second: its own byte budget,
+      // not the JSON frame budgets.
+      this.guarded(() => this.relayFrame(toBuffer(data), now));
+      return;
+    }
     // The connection's own budget first, so one flooding connection does not also drain the
     // budget its address shares with others behind the same NAT.
     const overBudget = !this.bucket.take(now)
@@ -174,8 +204,12 @@ export class Session implements HubMember {
       this.rateLimited(now, overBudget);
       return;
     }
+    this.guarded(() => this.handleFrame(data, isBinary));
+  }
+
+  private guarded(handle: () => void): void {
     try {
-      this.handleFrame(data, isBinary);
+      handle();
     } catch (err) {
       // A bug in handling one frame must cost this connection only, never the process.
       this.ctx.metrics.rejectedFrames.inc('INTERNAL_ERROR');
@@ -198,9 +232,32 @@ export class Session implements HubMember {
     if (reason === 'RATE_LIMITED' && this.strikes.add(now)) this.close('abuse', CLOSE_POLICY, 'rate limit exceeded');
   }
 
+  /** A binary frame for the WebSocket relay: destination id, then a WireGuard message. */
+  private relayFrame(bytes: Buffer, now: number): void {
+    const relay = this.ctx.relay!;
+    if (!this.relayBucket.take(now, bytes.length)) {
+      // Dropped like an overflowing queue drops; bursts are normal, so no strike.
+      this.ctx.metrics.relayDropped.inc('ws_rate_limited');
+      return;
+    }
+    const frame = decodeWsFrame(bytes);
+    if (!frame) {
+      // No agent of ours sends these: counted, and a strike, but no reply to amplify.
+      this.ctx.metrics.relayDropped.inc('ws_malformed');
+      if (this.strikes.add(now)) this.close('abuse', CLOSE_POLICY, 'too many bad frames');
+      return;
+    }
+    if (relay.forward(this.id, frame.id, frame.payload, now) !== 'unreachable') return;
+    // Tell the sender, so it can move the member to another path; once a second at most.
+    if (now - this.lastUnreachableReply < 1000) return;
+    this.lastUnreachableReply = now;
+    this.sendError('NO_SUCH_MEMBER', `member ${frame.id} is not reachable through the relay`);
+  }
+
   private handleFrame(data: RawData, isBinary: boolean): void {
     if (isBinary) {
-      this.offence('BINARY_UNSUPPORTED', 'binary frames are reserved for the relay');
+      const why = this.ctx.relay?.wsRelay ? 'binary frames (the relay) come after hello' : 'this server does not relay over WebSocket';
+      this.offence('BINARY_UNSUPPORTED', why);
       return;
     }
     const parsed = parseClientMessage(toBuffer(data).toString('utf8'));
@@ -210,6 +267,17 @@ export class Session implements HubMember {
     }
     this.ctx.metrics.framesIn.inc(parsed.message.type);
     this.dispatch(parsed.message);
+  }
+
+  /** What welcome tells about STUN and the relay. */
+  private relayWelcome(): { stunPort?: number; relayPort?: number; relayToken?: string; wsRelay?: boolean } {
+    const { stunPort, relay } = this.ctx;
+    const udp = relay?.udp;
+    return {
+      ...(stunPort !== undefined ? { stunPort } : {}),
+      ...(udp ? { relayPort: udp.port, relayToken: relay!.tokenFor(this.id).toString('base64url') } : {}),
+      ...(relay?.wsRelay ? { wsRelay: true } : {}),
+    };
   }
 
   private tokenMatches(token: string | undefined): boolean {
@@ -243,6 +311,7 @@ export class Session implements HubMember {
           serverId: this.ctx.serverId,
           id: this.id,
           yourAddress: formatEndpoint(this.remoteAddress, this.remotePort),
+          ...this.relayWelcome(),
           ...(msg.ref === undefined ? {} : { ref: msg.ref }),
         }),
       );

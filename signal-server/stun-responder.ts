@@ -40,7 +40,7 @@ import {
 import { parseIp, unmapIpv4 } from '../shared/net/ip-bytes.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { KeyedRateLimiter } from './rate-limit.js';
+import { KeyedRateLimiter } from '../shared/rate-limit.js';
 
 export interface StunResponderOptions {
   host: string;

@@ -1,7 +1,7 @@
-// `wgp2p join --room NAME --server URL ...`: join a room and keep direct WireGuard links to every
-// member until signalled. Every flag is checked before anything touches the system.
+// `wgp2p join --room NAME --server URL ...`: join a room and keep a WireGuard link to every member
+// (direct when punching works, else relayed) until signalled. Every flag is checked before anything touches the system.
 import { hostname } from 'node:os';
-import { JoinAgent } from '../join/agent.js';
+import { JOIN_DEFAULT_MTU, JoinAgent } from '../join/agent.js';
 import { sanitizeName, isMemberName } from '../join/announcement.js';
 import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../join/identity.js';
 import { DEFAULT_ROOM_SUBNET, parseMemberAddress, parseSubnet } from '../join/room-address.js';
@@ -25,8 +25,11 @@ export const JOIN_USAGE = `usage: wgp2p join --room NAME --server URL [options]
   --listen-port P        WireGuard UDP port (default: any free port)
   --interface IF         TUN interface name (default ${DEFAULT_JOIN_INTERFACE})
   --state-dir DIR        where the private key is kept (default ${DEFAULT_STATE_DIR})
+  --mtu N                the TUN MTU (default \${JOIN_DEFAULT_MTU}: room for the relay header on any path)
   --keepalive SECONDS    persistent keepalive toward each member (default ${DEFAULT_KEEPALIVE}; 0 disables)
   --stun-port P          the server's STUN port (default ${DEFAULT_STUN_PORT})
+  --bounce               also relay other members' (still encrypted) WireGuard packets; run it on a
+                         reachable host (public or full-cone NAT) so members behind hard NATs can meet
   --token T              the server's access token, if it wants one (or WGP2P_TOKEN)
   --log-level L          debug, info, warn or error (or WGP2P_LOG_LEVEL)
 `;
@@ -40,8 +43,8 @@ function intFlag(args: Map<string, string>, name: string, min: number, max: numb
 
 export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['room', 'server', 'secret', 'secret-file', 'name', 'address', 'listen-port', 'interface', 'state-dir', 'keepalive', 'stun-port', 'token', 'log-level'],
-    switches: ['help'],
+    values: ['room', 'server', 'secret', 'secret-file', 'name', 'address', 'listen-port', 'interface', 'state-dir', 'keepalive', 'mtu', 'stun-port', 'token', 'log-level'],
+    switches: ['help', 'bounce'],
   });
   if (args.switches.has('help')) {
     process.stdout.write(JOIN_USAGE);
@@ -71,6 +74,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   const listenPort = intFlag(v, 'listen-port', 0, 65535, 0);
   const keepaliveSeconds = intFlag(v, 'keepalive', 0, 65535, DEFAULT_KEEPALIVE);
   const stunPort = intFlag(v, 'stun-port', 1, 65535, DEFAULT_STUN_PORT);
+  const mtu = intFlag(v, 'mtu', 1280, 9000, JOIN_DEFAULT_MTU);
   const log = createLogger('join', check(() => parseLogLevel(v.get('log-level') ?? env.WGP2P_LOG_LEVEL)));
   if (secret.weak) log.warn('the room secret is short: anyone who sees the room id can try to guess it (make one with: wgp2p secret)', { source: secret.source });
   const identity = loadOrCreateIdentity(v.get('state-dir') ?? DEFAULT_STATE_DIR, (msg) => log.warn(msg));
@@ -89,7 +93,9 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     listenPort,
     ifname,
     keepaliveSeconds,
+    mtu,
     log,
+    bounce: args.switches.has('bounce'),
   });
   return await new Promise<number>((resolve) => {
     const stop = (sig: string) => agent.close(`signal ${sig}`);

@@ -8,6 +8,7 @@ interface PingResult {
   address: string;
   endpoint: string;
   path: 'direct' | 'relay';
+  relay?: string;
   rttMs: number;
 }
 
@@ -23,7 +24,7 @@ export async function runPing(argv: string[]): Promise<number> {
     if (i > 0) await new Promise((r) => setTimeout(r, 1000));
     try {
       const r = (await controlRequest(ifname, { op: 'ping', peer }, 5000)) as PingResult;
-      process.stdout.write(args.switches.has('json') ? JSON.stringify(r) + '\n' : `pong from ${r.name} (${r.address}) via ${r.endpoint}: ${r.path}, ${r.rttMs} ms\n`);
+      process.stdout.write(args.switches.has('json') ? JSON.stringify(r) + '\n' : `pong from ${r.name} (${r.address}) via ${r.endpoint}: ${r.path}${r.relay ? ` through ${r.relay}` : ''}, ${r.rttMs} ms\n`);
     } catch (e) {
       failures++;
       process.stderr.write(`wgp2p ping: ${(e as Error).message}\n`);

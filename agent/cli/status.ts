@@ -22,7 +22,7 @@ export function formatStatus(s: DeviceStatus): string {
   const lines = [`interface ${s.self.interface}  ${s.self.name ?? ''}  ${s.self.address ?? ''}  key ${s.self.publicKey ?? '(none)'}  port ${s.self.listenPort}`];
   for (const p of s.peers) {
     lines.push(
-      `  ${p.name ?? p.publicKey.slice(0, 10)}  ${p.address ?? '-'}  ${p.path ?? 'no path'}  ${p.endpoint ?? '-'}` +
+      `  ${p.name ?? p.publicKey.slice(0, 10)}  ${p.address ?? '-'}  ${p.path ?? 'no path'}${p.relay ? ` (${p.relay})` : ''}  ${p.endpoint ?? '-'}` +
         `  rtt ${p.rttMs === undefined ? '-' : `${p.rttMs} ms`}  handshake ${ago(p.lastHandshake)}  rx ${p.rxBytes} tx ${p.txBytes}`,
     );
   }

@@ -9,6 +9,8 @@ export interface PeerStatus {
   address: string | undefined;
   /** How packets reach the peer: 'direct' when it has an endpoint, else undefined (not reachable yet). */
   path: 'direct' | 'relay' | undefined;
+  /** For a relayed path: the relay ('server', 'ws' or a bounce's name). */
+  relay?: string;
   endpoint: string | undefined;
   rttMs: number | undefined;
   /** ISO time of the latest handshake, undefined if none. */

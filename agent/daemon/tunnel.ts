@@ -30,6 +30,11 @@ export interface TunnelOptions {
    * agent takes STUN and disco off the shared socket this way).
    */
   intercept?: (data: Buffer, from: Endpoint) => boolean;
+  /**
+   * Sees every datagram the engine sends and returns true for those it takes over (the join
+   * agent sends packets for relayed paths through their relay this way).
+   */
+  outbound?: (data: Buffer, to: Endpoint) => boolean;
   /** Completes the control socket's status answer (the join agent adds names, paths, RTTs). */
   status?: (base: DeviceStatus) => DeviceStatus;
   /** More control socket operations, e.g. the join agent's `ping`. */
@@ -73,7 +78,10 @@ export class Tunnel {
       output: {
         // Queued, and sent with one sendmmsg when the TUN or UDP wake-up that caused them ends
         // (or in a microtask at the latest, e.g. for timer-driven handshakes and keepalives).
-        udp: (data, to) => (tunnel ? tunnel.udp : udpRef)?.enqueue(data, to),
+        udp: (data, to) => {
+          if (opts.outbound?.(data, to)) return;
+          (tunnel ? tunnel.udp : udpRef)?.enqueue(data, to);
+        },
         tun: (packet) => void tunRef?.write(packet),
       },
     });
@@ -172,6 +180,12 @@ export class Tunnel {
     } catch (e) {
       this.log.debug('datagram not sent', { error: (e as Error).message });
     }
+  }
+
+  /** Queues a datagram for the socket's next batch (flushed when this wake-up ends). */
+  queueDatagram(data: Buffer, to: Endpoint): void {
+    if (this.closed) return;
+    this.udp.enqueue(data, to);
   }
 
   /** Moves the interface from address `from` (if any) to `to`, both "ip/bits". */

@@ -5,7 +5,8 @@
 // the inputs (server frames, datagrams, timers, the control socket) to those parts. The server
 // going away only pauses discovery of new members: tunnels, paths and heartbeats carry on.
 import { randomBytes } from 'node:crypto';
-import { formatEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
+import { formatEndpoint, makeEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
+import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_BOUND, RELAY_DATA } from '../../shared/relay/wire.js';
 import { formatKey } from '../../shared/keys.js';
 import type { ServerMessage, WelcomeMessage } from '../../shared/signal/protocol.js';
 import { deriveRoom, type RoomCredentials } from '../../shared/signal/room-key.js';
@@ -23,6 +24,10 @@ import { derivePairKeys } from './pair-keys.js';
 import { PeerMessageGuard, sealBye, sealPunchRequest } from './peer-message.js';
 import { PathFinder, DEFAULT_PUNCH_TIMING, type PunchTiming } from './punch.js';
 import { AddressRouting } from './address-routing.js';
+import { Bounce } from './bounce.js';
+import { bounceBindAuth } from './bounce-auth.js';
+import { RelayLinks } from './relay-links.js';
+import { RelayPaths, type RelayTiming } from './relay-paths.js';
 import { joinStatus } from './join-status.js';
 import { candidateAddress, chooseAddress, formatSubnet, inSubnet, type RoomSubnet } from './room-address.js';
 import { RoomMembers, type Member } from './room-members.js';
@@ -51,9 +56,18 @@ export interface JoinOptions {
   reconnect?: BackoffPolicy;
   controlDir?: string;
   uapiDir?: string;
+  /** Relay other members' WireGuard packets (`--bounce`). */
+  bounce?: boolean;
+  relayTiming?: Partial<RelayTiming>;
 }
 
 const TICK_MS = 20;
+/**
+ * The TUN MTU of a join agent. WireGuard's usual 1420 leaves no room on a 1500-byte path for the
+ * relay's header (5 bytes + a member id) when the outer path is IPv6; 1380 fits it with IPv4 or
+ * IPv6 outside, so a path can move between direct and relayed without an MTU black hole.
+ */
+export const JOIN_DEFAULT_MTU = 1380;
 const HOST_POLL_MS = 5_000;
 const STUN_REFRESH_MS = 30_000;
 /** A tick gap this long means the machine slept: every path is suspect. */
@@ -79,6 +93,12 @@ export class JoinAgent {
   private readonly local: LocalCandidates;
   private readonly routing: AddressRouting;
   private readonly paths: PathKeeper;
+  private readonly links: RelayLinks;
+  private readonly relayed: RelayPaths;
+  readonly bounce: Bounce | undefined;
+  /** Our member id at the server, kept while offline: bounces still know us by it. */
+  private lastMemberId: string | undefined;
+  private lastSweepAt = 0;
   private stunServer: Endpoint | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private lastTickAt = 0;
@@ -119,6 +139,17 @@ export class JoinAgent {
       excludeAddress: (a) => inSubnet(a, o.subnet),
       ipv6: tunnel.dualStack,
     });
+    this.links = new RelayLinks({
+      queue: (d, to) => tunnel.queueDatagram(d, to),
+      sendWs: (frame) => this.signal.sendBinary(frame),
+      log: o.log,
+      linkDown: (link) => this.relayed.linkDown(link),
+    });
+    this.relayed = new RelayPaths(
+      { tunnel, links: this.links, members: this.members, ourNat: () => this.local.nat, log: o.log, count: (what) => this.count(what) },
+      o.relayTiming,
+    );
+    if (o.bounce) this.bounce = new Bounce(this.members, (d) => tunnel.queueDatagram(d.data, d.to));
     this.paths = new PathKeeper({
       tunnel,
       local: this.local,
@@ -140,11 +171,12 @@ export class JoinAgent {
       ifname: o.ifname,
       log: o.log,
       config: {
-        interface: { privateKey: o.identity.privateKey, listenPort: o.listenPort, addresses: [`${address}/${o.subnet.bits}`], mtu: o.mtu, fwmark: undefined },
+        interface: { privateKey: o.identity.privateKey, listenPort: o.listenPort, addresses: [`${address}/${o.subnet.bits}`], mtu: o.mtu ?? JOIN_DEFAULT_MTU, fwmark: undefined },
         peers: [],
         ignored: [],
       },
       intercept: (d, from) => agent?.onDatagram(d, from) ?? false,
+      outbound: (d, to) => (agent ? agent.relayed.send(d, to) : false),
       status: (base) => (agent ? agent.status(base) : base),
       controlHandlers: { ping: (req) => (agent ? agent.ping(req) : Promise.reject(new Error('agent starting'))) },
       controlDir: o.controlDir,
@@ -180,6 +212,8 @@ export class JoinAgent {
     this.signal.start({
       welcome: (w) => this.guarded('welcome', () => this.onWelcome(w)),
       message: (m) => this.guarded('server message', () => this.onServerMessage(m)),
+      binary: (frame) => this.guarded('relay frame', () => this.onWsFrame(frame)),
+      disconnected: () => this.links.setWs(false, undefined),
     });
     this.lastTickAt = mono();
     this.tickTimer = setInterval(() => this.guarded('tick', () => this.tick()), TICK_MS);
@@ -193,12 +227,43 @@ export class JoinAgent {
 
   private announcement(memberId: string): string {
     const candidates = this.local.list().slice(0, MAX_CANDIDATES);
-    return sealAnnouncement(this.room, { publicKey: this.o.identity.publicKey, memberId, name: this.o.name, address: this.address, candidates, nat: this.local.nat });
+    return sealAnnouncement(this.room, { publicKey: this.o.identity.publicKey, memberId, name: this.o.name, address: this.address, candidates, nat: this.local.nat, bounce: this.o.bounce });
   }
 
   private onWelcome(w: WelcomeMessage): void {
-    this.log.info('connected to the signal server', { memberId: w.id, serverId: w.serverId, seenAs: w.yourAddress });
+    this.log.info('connected to the signal server', { memberId: w.id, serverId: w.serverId, seenAs: w.yourAddress, relayPort: w.relayPort, wsRelay: w.wsRelay });
+    this.lastMemberId = w.id;
+    if (w.stunPort !== undefined && w.stunPort !== this.stunServer?.port) void this.useStunPort(w.stunPort);
+    this.useServerRelay(w);
+    this.links.setWs(w.wsRelay === true, this.signalRttMs);
+    this.links.rebindAll();
     this.sendJoin();
+  }
+
+  /** The server told us its STUN port: it beats --stun-port. */
+  private async useStunPort(port: number): Promise<void> {
+    try {
+      this.stunServer = await resolveStunServer(this.o.serverUrl, port);
+    } catch (e) {
+      this.log.warn('STUN server not resolved', { error: (e as Error).message });
+    }
+  }
+
+  /** The server's UDP relay, when its welcome offers one (on the host of the server's URL). */
+  private useServerRelay(w: WelcomeMessage): void {
+    if (w.relayPort === undefined || w.relayToken === undefined) {
+      this.links.remove('server', 'the server offers no UDP relay');
+      return;
+    }
+    const token = Buffer.from(w.relayToken, 'base64url');
+    const port = w.relayPort;
+    const link = (host: Endpoint) =>
+      this.links.upsert('server', 'server', 'server', [makeEndpoint(host.address, port)], () => {
+        const id = this.signal.memberId;
+        return id ? { id, auth: token } : undefined;
+      });
+    if (this.stunServer) link(this.stunServer);
+    else void resolveStunServer(this.o.serverUrl, port).then(link, (e: Error) => this.log.warn('relay host not resolved', { error: e.message }));
   }
 
   private sendJoin(): void {
@@ -288,6 +353,7 @@ export class JoinAgent {
     }
     const up = this.members.upsert(r.value);
     const m = up.member;
+    this.trackBounce(m);
     if (up.isNew) {
       const peer = this.tunnel.device.addPeer(m.publicKey, m.keys.presharedKey);
       peer?.setPersistentKeepalive(this.o.keepaliveSeconds, true);
@@ -295,6 +361,20 @@ export class JoinAgent {
     }
     if (up.candidatesChanged) this.paths.punch(m, up.isNew ? 'new member' : 'candidates changed', true);
     return m;
+  }
+
+  /** A member that relays for the room is one of our relay links (bound with our pair key). */
+  private trackBounce(m: Member): void {
+    if (!m.bounce) {
+      this.links.remove(m.key, 'no longer a bounce');
+      return;
+    }
+    const ordered = [...m.candidates.filter((c) => c.kind === 'public'), ...m.candidates.filter((c) => c.kind !== 'public')];
+    const targets = ordered.map((c) => c.endpoint).filter((e) => e.family === 4 || this.tunnel.dualStack);
+    this.links.upsert(m.key, 'bounce', m.name, targets, () => {
+      const id = this.lastMemberId;
+      return id ? { id, auth: bounceBindAuth(m.keys.relayKey, id) } : undefined;
+    });
   }
 
   private onPeerMessage(fromId: string, blob: string): void {
@@ -391,7 +471,30 @@ export class JoinAgent {
       case 'disco':
         this.paths.onDisco(data, from);
         return true;
+      case 'relay':
+        this.onRelayDatagram(data, from);
+        return true;
     }
+  }
+
+  /** Relay datagrams: answers and deliveries from our relays, or (as a bounce) members' binds and data. */
+  private onRelayDatagram(data: Buffer, from: Endpoint): void {
+    const p = decodeRelayPacket(data);
+    if (!p) return this.count('relay_malformed');
+    const link = this.links.byEndpoint(from);
+    if (p.type === RELAY_BOUND) return this.links.onBound(p.txid, from);
+    if (link && p.type === RELAY_DATA) return this.relayed.onRelayed(link, p.id, p.payload);
+    if (link && p.type !== RELAY_BIND) return this.relayed.onUnreachable(link, p.id);
+    if (this.bounce && (p.type === RELAY_BIND || p.type === RELAY_DATA)) return this.bounce.receive(data, from, mono());
+    this.count('relay_unexpected');
+  }
+
+  /** A binary frame from the server: a packet relayed over the WebSocket. */
+  private onWsFrame(frame: Buffer): void {
+    const f = decodeWsFrame(frame);
+    const link = this.links.get('ws');
+    if (!f || !link) return this.count('relay_malformed');
+    this.relayed.onRelayed(link, f.id, f.payload);
   }
 
   // --- time ----------------------------------------------------------------------------------
@@ -403,8 +506,14 @@ export class JoinAgent {
       this.paths.rediscover(this.members.all());
     }
     this.lastTickAt = now;
+    this.links.tick(now);
+    if (this.bounce && now - this.lastSweepAt > 10_000) {
+      this.lastSweepAt = now;
+      this.bounce.sweep(now);
+    }
     for (const m of this.members.all()) {
       this.paths.tick(m, now);
+      this.relayed.tick(m, now);
       if (m.finder.active) m.pathSeenAt = now;
       if (m.orphanSince !== undefined && now - Math.max(m.orphanSince, m.pathSeenAt) > ORPHAN_GRACE_MS) this.removeMember(m, 'gone from the room, and its path too');
     }
@@ -428,6 +537,9 @@ export class JoinAgent {
   private removeMember(m: Member, reason: string): void {
     this.members.remove(m);
     this.guard.forget(m.publicKey);
+    this.relayed.forget(m);
+    this.bounce?.forget(m.memberId);
+    if (m.bounce) this.links.remove(m.key, 'left the room');
     this.tunnel.device.removePeer(m.publicKey);
     this.log.info('member removed', { name: m.name, address: m.address, reason });
     this.resolveAddresses();
@@ -437,7 +549,8 @@ export class JoinAgent {
 
   status(base: DeviceStatus): DeviceStatus {
     const signal = { signal_connects: this.signal.stats.welcomes, signal_attempts: this.signal.stats.attempts, signal_invalid_frames: this.signal.stats.invalidFrames };
-    return joinStatus(base, { name: this.o.name, address: this.address }, this.members, { ...Object.fromEntries(this.counters), ...signal });
+    const counters = { ...Object.fromEntries(this.counters), ...signal, ...this.bounce?.counters() };
+    return joinStatus(base, { name: this.o.name, address: this.address }, this.members, (m) => this.relayed.info(m), counters);
   }
 
   /** `wgp2p ping PEER`: one disco probe on the peer's current path. */
@@ -446,6 +559,13 @@ export class JoinAgent {
     if (typeof ref !== 'string' || ref.length === 0 || ref.length > 128) throw new Error('ping needs {"peer": NAME|ADDRESS|PUBLIC-KEY}');
     const m = this.members.find(ref);
     if (!m) throw new Error(`no member "${ref}" in the room`);
+    if (!m.finder.active) {
+      const relayed = this.relayed.info(m);
+      if (relayed) {
+        const r = await this.relayed.pingOnce(m);
+        return { name: m.name, address: m.address, publicKey: m.key, endpoint: relayed.endpoint, path: 'relay', relay: r.relay, rttMs: r.rttMs };
+      }
+    }
     const r = await this.paths.ping(m);
     return { name: m.name, address: m.address, publicKey: m.key, endpoint: formatEndpoint(r.endpoint), path: 'direct', rttMs: r.rttMs };
   }

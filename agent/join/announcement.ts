@@ -28,6 +28,8 @@ export interface AnnouncementBody {
   address: string;
   candidates: Candidate[];
   nat: NatInfo;
+  /** True when the member relays for the room (`--bounce`): members may bind to it. */
+  bounce?: boolean;
 }
 
 export interface Announcement extends AnnouncementBody {
@@ -58,6 +60,7 @@ export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, now
     a: a.address,
     c: encodeCandidates(a.candidates),
     nat: [a.nat.mapping, a.nat.filtering],
+    ...(a.bounce ? { b: 1 } : {}),
   };
   return sealForRoom(room, 'announce', Buffer.from(JSON.stringify(payload)), now);
 }
@@ -94,6 +97,7 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
   if (!Array.isArray(nat) || nat.length !== 2 || !MAPPINGS.includes(nat[0]) || !FILTERINGS.includes(nat[1])) return { ok: false, reason: 'malformed' };
   const candidates = parseCandidates(o.c);
   if (!candidates) return { ok: false, reason: 'malformed' };
+  if (o.b !== undefined && o.b !== 1) return { ok: false, reason: 'malformed' };
   return {
     ok: true,
     value: {
@@ -103,6 +107,7 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
       address: o.a,
       candidates,
       nat: { mapping: nat[0] as MappingBehaviour, filtering: nat[1] as FilteringBehaviour },
+      bounce: o.b === 1,
       issuedAt: opened.issuedAt,
     },
   };

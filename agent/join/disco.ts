@@ -3,13 +3,15 @@
 // carries three protocols, told apart by their first bytes:
 //   WireGuard: byte 0 is the type 1..4, bytes 1..3 are zero;
 //   STUN:      top two bits zero and the magic cookie 0x2112A442 at bytes 4..8;
-//   disco:     0xD1 0x5C 0x0D then version 1 (0xD1 is neither a WireGuard type nor STUN).
+//   disco:     0xD1 0x5C 0x0D then version 1 (0xD1 is neither a WireGuard type nor STUN);
+//   relay:     0xD2 0x5E 0x1A then version 1 (shared/relay/wire.ts).
 // Packets name the pair by an 8-byte id derived from the pair key (no public key in clear), say
 // which end sent them (so a reflected probe is refused), and end with a 16-byte HMAC-SHA256 tag
 // keyed by the pair's disco key. A pong echoes the ping's transaction id and tells the pinger the
 // address its ping came from.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isStunMessage } from '../../shared/stun/message.js';
+import { isRelayPacket, looksLikeDisco } from '../../shared/relay/wire.js';
 import { formatIp, parseIp } from '../../shared/net/ip-bytes.js';
 import { makeEndpoint, type Endpoint } from '../../shared/net/address.js';
 
@@ -23,18 +25,20 @@ const ADDRESS_BYTES = 1 + 2 + 16; // family, port, address
 export const PING_BYTES = HEADER_BYTES + TAG_BYTES;
 export const PONG_BYTES = HEADER_BYTES + ADDRESS_BYTES + TAG_BYTES;
 
-export type DatagramKind = 'wireguard' | 'stun' | 'disco' | 'junk';
+export type DatagramKind = 'wireguard' | 'stun' | 'disco' | 'relay' | 'junk';
 
 /** Which protocol a datagram on the shared socket belongs to. Cheap: WireGuard is tested first. */
 export function classifyDatagram(d: Uint8Array): DatagramKind {
   if (d.length >= 4 && d[0]! >= 1 && d[0]! <= 4 && d[1] === 0 && d[2] === 0 && d[3] === 0) return 'wireguard';
   if (isDiscoPacket(d)) return 'disco';
+  if (isRelayPacket(d)) return 'relay';
   if (isStunMessage(d)) return 'stun';
   return 'junk';
 }
 
+/** Relays recognise disco by the same magic and sizes (shared/relay/wire.ts). */
 export function isDiscoPacket(d: Uint8Array): boolean {
-  return (d.length === PING_BYTES || d.length === PONG_BYTES) && d[0] === 0xd1 && d[1] === 0x5c && d[2] === 0x0d && d[3] === 0x01;
+  return looksLikeDisco(d);
 }
 
 export interface DiscoHeader {

@@ -1,8 +1,10 @@
 // The join agent's answer to `wgp2p status`: the tunnel's own status (keys, endpoints, handshakes,
 // bytes, counters) completed with what only the agent knows: names, room addresses, whether the
-// path is direct, its RTT, and the agent's own counters (rejected announcements, ...).
+// path is direct or relayed (and through which relay), its RTT, and the agent's own counters (rejected announcements, ...).
 import type { DeviceStatus } from '../daemon/status.js';
-import type { RoomMembers } from './room-members.js';
+import { RELAY_ENDPOINT_TEXT } from './relay-endpoint.js';
+import type { RelayedPathInfo } from './relay-paths.js';
+import type { Member, RoomMembers } from './room-members.js';
 
 /** A WireGuard handshake this recent still counts as a working direct path. */
 const HANDSHAKE_FRESH_MS = 180_000;
@@ -12,20 +14,29 @@ export interface SelfInfo {
   address: string;
 }
 
-export function joinStatus(base: DeviceStatus, self: SelfInfo, members: RoomMembers, counters: Record<string, number>, wallNow = Date.now()): DeviceStatus {
+export function joinStatus(
+  base: DeviceStatus,
+  self: SelfInfo,
+  members: RoomMembers,
+  relayed: (m: Member) => RelayedPathInfo | undefined,
+  counters: Record<string, number>,
+  wallNow = Date.now(),
+): DeviceStatus {
   return {
     self: { ...base.self, name: self.name, address: self.address },
     peers: base.peers.map((p) => {
       const m = members.find(p.publicKey);
       if (!m) return p;
       const active = m.finder.active;
+      const relay = active ? undefined : relayed(m);
+      if (relay) return { ...p, name: m.name, address: m.address, path: 'relay', relay: relay.relay, endpoint: relay.endpoint, rttMs: relay.rttMs };
       const fresh = p.lastHandshake !== undefined && wallNow - Date.parse(p.lastHandshake) < HANDSHAKE_FRESH_MS;
+      const viaRelay = p.endpoint !== undefined && p.endpoint.startsWith(RELAY_ENDPOINT_TEXT);
       return {
         ...p,
         name: m.name,
         address: m.address,
-        // No relay exists yet: a path is direct or there is none.
-        path: active || (fresh && p.endpoint) ? 'direct' : undefined,
+        path: active || (fresh && p.endpoint && !viaRelay) ? 'direct' : viaRelay ? 'relay' : undefined,
         rttMs: active && Math.round(active.rttMs * 100) / 100,
       };
     }),

@@ -8,6 +8,8 @@ export interface PairKeys {
   presharedKey: Buffer;
   /** Authenticates disco pings and pongs between the two (32 bytes). */
   discoKey: Buffer;
+  /** Proves a member's relay binding to a bounce peer that is the other end of this pair. */
+  relayKey: Buffer;
   /** Names the pair in disco packets without revealing either public key (8 bytes). */
   pairId: Buffer;
   /** 0 or 1: which end of the pair we are (the lower public key is 0); stops reflected probes. */
@@ -39,6 +41,7 @@ export function derivePairKeys(roomKey: Uint8Array, self: Uint8Array, peer: Uint
     // Disco keys come from the psk, so they are bound to exactly this pair in this room.
     discoKey: expand(presharedKey, salt, 'disco key', 32),
     pairId: expand(presharedKey, salt, 'disco id', 8),
+    relayKey: expand(presharedKey, salt, 'relay key', 32),
     side: Buffer.compare(Buffer.from(self), Buffer.from(peer)) < 0 ? 0 : 1,
   };
 }

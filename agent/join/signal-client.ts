@@ -19,11 +19,15 @@ export interface SignalClientOptions {
   maxFrameBytes?: number;
 }
 
+const MAX_BINARY_BACKLOG = 512 * 1024;
+
 export interface SignalHandlers {
   /** Greeted by a server: (re)join rooms now. */
   welcome(w: WelcomeMessage): void;
   /** Every valid frame after welcome. */
   message(m: ServerMessage): void;
+  /** A binary frame (the WebSocket packet relay) after welcome. */
+  binary?(data: Buffer): void;
   /** The connection ended; the next attempt starts in `retryInMs`. */
   disconnected?(reason: string, retryInMs: number): void;
 }
@@ -66,6 +70,18 @@ export class SignalClient {
     return true;
   }
 
+  /**
+   * Sends a binary relay frame when greeted. Relayed packets may be lost like any datagram: while
+   * the socket has this much unsent, they are dropped instead of queued (TCP inside the tunnel
+   * recovers; an unbounded queue would only add latency).
+   */
+  sendBinary(frame: Buffer): boolean {
+    const ws = this.ws;
+    if (!ws || !this.connected || ws.readyState !== WebSocket.OPEN || ws.bufferedAmount > MAX_BINARY_BACKLOG) return false;
+    ws.send(frame, { binary: true });
+    return true;
+  }
+
   /** Closes politely (what was sent still goes out), cutting the connection after a moment. */
   close(): void {
     this.closed = true;
@@ -103,7 +119,10 @@ export class SignalClient {
     });
     ws.on('message', (data: WebSocket.RawData, isBinary: boolean) => {
       this.lastFrameAt = Date.now();
-      if (isBinary) return; // reserved for a future relay
+      if (isBinary) {
+        if (this.connected) this.handlers?.binary?.(Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]));
+        return;
+      }
       this.onFrame(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(data as Buffer[]).toString('utf8'));
     });
     ws.on('pong', () => (this.lastFrameAt = Date.now()));

@@ -25,6 +25,7 @@ function body(over: Partial<AnnouncementBody> = {}): AnnouncementBody {
       { kind: 'lan', endpoint: makeEndpoint('2001:db8::5', 41000) },
     ],
     nat: { mapping: 'endpoint-independent', filtering: 'port-dependent' },
+    bounce: false,
     ...over,
   };
 }
@@ -35,6 +36,17 @@ t.test('sealed and opened: every field survives', async (t) => {
   t.ok(opened.ok);
   if (!opened.ok) return;
   t.strictSame({ ...opened.value, publicKey: opened.value.publicKey.toString('hex') }, { ...b, publicKey: b.publicKey.toString('hex'), issuedAt: NOW });
+});
+
+t.test('a bounce says so; anything but 1 in its flag is malformed', async (t) => {
+  const opened = openAnnouncement(room, sealAnnouncement(room, body({ bounce: true }), NOW));
+  t.ok(opened.ok && opened.value.bounce === true, 'bounce survives');
+  const payload = (b: unknown) => JSON.stringify({ v: 1, k: body().publicKey.toString('base64'), m: 'member-A', n: 'alice', a: '10.147.3.4', c: [], nat: ['unknown', 'unknown'], b });
+  for (const bad of [0, 2, true, 'yes']) {
+    const r = openAnnouncement(room, sealForRoom(room, 'announce', Buffer.from(payload(bad)), NOW));
+    t.same(r, { ok: false, reason: 'malformed' }, `b: ${JSON.stringify(bad)}`);
+  }
+  t.ok(openAnnouncement(room, sealForRoom(room, 'announce', Buffer.from(payload(1)), NOW)).ok, 'b: 1 accepted');
 });
 
 t.test('the guard refuses what does not verify, what is replayed and what is stale', async (t) => {

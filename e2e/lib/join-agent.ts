@@ -12,6 +12,8 @@ export interface JoinPeerStatus {
   publicKey: string;
   address?: string;
   path?: 'direct' | 'relay';
+  /** For a relayed path: 'server', 'ws' or the bounce's name. */
+  relay?: string;
   endpoint?: string;
   rttMs?: number;
   lastHandshake?: string;

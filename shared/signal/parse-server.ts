@@ -32,6 +32,15 @@ function isShortText(v: unknown): v is string {
   return typeof v === 'string' && v.length <= MAX_TEXT;
 }
 
+function isPort(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535;
+}
+
+/** base64url of 32 bytes. */
+function isRelayToken(v: unknown): v is string {
+  return typeof v === 'string' && /^[A-Za-z0-9_-]{43}$/.test(v);
+}
+
 function bad(message: string): ParseResult<ServerMessage> {
   return { ok: false, code: 'BAD_FIELD', message };
 }
@@ -69,8 +78,29 @@ function parseObject(o: JsonObject): ParseResult<ServerMessage> {
       const yourAddress = field(o, 'yourAddress');
       if (!isVersion(v) || !isMemberId(serverId) || !isMemberId(id)) return bad('bad welcome');
       if (yourAddress !== undefined && !isShortText(yourAddress)) return bad('bad yourAddress');
-      const base = { type, v, serverId, id, ...ref };
-      return { ok: true, message: yourAddress === undefined ? base : { ...base, yourAddress } };
+      const stunPort = field(o, 'stunPort');
+      const relayPort = field(o, 'relayPort');
+      const relayToken = field(o, 'relayToken');
+      const wsRelay = field(o, 'wsRelay');
+      if (stunPort !== undefined && !isPort(stunPort)) return bad('bad stunPort');
+      if (relayPort !== undefined && !isPort(relayPort)) return bad('bad relayPort');
+      if (relayToken !== undefined && !isRelayToken(relayToken)) return bad('bad relayToken');
+      if (wsRelay !== undefined && typeof wsRelay !== 'boolean') return bad('bad wsRelay');
+      return {
+        ok: true,
+        message: {
+          type,
+          v,
+          serverId,
+          id,
+          ...ref,
+          ...(yourAddress === undefined ? {} : { yourAddress }),
+          ...(stunPort === undefined ? {} : { stunPort }),
+          ...(relayPort === undefined ? {} : { relayPort }),
+          ...(relayToken === undefined ? {} : { relayToken }),
+          ...(wsRelay === undefined ? {} : { wsRelay }),
+        },
+      };
     }
     case 'pong':
       return { ok: true, message: { type, ...ref } };

@@ -1,6 +1,6 @@
 // The signalling protocol between agents and `wgp2p server`, version 1.
-// Text WebSocket frames, one JSON object each. Binary frames are reserved for a future packet
-// relay. The server routes by opaque room ids and forwards opaque announcements: room names,
+// Text WebSocket frames, one JSON object each. Binary frames carry the packet relay (see
+// shared/relay/wire.ts) when the server's welcome says `wsRelay`. The server routes by opaque room ids and forwards opaque announcements: room names,
 // secrets and endpoints never reach it in the clear (agents encrypt and authenticate blobs).
 
 export const PROTOCOL_VERSION = 1;
@@ -29,7 +29,7 @@ export const ERROR_CODES = [
   'ALREADY_IN_ROOM', // join for a room this connection is already in
   'NO_SUCH_MEMBER', // send to an id that is not in that room
   'VERSION', // hello asked for a protocol version this server does not speak
-  'BINARY_UNSUPPORTED', // binary frames are reserved for the future relay
+  'BINARY_UNSUPPORTED', // a binary frame to a server without the WebSocket relay, or before hello
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -89,6 +89,14 @@ export interface WelcomeMessage extends WithRef {
   id: string;
   /** The address the server sees this connection come from ("ip:port" / "[ip6]:port"). */
   yourAddress?: string;
+  /** The server's STUN port, on the host of the URL the agent connected to. */
+  stunPort?: number;
+  /** The server's UDP packet relay port (on the same host), when it runs one (`--relay`). */
+  relayPort?: number;
+  /** Proves this connection's member id to the UDP relay: base64url of 32 bytes, the BIND auth. */
+  relayToken?: string;
+  /** True when binary frames relay WireGuard packets to other members of a shared room. */
+  wsRelay?: boolean;
 }
 export interface MembersMessage extends WithRef {
   type: 'members';

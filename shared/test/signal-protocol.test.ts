@@ -90,6 +90,18 @@ t.test('base64 size accounting', async (t) => {
 t.test('server messages parse on the agent side', async (t) => {
   const valid: ServerMessage[] = [
     { type: 'welcome', v: 1, serverId: 'srv1', id: 'me', yourAddress: '203.0.113.5:4000' },
+    {
+      type: 'welcome',
+      v: 1,
+      serverId: 'srv1',
+      id: 'me',
+      yourAddress: '203.0.113.5:4000',
+      stunPort: 3478,
+      relayPort: 3480,
+      relayToken: Buffer.alloc(32, 0xfb).toString('base64url'),
+      wsRelay: true,
+    },
+    { type: 'welcome', v: 1, serverId: 'srv1', id: 'me', wsRelay: false, ref: 'h' },
     { type: 'members', room: ROOM, members: [{ id: 'a', announce: blob(3) }], ref: 'j1' },
     { type: 'member-joined', room: ROOM, id: 'b', announce: blob(9) },
     { type: 'member-left', room: ROOM, id: 'b' },
@@ -107,4 +119,32 @@ t.test('server messages parse on the agent side', async (t) => {
   t.equal(parseServerMessage('{"type":"message","room":"' + ROOM + '","from":"x","data":5}').ok, false);
   t.equal(parseServerMessage('{"type":"hello","v":1}').ok, false, 'client types are not server types');
   t.equal(parseServerMessage('[').ok, false);
+});
+
+t.test('welcome: STUN port, relay port, relay token and WebSocket relay are checked', async (t) => {
+  const welcome = (extra: Record<string, unknown>) => parseServerMessage(JSON.stringify({ type: 'welcome', v: 1, serverId: 'srv1', id: 'me', ...extra }));
+  const token = Buffer.alloc(32, 7).toString('base64url');
+  t.equal(token.length, 43);
+  t.ok(welcome({ stunPort: 1, relayPort: 65535, relayToken: token, wsRelay: false }).ok, 'edge values');
+  const bad: [string, Record<string, unknown>][] = [
+    ['stunPort 0', { stunPort: 0 }],
+    ['stunPort too big', { stunPort: 65536 }],
+    ['stunPort as text', { stunPort: '3478' }],
+    ['relayPort fractional', { relayPort: 3480.5 }],
+    ['relayPort negative', { relayPort: -1 }],
+    ['relayPort null', { relayPort: null }],
+    ['relayToken of 31 bytes', { relayToken: Buffer.alloc(31).toString('base64url') }],
+    ['relayToken of 33 bytes', { relayToken: Buffer.alloc(33).toString('base64url') }],
+    ['relayToken in base64 with padding', { relayToken: `${Buffer.alloc(32, 0xff).toString('base64')}` }],
+    ['relayToken as bytes', { relayToken: [1, 2, 3] }],
+    ['wsRelay as text', { wsRelay: 'true' }],
+    ['wsRelay as number', { wsRelay: 1 }],
+  ];
+  for (const [name, extra] of bad) {
+    const r = welcome(extra);
+    t.equal(r.ok, false, name);
+    if (!r.ok) t.equal(r.code, 'BAD_FIELD', `${name}: BAD_FIELD`);
+  }
+  const parsed = welcome({ relayPort: 3480, relayToken: token, future: 'x' });
+  t.strictSame(parsed, { ok: true, message: { type: 'welcome', v: 1, serverId: 'srv1', id: 'me', relayPort: 3480, relayToken: token } }, 'absent fields stay absent');
 });

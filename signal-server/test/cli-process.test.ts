@@ -25,14 +25,18 @@ function startServer(t: Test, args: string[], env: Record<string, string> = {}):
 
 t.test('configured from file, environment and flags; SIGTERM shuts down gracefully', async (t) => {
   const file = await tempConfig(t, { listen: '127.0.0.2:0', token: 'from-file', shutdownGraceMs: 800 });
-  const server = startServer(t, ['--stun-port', 'off'], {
+  const server = startServer(t, ['--stun-port', 'off', '--relay', '--no-ws-relay'], {
     WGP2P_CONFIG: file,
     WGP2P_LISTEN: '127.0.0.1:0',
     WGP2P_STUN_PORT: '0',
+    WGP2P_RELAY_PORT: '0',
+    WGP2P_WS_RELAY: 'true',
   });
   const record = await server.waitForLog('signal server listening');
   t.match(record.listen, /^127\.0\.0\.1:\d+$/, 'the environment beats the file (listen)');
   t.equal(record.stunPort, null, 'a flag beats the environment (--stun-port off)');
+  t.ok(Number.isInteger(record.relayPort) && (record.relayPort as number) > 0, `--relay runs the UDP relay (port ${String(record.relayPort)})`);
+  t.equal(record.wsRelay, false, '--no-ws-relay beats WGP2P_WS_RELAY');
   t.equal(record.tokenRequired, true, 'the file alone sets the token');
   const { httpPort } = await server.listening();
   const url = `ws://127.0.0.1:${httpPort}/ws`;

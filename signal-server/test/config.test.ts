@@ -95,3 +95,71 @@ t.test('usage lists every option with its flag and variable', async (t) => {
   }
   t.ok(parseArgs(['--help']).help);
 });
+
+t.test('relay options: defaults, boolean flags, precedence', async (t) => {
+  const d = resolve([]);
+  t.same(
+    [d.relay, d.relayPort, d.relayHost, d.wsRelay, d.relayBytesPerSecond, d.relayBurstBytes],
+    [false, 3480, null, true, 25_000_000, 4_000_000],
+    'UDP relay off, WebSocket relay on, 25 MB/s per member',
+  );
+  t.equal(resolve(['--relay']).relay, true, '--relay alone switches it on');
+  t.equal(resolve(['--relay', '--relay-port', '4000']).relayPort, 4000, 'a flag after --relay is not its value');
+  t.equal(resolve(['--relay', 'false']).relay, false, '--relay false');
+  t.equal(resolve(['--relay=no']).relay, false, '--relay=no');
+  t.equal(resolve(['--relay', 'ON']).relay, true);
+  t.equal(resolve(['--no-ws-relay']).wsRelay, false, '--no-ws-relay');
+  t.equal(resolve(['--ws-relay', 'false']).wsRelay, false, '--ws-relay false');
+  t.equal(resolve(['--ws-relay=0']).wsRelay, false);
+  t.equal(resolve(['--no-relay'], { WGP2P_RELAY: 'true' }).relay, false, '--no-relay beats the environment');
+  t.same(resolve(['--relay-port', '0']).relayPort, 0, 'port 0 picks a free port (tests)');
+  t.equal(resolve(['--relay-host', '::1']).relayHost, '::1');
+
+  const file = JSON.stringify({ relay: true, wsRelay: false, relayPort: 5000, relayHost: '10.0.0.1', relayBytesPerSecond: 1000, relayBurstBytes: 2000 });
+  const f = resolve([], {}, file);
+  t.same([f.relay, f.wsRelay, f.relayPort, f.relayHost, f.relayBytesPerSecond, f.relayBurstBytes], [true, false, 5000, '10.0.0.1', 1000, 2000], 'from the file');
+  const env = { WGP2P_RELAY: 'no', WGP2P_WS_RELAY: 'yes', WGP2P_RELAY_PORT: '6000', WGP2P_RELAY_BYTES_PER_SECOND: '3000' };
+  const e = resolve([], env, file);
+  t.same([e.relay, e.wsRelay, e.relayPort, e.relayHost, e.relayBytesPerSecond], [false, true, 6000, '10.0.0.1', 3000], 'the environment beats the file');
+  const all = resolve(['--relay', '--no-ws-relay', '--relay-port', '7000', '--relay-bytes-per-second', '4000'], env, file);
+  t.same([all.relay, all.wsRelay, all.relayPort, all.relayBytesPerSecond], [true, false, 7000, 4000], 'flags beat both');
+  t.equal(resolve(['--relay', '--relay-port', '3478', '--relay-host', '10.0.0.2']).relay, true, 'the STUN port number on another address is fine');
+});
+
+t.test('bad relay options are ConfigErrors', async (t) => {
+  const cases: [() => unknown, RegExp][] = [
+    [() => resolve(['--relay-port', '70000']), /--relay-port: expected a port/],
+    [() => resolve(['--relay-port', 'off']), /--relay-port: expected a port/],
+    [() => resolve(['--relay-port', '-1']), /--relay-port/],
+    [() => resolve([], { WGP2P_RELAY_PORT: '99999' }), /WGP2P_RELAY_PORT: expected a port/],
+    [() => resolve(['--relay=maybe']), /--relay: expected true or false/],
+    [() => resolve(['--relay', 'maybe']), /unknown option maybe/],
+    [() => resolve([], { WGP2P_WS_RELAY: 'perhaps' }), /WGP2P_WS_RELAY: expected true or false/],
+    [() => resolve([], {}, '{"relay": "sometimes"}'), /config file relay: expected true or false/],
+    [() => resolve([], {}, '{"wsRelay": 1}'), /config file wsRelay: expected true or false/],
+    [() => resolve(['--no-relay=1']), /--no-relay takes no value/],
+    [() => resolve(['--no-listen']), /unknown option --no-listen/],
+    [() => resolve(['--relay-host', 'relay.example']), /--relay-host: expected an IP address/],
+    [() => resolve(['--relay-bytes-per-second', '0']), /--relay-bytes-per-second: expected an integer/],
+    [() => resolve(['--relay', '--relay-port', '3478']), /--relay-port must differ from --stun-port/],
+    [() => resolve(['--relay', '--relay-port', '4000', '--stun-alt-port', '4000']), /--relay-port must differ from --stun-alt-port/],
+  ];
+  for (const [fn, message] of cases) {
+    t.throws(fn, message, String(message));
+    try {
+      fn();
+    } catch (err) {
+      t.ok(err instanceof ConfigError, `${String(message)} is a ConfigError`);
+    }
+  }
+  t.equal(resolve(['--relay-port', '3478']).relayPort, 3478, 'no clash while the UDP relay is off');
+});
+
+t.test('usage documents the relay options', async (t) => {
+  const text = usage();
+  for (const key of ['relay', 'relayPort', 'relayHost', 'wsRelay', 'relayBytesPerSecond', 'relayBurstBytes']) {
+    t.match(text, flagName(key));
+    t.match(text, envName(key));
+  }
+  t.match(text, /--no-ws-relay/);
+});

@@ -43,13 +43,25 @@ interface Waiter {
 export class TestClient {
   readonly received: ServerMessage[] = [];
   readonly invalid: string[] = [];
+  /** Binary frames (the WebSocket relay), in order. */
+  readonly binary: Buffer[] = [];
+  private binaryWaiters: { match: (b: Buffer) => boolean; resolve: (b: Buffer) => void }[] = [];
   id = '';
   closeCode: number | undefined;
   readonly closed: Promise<number>;
   private waiters: Waiter[] = [];
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer) => {
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) {
+        this.binary.push(data);
+        this.binaryWaiters = this.binaryWaiters.filter((w) => {
+          if (!w.match(data)) return true;
+          w.resolve(data);
+          return false;
+        });
+        return;
+      }
       const parsed = parseServerMessage(data.toString('utf8'));
       if (!parsed.ok) {
         this.invalid.push(data.toString('utf8'));
@@ -105,6 +117,22 @@ export class TestClient {
         resolve: (m) => {
           clearTimeout(timer);
           resolve(m);
+        },
+      });
+    });
+  }
+
+  /** The first binary frame (already received or future) matching `match`. */
+  nextBinary(match: (b: Buffer) => boolean = () => true, timeoutMs = 5000): Promise<Buffer> {
+    const seen = this.binary.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for a binary frame')), timeoutMs);
+      this.binaryWaiters.push({
+        match,
+        resolve: (b) => {
+          clearTimeout(timer);
+          resolve(b);
         },
       });
     });

@@ -101,9 +101,14 @@ t.test('hostile inputs', async (t) => {
       const err = await c.next((m) => m.type === 'error' && m.code === code);
       t.ok(err, code);
     }
+    // The WebSocket relay is on by default: binary garbage is a malformed relay frame, counted
+    // and dropped without a reply.
+    const malformed = () => server.metrics().relayDropped.ws_malformed ?? 0;
+    const before = malformed();
     c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
-    await c.next((m) => m.type === 'error' && m.code === 'BINARY_UNSUPPORTED');
     await c.sync();
+    t.equal(malformed(), before + 1, 'binary garbage counted as a malformed relay frame');
+    t.equal(c.ofType('error').filter((e) => e.code === 'BINARY_UNSUPPORTED').length, 0);
     t.equal(c.closeCode, undefined, 'still connected after a few mistakes');
   });
 

@@ -74,7 +74,12 @@ t.test('healthz, metrics and refusals', async (t) => {
   t.equal(value(samples, 'wgp2p_signal_frames_out_total', ['type', 'member-joined']), 1);
   t.equal(value(samples, 'wgp2p_signal_rejected_frames_total', ['reason', 'BAD_JSON']), 1);
   t.equal(value(samples, 'wgp2p_stun_requests_total', ['result', 'binding']), 1);
-  t.equal(value(samples, 'wgp2p_relay_bytes_total'), 0);
+  for (const via of ['udp', 'ws']) {
+    t.equal(value(samples, 'wgp2p_relayed_packets_total', ['via', via]), 0, `relayed packets via ${via}`);
+    t.equal(value(samples, 'wgp2p_relayed_bytes_total', ['via', via]), 0, `relayed bytes via ${via}`);
+  }
+  t.equal(types.get('wgp2p_relay_dropped_total'), 'counter');
+  t.equal(value(samples, 'wgp2p_relay_bindings'), 0);
   for (const name of ['wgp2p_signal_frames_in_total', 'wgp2p_signal_rejected_frames_total', 'wgp2p_stun_requests_total']) {
     t.equal(types.get(name), 'counter', `${name} is a counter`);
   }

@@ -19,10 +19,11 @@ export class TokenBucket {
     this.last = now;
   }
 
-  take(now: number): boolean {
+  /** Takes `amount` tokens (e.g. bytes) if that many are there; false leaves the bucket as it was. */
+  take(now: number, amount = 1): boolean {
     this.refill(now);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < amount) return false;
+    this.tokens -= amount;
     return true;
   }
 

@@ -1,0 +1,180 @@
+// Our links to the relays of the room: the server's UDP relay (when its welcome offers one), each
+// bounce peer (a member that announced `bounce`), and the server's WebSocket as the relay of last
+// resort (UDP blocked). For each UDP relay we keep a binding (BIND every few seconds, which also
+// keeps our NAT mapping toward it open and measures its RTT) and declare it down when it stops
+// answering. Which member goes through which link is relay-paths.ts's business.
+import { randomBytes } from 'node:crypto';
+import { formatEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
+import { encodeBind, encodeData, encodeWsFrame, RELAY_TXID_BYTES } from '../../shared/relay/wire.js';
+import type { Logger } from '../log.js';
+
+export type RelayLinkKind = 'server' | 'bounce' | 'ws';
+
+export interface RelayLink {
+  /** Names the link in virtual endpoints (relay-endpoint.ts); never reused. */
+  slot: number;
+  /** 'server', 'ws', or the bounce's public key. */
+  key: string;
+  /** What `status` shows: 'server', 'ws' or the bounce's name. */
+  label: string;
+  kind: RelayLinkKind;
+  /** Where to BIND (a bounce may have several candidates); `endpoint` is the one that answered. */
+  targets: Endpoint[];
+  endpoint: Endpoint | undefined;
+  up: boolean;
+  rttMs: number | undefined;
+  lastBoundAt: number;
+  nextBindAt: number;
+  bindAttempts: number;
+  /** Our member id and its proof for this relay, now; undefined while we have no member id. */
+  credentials(): { id: string; auth: Buffer } | undefined;
+}
+
+export interface RelayLinksContext {
+  /** Queues a datagram on the WireGuard socket. */
+  queue(data: Buffer, to: Endpoint): void;
+  /** Sends a binary frame on the signalling WebSocket; false when it cannot now. */
+  sendWs(frame: Buffer): boolean;
+  log: Logger;
+  /** A link went down (or away): members using it must move. */
+  linkDown(link: RelayLink): void;
+}
+
+/** A bound link refreshes this often (keeps the NAT mapping and the relay's binding fresh). */
+const REFRESH_MS = 2_000;
+/** An unbound link retries binding this often. */
+const RETRY_MS = 1_000;
+/** ... and backs off to this after many failures (a relay we cannot reach at all). */
+const RETRY_MAX_MS = 10_000;
+/** A link that has not answered a bind for this long is down. */
+const DOWN_AFTER_MS = 5_000;
+const PENDING_MAX = 16;
+
+const mono = () => performance.now();
+
+export class RelayLinks {
+  private readonly links = new Map<string, RelayLink>();
+  private readonly bySlot = new Map<number, RelayLink>();
+  private readonly pending = new Map<string, { link: RelayLink; to: Endpoint; sentAt: number }>();
+  private nextSlot = 1;
+
+  constructor(private readonly c: RelayLinksContext) {}
+
+  all(): RelayLink[] {
+    return [...this.links.values()];
+  }
+
+  get(key: string): RelayLink | undefined {
+    return this.links.get(key);
+  }
+
+  slot(slot: number): RelayLink | undefined {
+    return this.bySlot.get(slot);
+  }
+
+  /** Adds or updates a link; a link whose targets changed binds again at once. */
+  upsert(key: string, kind: RelayLinkKind, label: string, targets: Endpoint[], credentials: RelayLink['credentials']): RelayLink {
+    let link = this.links.get(key);
+    if (!link) {
+      link = { slot: this.nextSlot++, key, label, kind, targets, endpoint: undefined, up: kind === 'ws', rttMs: undefined, lastBoundAt: -Infinity, nextBindAt: 0, bindAttempts: 0, credentials };
+      this.links.set(key, link);
+      this.bySlot.set(link.slot, link);
+      this.c.log.info('relay known', { relay: label, kind, targets: targets.map(formatEndpoint) });
+      return link;
+    }
+    link.label = label;
+    link.credentials = credentials;
+    const same = targets.length === link.targets.length && targets.every((t, i) => sameEndpoint(t, link.targets[i]!));
+    if (!same) {
+      link.targets = targets;
+      if (link.endpoint && !targets.some((t) => sameEndpoint(t, link.endpoint!))) this.markDown(link, 'its address changed');
+      link.nextBindAt = 0;
+    }
+    return link;
+  }
+
+  remove(key: string, why: string): void {
+    const link = this.links.get(key);
+    if (!link) return;
+    this.links.delete(key);
+    this.bySlot.delete(link.slot);
+    this.c.log.info('relay gone', { relay: link.label, why });
+    link.up = false;
+    this.c.linkDown(link);
+  }
+
+  /** The WebSocket link is up exactly while the signalling connection is (and offers relaying). */
+  setWs(up: boolean, rttMs: number | undefined): void {
+    const link = this.upsert('ws', 'ws', 'ws', [], () => undefined);
+    link.rttMs = rttMs;
+    if (link.up === up) return;
+    link.up = up;
+    if (!up) this.c.linkDown(link);
+  }
+
+  /** Binds every link again now (our member id changed). */
+  rebindAll(): void {
+    for (const l of this.links.values()) l.nextBindAt = 0;
+  }
+
+  private markDown(link: RelayLink, why: string): void {
+    if (!link.up) return;
+    link.up = false;
+    link.endpoint = undefined;
+    this.c.log.warn('relay down', { relay: link.label, why });
+    this.c.linkDown(link);
+  }
+
+  tick(now: number): void {
+    for (const [k, p] of this.pending) if (now - p.sentAt > DOWN_AFTER_MS) this.pending.delete(k);
+    for (const link of this.links.values()) {
+      if (link.kind === 'ws') continue;
+      if (link.up && now - link.lastBoundAt > DOWN_AFTER_MS) this.markDown(link, `no answer for ${DOWN_AFTER_MS / 1000} s`);
+      if (now < link.nextBindAt) continue;
+      const cred = link.credentials();
+      if (!cred) continue;
+      // Bound: refresh where it answered. Not bound: try every target (a bounce's LAN and public).
+      const targets = link.up && link.endpoint ? [link.endpoint] : link.targets;
+      for (const to of targets) {
+        const txid = randomBytes(RELAY_TXID_BYTES);
+        this.pending.set(txid.toString('hex'), { link, to, sentAt: now });
+        this.c.queue(encodeBind(txid, cred.id, cred.auth), to);
+      }
+      while (this.pending.size > PENDING_MAX * Math.max(1, this.links.size)) this.pending.delete(this.pending.keys().next().value!);
+      link.bindAttempts = link.up ? 0 : link.bindAttempts + 1;
+      link.nextBindAt = now + (link.up ? REFRESH_MS : Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** Math.max(0, link.bindAttempts - 5)));
+    }
+  }
+
+  /** A BOUND from `from`: the relay it came from holds our binding. */
+  onBound(txid: Buffer, from: Endpoint, now = mono()): void {
+    const key = txid.toString('hex');
+    const p = this.pending.get(key);
+    if (!p || !sameEndpoint(p.to, from) || this.links.get(p.link.key) !== p.link) return;
+    this.pending.delete(key);
+    const link = p.link;
+    link.rttMs = now - p.sentAt;
+    link.lastBoundAt = now;
+    if (!link.up) {
+      link.up = true;
+      link.endpoint = from;
+      link.nextBindAt = now + REFRESH_MS;
+      this.c.log.info('relay up', { relay: link.label, endpoint: formatEndpoint(from), rttMs: Math.round(link.rttMs * 100) / 100 });
+    }
+  }
+
+  /** The UDP link whose relay sent a datagram from `from`, if any. */
+  byEndpoint(from: Endpoint): RelayLink | undefined {
+    for (const l of this.links.values()) if (l.endpoint && sameEndpoint(l.endpoint, from)) return l;
+    return undefined;
+  }
+
+  /** Sends `payload` to member `to` through `link`; false when the link cannot carry it now. */
+  send(link: RelayLink, to: string, payload: Buffer): boolean {
+    if (!link.up) return false;
+    if (link.kind === 'ws') return this.c.sendWs(encodeWsFrame(to, payload));
+    if (!link.endpoint) return false;
+    this.c.queue(encodeData(to, payload), link.endpoint);
+    return true;
+  }
+}

@@ -1,0 +1,268 @@
+// Relayed paths to members we have no direct path to. When punching has not found one within a
+// short budget (at once when the two NATs are known to defeat punching), the member's WireGuard
+// peer is pointed at a virtual endpoint (relay-endpoint.ts) standing for "member M through relay
+// R": what the engine sends there is wrapped and sent to R, and what R delivers from M is handed to
+// the engine as coming from there. The WireGuard session is the same one either way, so moving
+// between direct and relayed paths needs no handshake. PathKeeper keeps punching in the
+// background; the first direct path it adopts wins over the relay.
+//
+// Disco probes travel the relayed path too, every couple of seconds: they measure its RTT and
+// tell when a relay no longer reaches the member (e.g. the member is not bound there), so we move
+// to another. Both ends pick the relay with the lowest RTT they see; to converge on one relay the
+// higher-keyed end follows the one its peer's packets arrive through.
+import { formatEndpoint, type Endpoint } from '../../shared/net/address.js';
+import { looksLikeDisco, looksLikeWireGuard } from '../../shared/relay/wire.js';
+import type { Tunnel } from '../daemon/tunnel.js';
+import type { Logger } from '../log.js';
+import type { NatInfo } from './announcement.js';
+import { AnsweredPings, DISCO_PING, encodePing, encodePong, newTxid, openDisco } from './disco.js';
+import { isRelayEndpoint, parseRelayEndpoint, relayEndpoint } from './relay-endpoint.js';
+import type { RelayLink, RelayLinks } from './relay-links.js';
+import type { Member, RoomMembers } from './room-members.js';
+
+export interface RelayPathsContext {
+  tunnel: Pick<Tunnel, 'device'>;
+  links: RelayLinks;
+  members: RoomMembers;
+  ourNat(): NatInfo;
+  log: Logger;
+  count(what: string): void;
+}
+
+export interface RelayTiming {
+  /** Punching gets this long to find a direct path before we relay. */
+  budgetMs: number;
+  heartbeatMs: number;
+  /** A relayed path without a disco answer for this long does not reach the member. */
+  pathTimeoutMs: number;
+  /** ... and that relay is not tried again for the member for this long. */
+  avoidMs: number;
+}
+
+export const DEFAULT_RELAY_TIMING: RelayTiming = { budgetMs: 1_500, heartbeatMs: 2_000, pathTimeoutMs: 6_000, avoidMs: 30_000 };
+
+/** The follower keeps using the relay its peer's packets came through while they keep coming. */
+const FOLLOW_MS = 10_000;
+/** A relay replaces the one in use only if its RTT is below this fraction of it. */
+const SWITCH_RATIO = 0.7;
+const PING_TIMEOUT_MS = 2_000;
+
+interface RelayState {
+  slot: number;
+  link: RelayLink | undefined;
+  since: number;
+  /** When relaying becomes allowed (Infinity while a direct path exists or none was sought). */
+  eligibleAt: number;
+  follow: { link: RelayLink; at: number } | undefined;
+  avoid: Map<RelayLink, number>;
+  pingAt: number;
+  answeredAt: number;
+  rttMs: number | undefined;
+  outstanding: Map<string, { link: RelayLink; sentAt: number; answered?: (rttMs: number) => void }>;
+  answered: AnsweredPings;
+}
+
+const mono = () => performance.now();
+
+/** True when the two NATs defeat hole punching (endpoint-dependent mapping against one that filters by port too). */
+export function punchingHopeless(a: NatInfo, b: NatInfo): boolean {
+  const edm = (n: NatInfo) => n.mapping === 'endpoint-dependent';
+  return (edm(a) && (edm(b) || b.filtering === 'port-dependent')) || (edm(b) && a.filtering === 'port-dependent');
+}
+
+export interface RelayedPathInfo {
+  relay: string;
+  endpoint: string;
+  rttMs: number | undefined;
+}
+
+export class RelayPaths {
+  private readonly states = new Map<Member, RelayState>();
+  private readonly bySlot = new Map<number, Member>();
+  private nextSlot = 1;
+  private readonly timing: RelayTiming;
+
+  constructor(
+    private readonly c: RelayPathsContext,
+    timing: Partial<RelayTiming> = {},
+  ) {
+    this.timing = { ...DEFAULT_RELAY_TIMING, ...timing };
+  }
+
+  private state(m: Member): RelayState {
+    let st = this.states.get(m);
+    if (!st) {
+      st = { slot: this.nextSlot++, link: undefined, since: 0, eligibleAt: Infinity, follow: undefined, avoid: new Map(), pingAt: -Infinity, answeredAt: -Infinity, rttMs: undefined, outstanding: new Map(), answered: new AnsweredPings() };
+      if (st.slot > 0xffff) st.slot = this.nextSlot = 1; // 65k members later: slots wrap (old ones are gone)
+      this.states.set(m, st);
+      this.bySlot.set(st.slot, m);
+    }
+    return st;
+  }
+
+  forget(m: Member): void {
+    const st = this.states.get(m);
+    if (!st) return;
+    this.states.delete(m);
+    if (this.bySlot.get(st.slot) === m) this.bySlot.delete(st.slot);
+  }
+
+  /** The relayed path in use for `m`, for status. */
+  info(m: Member): RelayedPathInfo | undefined {
+    const st = this.states.get(m);
+    const link = st?.link;
+    if (!st || !link) return undefined;
+    return { relay: link.label, endpoint: link.endpoint ? formatEndpoint(link.endpoint) : link.kind, rttMs: st.rttMs };
+  }
+
+  /** The engine's send path: a datagram for a virtual endpoint goes through its relay. */
+  send(data: Buffer, to: Endpoint): boolean {
+    if (!isRelayEndpoint(to)) return false;
+    const v = parseRelayEndpoint(to);
+    const link = v && this.c.links.slot(v.linkSlot);
+    const m = v && this.bySlot.get(v.memberSlot);
+    if (!link || !m || !this.c.links.send(link, m.memberId, data)) this.c.count('relay_send_dropped');
+    return true;
+  }
+
+  /** A payload relayed to us from member id `from` through `link`. */
+  onRelayed(link: RelayLink, from: string, payload: Buffer, now = mono()): void {
+    const m = this.c.members.byMember(from);
+    if (!m) return this.c.count('relay_unknown_source');
+    const st = this.state(m);
+    if (looksLikeDisco(payload)) return this.onDisco(m, st, link, payload, now);
+    if (!looksLikeWireGuard(payload)) return this.c.count('relay_not_wireguard');
+    const peer = this.c.tunnel.device.getPeer(m.publicKey);
+    if (!peer) return;
+    let source: Endpoint;
+    if (m.finder.active && peer.endpoint && !isRelayEndpoint(peer.endpoint)) {
+      // We have a direct path: late relayed packets must not pull the session back to the relay.
+      source = peer.endpoint;
+    } else if (m.keys.side === 0 && st.link?.up) {
+      source = relayEndpoint(st.link.slot, st.slot);
+    } else {
+      source = relayEndpoint(link.slot, st.slot);
+      st.follow = { link, at: now };
+    }
+    this.c.tunnel.device.receive(payload, source);
+  }
+
+  /** The relay says `id` is not bound there: stop using it for that member for a while. */
+  onUnreachable(link: RelayLink, id: string, now = mono()): void {
+    const m = this.c.members.byMember(id);
+    if (!m) return;
+    const st = this.state(m);
+    st.avoid.set(link, now + this.timing.avoidMs);
+    if (st.link === link) {
+      this.c.log.info('relay does not reach the member; trying another', { peer: m.name, relay: link.label });
+      st.link = undefined;
+    }
+  }
+
+  /** A link went down: its members choose again on their next tick. */
+  linkDown(link: RelayLink): void {
+    for (const [m, st] of this.states) {
+      if (st.follow?.link === link) st.follow = undefined;
+      if (st.link === link) {
+        this.c.log.warn('relay lost; moving', { peer: m.name, relay: link.label });
+        st.link = undefined;
+      }
+    }
+  }
+
+  tick(m: Member, now: number): void {
+    const st = this.state(m);
+    if (m.finder.active) {
+      if (st.link) this.c.log.info('direct path replaces the relay', { peer: m.name, relay: st.link.label });
+      st.link = undefined;
+      st.eligibleAt = Infinity;
+      return;
+    }
+    if (st.eligibleAt === Infinity) st.eligibleAt = now + (punchingHopeless(this.c.ourNat(), m.nat) ? 0 : this.timing.budgetMs);
+    if (!st.link && now < st.eligibleAt) return;
+    const t = this.timing;
+    if (st.link && now - st.since > t.pathTimeoutMs && now - st.answeredAt > t.pathTimeoutMs) {
+      this.c.log.warn('relayed path silent; trying another relay', { peer: m.name, relay: st.link.label });
+      st.avoid.set(st.link, now + t.avoidMs);
+      if (st.follow?.link === st.link) st.follow = undefined;
+      st.link = undefined;
+    }
+    const want = this.choose(m, st, now);
+    if (want !== st.link) this.use(m, st, want, now);
+    if (st.link && now - st.pingAt >= t.heartbeatMs) this.ping(m, st, st.link, now);
+  }
+
+  private use(m: Member, st: RelayState, link: RelayLink | undefined, now: number): void {
+    const previous = st.link;
+    st.link = link;
+    st.since = now;
+    st.answeredAt = -Infinity;
+    st.rttMs = undefined;
+    if (!link) {
+      this.c.log.warn('no relay reaches the member', { peer: m.name });
+      return;
+    }
+    const peer = this.c.tunnel.device.getPeer(m.publicKey);
+    if (!peer) return;
+    peer.endpoint = relayEndpoint(link.slot, st.slot);
+    // Starts the handshake if there is no session yet, else tells the peer (by roaming) where we are.
+    peer.sendKeepalive();
+    this.c.log.info(previous ? 'moved to another relay' : 'relayed path up', { peer: m.name, relay: link.label, from: previous?.label });
+    this.ping(m, st, link, now);
+  }
+
+  private choose(m: Member, st: RelayState, now: number): RelayLink | undefined {
+    const usable = this.c.links.all().filter((l) => l.up && l.key !== m.key && !((st.avoid.get(l) ?? -Infinity) > now));
+    if (usable.length === 0) return undefined;
+    if (m.keys.side === 1 && st.follow && usable.includes(st.follow.link) && now - st.follow.at < FOLLOW_MS) return st.follow.link;
+    // UDP relays first, by RTT; the WebSocket only when no UDP relay answers.
+    const rank = (l: RelayLink) => (l.kind === 'ws' ? 1e9 : 0) + (l.rttMs ?? 1e6);
+    const best = usable.reduce((a, b) => (rank(b) < rank(a) ? b : a));
+    if (st.link && usable.includes(st.link) && rank(best) > rank(st.link) * SWITCH_RATIO) return st.link;
+    return best;
+  }
+
+  private ping(m: Member, st: RelayState, link: RelayLink, now: number, answered?: (rttMs: number) => void): void {
+    st.pingAt = now;
+    const txid = newTxid();
+    st.outstanding.set(txid.toString('hex'), { link, sentAt: now, answered });
+    for (const [k, o] of st.outstanding) if (now - o.sentAt > this.timing.pathTimeoutMs) st.outstanding.delete(k);
+    this.c.links.send(link, m.memberId, encodePing(m.keys.discoKey, m.keys.side, m.keys.pairId, txid));
+  }
+
+  private onDisco(m: Member, st: RelayState, link: RelayLink, payload: Buffer, now: number): void {
+    const p = openDisco(m.keys.discoKey, payload);
+    if (!p) return this.c.count('disco_bad_tag');
+    if (p.side === m.keys.side) return this.c.count('disco_reflected');
+    if (p.type === DISCO_PING) {
+      if (!st.answered.firstTime(p.txid)) return this.c.count('disco_replayed_ping');
+      this.c.links.send(link, m.memberId, encodePong(m.keys.discoKey, m.keys.side, m.keys.pairId, p.txid, relayEndpoint(link.slot, st.slot)));
+      return;
+    }
+    const key = p.txid.toString('hex');
+    const o = st.outstanding.get(key);
+    if (!o || o.link !== link) return;
+    st.outstanding.delete(key);
+    const rtt = now - o.sentAt;
+    if (st.link === link) {
+      st.answeredAt = now;
+      st.rttMs = Math.round(rtt * 100) / 100;
+    }
+    o.answered?.(rtt);
+  }
+
+  /** `wgp2p ping` over the relayed path in use. */
+  async pingOnce(m: Member): Promise<{ relay: string; rttMs: number }> {
+    const st = this.states.get(m);
+    const link = st?.link;
+    if (!st || !link) throw new Error(`no path to ${m.name} yet: no direct path and no relay reaches it`);
+    const rtt = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer from ${m.name} via relay ${link.label} within ${PING_TIMEOUT_MS / 1000} s`)), PING_TIMEOUT_MS);
+      this.ping(m, st, link, mono(), (ms) => {
+        clearTimeout(timer);
+        resolve(ms);
+      });
+    });
+    return { relay: link.label, rttMs: Math.round(rtt * 100) / 100 };
+  }
+}

@@ -1,0 +1,194 @@
+// The forwarding core of a relay, shared by bounce peers and the server's built-in relay. Pure:
+// datagrams and frames in, datagrams out, time passed in; the sockets live with the callers.
+//
+// A member binds its member id to the UDP address its BIND came from, proving with `auth` that
+// the id is its own (the policy decides how: a room pair key at a bounce, a server-issued token
+// at the server). DATA from a bound address is forwarded to the destination's binding, with the
+// source's id in front; the relay never reads the payload beyond checking it has the shape of a
+// WireGuard message (or a members' disco probe). Bindings expire when the member stops refreshing them, and each member has
+// its own byte budget so one cannot starve the others.
+import { formatEndpoint, type Endpoint } from '../net/address.js';
+import { TokenBucket } from '../rate-limit.js';
+import {
+  decodeRelayPacket,
+  encodeBound,
+  encodeData,
+  encodeUnreachable,
+  isRelayablePayload,
+  RELAY_BIND,
+  RELAY_DATA,
+} from './wire.js';
+
+export interface RelayPolicy {
+  /** True when `auth` proves the sender owns member id `id`. */
+  authorize(id: string, auth: Buffer, now: number): boolean;
+  /** True when `from` may send to `to` (e.g. both are members of one room). */
+  mayForward(from: string, to: string): boolean;
+  /**
+   * Delivers to a destination with no UDP binding by other means (the server's WebSocket);
+   * returns false when it cannot, and the sender is told the destination is unreachable.
+   */
+  deliverElsewhere?(from: string, to: string, payload: Buffer): boolean;
+}
+
+export interface RelayLimits {
+  /** Each member's sustained relayed bytes per second, and its burst. */
+  bytesPerSecond: number;
+  burstBytes: number;
+  /** A binding not refreshed (by BIND or DATA) for this long is dropped. */
+  bindingTtlMs: number;
+  maxBindings: number;
+  /** At most one UNREACHABLE per source and destination per this many ms. */
+  unreachableGapMs: number;
+}
+
+export const DEFAULT_RELAY_LIMITS: RelayLimits = {
+  bytesPerSecond: 25_000_000, // 200 Mbit/s per member
+  burstBytes: 4_000_000,
+  bindingTtlMs: 90_000,
+  maxBindings: 10_000,
+  unreachableGapMs: 1_000,
+};
+
+export interface Datagram {
+  to: Endpoint;
+  data: Buffer;
+}
+
+interface Binding {
+  id: string;
+  endpoint: Endpoint;
+  key: string;
+  seenAt: number;
+  bucket: TokenBucket;
+  unreachableSentAt: Map<string, number>;
+}
+
+export type DropReason = 'malformed' | 'unbound_source' | 'bad_auth' | 'not_wireguard' | 'not_allowed' | 'rate_limited' | 'unreachable' | 'full' | 'unexpected';
+
+export interface RelayStats {
+  packets: number;
+  bytes: number;
+  binds: number;
+  dropped: Map<DropReason, number>;
+}
+
+export class RelaySwitch {
+  readonly stats: RelayStats = { packets: 0, bytes: 0, binds: 0, dropped: new Map() };
+  private readonly byId = new Map<string, Binding>();
+  private readonly byEndpoint = new Map<string, Binding>();
+  private readonly limits: RelayLimits;
+
+  constructor(
+    private readonly policy: RelayPolicy,
+    limits: Partial<RelayLimits> = {},
+  ) {
+    this.limits = { ...DEFAULT_RELAY_LIMITS, ...limits };
+  }
+
+  get bindingCount(): number {
+    return this.byId.size;
+  }
+
+  endpointOf(id: string): Endpoint | undefined {
+    return this.byId.get(id)?.endpoint;
+  }
+
+  private drop(reason: DropReason): [] {
+    this.stats.dropped.set(reason, (this.stats.dropped.get(reason) ?? 0) + 1);
+    return [];
+  }
+
+  /** One UDP datagram from `from`; returns the datagrams to send. */
+  receive(data: Buffer, from: Endpoint, now: number): Datagram[] {
+    const p = decodeRelayPacket(data);
+    if (!p) return this.drop('malformed');
+    if (p.type === RELAY_BIND) {
+      if (!this.policy.authorize(p.id, p.auth, now)) return this.drop('bad_auth');
+      if (!this.bind(p.id, from, now)) return this.drop('full');
+      return [{ to: from, data: encodeBound(p.txid) }];
+    }
+    if (p.type !== RELAY_DATA) return this.drop('unexpected');
+    const source = this.byEndpoint.get(formatEndpoint(from));
+    if (!source) return this.drop('unbound_source');
+    source.seenAt = now;
+    return this.route(source.id, p.id, p.payload, now, source).out;
+  }
+
+  /**
+   * A payload from member `from` reaching us some other way (the server's WebSocket): forwarded
+   * like DATA. Returns the datagrams to send, and whether it was delivered at all.
+   */
+  forward(from: string, to: string, payload: Buffer, now: number): { out: Datagram[]; delivered: boolean } {
+    return this.route(from, to, payload, now, this.byId.get(from));
+  }
+
+  private route(from: string, to: string, payload: Buffer, now: number, source: Binding | undefined): { out: Datagram[]; delivered: boolean } {
+    const dropped = (reason: DropReason) => ({ out: this.drop(reason), delivered: false });
+    if (!isRelayablePayload(payload)) return dropped('not_wireguard');
+    if (!this.policy.mayForward(from, to)) return dropped('not_allowed');
+    if (source && !source.bucket.take(now, payload.length)) return dropped('rate_limited');
+    const dest = this.byId.get(to);
+    if (dest) {
+      this.count(payload.length);
+      return { out: [{ to: dest.endpoint, data: encodeData(from, payload) }], delivered: true };
+    }
+    if (this.policy.deliverElsewhere?.(from, to, payload)) {
+      this.count(payload.length);
+      return { out: [], delivered: true };
+    }
+    this.drop('unreachable');
+    return { out: this.unreachable(source, to, now), delivered: false };
+  }
+
+  /** Tells a bound source that `to` is not here, at most once per unreachableGapMs. */
+  private unreachable(source: Binding | undefined, to: string, now: number): Datagram[] {
+    if (!source) return [];
+    const last = source.unreachableSentAt.get(to);
+    if (last !== undefined && now - last < this.limits.unreachableGapMs) return [];
+    source.unreachableSentAt.set(to, now);
+    if (source.unreachableSentAt.size > 64) source.unreachableSentAt.delete(source.unreachableSentAt.keys().next().value!);
+    return [{ to: source.endpoint, data: encodeUnreachable(to) }];
+  }
+
+  private count(bytes: number): void {
+    this.stats.packets++;
+    this.stats.bytes += bytes;
+  }
+
+  /** Binds `id` to `endpoint` (moving it if the member's address changed). */
+  private bind(id: string, endpoint: Endpoint, now: number): boolean {
+    const key = formatEndpoint(endpoint);
+    let b = this.byId.get(id);
+    if (!b) {
+      this.sweep(now);
+      if (this.byId.size >= this.limits.maxBindings) return false;
+      b = { id, endpoint, key, seenAt: now, bucket: new TokenBucket(this.limits.bytesPerSecond, this.limits.burstBytes, now), unreachableSentAt: new Map() };
+      this.byId.set(id, b);
+    } else if (b.key !== key) {
+      this.byEndpoint.delete(b.key);
+      b.endpoint = endpoint;
+      b.key = key;
+    }
+    // Another member bound from this address before (its NAT mapping was reused): it loses it.
+    const previous = this.byEndpoint.get(key);
+    if (previous && previous !== b) this.byId.delete(previous.id);
+    this.byEndpoint.set(key, b);
+    b.seenAt = now;
+    this.stats.binds++;
+    return true;
+  }
+
+  /** Forgets `id` at once (it left the room, or its connection to the server closed). */
+  unbind(id: string): void {
+    const b = this.byId.get(id);
+    if (!b) return;
+    this.byId.delete(id);
+    if (this.byEndpoint.get(b.key) === b) this.byEndpoint.delete(b.key);
+  }
+
+  /** Drops bindings that were not refreshed in time. */
+  sweep(now: number): void {
+    for (const b of this.byId.values()) if (now - b.seenAt > this.limits.bindingTtlMs) this.unbind(b.id);
+  }
+}

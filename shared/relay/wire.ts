@@ -1,0 +1,188 @@
+// The packet relay's wire format, shared by agents, bounce peers and the server.
+//
+// A relay forwards members' WireGuard messages between them without being able to read them: the
+// payload of a relay packet is the member's own end-to-end encrypted WireGuard message, and the
+// relay only looks at the small header in front of it. Members are named by their signalling
+// member id (the relay's "mailing address"), never by public key.
+//
+// UDP relay datagrams share a socket with WireGuard, STUN and disco, so they start with a magic
+// that is none of those: 0xD2 0x5E 0x1A then version 1 (WireGuard starts with 1..4 and three zero
+// bytes, STUN with two zero bits, disco with 0xD1). Then a type byte:
+//   BIND        member → relay: txid(12) idLen(1) id authLen(1) auth   "forward to me here"
+//   BOUND       relay → member: txid(12)                                the bind was accepted
+//   DATA        member → relay: idLen(1) destination id, payload
+//               relay → member: idLen(1) source id, payload
+//   UNREACHABLE relay → member: idLen(1) id                             nobody by that id is bound
+// Over WebSocket (binary frames) there is no magic and no type: idLen(1) id payload, the id being
+// the destination from a member and the source to a member.
+
+export const RELAY_MAGIC = Buffer.from([0xd2, 0x5e, 0x1a, 0x01]);
+export const RELAY_BIND = 1;
+export const RELAY_BOUND = 2;
+export const RELAY_DATA = 3;
+export const RELAY_UNREACHABLE = 4;
+export const RELAY_TXID_BYTES = 12;
+/** Member ids are at most 64 characters of [A-Za-z0-9_-] (see shared/signal/fields.ts). */
+export const MAX_RELAY_ID_BYTES = 64;
+export const MAX_RELAY_AUTH_BYTES = 96;
+const HEADER_BYTES = RELAY_MAGIC.length + 1;
+const MEMBER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export type RelayPacket =
+  | { type: typeof RELAY_BIND; txid: Buffer; id: string; auth: Buffer }
+  | { type: typeof RELAY_BOUND; txid: Buffer }
+  | { type: typeof RELAY_DATA; id: string; payload: Buffer }
+  | { type: typeof RELAY_UNREACHABLE; id: string };
+
+export function isRelayPacket(d: Uint8Array): boolean {
+  return d.length > HEADER_BYTES && d[0] === 0xd2 && d[1] === 0x5e && d[2] === 0x1a && d[3] === 0x01;
+}
+
+function header(type: number, rest: number): Buffer {
+  const b = Buffer.allocUnsafe(HEADER_BYTES + rest);
+  RELAY_MAGIC.copy(b, 0);
+  b[4] = type;
+  return b;
+}
+
+function idBytes(id: string): Buffer {
+  if (!MEMBER_ID.test(id)) throw new Error(`"${id}" is not a member id`);
+  return Buffer.from(id, 'latin1');
+}
+
+export function encodeBind(txid: Uint8Array, id: string, auth: Uint8Array): Buffer {
+  if (txid.length !== RELAY_TXID_BYTES) throw new Error('relay txid must be 12 bytes');
+  if (auth.length > MAX_RELAY_AUTH_BYTES) throw new Error('relay auth too long');
+  const ib = idBytes(id);
+  const b = header(RELAY_BIND, RELAY_TXID_BYTES + 1 + ib.length + 1 + auth.length);
+  let o = HEADER_BYTES;
+  b.set(txid, o);
+  o += RELAY_TXID_BYTES;
+  b[o++] = ib.length;
+  ib.copy(b, o);
+  o += ib.length;
+  b[o++] = auth.length;
+  b.set(auth, o);
+  return b;
+}
+
+export function encodeBound(txid: Uint8Array): Buffer {
+  if (txid.length !== RELAY_TXID_BYTES) throw new Error('relay txid must be 12 bytes');
+  const b = header(RELAY_BOUND, RELAY_TXID_BYTES);
+  b.set(txid, HEADER_BYTES);
+  return b;
+}
+
+/** DATA with `id` (destination from a member, source to a member) in front of `payload`. */
+export function encodeData(id: string, payload: Uint8Array): Buffer {
+  const ib = idBytes(id);
+  const b = header(RELAY_DATA, 1 + ib.length + payload.length);
+  b[HEADER_BYTES] = ib.length;
+  ib.copy(b, HEADER_BYTES + 1);
+  b.set(payload, HEADER_BYTES + 1 + ib.length);
+  return b;
+}
+
+export function encodeUnreachable(id: string): Buffer {
+  const ib = idBytes(id);
+  const b = header(RELAY_UNREACHABLE, 1 + ib.length);
+  b[HEADER_BYTES] = ib.length;
+  ib.copy(b, HEADER_BYTES + 1);
+  return b;
+}
+
+/** Reads a length-prefixed member id at `o`; undefined when it does not fit or is malformed. */
+function readId(d: Buffer, o: number): { id: string; end: number } | undefined {
+  const n = d[o];
+  if (n === undefined || n === 0 || n > MAX_RELAY_ID_BYTES || o + 1 + n > d.length) return undefined;
+  const id = d.toString('latin1', o + 1, o + 1 + n);
+  return MEMBER_ID.test(id) ? { id, end: o + 1 + n } : undefined;
+}
+
+/** Decodes a relay datagram; undefined for anything malformed (never throws on network input). */
+export function decodeRelayPacket(d: Buffer): RelayPacket | undefined {
+  if (!isRelayPacket(d)) return undefined;
+  const type = d[4];
+  const o = HEADER_BYTES;
+  switch (type) {
+    case RELAY_BIND: {
+      if (d.length < o + RELAY_TXID_BYTES + 2) return undefined;
+      const txid = Buffer.from(d.subarray(o, o + RELAY_TXID_BYTES));
+      const r = readId(d, o + RELAY_TXID_BYTES);
+      if (!r) return undefined;
+      const n = d[r.end];
+      if (n === undefined || n > MAX_RELAY_AUTH_BYTES || r.end + 1 + n !== d.length) return undefined;
+      return { type, txid, id: r.id, auth: Buffer.from(d.subarray(r.end + 1)) };
+    }
+    case RELAY_BOUND:
+      if (d.length !== o + RELAY_TXID_BYTES) return undefined;
+      return { type, txid: Buffer.from(d.subarray(o)) };
+    case RELAY_DATA: {
+      const r = readId(d, o);
+      if (!r || r.end >= d.length) return undefined;
+      return { type, id: r.id, payload: d.subarray(r.end) };
+    }
+    case RELAY_UNREACHABLE: {
+      const r = readId(d, o);
+      return r && r.end === d.length ? { type, id: r.id } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** A WebSocket relay frame: `id` then `payload`. */
+export function encodeWsFrame(id: string, payload: Uint8Array): Buffer {
+  const ib = idBytes(id);
+  const b = Buffer.allocUnsafe(1 + ib.length + payload.length);
+  b[0] = ib.length;
+  ib.copy(b, 1);
+  b.set(payload, 1 + ib.length);
+  return b;
+}
+
+export function decodeWsFrame(d: Buffer): { id: string; payload: Buffer } | undefined {
+  const r = readId(d, 0);
+  if (!r || r.end >= d.length) return undefined;
+  return { id: r.id, payload: d.subarray(r.end) };
+}
+
+// WireGuard message sizes (the WireGuard paper, section 5.4): a relay forwards only payloads of
+// this shape, so it cannot be used to bounce arbitrary traffic at members.
+const WG_INITIATION = 148;
+const WG_RESPONSE = 92;
+const WG_COOKIE_REPLY = 64;
+const WG_TRANSPORT_MIN = 32;
+const WG_MAX = 65_535;
+
+/** True when `p` has the type and length of a WireGuard message. */
+export function looksLikeWireGuard(p: Uint8Array): boolean {
+  if (p.length < 4 || p[1] !== 0 || p[2] !== 0 || p[3] !== 0) return false;
+  switch (p[0]) {
+    case 1:
+      return p.length === WG_INITIATION;
+    case 2:
+      return p.length === WG_RESPONSE;
+    case 3:
+      return p.length === WG_COOKIE_REPLY;
+    case 4:
+      // No multiple-of-16 check: senders pad to 16 but never beyond their MTU, which need not be one.
+      return p.length >= WG_TRANSPORT_MIN && p.length <= WG_MAX;
+    default:
+      return false;
+  }
+}
+
+// Disco probes (agent/join/disco.ts) also travel relayed paths, so members can measure and watch
+// them end to end: a fixed magic and two fixed sizes, authenticated by the pair.
+const DISCO_PING_BYTES = 42;
+const DISCO_PONG_BYTES = 61;
+
+export function looksLikeDisco(p: Uint8Array): boolean {
+  return (p.length === DISCO_PING_BYTES || p.length === DISCO_PONG_BYTES) && p[0] === 0xd1 && p[1] === 0x5c && p[2] === 0x0d && p[3] === 0x01;
+}
+
+/** What a relay forwards: WireGuard messages and disco probes, nothing else. */
+export function isRelayablePayload(p: Uint8Array): boolean {
+  return looksLikeWireGuard(p) || looksLikeDisco(p);
+}

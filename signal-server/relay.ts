@@ -1,0 +1,196 @@
+// The server's packet relay: members that cannot reach each other directly send each other their
+// (end-to-end encrypted) WireGuard messages through us, over UDP (`--relay`, a socket of its own)
+// or in binary WebSocket frames (`wsRelay`, for members whose UDP is blocked). Both transports
+// go through one forwarding core (shared/relay/relay-switch.ts): a packet arriving on either is
+// delivered to the destination's UDP binding when it has one, else on its WebSocket.
+//
+// Who may use it: a member proves its member id to the UDP relay with the token its welcome
+// carried (HMAC of the id under a secret that lives only in this process), and packets only flow
+// between members that share a room.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { Endpoint as UdpEndpoint } from '../shared/net/address.js';
+import { RelaySwitch, type Datagram } from '../shared/relay/relay-switch.js';
+import { RELAY_DATA } from '../shared/relay/wire.js';
+import type { Limits } from './config.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+/** How a WebSocket delivery went: sent, dropped because the client reads too slowly, or impossible. */
+export type WsDelivery = 'sent' | 'congested' | 'closed';
+
+/** A connected member, as the relay sees it (a Session). */
+export interface RelayMember {
+  readonly id: string;
+  readonly rooms: ReadonlySet<string>;
+  /** Sends `payload` from member `from` in a binary WebSocket frame. */
+  deliverRelay(from: string, payload: Buffer): WsDelivery;
+}
+
+export interface ServerRelayOptions {
+  /** The connected member with this id, if any. */
+  member(id: string): RelayMember | undefined;
+  /** Deliver to members without a UDP binding on their WebSocket, and accept binary frames. */
+  wsRelay: boolean;
+  limits: Pick<Limits, 'relayBytesPerSecond' | 'relayBurstBytes' | 'maxConnections'>;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/** What became of a packet a member sent over its WebSocket. */
+export type ForwardResult = 'delivered' | 'unreachable' | 'dropped';
+
+const TOKEN_BYTES = 32;
+const SWEEP_INTERVAL_MS = 10_000;
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** The payload length of an encoded DATA datagram (magic+version, type, idLen, id, payload). */
+function dataPayloadBytes(d: Buffer): number {
+  return d.length - 6 - d[5]!;
+}
+
+function shareRoom(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const room of small) if (large.has(room)) return true;
+  return false;
+}
+
+export class ServerRelay {
+  readonly wsRelay: boolean;
+  private readonly secret = randomBytes(32);
+  private readonly core: RelaySwitch;
+  private socket: dgram.Socket | undefined;
+  private bound: { host: string; port: number } | undefined;
+  private readonly sweepTimer: NodeJS.Timeout;
+
+  constructor(private readonly o: ServerRelayOptions) {
+    this.wsRelay = o.wsRelay;
+    this.core = new RelaySwitch(
+      {
+        authorize: (id, auth) => this.authorize(id, auth),
+        mayForward: (from, to) => this.mayForward(from, to),
+        deliverElsewhere: (from, to, payload) => this.deliverOnWebSocket(from, to, payload),
+      },
+      {
+        bytesPerSecond: o.limits.relayBytesPerSecond,
+        burstBytes: o.limits.relayBurstBytes,
+        maxBindings: o.limits.maxConnections,
+      },
+    );
+    o.metrics.relay = { bindings: () => this.core.bindingCount, dropped: () => this.core.stats.dropped };
+    this.sweepTimer = setInterval(() => this.core.sweep(Date.now()), SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  /** Where the UDP relay listens, once it does. */
+  get udp(): { host: string; port: number } | undefined {
+    return this.bound;
+  }
+
+  /** The proof of member id `id` for BIND: HMAC-SHA256 under this process's secret. */
+  tokenFor(id: string): Buffer {
+    return createHmac('sha256', this.secret).update(id, 'latin1').digest();
+  }
+
+  private authorize(id: string, auth: Buffer): boolean {
+    if (!this.o.member(id) || auth.length !== TOKEN_BYTES) return false;
+    return timingSafeEqual(this.tokenFor(id), auth);
+  }
+
+  private mayForward(from: string, to: string): boolean {
+    const dest = this.o.member(to);
+    // Nobody by that id (it left, or never was): the core reports the destination unreachable.
+    if (!dest) return true;
+    const source = this.o.member(from);
+    return source !== undefined && shareRoom(source.rooms, dest.rooms);
+  }
+
+  private deliverOnWebSocket(from: string, to: string, payload: Buffer): boolean {
+    if (!this.wsRelay) return false;
+    const dest = this.o.member(to);
+    if (!dest) return false;
+    switch (dest.deliverRelay(from, payload)) {
+      case 'sent':
+        this.o.metrics.relayed('ws', payload.length);
+        return true;
+      case 'congested':
+        // Lost like any datagram under congestion; the member is there, so not "unreachable".
+        this.o.metrics.relayDropped.inc('ws_congested');
+        return true;
+      case 'closed':
+        return false;
+    }
+  }
+
+  /** Opens the UDP relay socket. */
+  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+    const socket = dgram.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(port, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    for (const set of [() => socket.setRecvBufferSize(SOCKET_BUFFER_BYTES), () => socket.setSendBufferSize(SOCKET_BUFFER_BYTES)]) {
+      try {
+        set(); // the kernel caps it at net.core.[rw]mem_max; a smaller buffer still works
+      } catch {
+        /* keep the default */
+      }
+    }
+    socket.on('error', (err) => this.o.log.warn('relay socket error', { error: err.message }));
+    socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
+    this.socket = socket;
+    this.bound = { host, port: socket.address().port };
+    return this.bound;
+  }
+
+  private onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    try {
+      const from: UdpEndpoint = { address: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 6 : 4 };
+      this.send(this.core.receive(msg, from, Date.now()));
+    } catch (err) {
+      // One datagram must never take the process down.
+      this.o.metrics.relayDropped.inc('error');
+      this.o.log.error('relay datagram handler failed', { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+
+  private send(out: Datagram[]): void {
+    const socket = this.socket;
+    if (!socket) return;
+    for (const d of out) {
+      if (d.data[4] === RELAY_DATA) this.o.metrics.relayed('udp', dataPayloadBytes(d.data));
+      socket.send(d.data, d.to.port, d.to.address, (err) => {
+        if (err) this.o.metrics.relayDropped.inc('udp_send_error');
+      });
+    }
+  }
+
+  /** A packet member `from` sent in a binary WebSocket frame, for member `to`. */
+  forward(from: string, to: string, payload: Buffer, now: number): ForwardResult {
+    const unreachableBefore = this.core.stats.dropped.get('unreachable') ?? 0;
+    const r = this.core.forward(from, to, payload, now);
+    this.send(r.out);
+    if (r.delivered) return 'delivered';
+    return (this.core.stats.dropped.get('unreachable') ?? 0) > unreachableBefore ? 'unreachable' : 'dropped';
+  }
+
+  /** Member `id` disconnected: its binding goes at once. */
+  memberGone(id: string): void {
+    this.core.unbind(id);
+  }
+
+  get bindingCount(): number {
+    return this.core.bindingCount;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,115 @@
+// Test helpers for the packet relay: room members with their welcome, a UDP socket speaking the
+// relay wire format, and fake WireGuard messages. Not a test file itself.
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import type { WelcomeMessage } from '../../shared/signal/index.js';
+import { decodeRelayPacket, encodeBind, encodeData, RELAY_BOUND, RELAY_TXID_BYTES, type RelayPacket } from '../../shared/relay/wire.js';
+import type { SignalServerHandle } from '../main.js';
+import { blob, sleep, TestClient } from './helpers.js';
+
+/** A WireGuard transport message's shape: type 4, three zero bytes, 32 + 16k bytes. */
+export function wgTransport(k = 4): Buffer {
+  const p = randomBytes(32 + 16 * k);
+  p[0] = 4;
+  p[1] = p[2] = p[3] = 0;
+  return p;
+}
+
+export interface Member {
+  client: TestClient;
+  id: string;
+  welcome: WelcomeMessage;
+  token: Buffer;
+}
+
+/** Connects, says hello and joins `rooms`. */
+export async function member(server: SignalServerHandle, ...rooms: string[]): Promise<Member> {
+  const client = await TestClient.join(server.url);
+  const welcome = client.ofType('welcome')[0]!;
+  for (const room of rooms) {
+    client.send({ type: 'join', room, announce: blob() });
+    await client.next((m) => m.type === 'members' && m.room === room);
+  }
+  return { client, id: welcome.id, welcome, token: Buffer.from(welcome.relayToken ?? '', 'base64url') };
+}
+
+/** A UDP socket talking to the server's relay, collecting what comes back. */
+export class UdpPeer {
+  readonly received: RelayPacket[] = [];
+  readonly junk: Buffer[] = [];
+  private waiters: { match: (p: RelayPacket) => boolean; resolve: (p: RelayPacket) => void }[] = [];
+
+  private constructor(
+    readonly socket: dgram.Socket,
+    readonly relayPort: number,
+  ) {
+    socket.on('message', (msg) => {
+      const p = decodeRelayPacket(msg);
+      if (!p) {
+        this.junk.push(msg);
+        return;
+      }
+      this.received.push(p);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(p)) return true;
+        w.resolve(p);
+        return false;
+      });
+    });
+  }
+
+  static async open(relayPort: number): Promise<UdpPeer> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    return new UdpPeer(socket, relayPort);
+  }
+
+  get port(): number {
+    return this.socket.address().port;
+  }
+
+  send(data: Buffer): void {
+    this.socket.send(data, this.relayPort, '127.0.0.1');
+  }
+
+  sendData(to: string, payload: Buffer): void {
+    this.send(encodeData(to, payload));
+  }
+
+  /** BIND with `id` and `auth`; resolves with whether BOUND came back within `timeoutMs`. */
+  async bind(id: string, auth: Buffer, timeoutMs = 2000): Promise<boolean> {
+    const txid = randomBytes(RELAY_TXID_BYTES);
+    this.send(encodeBind(txid, id, auth));
+    try {
+      await this.next((p) => p.type === RELAY_BOUND && p.txid.equals(txid), timeoutMs);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  next(match: (p: RelayPacket) => boolean, timeoutMs = 5000): Promise<RelayPacket> {
+    const seen = this.received.find(match);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('timed out waiting for a relay datagram')), timeoutMs);
+      this.waiters.push({
+        match,
+        resolve: (p) => {
+          clearTimeout(timer);
+          resolve(p);
+        },
+      });
+    });
+  }
+
+  /** How many received datagrams match, after waiting `ms` for stragglers. */
+  async countAfter(ms: number, match: (p: RelayPacket) => boolean): Promise<number> {
+    await sleep(ms);
+    return this.received.filter(match).length;
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
