@@ -46,6 +46,27 @@ async function main(): Promise<void> {
     console.log(`of which "joining" -> path up    ${fmt(median(j.joinToPathMs))} ms median (the rest: starting Node, TUN, STUN)`);
     if (j.failures) console.log(`runs without a direct path      ${j.failures}`);
   }
+  if (want('relay')) {
+    if (process.getuid?.() !== 0) throw new Error('the relay bench needs root (network namespaces)');
+    section('relay: TCP throughput direct vs through a bounce peer (NAT lab, iperf3 5 s)');
+    const { measureRelayThroughput } = await import('./relay-throughput.js');
+    const withWs = process.env.WGP2P_BENCH_WS_RELAY === '1';
+    const r = await measureRelayThroughput(5, { ws: withWs });
+    const row = (label: string, x: { mbitPerSecond: number; reverseMbitPerSecond: number }) =>
+      console.log(`${label.padEnd(52)} ${fmt(x.mbitPerSecond)} Mbit/s  (reverse ${fmt(x.reverseMbitPerSecond)} Mbit/s)`);
+    row('direct (port-restricted <-> port-restricted)', r.direct);
+    row('relayed through a bounce (symmetric <-> symmetric)', r.relayed);
+    console.log(`ratio relayed / direct: ${(r.relayed.mbitPerSecond / r.direct.mbitPerSecond).toFixed(2)} (reverse ${(r.relayed.reverseMbitPerSecond / r.direct.reverseMbitPerSecond).toFixed(2)})`);
+    const usPerRelayed = (r.bounceCpuSecondsDuringIperf * 1e6) / r.bounceRelayedPacketsDuringIperf;
+    console.log(
+      `bounce_relayed_packets ${r.bounceRelayedPackets.toLocaleString('en-US')} (${r.bounceRelayedPacketsDuringIperf.toLocaleString('en-US')} during the two iperf3 runs;` +
+        ` bounce CPU ${usPerRelayed.toFixed(1)} µs per relayed packet)`,
+    );
+    if (r.ws) {
+      row('relayed over the server WebSocket (no UDP relay)', r.ws);
+      console.log(`ratio WebSocket-relayed / direct: ${(r.ws.mbitPerSecond / r.direct.mbitPerSecond).toFixed(2)} (reverse ${(r.ws.reverseMbitPerSecond / r.direct.reverseMbitPerSecond).toFixed(2)})`);
+    }
+  }
   if (want('signal')) {
     section('signal server');
     // Loaded lazily so the engine figures do not depend on it.

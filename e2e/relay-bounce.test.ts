@@ -1,40 +1,43 @@
 // Issue 5 on the NAT lab: pairs that cannot punch (symmetric × symmetric, cgnat × cgnat,
 // symmetric × port-restricted) meet through a bounce peer on a public host. Both agents' status
 // must say `relay` through the bounce, pings and a 20 MB checksummed TCP transfer must cross it,
-// and a capture at the bounce must show nothing but relay headers around WireGuard messages.
+// and a capture at the bounce must show nothing but relay headers around WireGuard messages (and
+// the bounce's own member traffic): never the tunnel's plaintext.
 import t from 'tap';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NatLab, type Site } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
-import { pingCount, startJoinAgent, startSignalServer, type JoinAgent, type JoinPeerStatus } from './lib/join-agent.js';
-import { waitFor } from './lib/process.js';
+import { pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
+import { waitPath } from './lib/relay-wait.js';
+import { readUdpFromPcap } from './lib/pcap.js';
+import { decodeRelayPacket, isRelayablePayload, looksLikeWireGuard, RELAY_DATA } from '../shared/relay/wire.js';
+import { isStunMessage } from '../shared/stun/message.js';
+import type { Netns } from './lib/netns.js';
 import { tcpTransfer } from './lib/tcp-transfer.js';
 
-const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping'], tun: true, probeName: 'rb-probe' };
+const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping', 'tcpdump'], tun: true, probeName: 'rb-probe' };
 const SECRET = 'rb-relay-secret-0123456789abcdef';
 const MB = 1024 * 1024;
 
-async function peerStatus(a: JoinAgent, name: string): Promise<JoinPeerStatus | undefined> {
-  return (await a.status()).peers.find((p) => p.name === name);
-}
-
-/** Waits until both agents see each other on a relayed path through `relay`. */
-async function waitRelayed(a: JoinAgent, b: JoinAgent, relay: string, timeoutMs: number): Promise<[JoinPeerStatus, JoinPeerStatus]> {
-  let last: [JoinPeerStatus | undefined, JoinPeerStatus | undefined] = [undefined, undefined];
-  try {
-    await waitFor(
-      async () => {
-        last = [await peerStatus(a, b.name), await peerStatus(b, a.name)];
-        return last.every((s) => s?.path === 'relay' && s.relay === relay && s.lastHandshake !== undefined);
-      },
-      { timeoutMs, intervalMs: 200, what: `relayed path through ${relay}` },
-    );
-  } catch (e) {
-    throw new Error(`${(e as Error).message}: ${JSON.stringify(last)}`);
-  }
-  return last as [JoinPeerStatus, JoinPeerStatus];
-}
-
 t.setTimeout(400_000);
+
+/** The namespace's one Ethernet (veth) interface: a lab host's uplink. */
+async function uplink(ns: Netns): Promise<string> {
+  const out = (await ns.exec('ip', ['-o', 'link', 'show', 'type', 'veth'])).stdout;
+  const names = [...out.matchAll(/^\d+: ([^:@]+)[:@]/gm)].map((m) => m[1]!);
+  if (names.length !== 1) throw new Error(`expected one uplink in ${ns.name}, got ${names.join(', ')}`);
+  return names[0]!;
+}
+
+/** What the bounce sees: relay packets with members' WireGuard inside, and its own member traffic. */
+function classify(payload: Buffer): 'relayed-wireguard' | 'relay-control' | 'own' | 'other' {
+  const p = decodeRelayPacket(payload);
+  if (p) return p.type === RELAY_DATA ? (isRelayablePayload(p.payload) ? 'relayed-wireguard' : 'other') : 'relay-control';
+  if (looksLikeWireGuard(payload) || isStunMessage(payload) || (payload[0] === 0xd1 && payload[1] === 0x5c)) return 'own';
+  return 'other';
+}
 
 t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
@@ -64,12 +67,33 @@ t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
       t.teardown(() => a.stop());
       const b = await startJoinAgent(sites[y]!.hosts[0]!, { ...base, name: `${y}-b`, ifname: `rb${i}b` });
       t.teardown(() => b.stop());
-      const [sa, sb] = await waitRelayed(a, b, `bounce${i}`, 15_000);
+      const [sa, sb] = await waitPath(a, b, 'a relayed path through the bounce', (s) => s.path === 'relay' && s.relay === `bounce${i}`, 15_000);
       t.pass(`relayed both ways through the bounce (${sa.endpoint} / ${sb.endpoint})`);
       const addrA = (await a.status()).self.address!;
       const addrB = (await b.status()).self.address!;
       t.equal(await pingCount(a.ns, addrB, 5), 5, 'a pings b through the relay');
       t.equal(await pingCount(b.ns, addrA, 5), 5, 'b pings a through the relay');
+      if (i === 0) {
+        // A capture at the bounce while a pings b with a recognisable payload.
+        const pcap = join(await mkdtemp(join(tmpdir(), 'wgp2p-relay-pcap-')), 'bounce.pcap');
+        const port = (await bounce.status()).self.listenPort;
+        const capture = bounceHost.spawn('tcpdump', ['-Z', 'root', '--immediate-mode', '-n', '-U', '-i', await uplink(bounceHost), '-w', pcap, 'udp', 'port', String(port)], { name: 'rb.tcpdump' });
+        await capture.waitForOutput(/listening on/, 10_000);
+        const PATTERN = 'c0ffee15deadbeef0123456789abcdef';
+        t.equal((await a.ns.exec('ping', ['-c', '10', '-i', '0.1', '-s', '400', '-p', PATTERN, addrB], { allowFail: true })).code, 0, 'patterned pings through the relay');
+        await new Promise((r) => setTimeout(r, 300));
+        await capture.kill('SIGINT');
+        const seen = (await readUdpFromPcap(pcap)).map((d) => d.payload);
+        const kinds = new Map<string, number>();
+        for (const p of seen) kinds.set(classify(p), (kinds.get(classify(p)) ?? 0) + 1);
+        t.comment(`captured at the bounce: ${JSON.stringify(Object.fromEntries(kinds))}`);
+        t.ok((kinds.get('relayed-wireguard') ?? 0) >= 40, 'the pings crossed as relayed WireGuard transport messages');
+        t.equal(kinds.get('other') ?? 0, 0, 'nothing else: only WireGuard messages behind the relay header');
+        const pattern = Buffer.from(PATTERN, 'hex');
+        t.equal(seen.filter((p) => p.includes(pattern)).length, 0, 'the tunnel plaintext (the ping pattern) appears nowhere');
+        const relayedIcmp = seen.map((p) => decodeRelayPacket(p)).filter((p) => p?.type === RELAY_DATA && looksLikeWireGuard(p.payload) && p.payload[0] === 4 && p.payload.length >= 400);
+        t.ok(relayedIcmp.length >= 20, `the big pings crossed as transport messages (${relayedIcmp.length})`);
+      }
       const r = await tcpTransfer(a.ns, b.ns, addrB, { bytes: 20 * MB, timeoutMs: 90_000 });
       t.equal(r.receivedBytes, 20 * MB, '20 MB arrived');
       t.equal(r.receivedSha256, r.sentSha256, 'checksums match');

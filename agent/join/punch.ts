@@ -56,7 +56,9 @@ export const DEFAULT_PUNCH_TIMING: PunchTiming = {
   switchRatio: 0.8,
   switchMinGainMs: 1,
   retryFirstMs: 5_000,
-  retryMaxMs: 60_000,
+  // A pair that could not punch is relayed meanwhile; retrying this often lets it move to a
+  // direct path within about half a minute of one becoming possible (a NAT that changed).
+  retryMaxMs: 10_000,
 };
 
 /** Peer-reflexive candidates (learned from pings) kept per peer. */

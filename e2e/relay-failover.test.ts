@@ -1,0 +1,52 @@
+// Issue 5: killing the bounce a relayed pair uses, in the middle of a TCP transfer: the pair moves
+// to the other bounce within 10 s and the transfer completes intact (same WireGuard session, so
+// TCP only sees a few seconds of loss).
+import t from 'tap';
+import { NatLab } from './lib/nat-lab.js';
+import { requireRootOrSkip } from './lib/root.js';
+import { pingStream, startJoinAgent, startSignalServer } from './lib/join-agent.js';
+import { waitPath } from './lib/relay-wait.js';
+import { tcpTransfer } from './lib/tcp-transfer.js';
+
+const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping'], tun: true, probeName: 'rf-probe' };
+const SECRET = 'rf-relay-secret-0123456789abcdef';
+const MB = 1024 * 1024;
+
+t.setTimeout(200_000);
+
+t.test('a bounce dies mid-transfer: failover to the other one', async (t) => {
+  if (!(await requireRootOrSkip(t, NEEDS))) return;
+  const lab = await NatLab.create(t, { prefix: 'rf' });
+  const srv = await lab.publicHost('srv', '203.0.113.10');
+  const server = await startSignalServer(srv, '203.0.113.10');
+  const base = { room: 'failover', server: server.url, secret: SECRET };
+  const bounces = [await lab.publicHost('b1', '203.0.113.21'), await lab.publicHost('b2', '203.0.113.22')];
+  const bounceAgents = await Promise.all(bounces.map((ns, i) => startJoinAgent(ns, { ...base, name: `bounce${i + 1}`, ifname: `rfz${i + 1}`, args: ['--bounce'] })));
+  t.teardown(() => Promise.all(bounceAgents.map((b) => b.stop())));
+  const sa = await lab.site('sy1', 'symmetric');
+  const sb = await lab.site('sy2', 'symmetric');
+  const a = await startJoinAgent(sa.hosts[0]!, { ...base, name: 'a', ifname: 'rfa' });
+  t.teardown(() => a.stop());
+  const b = await startJoinAgent(sb.hosts[0]!, { ...base, name: 'b', ifname: 'rfb' });
+  t.teardown(() => b.stop());
+  const [before] = await waitPath(a, b, 'relayed through one bounce', (s) => s.path === 'relay' && /^bounce\d$/.test(s.relay ?? ''), 20_000);
+  const used = bounceAgents.find((x) => x.name === before.relay)!;
+  const other = bounceAgents.find((x) => x !== used)!;
+  t.pass(`relayed through ${used.name}`);
+  const addrB = (await b.status()).self.address!;
+
+  // 24 MB paced at 2 MB/s: ~12 s; the bounce dies 4 s in.
+  const transfer = tcpTransfer(a.ns, b.ns, addrB, { bytes: 24 * MB, rate: 2 * MB, timeoutMs: 120_000 });
+  const pings = pingStream(a.ns, addrB, 20, 0.2);
+  await new Promise((r) => setTimeout(r, 4_000));
+  await used.process.kill('SIGKILL');
+  const killedAt = Date.now();
+  t.comment(`killed ${used.name}`);
+  const [after] = await waitPath(a, b, `relayed through ${other.name}`, (s) => s.path === 'relay' && s.relay === other.name, 10_000);
+  t.pass(`moved to ${after.relay} ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
+  const r = await transfer;
+  t.equal(r.receivedBytes, 24 * MB, 'the transfer completed');
+  t.equal(r.receivedSha256, r.sentSha256, 'intact');
+  const p = await pings;
+  t.ok(p.longestGapMs < 10_000, `pings: longest silence ${p.longestGapMs} ms (< 10 s), ${p.received}/${p.sent} answered`);
+});
