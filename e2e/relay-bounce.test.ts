@@ -61,7 +61,7 @@ t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
     await t.test(`${sites[x]!.kind} × ${sites[y]!.kind}`, async (t) => {
       const room = `relay-${i}`;
       const base = { room, server: server.url, secret: SECRET };
-      const bounce = await startJoinAgent(bounceHost, { ...base, name: `bounce${i}`, ifname: `rb${i}z`, args: ['--bounce'] });
+      const bounce = await startJoinAgent(bounceHost, { ...base, name: `bounce${i}`, ifname: `rb${i}z`, args: ['--bounce', '--metrics-listen', '203.0.113.20:9100'] });
       t.teardown(() => bounce.stop());
       const a = await startJoinAgent(sites[x]!.hosts[0]!, { ...base, name: `${x}-a`, ifname: `rb${i}a` });
       t.teardown(() => a.stop());
@@ -104,6 +104,12 @@ t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
       t.equal(answer.relay, `bounce${i}`, 'and through which bounce');
       const counters = (await bounce.status()).counters;
       t.ok((counters.bounce_relayed_packets ?? 0) > 10_000, `the bounce relayed ${counters.bounce_relayed_packets} packets`);
+      const metrics = (await bounceHost.exec('node', ['-e', "fetch('http://203.0.113.20:9100/metrics').then((r) => r.text()).then((s) => process.stdout.write(s))"])).stdout;
+      const packets = Number(/^wgp2p_relayed_packets_total\{via="udp"\} (\d+)$/m.exec(metrics)?.[1]);
+      const bytes = Number(/^wgp2p_relayed_bytes_total\{via="udp"\} (\d+)$/m.exec(metrics)?.[1]);
+      t.ok(packets >= (counters.bounce_relayed_packets ?? Infinity), `the bounce's /metrics count the relayed packets (${packets})`);
+      t.ok(bytes > 20 * MB, `and bytes (${bytes})`);
+      t.match(metrics, /^wgp2p_relay_bindings 2$/m, 'two members bound');
     });
   }
 });

@@ -9,6 +9,7 @@ import { resolveSecret } from '../join/secret.js';
 import { DEFAULT_STUN_PORT, parseServerUrl } from '../join/stun-server.js';
 import { createLogger, parseLogLevel } from '../log.js';
 import { parseArgs, UsageError } from './args.js';
+import { parseEndpoint } from '../../shared/net/address.js';
 
 const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
 export const DEFAULT_JOIN_INTERFACE = 'wgp2p0';
@@ -30,6 +31,7 @@ export const JOIN_USAGE = `usage: wgp2p join --room NAME --server URL [options]
   --stun-port P          the server's STUN port (default ${DEFAULT_STUN_PORT})
   --bounce               also relay other members' (still encrypted) WireGuard packets; run it on a
                          reachable host (public or full-cone NAT) so members behind hard NATs can meet
+  --metrics-listen IP:PORT  serve Prometheus metrics (relayed packets and bytes, paths) on /metrics
   --token T              the server's access token, if it wants one (or WGP2P_TOKEN)
   --log-level L          debug, info, warn or error (or WGP2P_LOG_LEVEL)
 `;
@@ -43,7 +45,7 @@ function intFlag(args: Map<string, string>, name: string, min: number, max: numb
 
 export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['room', 'server', 'secret', 'secret-file', 'name', 'address', 'listen-port', 'interface', 'state-dir', 'keepalive', 'mtu', 'stun-port', 'token', 'log-level'],
+    values: ['room', 'server', 'secret', 'secret-file', 'name', 'address', 'listen-port', 'interface', 'state-dir', 'keepalive', 'mtu', 'stun-port', 'metrics-listen', 'token', 'log-level'],
     switches: ['help', 'bounce'],
   });
   if (args.switches.has('help')) {
@@ -75,6 +77,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   const keepaliveSeconds = intFlag(v, 'keepalive', 0, 65535, DEFAULT_KEEPALIVE);
   const stunPort = intFlag(v, 'stun-port', 1, 65535, DEFAULT_STUN_PORT);
   const mtu = intFlag(v, 'mtu', 1280, 9000, JOIN_DEFAULT_MTU);
+  const metricsListen = v.has('metrics-listen') ? check(() => parseEndpoint(v.get('metrics-listen')!)) : undefined;
   const log = createLogger('join', check(() => parseLogLevel(v.get('log-level') ?? env.WGP2P_LOG_LEVEL)));
   if (secret.weak) log.warn('the room secret is short: anyone who sees the room id can try to guess it (make one with: wgp2p secret)', { source: secret.source });
   const identity = loadOrCreateIdentity(v.get('state-dir') ?? DEFAULT_STATE_DIR, (msg) => log.warn(msg));
@@ -96,6 +99,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     mtu,
     log,
     bounce: args.switches.has('bounce'),
+    metricsListen,
   });
   return await new Promise<number>((resolve) => {
     const stop = (sig: string) => agent.close(`signal ${sig}`);

@@ -24,6 +24,8 @@ import { derivePairKeys } from './pair-keys.js';
 import { PeerMessageGuard, sealBye, sealPunchRequest } from './peer-message.js';
 import { PathFinder, DEFAULT_PUNCH_TIMING, type PunchTiming } from './punch.js';
 import { AddressRouting } from './address-routing.js';
+import { serveAgentMetrics } from './metrics-http.js';
+import type { Server } from 'node:http';
 import { Bounce } from './bounce.js';
 import { bounceBindAuth } from './bounce-auth.js';
 import { RelayLinks } from './relay-links.js';
@@ -58,6 +60,8 @@ export interface JoinOptions {
   uapiDir?: string;
   /** Relay other members' WireGuard packets (`--bounce`). */
   bounce?: boolean;
+  /** Serve Prometheus metrics on this address (`--metrics-listen`). */
+  metricsListen?: Endpoint;
   relayTiming?: Partial<RelayTiming>;
 }
 
@@ -99,6 +103,7 @@ export class JoinAgent {
   /** Our member id at the server, kept while offline: bounces still know us by it. */
   private lastMemberId: string | undefined;
   private lastSweepAt = 0;
+  private metricsServer: Server | undefined;
   private stunServer: Endpoint | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private lastTickAt = 0;
@@ -185,11 +190,24 @@ export class JoinAgent {
     agent = new JoinAgent(o, room, tunnel, address);
     try {
       await agent.begin();
+      if (o.metricsListen) agent.metricsServer = await agent.serveMetrics(o.metricsListen);
     } catch (e) {
       agent.close();
       throw e;
     }
     return agent;
+  }
+
+  private serveMetrics(at: Endpoint): Promise<Server> {
+    return serveAgentMetrics(at.address, at.port, {
+      relay: () => this.bounce && { stats: this.bounce.relay.stats, bindings: this.bounce.relay.bindingCount },
+      peers: () => {
+        const all = this.members.all();
+        const direct = all.filter((m) => m.finder.active).length;
+        const relayed = all.filter((m) => !m.finder.active && this.relayed.info(m)).length;
+        return { direct, relayed, total: all.length };
+      },
+    });
   }
 
   private async begin(): Promise<void> {
@@ -586,6 +604,7 @@ export class JoinAgent {
       }
     }
     this.signal.close();
+    this.metricsServer?.close();
     this.paths.close();
     this.stun.close();
     this.tunnel.close(reason);
