@@ -1,6 +1,7 @@
 // Issue 5: a pair starts relayed because one router is symmetric; the router is replaced by a
-// port-restricted one; within 30 s the pair is direct, and a TCP transfer running across the switch
-// completes intact (the WireGuard session just moves endpoints, no new handshake needed).
+// port-restricted one; within 30 s the pair is direct; then the router turns symmetric again and
+// the pair falls back to the relay. A TCP transfer running across both switches completes intact
+// (the WireGuard session just moves endpoints: no new handshake is needed).
 import t from 'tap';
 import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
@@ -14,7 +15,7 @@ const MB = 1024 * 1024;
 
 t.setTimeout(200_000);
 
-t.test('relay → direct when the NAT allows it, without breaking TCP', async (t) => {
+t.test('relay → direct when the NAT allows it, direct → relay when it stops, without breaking TCP', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
   const lab = await NatLab.create(t, { prefix: 'ru' });
   const srv = await lab.publicHost('srv', '203.0.113.10');
@@ -33,8 +34,8 @@ t.test('relay → direct when the NAT allows it, without breaking TCP', async (t
   const handshakeBefore = (await a.status()).peers.find((p) => p.name === 'b')!.lastHandshake;
   const addrB = (await b.status()).self.address!;
 
-  // ~40 s of paced TCP; the NAT changes 3 s in.
-  const transfer = tcpTransfer(a.ns, b.ns, addrB, { bytes: 40 * MB, rate: 1 * MB, timeoutMs: 150_000 });
+  // ~60 s of paced TCP; the NAT changes 3 s in.
+  const transfer = tcpTransfer(a.ns, b.ns, addrB, { bytes: 60 * MB, rate: 1 * MB, timeoutMs: 150_000 });
   await new Promise((r) => setTimeout(r, 3_000));
   // A router replaced (or rebooted into new rules) starts with an empty table. Without the flush,
   // the flows the agents keep refreshing (to the bounce, the STUN server and b) would keep their
@@ -43,9 +44,16 @@ t.test('relay → direct when the NAT allows it, without breaking TCP', async (t
   const switchedAt = Date.now();
   const [sA, sB] = await waitPath(a, b, 'direct', (s) => s.path === 'direct', 30_000);
   t.pass(`direct ${((Date.now() - switchedAt) / 1000).toFixed(1)} s after the NAT change (${sA.endpoint} / ${sB.endpoint})`);
-  const r = await transfer;
-  t.equal(r.receivedBytes, 40 * MB, 'the transfer running across the switch completed');
-  t.equal(r.receivedSha256, r.sentSha256, 'intact');
   const handshakeAfter = (await a.status()).peers.find((p) => p.name === 'b')!.lastHandshake;
   t.equal(handshakeAfter, handshakeBefore, 'the same WireGuard session carried on: no handshake because the path moved');
+  // And back: the router becomes symmetric again; the direct path dies and the pair falls back to
+  // the relay while the same transfer keeps running.
+  await new Promise((r) => setTimeout(r, 2_000));
+  await lab.setNatKind(sa, 'symmetric', { flush: true });
+  const brokeAt = Date.now();
+  await waitPath(a, b, 'relayed again', (s) => s.path === 'relay', 20_000);
+  t.pass(`back on the relay ${((Date.now() - brokeAt) / 1000).toFixed(1)} s after the direct path broke`);
+  const r = await transfer;
+  t.equal(r.receivedBytes, 60 * MB, 'the transfer running across both switches completed');
+  t.equal(r.receivedSha256, r.sentSha256, 'intact');
 });

@@ -31,6 +31,8 @@ export const JOIN_USAGE = `usage: wgp2p join --room NAME --server URL [options]
   --stun-port P          the server's STUN port (default ${DEFAULT_STUN_PORT})
   --bounce               also relay other members' (still encrypted) WireGuard packets; run it on a
                          reachable host (public or full-cone NAT) so members behind hard NATs can meet
+  --hub                  also forward decrypted room traffic for members that have no direct path
+                         and no relay (the classic hub: it sees their plaintext; see README)
   --metrics-listen IP:PORT  serve Prometheus metrics (relayed packets and bytes, paths) on /metrics
   --token T              the server's access token, if it wants one (or WGP2P_TOKEN)
   --log-level L          debug, info, warn or error (or WGP2P_LOG_LEVEL)
@@ -46,7 +48,7 @@ function intFlag(args: Map<string, string>, name: string, min: number, max: numb
 export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const args = parseArgs(argv, {
     values: ['room', 'server', 'secret', 'secret-file', 'name', 'address', 'listen-port', 'interface', 'state-dir', 'keepalive', 'mtu', 'stun-port', 'metrics-listen', 'token', 'log-level'],
-    switches: ['help', 'bounce'],
+    switches: ['help', 'bounce', 'hub'],
   });
   if (args.switches.has('help')) {
     process.stdout.write(JOIN_USAGE);
@@ -99,6 +101,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     mtu,
     log,
     bounce: args.switches.has('bounce'),
+    hub: args.switches.has('hub'),
     metricsListen,
   });
   return await new Promise<number>((resolve) => {

@@ -2,10 +2,15 @@
 // announcement; the lowest public key among the claimants of one address owns it (the rule every
 // member applies alike, see room-address.ts), and only an owner gets the address as its allowed
 // IP, so a member cannot take over another's traffic by claiming its address.
+//
+// With a classic hub in the room (`--hub`), the hub's peer also gets the whole room subnet, and a
+// member we reach only through the hub (no direct path, no relay) loses its own /32: its address
+// then falls to the hub's prefix, both for sending and for the source check of what the hub
+// forwards from it.
 import { parsePrefix } from '../../shared/net/address.js';
 import type { Logger } from '../log.js';
 import type { Device } from '../wireguard/device.js';
-import { claimWinners, inSubnet, type RoomSubnet } from './room-address.js';
+import { claimWinners, formatSubnet, inSubnet, type RoomSubnet } from './room-address.js';
 import type { Member } from './room-members.js';
 
 export class AddressRouting {
@@ -18,11 +23,15 @@ export class AddressRouting {
     private readonly log: Logger,
   ) {}
 
+  private hubKey: Buffer | undefined;
+
   /** Updates every member's allowed IP; returns false when a lower key claims `selfAddress`. */
   apply(members: readonly Member[], selfAddress: string): boolean {
+    this.applyHub(members);
     const winners = claimWinners([{ publicKey: this.selfKey, address: selfAddress }, ...members]);
     for (const m of members) {
-      const want = winners.get(m.address)?.equals(m.publicKey) ? m.address : undefined;
+      const owner = winners.get(m.address)?.equals(m.publicKey) ?? false;
+      const want = owner && !m.viaHub ? m.address : undefined;
       if (want === m.routed) continue;
       const peer = this.device.getPeer(m.publicKey);
       if (!peer) continue;
@@ -30,11 +39,25 @@ export class AddressRouting {
       if (want) {
         this.device.allowedIps.insert(parsePrefix(`${want}/32`), peer);
         if (!inSubnet(want, this.subnet)) void this.addRoute(`${want}/32`).catch(() => undefined);
-      } else {
+      } else if (!owner) {
         this.log.warn('address claimed by a member with a lower key; not routed', { name: m.name, address: m.address });
       }
       m.routed = want;
     }
     return winners.get(selfAddress)?.equals(this.selfKey) ?? false;
+  }
+
+  /** The room subnet goes to the hub with the lowest key, if any (one prefix has one peer). */
+  private applyHub(members: readonly Member[]): void {
+    const hubs = members.filter((m) => m.hub).sort((a, b) => Buffer.compare(a.publicKey, b.publicKey));
+    const key = hubs[0]?.publicKey;
+    if (key === this.hubKey || (key && this.hubKey?.equals(key))) return;
+    const prefix = parsePrefix(formatSubnet(this.subnet));
+    const previous = this.hubKey && this.device.getPeer(this.hubKey);
+    if (previous) this.device.allowedIps.remove(prefix, previous);
+    const peer = key && this.device.getPeer(key);
+    if (peer) this.device.allowedIps.insert(prefix, peer);
+    this.hubKey = peer ? key : undefined;
+    if (peer) this.log.info('the room subnet routes to the hub for members without another path', { hub: hubs[0]!.name });
   }
 }

@@ -25,6 +25,7 @@ import { PeerMessageGuard, sealBye, sealPunchRequest } from './peer-message.js';
 import { PathFinder, DEFAULT_PUNCH_TIMING, type PunchTiming } from './punch.js';
 import { AddressRouting } from './address-routing.js';
 import { serveAgentMetrics } from './metrics-http.js';
+import { enableHubForwarding } from './hub-forwarding.js';
 import type { Server } from 'node:http';
 import { Bounce } from './bounce.js';
 import { bounceBindAuth } from './bounce-auth.js';
@@ -60,6 +61,8 @@ export interface JoinOptions {
   uapiDir?: string;
   /** Relay other members' WireGuard packets (`--bounce`). */
   bounce?: boolean;
+  /** Forward decrypted room traffic for members that have no other path (`--hub`). */
+  hub?: boolean;
   /** Serve Prometheus metrics on this address (`--metrics-listen`). */
   metricsListen?: Endpoint;
   relayTiming?: Partial<RelayTiming>;
@@ -189,6 +192,7 @@ export class JoinAgent {
     });
     agent = new JoinAgent(o, room, tunnel, address);
     try {
+      if (o.hub) enableHubForwarding(tunnel.ifname);
       await agent.begin();
       if (o.metricsListen) agent.metricsServer = await agent.serveMetrics(o.metricsListen);
     } catch (e) {
@@ -245,7 +249,7 @@ export class JoinAgent {
 
   private announcement(memberId: string): string {
     const candidates = this.local.list().slice(0, MAX_CANDIDATES);
-    return sealAnnouncement(this.room, { publicKey: this.o.identity.publicKey, memberId, name: this.o.name, address: this.address, candidates, nat: this.local.nat, bounce: this.o.bounce });
+    return sealAnnouncement(this.room, { publicKey: this.o.identity.publicKey, memberId, name: this.o.name, address: this.address, candidates, nat: this.local.nat, bounce: this.o.bounce, hub: this.o.hub });
   }
 
   private onWelcome(w: WelcomeMessage): void {
@@ -529,16 +533,28 @@ export class JoinAgent {
       this.lastSweepAt = now;
       this.bounce.sweep(now);
     }
+    const hub = this.hub();
+    let hubChanged = false;
     for (const m of this.members.all()) {
       this.paths.tick(m, now);
       this.relayed.tick(m, now);
+      const viaHub = !!hub && m !== hub && this.relayed.stranded(m, now);
+      if (viaHub !== m.viaHub) {
+        m.viaHub = viaHub;
+        hubChanged = true;
+        this.log.info(viaHub ? 'no direct path and no relay: reaching the member through the hub' : 'the member no longer goes through the hub', { peer: m.name, hub: hub?.name });
+      }
       if (m.finder.active) m.pathSeenAt = now;
       if (m.orphanSince !== undefined && now - Math.max(m.orphanSince, m.pathSeenAt) > ORPHAN_GRACE_MS) this.removeMember(m, 'gone from the room, and its path too');
     }
+    if (hubChanged) this.resolveAddresses();
     if (now - this.lastHostPollAt > HOST_POLL_MS) {
       this.lastHostPollAt = now;
       if (this.local.refreshHost()) {
         this.log.info('host addresses changed', { candidates: describe(this.local.list()) });
+        // The signalling connection may come from an address we no longer have: renew it (the
+        // welcome re-announces us), and meanwhile try the announcement on the old one.
+        this.signal.reconnect('host addresses changed');
         this.announceUpdate();
         this.paths.rediscover(this.members.all());
       }
@@ -568,7 +584,20 @@ export class JoinAgent {
   status(base: DeviceStatus): DeviceStatus {
     const signal = { signal_connects: this.signal.stats.welcomes, signal_attempts: this.signal.stats.attempts, signal_invalid_frames: this.signal.stats.invalidFrames };
     const counters = { ...Object.fromEntries(this.counters), ...signal, ...this.bounce?.counters() };
-    return joinStatus(base, { name: this.o.name, address: this.address }, this.members, (m) => this.relayed.info(m), counters);
+    return joinStatus(base, { name: this.o.name, address: this.address }, this.members, (m) => this.relayed.info(m) ?? this.hubInfo(m), counters);
+  }
+
+  /** The classic hub members route through when nothing else works: the lowest-keyed one. */
+  private hub(): Member | undefined {
+    let best: Member | undefined;
+    for (const m of this.members.all()) if (m.hub && (!best || Buffer.compare(m.publicKey, best.publicKey) < 0)) best = m;
+    return best;
+  }
+
+  private hubInfo(m: Member): { relay: string; endpoint: string; rttMs: number | undefined } | undefined {
+    const hub = m.viaHub ? this.hub() : undefined;
+    const endpoint = hub?.finder.active?.endpoint;
+    return hub && { relay: `hub ${hub.name}`, endpoint: endpoint ? formatEndpoint(endpoint) : 'hub', rttMs: hub.finder.active?.rttMs };
   }
 
   /** `wgp2p ping PEER`: one disco probe on the peer's current path. */
@@ -577,6 +606,7 @@ export class JoinAgent {
     if (typeof ref !== 'string' || ref.length === 0 || ref.length > 128) throw new Error('ping needs {"peer": NAME|ADDRESS|PUBLIC-KEY}');
     const m = this.members.find(ref);
     if (!m) throw new Error(`no member "${ref}" in the room`);
+    if (m.viaHub) throw new Error(`${m.name} is reached through the hub: no path of our own to probe`);
     if (!m.finder.active) {
       const relayed = this.relayed.info(m);
       if (relayed) {

@@ -30,6 +30,8 @@ export interface AnnouncementBody {
   nat: NatInfo;
   /** True when the member relays for the room (`--bounce`): members may bind to it. */
   bounce?: boolean;
+  /** True when the member is a classic hub (`--hub`): it forwards decrypted traffic between members. */
+  hub?: boolean;
 }
 
 export interface Announcement extends AnnouncementBody {
@@ -61,6 +63,7 @@ export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, now
     c: encodeCandidates(a.candidates),
     nat: [a.nat.mapping, a.nat.filtering],
     ...(a.bounce ? { b: 1 } : {}),
+    ...(a.hub ? { h: 1 } : {}),
   };
   return sealForRoom(room, 'announce', Buffer.from(JSON.stringify(payload)), now);
 }
@@ -97,7 +100,7 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
   if (!Array.isArray(nat) || nat.length !== 2 || !MAPPINGS.includes(nat[0]) || !FILTERINGS.includes(nat[1])) return { ok: false, reason: 'malformed' };
   const candidates = parseCandidates(o.c);
   if (!candidates) return { ok: false, reason: 'malformed' };
-  if (o.b !== undefined && o.b !== 1) return { ok: false, reason: 'malformed' };
+  if ((o.b !== undefined && o.b !== 1) || (o.h !== undefined && o.h !== 1)) return { ok: false, reason: 'malformed' };
   return {
     ok: true,
     value: {
@@ -108,6 +111,7 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
       candidates,
       nat: { mapping: nat[0] as MappingBehaviour, filtering: nat[1] as FilteringBehaviour },
       bounce: o.b === 1,
+      hub: o.h === 1,
       issuedAt: opened.issuedAt,
     },
   };

@@ -72,11 +72,20 @@ export class RelayLinks {
     return this.bySlot.get(slot);
   }
 
+  /** A link slot not in use (16-bit, as virtual endpoints need: wraps around). */
+  private allocateSlot(): number {
+    for (;;) {
+      const slot = this.nextSlot;
+      this.nextSlot = slot >= 0xffff ? 1 : slot + 1;
+      if (!this.bySlot.has(slot)) return slot;
+    }
+  }
+
   /** Adds or updates a link; a link whose targets changed binds again at once. */
   upsert(key: string, kind: RelayLinkKind, label: string, targets: Endpoint[], credentials: RelayLink['credentials']): RelayLink {
     let link = this.links.get(key);
     if (!link) {
-      link = { slot: this.nextSlot++, key, label, kind, targets, endpoint: undefined, up: kind === 'ws', rttMs: undefined, lastBoundAt: -Infinity, nextBindAt: 0, bindAttempts: 0, credentials };
+      link = { slot: this.allocateSlot(), key, label, kind, targets, endpoint: undefined, up: kind === 'ws', rttMs: undefined, lastBoundAt: -Infinity, nextBindAt: 0, bindAttempts: 0, credentials };
       this.links.set(key, link);
       this.bySlot.set(link.slot, link);
       this.c.log.info('relay known', { relay: label, kind, targets: targets.map(formatEndpoint) });

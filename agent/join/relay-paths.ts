@@ -92,12 +92,20 @@ export class RelayPaths {
   private state(m: Member): RelayState {
     let st = this.states.get(m);
     if (!st) {
-      st = { slot: this.nextSlot++, link: undefined, since: 0, eligibleAt: Infinity, follow: undefined, avoid: new Map(), pingAt: -Infinity, answeredAt: -Infinity, rttMs: undefined, outstanding: new Map(), answered: new AnsweredPings() };
-      if (st.slot > 0xffff) st.slot = this.nextSlot = 1; // 65k members later: slots wrap (old ones are gone)
+      st = { slot: this.allocateSlot(), link: undefined, since: 0, eligibleAt: Infinity, follow: undefined, avoid: new Map(), pingAt: -Infinity, answeredAt: -Infinity, rttMs: undefined, outstanding: new Map(), answered: new AnsweredPings() };
       this.states.set(m, st);
       this.bySlot.set(st.slot, m);
     }
     return st;
+  }
+
+  /** A member slot not in use (slots are 16-bit: after 65,535 members they wrap around). */
+  private allocateSlot(): number {
+    for (;;) {
+      const slot = this.nextSlot;
+      this.nextSlot = slot >= 0xffff ? 1 : slot + 1;
+      if (!this.bySlot.has(slot)) return slot;
+    }
   }
 
   forget(m: Member): void {
@@ -105,6 +113,12 @@ export class RelayPaths {
     if (!st) return;
     this.states.delete(m);
     if (this.bySlot.get(st.slot) === m) this.bySlot.delete(st.slot);
+  }
+
+  /** True when `m` has no direct path, no relay reaches it, and punching had its chance. */
+  stranded(m: Member, now: number): boolean {
+    const st = this.states.get(m);
+    return !m.finder.active && !!st && !st.link && now >= st.eligibleAt;
   }
 
   /** The relayed path in use for `m`, for status. */
@@ -118,12 +132,19 @@ export class RelayPaths {
   /** The engine's send path: a datagram for a virtual endpoint goes through its relay. */
   send(data: Buffer, to: Endpoint): boolean {
     if (!isRelayEndpoint(to)) return false;
-    const v = parseRelayEndpoint(to);
+    // Parsed once per virtual endpoint; the slots are looked up every time (links and members go).
+    let v = this.parsed.get(to.address);
+    if (!v) {
+      v = parseRelayEndpoint(to);
+      if (v && this.parsed.size < 4096) this.parsed.set(to.address, v);
+    }
     const link = v && this.c.links.slot(v.linkSlot);
     const m = v && this.bySlot.get(v.memberSlot);
     if (!link || !m || !this.c.links.send(link, m.memberId, data)) this.c.count('relay_send_dropped');
     return true;
   }
+
+  private readonly parsed = new Map<string, { linkSlot: number; memberSlot: number }>();
 
   /** A payload relayed to us from member id `from` through `link`. */
   onRelayed(link: RelayLink, from: string, payload: Buffer, now = mono()): void {

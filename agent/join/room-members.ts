@@ -19,6 +19,10 @@ export interface Member {
   nat: NatInfo;
   /** It relays for the room (announced `--bounce`). */
   bounce: boolean;
+  /** It is a classic hub (announced `--hub`). */
+  hub: boolean;
+  /** We reach it through the hub: no direct path and no relay (its address routes to the hub). */
+  viaHub: boolean;
   keys: PairKeys;
   finder: PathFinder;
   /** Monotonic ms the current punching session was started. */
@@ -41,7 +45,7 @@ export class RoomMembers {
   private readonly byMemberId = new Map<string, Member>();
   private readonly byPairId = new Map<string, Member>();
 
-  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'candidates' | 'nat' | 'bounce' | 'routed' | 'orphanSince' | 'punchStartedAt' | 'pathSeenAt'>) {}
+  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'candidates' | 'nat' | 'bounce' | 'hub' | 'viaHub' | 'routed' | 'orphanSince' | 'punchStartedAt' | 'pathSeenAt'>) {}
 
   all(): Member[] {
     return [...this.byKey.values()];
@@ -74,14 +78,14 @@ export class RoomMembers {
     let m = this.byKey.get(key);
     const isNew = !m;
     if (!m) {
-      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, routed: undefined, orphanSince: undefined, punchStartedAt: -Infinity, pathSeenAt: -Infinity };
+      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, viaHub: false, routed: undefined, orphanSince: undefined, punchStartedAt: -Infinity, pathSeenAt: -Infinity };
       this.byKey.set(key, m);
       this.byPairId.set(m.keys.pairId.toString('hex'), m);
     }
     const candidatesChanged = isNew || !sameCandidates(m.candidates, a.candidates);
     const addressChanged = !isNew && m.address !== a.address;
     if (m.memberId !== a.memberId && this.byMemberId.get(m.memberId) === m) this.byMemberId.delete(m.memberId);
-    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, orphanSince: undefined });
+    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, orphanSince: undefined });
     this.byMemberId.set(a.memberId, m);
     return { member: m, isNew, candidatesChanged, addressChanged };
   }

@@ -82,6 +82,17 @@ export class SignalClient {
     return true;
   }
 
+  /**
+   * Drops the connection and connects again soon: our addresses changed, and a TCP connection
+   * from an address we no longer have would otherwise look alive until the keepalive gives up.
+   */
+  reconnect(why: string): void {
+    if (this.closed || !this.ws) return;
+    this.attempt = 0;
+    this.o.log.info('reconnecting to the signal server', { why });
+    this.ws.terminate();
+  }
+
   /** Closes politely (what was sent still goes out), cutting the connection after a moment. */
   close(): void {
     this.closed = true;

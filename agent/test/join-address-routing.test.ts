@@ -1,0 +1,158 @@
+// AddressRouting on a real Device: each owned address is its member's /32; a classic hub's peer
+// gets the room subnet, and members reached through the hub lose their /32 to it.
+import t from 'tap';
+import { randomBytes } from 'node:crypto';
+import { formatPrefix, parseAddress } from '../../shared/net/address.js';
+import { formatKey } from '../../shared/keys.js';
+import { createLogger } from '../log.js';
+import { Device } from '../wireguard/device.js';
+import { PrivateKey } from '../wireguard/crypto.js';
+import type { Peer } from '../wireguard/peer.js';
+import { AddressRouting } from '../join/address-routing.js';
+import { derivePairKeys } from '../join/pair-keys.js';
+import { PathFinder } from '../join/punch.js';
+import { parseSubnet } from '../join/room-address.js';
+import { RoomMembers, type Member } from '../join/room-members.js';
+import { FakeClock } from './fixtures/engine-net.js';
+
+const quiet = createLogger('test', 'error', () => undefined);
+const roomKey = randomBytes(32);
+const SUBNET = parseSubnet('10.147.0.0/16');
+
+function sortedKeys(n: number): PrivateKey[] {
+  return Array.from({ length: n }, () => PrivateKey.generate()).sort((a, b) => Buffer.compare(a.publicKey, b.publicKey));
+}
+
+function harness(self: PrivateKey) {
+  const device = new Device({ privateKey: self.raw, clock: new FakeClock(), jitter: () => 0, output: { udp: () => undefined, tun: () => undefined } });
+  const routes: string[] = [];
+  const routing = new AddressRouting(device, SUBNET, self.publicKey, async (cidr) => void routes.push(cidr), quiet);
+  const members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(roomKey, self.publicKey, a.publicKey), finder: new PathFinder() }));
+  const add = (key: PrivateKey, name: string, address: string, hub = false): Member => {
+    const { member } = members.upsert({ publicKey: key.publicKey, memberId: name, name, address, candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, bounce: false, hub, issuedAt: 0 });
+    device.addPeer(member.publicKey, member.keys.presharedKey);
+    return member;
+  };
+  const lookup = (address: string): Peer | undefined => device.allowedIps.lookup(4, parseAddress(address).bytes);
+  const peer = (m: Member) => device.getPeer(m.publicKey)!;
+  const prefixes = (m: Member) => device.allowedIps.prefixesOf(peer(m)).map(formatPrefix).sort();
+  return { device, routing, members, routes, add, lookup, peer, prefixes };
+}
+
+t.test('each member that owns its address gets it as a /32', async (t) => {
+  const [k1, k2, self] = sortedKeys(3);
+  const h = harness(self!);
+  const a = h.add(k1!, 'a', '10.147.0.2');
+  const b = h.add(k2!, 'b', '10.147.0.3');
+  t.equal(h.routing.apply(h.members.all(), '10.147.0.1'), true, 'our address is ours');
+  t.same(h.prefixes(a), ['10.147.0.2/32']);
+  t.same(h.prefixes(b), ['10.147.0.3/32']);
+  t.equal(h.lookup('10.147.0.2'), h.peer(a));
+  t.equal(h.lookup('10.147.0.3'), h.peer(b));
+  t.equal(h.lookup('10.147.0.4'), undefined, 'no hub: the rest of the subnet goes nowhere');
+  t.equal(a.routed, '10.147.0.2');
+  t.same(h.routes, [], 'addresses inside the subnet need no route');
+  // Applying again changes nothing.
+  t.equal(h.routing.apply(h.members.all(), '10.147.0.1'), true);
+  t.same(h.prefixes(a), ['10.147.0.2/32']);
+});
+
+t.test('the lowest key owns a contested address; ours is lost to a lower key; outside the subnet gets a route', async (t) => {
+  const [low, self, high, other] = sortedKeys(4);
+  const h = harness(self!);
+  const hi = h.add(high!, 'hi', '10.147.0.1'); // claims our address with a higher key
+  const o = h.add(other!, 'o', '192.168.50.7');
+  t.equal(h.routing.apply(h.members.all(), '10.147.0.1'), true, 'we keep our address against a higher key');
+  t.same(h.prefixes(hi), [], 'the higher key is not routed');
+  t.equal(hi.routed, undefined);
+  t.same(h.prefixes(o), ['192.168.50.7/32']);
+  t.same(h.routes, ['192.168.50.7/32'], 'an address outside the subnet is routed into the TUN');
+  const lo = h.add(low!, 'lo', '10.147.0.1');
+  t.equal(h.routing.apply(h.members.all(), '10.147.0.1'), false, 'a lower key takes our address');
+  t.same(h.prefixes(lo), ['10.147.0.1/32']);
+  t.equal(h.lookup('10.147.0.1'), h.peer(lo));
+  // Two members claiming one address: the lower key routes it, and keeps it when the other moves.
+  hi.address = '10.147.0.9';
+  h.routing.apply(h.members.all(), '10.147.0.5');
+  t.same(h.prefixes(hi), ['10.147.0.9/32']);
+  t.same(h.prefixes(lo), ['10.147.0.1/32']);
+});
+
+t.test('a hub gets the room subnet; a member reached via the hub loses its /32 to it, and gets it back', async (t) => {
+  const [k1, k2, k3, self] = sortedKeys(4);
+  const h = harness(self!);
+  const hub = h.add(k1!, 'hub', '10.147.0.2', true);
+  const a = h.add(k2!, 'a', '10.147.0.3');
+  const b = h.add(k3!, 'b', '10.147.0.4');
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.same(h.prefixes(hub), ['10.147.0.0/16', '10.147.0.2/32']);
+  t.equal(h.lookup('10.147.0.3'), h.peer(a), 'a /32 beats the hub prefix');
+  t.equal(h.lookup('10.147.0.4'), h.peer(b));
+  t.equal(h.lookup('10.147.200.9'), h.peer(hub), 'the rest of the subnet goes to the hub');
+  t.equal(h.lookup('10.148.0.1'), undefined, 'outside the subnet: nothing');
+
+  a.viaHub = true;
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.same(h.prefixes(a), [], 'no /32 of its own');
+  t.equal(a.routed, undefined);
+  t.equal(h.lookup('10.147.0.3'), h.peer(hub), 'its address goes to the hub');
+  t.equal(h.lookup('10.147.0.4'), h.peer(b), 'the others keep theirs');
+  t.same(h.prefixes(hub), ['10.147.0.0/16', '10.147.0.2/32']);
+
+  a.viaHub = false;
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.same(h.prefixes(a), ['10.147.0.3/32']);
+  t.equal(h.lookup('10.147.0.3'), h.peer(a), 'back to the member');
+});
+
+t.test('with two hubs the lowest key gets the subnet, whatever the order; a hub going away takes it along', async (t) => {
+  const [k1, k2, k3, self] = sortedKeys(4);
+  const h = harness(self!);
+  const high = h.add(k2!, 'high', '10.147.0.3', true);
+  const low = h.add(k1!, 'low', '10.147.0.2', true);
+  const a = h.add(k3!, 'a', '10.147.0.4');
+  h.routing.apply([high, a, low], '10.147.0.1');
+  t.equal(h.lookup('10.147.99.99'), h.peer(low));
+  t.same(h.prefixes(low), ['10.147.0.0/16', '10.147.0.2/32']);
+  t.same(h.prefixes(high), ['10.147.0.3/32'], 'the other hub has its /32 only');
+  h.routing.apply([low, a, high], '10.147.0.1');
+  t.equal(h.lookup('10.147.99.99'), h.peer(low), 'same in another order');
+
+  // The lowest hub stops being one: the subnet moves to the other.
+  low.hub = false;
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.same(h.prefixes(low), ['10.147.0.2/32']);
+  t.same(h.prefixes(high), ['10.147.0.0/16', '10.147.0.3/32']);
+  t.equal(h.lookup('10.147.99.99'), h.peer(high));
+
+  // The last hub leaves the room (as the agent removes a member: peer first, then apply).
+  h.members.remove(high);
+  h.device.removePeer(high.publicKey);
+  a.viaHub = false;
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.equal(h.lookup('10.147.99.99'), undefined, 'no hub: the prefix is gone');
+  t.equal(h.lookup('10.147.0.3'), undefined);
+  t.same(h.prefixes(low), ['10.147.0.2/32']);
+  t.same(h.prefixes(a), ['10.147.0.4/32']);
+
+  // A hub announced later gets the subnet; stopping being a hub (still a member) takes it away.
+  low.hub = true;
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.equal(h.lookup('10.147.99.99'), h.peer(low));
+  low.hub = false;
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.equal(h.lookup('10.147.99.99'), undefined);
+  t.same(h.prefixes(low), ['10.147.0.2/32']);
+});
+
+t.test('a hub whose peer is not there yet gets the subnet once it is', async (t) => {
+  const [k1, self] = sortedKeys(2);
+  const h = harness(self!);
+  const { member: hub } = h.members.upsert({ publicKey: k1!.publicKey, memberId: 'hub', name: 'hub', address: '10.147.0.2', candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, bounce: false, hub: true, issuedAt: 0 });
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.equal(h.lookup('10.147.99.99'), undefined, 'no peer, no route');
+  h.device.addPeer(hub.publicKey, hub.keys.presharedKey);
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.equal(h.lookup('10.147.99.99'), h.peer(hub));
+  t.equal(h.lookup('10.147.0.2'), h.peer(hub));
+});
