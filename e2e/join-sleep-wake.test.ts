@@ -17,7 +17,9 @@ t.test('sleep/wake and a new LAN address', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
   const lab = await NatLab.create(t, { prefix: 'sw' });
   const srv = await lab.publicHost('srv', '203.0.113.10');
-  const server = await startSignalServer(srv, '203.0.113.10');
+  // STUN on other ports than the agents' default: they must learn them from the server's welcome
+  // (the pair below punches through port-restricted NATs, which needs the STUN-mapped addresses).
+  const server = await startSignalServer(srv, '203.0.113.10', 'server', ['--stun-port', '3490', '--stun-alt-port', '3491']);
   const sa = await lab.site('a', 'port-restricted');
   const sb = await lab.site('b', 'port-restricted');
   const base = { room: 'sleepy', server: server.url, secret: SECRET };
@@ -26,6 +28,7 @@ t.test('sleep/wake and a new LAN address', async (t) => {
   const b = await startJoinAgent(sb.hosts[0]!, { ...base, name: 'b', ifname: 'swb' });
   t.teardown(() => b.stop());
   await waitPath(a, b, 'direct', (s) => s.path === 'direct', 10_000);
+  t.pass('direct: the agents found STUN on the port the server announced');
   const addrB = (await b.status()).self.address!;
 
   await t.test('sleep: frozen 20 s while the router forgets; back by itself after waking', async (t) => {

@@ -239,6 +239,10 @@ export class JoinAgent {
     });
     this.lastTickAt = mono();
     this.tickTimer = setInterval(() => this.guarded('tick', () => this.tick()), TICK_MS);
+    this.discoverNat();
+  }
+
+  private discoverNat(): void {
     void this.local.discoverNat().then((changed) => {
       this.log.info('NAT behaviour', { ...this.local.nat, mapped: this.local.publicEndpoint && formatEndpoint(this.local.publicEndpoint) });
       if (changed) this.announceUpdate();
@@ -262,13 +266,17 @@ export class JoinAgent {
     this.sendJoin();
   }
 
-  /** The server told us its STUN port: it beats --stun-port. */
+  /** The server told us its STUN port: it beats --stun-port; learn our mapping there at once. */
   private async useStunPort(port: number): Promise<void> {
     try {
       this.stunServer = await resolveStunServer(this.o.serverUrl, port);
     } catch (e) {
       this.log.warn('STUN server not resolved', { error: (e as Error).message });
+      return;
     }
+    this.log.info('using the STUN port the server announced', { stunPort: port });
+    this.paths.rediscover([]);
+    this.discoverNat();
   }
 
   /** The server's UDP relay, when its welcome offers one (on the host of the server's URL). */

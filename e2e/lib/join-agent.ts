@@ -33,9 +33,13 @@ export interface SignalServerHandle {
   stop(): Promise<void>;
 }
 
-/** `wgp2p server` on `ip`:8080 with STUN on 3478 and the RFC 5780 alternate port 3479 (plus `args`, e.g. --relay). */
+/**
+ * `wgp2p server` on `ip`:8080 with STUN on 3478 and the RFC 5780 alternate port 3479 (unless
+ * `args` set --stun-port), plus `args`, e.g. --relay.
+ */
 export async function startSignalServer(ns: Netns, ip: string, name = 'server', args: string[] = []): Promise<SignalServerHandle> {
-  const proc = ns.spawn('node', ['--enable-source-maps', cliPath(), 'server', '--listen', `${ip}:8080`, '--stun-port', '3478', '--stun-alt-port', '3479', '--stun-public-ip', ip, '--log-level', 'debug', ...args], {
+  const stun = args.includes('--stun-port') ? [] : ['--stun-port', '3478', '--stun-alt-port', '3479'];
+  const proc = ns.spawn('node', ['--enable-source-maps', cliPath(), 'server', '--listen', `${ip}:8080`, ...stun, '--stun-public-ip', ip, '--log-level', 'debug', ...args], {
     name: `${ns.name}.${name}`,
   });
   await proc.waitForOutput(/signal server listening/, 20_000);
