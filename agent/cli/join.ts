@@ -54,11 +54,11 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     process.stdout.write(JOIN_USAGE);
     return 0;
   }
-  if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}"\n${JOIN_USAGE}`);
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}" (wgp2p join --help lists the options)`);
   const v = args.values;
   const room = v.get('room');
   const server = v.get('server');
-  if (!room || !server) throw new UsageError(`--room and --server are required\n${JOIN_USAGE}`);
+  if (!room || !server) throw new UsageError(`--room and --server are required (wgp2p join --help lists the options)`);
   if (room.length > 128) throw new UsageError('--room must be at most 128 characters');
   const check = <T>(f: () => T): T => {
     try {

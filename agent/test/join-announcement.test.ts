@@ -26,6 +26,7 @@ function body(over: Partial<AnnouncementBody> = {}): AnnouncementBody {
     ],
     nat: { mapping: 'endpoint-independent', filtering: 'port-dependent' },
     bounce: false,
+    hub: false,
     ...over,
   };
 }
