@@ -92,16 +92,17 @@ t.test('two agents on a plain network: direct link, status, ping; intruders refu
     const before = await Promise.all([alice.status(), bob.status()]);
     const forger = await cNs.exec('node', [join(projectRoot(), 'e2e/tools/forge-announce.mjs'), server.url, ROOM, SECRET], { timeoutMs: 20_000 });
     const sent = JSON.parse(forger.stdout) as { announcements: number; messages: number };
-    t.equal(sent.announcements, 3, 'the forger sent a guessed-secret join, random bytes and a replay');
+    t.equal(sent.announcements, 4, 'the forger sent a guessed-secret join, random bytes, a replay and (with the secret) a member\'s key under its own id');
     for (const [i, a] of [alice, bob].entries()) {
       const was = before[i]!.counters;
       const s = await waitFor(async () => {
         const x = await a.status();
-        return (x.counters.announce_rejected ?? 0) - (was.announce_rejected ?? 0) >= 3 && (x.counters.message_rejected ?? 0) > (was.message_rejected ?? 0) ? x : undefined;
+        return (x.counters.announce_rejected ?? 0) - (was.announce_rejected ?? 0) >= 4 && (x.counters.message_rejected ?? 0) > (was.message_rejected ?? 0) ? x : undefined;
       }, { timeoutMs: 5_000, what: `${a.name} counting the forgeries` });
       const c = s.counters;
-      t.equal((c.announce_rejected ?? 0) - (was.announce_rejected ?? 0), 3, `${a.name}: 3 forged announcements rejected`);
+      t.equal((c.announce_rejected ?? 0) - (was.announce_rejected ?? 0), 4, `${a.name}: 4 forged announcements rejected`);
       t.ok((c.announce_rejected_wrong_member_id ?? 0) > (was.announce_rejected_wrong_member_id ?? 0), `${a.name}: the replay was caught by its member-id binding`);
+      t.ok((c.announce_rejected_bad_signature ?? 0) > (was.announce_rejected_bad_signature ?? 0), `${a.name}: the insider's claim to another key failed its signature`);
       t.equal((c.message_rejected ?? 0) - (was.message_rejected ?? 0), 1, `${a.name}: the forged punch request rejected`);
       t.strictSame(s.peers.map((p) => p.name), [a === alice ? 'bob' : 'alice'], `${a.name}: no new peer`);
     }

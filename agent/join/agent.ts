@@ -253,7 +253,7 @@ export class JoinAgent {
 
   private announcement(memberId: string): string {
     const candidates = this.local.list().slice(0, MAX_CANDIDATES);
-    return sealAnnouncement(this.room, { publicKey: this.o.identity.publicKey, memberId, name: this.o.name, address: this.address, candidates, nat: this.local.nat, bounce: this.o.bounce, hub: this.o.hub });
+    return sealAnnouncement(this.room, { publicKey: this.o.identity.publicKey, memberId, name: this.o.name, address: this.address, candidates, nat: this.local.nat, bounce: this.o.bounce, hub: this.o.hub }, this.o.identity.privateKey);
   }
 
   private onWelcome(w: WelcomeMessage): void {

@@ -8,6 +8,7 @@ import { isMemberId } from '../../shared/signal/fields.js';
 import { openForRoom, sealForRoom, type OpenedBlob, type RoomCredentials, type SealPurpose } from '../../shared/signal/room-key.js';
 import { encodeCandidates, parseCandidates, type Candidate } from './candidates.js';
 import { ipv4ToInt } from './room-address.js';
+import { xeddsaSign, xeddsaVerify } from './xeddsa.js';
 import type { FilteringBehaviour, MappingBehaviour } from '../../shared/stun/discovery.js';
 
 export type { FilteringBehaviour, MappingBehaviour };
@@ -39,7 +40,9 @@ export interface Announcement extends AnnouncementBody {
   issuedAt: number;
 }
 
-const VERSION = 1;
+const VERSION = 2;
+/** Base64 of a 64-byte signature. */
+const SIGNATURE = /^[A-Za-z0-9+/]{86}==$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
@@ -53,7 +56,16 @@ export function sanitizeName(raw: string): string {
   return s || 'member';
 }
 
-export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, now = Date.now()): string {
+/** What a member signs: the payload without its signature, under a label of its own. */
+function signedBytes(payloadJson: string): Buffer {
+  return Buffer.from(`wgp2p announcement v${VERSION}\0${payloadJson}`);
+}
+
+/**
+ * Seals an announcement, signed (XEdDSA) with the member's own WireGuard private key: holding the
+ * room secret is not enough to announce someone else's key.
+ */
+export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, privateKey: Uint8Array, now = Date.now()): string {
   const payload = {
     v: VERSION,
     k: formatKey(a.publicKey),
@@ -64,8 +76,10 @@ export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, now
     nat: [a.nat.mapping, a.nat.filtering],
     ...(a.bounce ? { b: 1 } : {}),
     ...(a.hub ? { h: 1 } : {}),
+    t: now,
   };
-  return sealForRoom(room, 'announce', Buffer.from(JSON.stringify(payload)), now);
+  const s = xeddsaSign(privateKey, signedBytes(JSON.stringify(payload))).toString('base64');
+  return sealForRoom(room, 'announce', Buffer.from(JSON.stringify({ ...payload, s })), now);
 }
 
 export type OpenResult<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -101,6 +115,10 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
   const candidates = parseCandidates(o.c);
   if (!candidates) return { ok: false, reason: 'malformed' };
   if ((o.b !== undefined && o.b !== 1) || (o.h !== undefined && o.h !== 1)) return { ok: false, reason: 'malformed' };
+  // Signed by the key it announces, for the moment it was sealed (a re-sealed copy is refused).
+  const { s, ...signed } = o;
+  if (typeof s !== 'string' || !SIGNATURE.test(s) || o.t !== opened.issuedAt) return { ok: false, reason: 'malformed' };
+  if (!xeddsaVerify(Buffer.from(o.k, 'base64'), signedBytes(JSON.stringify(signed)), Buffer.from(s, 'base64'))) return { ok: false, reason: 'bad_signature' };
   return {
     ok: true,
     value: {

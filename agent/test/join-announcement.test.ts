@@ -2,20 +2,43 @@
 // way to misuse one refused (wrong secret, tampering, replay under another id or later, stale,
 // from the future, malformed contents even when properly sealed).
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
-import { deriveRoom, sealForRoom } from '../../shared/signal/room-key.js';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { deriveRoom, openForRoom, sealForRoom } from '../../shared/signal/room-key.js';
 import { makeEndpoint } from '../../shared/net/address.js';
 import { AnnouncementGuard, openAnnouncement, sealAnnouncement, type AnnouncementBody } from '../join/announcement.js';
 import { PeerMessageGuard, sealBye, sealPunchRequest } from '../join/peer-message.js';
 import { parseCandidates } from '../join/candidates.js';
+import { xeddsaSign } from '../join/xeddsa.js';
+
+/** Private keys of the public keys made here, by hex: announcements are signed with them. */
+const privateKeys = new Map<string, Buffer>();
+function keyPair(): Buffer {
+  const { privateKey, publicKey } = generateKeyPairSync('x25519');
+  const pub = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
+  privateKeys.set(pub.toString('hex'), Buffer.from(privateKey.export({ format: 'jwk' }).d!, 'base64url'));
+  return pub;
+}
+const privateOf = (pub: Buffer) => privateKeys.get(pub.toString('hex')) ?? randomBytes(32);
+const seal = (r: ReturnType<typeof deriveRoom>, b: AnnouncementBody, now: number) => sealAnnouncement(r, b, privateOf(b.publicKey), now);
+
+/** The payload inside a sealed announcement, as a member of the room can read it. */
+function openSealed(blob: string): Buffer {
+  return Buffer.from(openForRoom(room, 'announce', blob)!.payload);
+}
+
+/** A hand-made payload, signed the way members sign theirs (for tests of malformed contents). */
+function signed(o: Record<string, unknown>, pub: Buffer, now = NOW): Record<string, unknown> {
+  const payload = { ...o, t: now };
+  return { ...payload, s: xeddsaSign(privateOf(pub), Buffer.from(`wgp2p announcement v2\0${JSON.stringify(payload)}`)).toString('base64') };
+}
 
 const room = deriveRoom('office', 'correct horse battery staple');
-const self = randomBytes(32);
+const self = keyPair();
 const NOW = Date.UTC(2026, 5, 1);
 
 function body(over: Partial<AnnouncementBody> = {}): AnnouncementBody {
   return {
-    publicKey: randomBytes(32),
+    publicKey: keyPair(),
     memberId: 'member-A',
     name: 'alice',
     address: '10.147.3.4',
@@ -33,16 +56,17 @@ function body(over: Partial<AnnouncementBody> = {}): AnnouncementBody {
 
 t.test('sealed and opened: every field survives', async (t) => {
   const b = body();
-  const opened = openAnnouncement(room, sealAnnouncement(room, b, NOW));
+  const opened = openAnnouncement(room, seal(room, b, NOW));
   t.ok(opened.ok);
   if (!opened.ok) return;
   t.strictSame({ ...opened.value, publicKey: opened.value.publicKey.toString('hex') }, { ...b, publicKey: b.publicKey.toString('hex'), issuedAt: NOW });
 });
 
 t.test('a bounce says so; anything but 1 in its flag is malformed', async (t) => {
-  const opened = openAnnouncement(room, sealAnnouncement(room, body({ bounce: true }), NOW));
+  const opened = openAnnouncement(room, seal(room, body({ bounce: true }), NOW));
   t.ok(opened.ok && opened.value.bounce === true, 'bounce survives');
-  const payload = (b: unknown) => JSON.stringify({ v: 1, k: body().publicKey.toString('base64'), m: 'member-A', n: 'alice', a: '10.147.3.4', c: [], nat: ['unknown', 'unknown'], b });
+  const pub = keyPair();
+  const payload = (b: unknown) => JSON.stringify(signed({ v: 2, k: pub.toString('base64'), m: 'member-A', n: 'alice', a: '10.147.3.4', c: [], nat: ['unknown', 'unknown'], b }, pub));
   for (const bad of [0, 2, true, 'yes']) {
     const r = openAnnouncement(room, sealForRoom(room, 'announce', Buffer.from(payload(bad)), NOW));
     t.same(r, { ok: false, reason: 'malformed' }, `b: ${JSON.stringify(bad)}`);
@@ -50,10 +74,28 @@ t.test('a bounce says so; anything but 1 in its flag is malformed', async (t) =>
   t.ok(openAnnouncement(room, sealForRoom(room, 'announce', Buffer.from(payload(1)), NOW)).ok, 'b: 1 accepted');
 });
 
+t.test('signed by the key it announces: the room secret alone cannot speak for another member', async (t) => {
+  const victim = body();
+  const mallory = keyPair();
+  // Mallory holds the room secret and seals an announcement of the victim's key under her id.
+  const forged = sealAnnouncement(room, { ...victim, memberId: 'member-M' }, privateOf(mallory), NOW);
+  t.same(openAnnouncement(room, forged), { ok: false, reason: 'bad_signature' }, 'signed with another key: refused');
+  // Or she re-seals the victim's own signed payload later (the room key opens it): the time is signed too.
+  const genuine = seal(room, victim, NOW);
+  const inner = JSON.parse(openSealed(genuine).toString()) as Record<string, unknown>;
+  t.same(openAnnouncement(room, sealForRoom(room, 'announce', Buffer.from(JSON.stringify(inner)), NOW + 5_000)), { ok: false, reason: 'malformed' }, 're-sealed at another time: refused');
+  const tampered = { ...inner, n: 'mallory' };
+  t.same(openAnnouncement(room, sealForRoom(room, 'announce', Buffer.from(JSON.stringify(tampered)), NOW)), { ok: false, reason: 'bad_signature' }, 'a field changed after signing: refused');
+  const unsigned: Record<string, unknown> = { ...inner };
+  delete unsigned.s;
+  t.same(openAnnouncement(room, sealForRoom(room, 'announce', Buffer.from(JSON.stringify(unsigned)), NOW)), { ok: false, reason: 'malformed' }, 'no signature: refused');
+  t.ok(openAnnouncement(room, genuine).ok, 'the genuine one opens');
+});
+
 t.test('the guard refuses what does not verify, what is replayed and what is stale', async (t) => {
   const guard = new AnnouncementGuard(room, self);
   const b = body();
-  const blob = sealAnnouncement(room, b, NOW);
+  const blob = seal(room, b, NOW);
   const reason = (id: string, x: string, now = NOW) => {
     const r = guard.check(id, x, now);
     return r.ok ? 'ok' : r.reason;
@@ -61,8 +103,8 @@ t.test('the guard refuses what does not verify, what is replayed and what is sta
   t.equal(reason('member-A', blob), 'ok', 'a fresh announcement under its own id');
   t.equal(reason('member-A', blob), 'ok', 'the same one again (a members list after reconnecting) is harmless');
   t.equal(reason('member-M', blob), 'wrong_member_id', 'replayed by another connection: refused');
-  t.equal(reason('member-A', sealAnnouncement(deriveRoom('office', 'wrong secret!'), b, NOW)), 'does_not_verify', 'wrong secret');
-  t.equal(reason('member-A', sealAnnouncement(deriveRoom('other room', 'correct horse battery staple'), b, NOW)), 'does_not_verify', 'another room');
+  t.equal(reason('member-A', seal(deriveRoom('office', 'wrong secret!'), b, NOW)), 'does_not_verify', 'wrong secret');
+  t.equal(reason('member-A', seal(deriveRoom('other room', 'correct horse battery staple'), b, NOW)), 'does_not_verify', 'another room');
   const raw = Buffer.from(blob, 'base64');
   raw[raw.length - 20]! ^= 1;
   t.equal(reason('member-A', raw.toString('base64')), 'does_not_verify', 'one flipped bit');
@@ -70,22 +112,23 @@ t.test('the guard refuses what does not verify, what is replayed and what is sta
   t.equal(reason('member-A', ''), 'does_not_verify');
   t.equal(reason('member-A', sealForRoom(room, 'message', Buffer.from('{}'), NOW)), 'does_not_verify', 'a directed message is not an announcement');
 
-  const newer = sealAnnouncement(room, b, NOW + 1000);
+  const newer = seal(room, b, NOW + 1000);
   t.equal(reason('member-A', newer, NOW + 1000), 'ok', 'a newer one replaces it');
   t.equal(reason('member-A', blob, NOW + 1000), 'replayed', 'the older one cannot come back');
-  t.equal(reason('member-A', sealAnnouncement(room, b, NOW + 1000), NOW + 1000), 'replayed', 'same time, different blob');
-  t.equal(reason('member-B', sealAnnouncement(room, body({ memberId: 'member-B' }), NOW - 31 * 60_000)), 'stale');
-  t.equal(reason('member-B', sealAnnouncement(room, body({ memberId: 'member-B' }), NOW + 6 * 60_000)), 'from_future');
-  t.equal(reason('member-S', sealAnnouncement(room, body({ memberId: 'member-S', publicKey: self }), NOW)), 'own_key', 'our own key');
+  t.equal(reason('member-A', seal(room, b, NOW + 1000), NOW + 1000), 'replayed', 'same time, different blob');
+  t.equal(reason('member-B', seal(room, body({ memberId: 'member-B' }), NOW - 31 * 60_000)), 'stale');
+  t.equal(reason('member-B', seal(room, body({ memberId: 'member-B' }), NOW + 6 * 60_000)), 'from_future');
+  t.equal(reason('member-S', seal(room, body({ memberId: 'member-S', publicKey: self }), NOW)), 'own_key', 'our own key');
 });
 
 t.test('properly sealed but malformed contents are refused, never thrown', async (t) => {
   const guard = new AnnouncementGuard(room, self);
-  const good = { v: 1, k: randomBytes(32).toString('base64'), m: 'member-A', n: 'alice', a: '10.147.3.4', c: [['lan', '10.1.0.2:41000']], nat: ['unknown', 'unknown'] };
+  const pub = keyPair();
+  const good = { v: 2, k: pub.toString('base64'), m: 'member-A', n: 'alice', a: '10.147.3.4', c: [['lan', '10.1.0.2:41000']], nat: ['unknown', 'unknown'] };
   const cases: [string, unknown][] = [
     ['not JSON', 'garbage{'],
     ['an array', [1, 2]],
-    ['version 2', { ...good, v: 2 }],
+    ['version 1 (unsigned)', { ...good, v: 1 }],
     ['short key', { ...good, k: 'AAAA' }],
     ['bad member id', { ...good, m: 'a b' }],
     ['bad name', { ...good, n: '-x' }],
@@ -100,12 +143,13 @@ t.test('properly sealed but malformed contents are refused, never thrown', async
     ['__proto__ pollution attempt', JSON.parse(`{"__proto__": {"polluted": 1}, "v": 1}`)],
   ];
   for (const [what, payload] of cases) {
-    const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+    // Signed where possible, so each case is refused for its own defect, not for the signature.
+    const text = typeof payload === 'string' ? payload : JSON.stringify(Array.isArray(payload) || what.startsWith('__proto__') ? payload : signed(payload as Record<string, unknown>, pub));
     const r = guard.check('member-A', sealForRoom(room, 'announce', Buffer.from(text), NOW), NOW);
     t.notOk(r.ok, `${what}: refused (${r.ok ? '' : r.reason})`);
   }
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
-  t.ok(guard.check('member-A', sealForRoom(room, 'announce', Buffer.from(JSON.stringify({ ...good, future: 'field' })), NOW), NOW).ok, 'unknown extra fields are ignored');
+  t.ok(guard.check('member-A', sealForRoom(room, 'announce', Buffer.from(JSON.stringify(signed({ ...good, future: 'field' }, pub))), NOW), NOW).ok, 'unknown extra fields are ignored (and signed like the rest)');
   t.equal(parseCandidates([['lan', '[fe80::1]:5']]), undefined, 'link-local IPv6 refused');
 });
 
@@ -130,7 +174,7 @@ t.test('directed punch requests: bound to both ids, fresh, accepted once', async
   t.equal(why('member-A', 'member-C', sealPunchRequest(room, msg, NOW)), 'wrong_member_id', 'meant for someone else');
   t.equal(why('member-A', 'member-B', sealPunchRequest(room, msg, NOW - 120_000)), 'stale');
   t.equal(why('member-A', 'member-B', sealPunchRequest(deriveRoom('office', 'nope nope nope'), msg, NOW)), 'does_not_verify');
-  t.equal(why('member-A', 'member-B', sealAnnouncement(room, body(), NOW)), 'does_not_verify', 'an announcement is not a message');
+  t.equal(why('member-A', 'member-B', seal(room, body(), NOW)), 'does_not_verify', 'an announcement is not a message');
   t.equal(why('member-A', 'member-B', sealForRoom(room, 'message', Buffer.from(JSON.stringify({ v: 1, t: 'punch', k: 'x' })), NOW)), 'malformed');
   t.equal(why('member-A', 'member-B', sealForRoom(room, 'message', Buffer.from(JSON.stringify({ v: 1, t: 'relay' })), NOW)), 'unknown_kind');
 });

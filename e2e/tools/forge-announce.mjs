@@ -3,11 +3,14 @@
 // namespace). It knows the room id (the operator sees it) but not the secret. It joins the room
 // with an announcement sealed under a guessed secret, updates it with random bytes, replays a
 // real member's announcement under its own id, and sends each member a forged punch request.
+// Then, as an insider who does know the secret, it announces a real member's public key under its
+// own id (the signature, made without that member's private key, cannot verify).
 //   forge-announce.mjs URL ROOM-NAME REAL-SECRET
 // Prints one JSON line: {"announcements": N, "messages": M, "members": K}.
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { deriveRoom, sealForRoom } from '../../dist/shared/signal/room-key.js';
+import { deriveRoom, openForRoom, sealForRoom } from '../../dist/shared/signal/room-key.js';
+import { xeddsaSign } from '../../dist/agent/join/xeddsa.js';
 
 const [url, roomName, secret] = process.argv.slice(2);
 const real = deriveRoom(roomName, secret);
@@ -38,6 +41,12 @@ ws.send(JSON.stringify({ type: 'update', room: real.roomId, announce: randomByte
 let announcements = 2;
 if (members.length > 0) {
   ws.send(JSON.stringify({ type: 'update', room: real.roomId, announce: members[0].announce }));
+  announcements++;
+  const victim = JSON.parse(Buffer.from(openForRoom(real, 'announce', members[0].announce).payload).toString());
+  const now = Date.now();
+  const { s: _theirs, ...payload } = { ...victim, m: welcome.id, n: 'mallory', t: now };
+  const s = xeddsaSign(randomBytes(32), Buffer.from(`wgp2p announcement v2\0${JSON.stringify(payload)}`)).toString('base64');
+  ws.send(JSON.stringify({ type: 'update', room: real.roomId, announce: sealForRoom(real, 'announce', Buffer.from(JSON.stringify({ ...payload, s })), now) }));
   announcements++;
 }
 for (const m of members) {
