@@ -26,6 +26,17 @@ function wgp2p(args: string[], env: Record<string, string> = {}): Promise<Run> {
   });
 }
 
+/** Runs `fn` over `items`, at most `limit` at a time, results in order (each CLI start costs ~1.5 s). */
+async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 const server = ['--server', 'ws://192.0.2.1:8080/ws'];
 const room = ['--room', 'office'];
 const secret = ['--secret', 'a-good-long-secret-for-tests'];
@@ -53,10 +64,13 @@ t.test('join: every bad flag is one clear line', async (t) => {
     ['unknown flag', [...room, ...server, ...secret, '--turbo'], {}, 2, /unknown option --turbo/],
     ['flag without value', [...room, ...server, '--secret'], {}, 2, /--secret needs a value/],
     ['stray argument', ['office', ...room, ...server, ...secret], {}, 2, /unexpected argument "office"/],
+    ['bad mtu', [...room, ...server, ...secret, '--mtu', '100'], {}, 2, /--mtu must be a whole number from 1280 to 9000/],
+    ['bad metrics address', [...room, ...server, ...secret, '--metrics-listen', 'everywhere'], {}, 2, /is not ip:port/],
     ['unusable state dir', [...room, ...server, ...secret, '--state-dir', join(secretFile, 'sub')], {}, 1, /cannot create state directory .*not a directory/],
   ];
-  for (const [what, args, env, code, message] of cases) {
-    const r = await wgp2p(['join', ...args], env);
+  const runs = await inParallel(cases, 4, ([, args, env]) => wgp2p(['join', ...args], env));
+  for (const [i, [what, , , code, message]] of cases.entries()) {
+    const r = runs[i]!;
     t.equal(r.code, code, `${what}: exit ${code}`);
     t.match(r.stderr, message, `${what}: ${r.stderr.trim().split('\n')[0]}`);
     t.ok(r.stderr.trim().split('\n').length <= 20 && !/\n\s+at /.test(r.stderr), `${what}: no stack trace`);
