@@ -12,7 +12,9 @@ import { requireRootOrSkip } from './lib/root.js';
 import { pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
 import { waitPath } from './lib/relay-wait.js';
 import { readUdpFromPcap } from './lib/pcap.js';
-import { decodeRelayPacket, isRelayablePayload, looksLikeWireGuard, RELAY_DATA } from '../shared/relay/wire.js';
+import { decodeRelayPacket, encodeBind, encodeData, isRelayablePayload, looksLikeWireGuard, RELAY_DATA, RELAY_MAGIC } from '../shared/relay/wire.js';
+import { randomBytes, randomInt } from 'node:crypto';
+import { projectRoot } from './lib/wgp2p-tunnel.js';
 import { isStunMessage } from '../shared/stun/message.js';
 import type { Netns } from './lib/netns.js';
 import { tcpTransfer } from './lib/tcp-transfer.js';
@@ -74,6 +76,26 @@ t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
       t.equal(await pingCount(a.ns, addrB, 5), 5, 'a pings b through the relay');
       t.equal(await pingCount(b.ns, addrA, 5), 5, 'b pings a through the relay');
       if (i === 0) {
+        // Hostile datagrams at the bounce from a stranger: junk behind the relay magic, binds with
+        // forged proofs (as a member id it knows), data from an address nobody bound. All refused
+        // and counted; the relaying carries on (the transfer below).
+        const before = (await bounce.status()).counters;
+        const bouncePort = (await bounce.status()).self.listenPort;
+        const memberId = 'x'.repeat(21);
+        const junk = [
+          ...Array.from({ length: 300 }, () => Buffer.concat([RELAY_MAGIC, randomBytes(randomInt(0, 120))])),
+          ...Array.from({ length: 20 }, () => encodeBind(randomBytes(12), memberId, randomBytes(40))),
+          ...Array.from({ length: 20 }, () => encodeData(memberId, Buffer.concat([Buffer.from([4, 0, 0, 0]), randomBytes(60)]))),
+        ];
+        await sites[y]!.hosts[0]!.exec('node', [join(projectRoot(), 'e2e/tools/udp-send.mjs'), '203.0.113.20', String(bouncePort), 'hex'], { input: junk.map((d) => d.toString('hex')).join('\n') });
+        await new Promise((r) => setTimeout(r, 300));
+        const after = (await bounce.status()).counters;
+        const grew = (k: string) => (after[k] ?? 0) - (before[k] ?? 0);
+        t.ok(grew('bounce_dropped_bad_auth') >= 20, `forged binds refused (+${grew('bounce_dropped_bad_auth')})`);
+        t.ok(grew('bounce_dropped_unbound_source') >= 20, `data from an unbound address refused (+${grew('bounce_dropped_unbound_source')})`);
+        t.ok(grew('relay_malformed') + grew('bounce_dropped_malformed') + grew('bounce_dropped_unbound_source') + grew('bounce_dropped_bad_auth') >= 250, 'the junk was counted');
+        t.equal(after.internal_errors ?? 0, 0, 'no internal error on the bounce');
+        t.ok(bounce.process.running, 'the bounce is still running');
         // A capture at the bounce while a pings b with a recognisable payload.
         const pcap = join(await mkdtemp(join(tmpdir(), 'wgp2p-relay-pcap-')), 'bounce.pcap');
         const port = (await bounce.status()).self.listenPort;
