@@ -1,7 +1,7 @@
 // Issue 5 on the NAT lab: pairs that cannot punch (symmetric × symmetric, cgnat × cgnat,
-// symmetric × port-restricted) meet through a bounce peer on a public host. Both agents' status
-// must say `relay` through the bounce, pings and a 20 MB checksummed TCP transfer must cross it,
-// and a capture at the bounce must show nothing but relay headers around WireGuard messages (and
+// symmetric × port-restricted; and symmetric × cgnat through a bounce behind a full-cone NAT)
+// meet through a bounce peer. Both agents' status must say `relay` through the bounce, pings and
+// a 20 MB checksummed TCP transfer must cross it, and a capture at the bounce must show nothing but relay headers around WireGuard messages (and
 // the bounce's own member traffic): never the tunnel's plaintext.
 import t from 'tap';
 import { mkdtemp } from 'node:fs/promises';
@@ -54,16 +54,20 @@ t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
     cg2: await lab.site('cg2', 'cgnat'),
     pr: await lab.site('pr', 'port-restricted'),
   };
-  const pairs: [string, string][] = [
-    ['sy1', 'sy2'],
-    ['cg1', 'cg2'],
-    ['sy1', 'pr'],
+  // A bounce behind a full-cone NAT is reachable too (through its STUN-mapped address).
+  const fullCone = (await lab.site('fc', 'full-cone')).hosts[0]!;
+  const pairs: [string, string, 'public' | 'full-cone'][] = [
+    ['sy1', 'sy2', 'public'],
+    ['cg1', 'cg2', 'public'],
+    ['sy1', 'pr', 'public'],
+    ['sy2', 'cg1', 'full-cone'],
   ];
-  for (const [i, [x, y]] of pairs.entries()) {
-    await t.test(`${sites[x]!.kind} × ${sites[y]!.kind}`, async (t) => {
+  for (const [i, [x, y, where]] of pairs.entries()) {
+    await t.test(`${sites[x]!.kind} × ${sites[y]!.kind}, bounce on a ${where} host`, async (t) => {
+      const host = where === 'public' ? bounceHost : fullCone;
       const room = `relay-${i}`;
       const base = { room, server: server.url, secret: SECRET };
-      const bounce = await startJoinAgent(bounceHost, { ...base, name: `bounce${i}`, ifname: `rb${i}z`, args: ['--bounce', '--metrics-listen', '203.0.113.20:9100'] });
+      const bounce = await startJoinAgent(host, { ...base, name: `bounce${i}`, ifname: `rb${i}z`, args: ['--bounce', '--metrics-listen', '127.0.0.1:9100'] });
       t.teardown(() => bounce.stop());
       const a = await startJoinAgent(sites[x]!.hosts[0]!, { ...base, name: `${x}-a`, ifname: `rb${i}a` });
       t.teardown(() => a.stop());
@@ -126,7 +130,7 @@ t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
       t.equal(answer.relay, `bounce${i}`, 'and through which bounce');
       const counters = (await bounce.status()).counters;
       t.ok((counters.bounce_relayed_packets ?? 0) > 10_000, `the bounce relayed ${counters.bounce_relayed_packets} packets`);
-      const metrics = (await bounceHost.exec('node', ['-e', "fetch('http://203.0.113.20:9100/metrics').then((r) => r.text()).then((s) => process.stdout.write(s))"])).stdout;
+      const metrics = (await host.exec('node', ['-e', "fetch('http://127.0.0.1:9100/metrics').then((r) => r.text()).then((s) => process.stdout.write(s))"])).stdout;
       const packets = Number(/^wgp2p_relayed_packets_total\{via="udp"\} (\d+)$/m.exec(metrics)?.[1]);
       const bytes = Number(/^wgp2p_relayed_bytes_total\{via="udp"\} (\d+)$/m.exec(metrics)?.[1]);
       t.ok(packets >= (counters.bounce_relayed_packets ?? Infinity), `the bounce's /metrics count the relayed packets (${packets})`);
