@@ -1,8 +1,9 @@
 // Issue 5 on the NAT lab: pairs that cannot punch (symmetric × symmetric, cgnat × cgnat,
 // symmetric × port-restricted; and symmetric × cgnat through a bounce behind a full-cone NAT)
 // meet through a bounce peer. Both agents' status must say `relay` through the bounce, pings and
-// a 20 MB checksummed TCP transfer must cross it, and a capture at the bounce must show nothing but relay headers around WireGuard messages (and
-// the bounce's own member traffic): never the tunnel's plaintext.
+// a 20 MB checksummed TCP transfer must cross it, and a capture at the bounce must show nothing
+// but relay headers around WireGuard messages (and the bounce's own member traffic): never the
+// tunnel's plaintext. Junk and forged binds at a live bounce are refused and counted.
 import t from 'tap';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
