@@ -60,6 +60,8 @@ interface RelayState {
   rttMs: number | undefined;
   outstanding: Map<string, { link: RelayLink; sentAt: number; answered?: (rttMs: number) => void }>;
   answered: AnsweredPings;
+  /** Virtual endpoints made for this member, by link (built once: the receive path needs them per packet). */
+  virtual: Map<RelayLink, Endpoint>;
 }
 
 const mono = () => performance.now();
@@ -92,7 +94,7 @@ export class RelayPaths {
   private state(m: Member): RelayState {
     let st = this.states.get(m);
     if (!st) {
-      st = { slot: this.allocateSlot(), link: undefined, since: 0, eligibleAt: Infinity, follow: undefined, avoid: new Map(), pingAt: -Infinity, answeredAt: -Infinity, rttMs: undefined, outstanding: new Map(), answered: new AnsweredPings() };
+      st = { slot: this.allocateSlot(), link: undefined, since: 0, eligibleAt: Infinity, follow: undefined, avoid: new Map(), pingAt: -Infinity, answeredAt: -Infinity, rttMs: undefined, outstanding: new Map(), answered: new AnsweredPings(), virtual: new Map() };
       this.states.set(m, st);
       this.bySlot.set(st.slot, m);
     }
@@ -129,6 +131,12 @@ export class RelayPaths {
     return { relay: link.label, endpoint: link.endpoint ? formatEndpoint(link.endpoint) : link.kind, rttMs: st.rttMs };
   }
 
+  private virtual(st: RelayState, link: RelayLink): Endpoint {
+    let e = st.virtual.get(link);
+    if (!e) st.virtual.set(link, (e = relayEndpoint(link.slot, st.slot)));
+    return e;
+  }
+
   /** The engine's send path: a datagram for a virtual endpoint goes through its relay. */
   send(data: Buffer, to: Endpoint): boolean {
     if (!isRelayEndpoint(to)) return false;
@@ -160,9 +168,9 @@ export class RelayPaths {
       // We have a direct path: late relayed packets must not pull the session back to the relay.
       source = peer.endpoint;
     } else if (m.keys.side === 0 && st.link?.up) {
-      source = relayEndpoint(st.link.slot, st.slot);
+      source = this.virtual(st, st.link);
     } else {
-      source = relayEndpoint(link.slot, st.slot);
+      source = this.virtual(st, link);
       st.follow = { link, at: now };
     }
     this.c.tunnel.device.receive(payload, source);
@@ -225,7 +233,7 @@ export class RelayPaths {
     }
     const peer = this.c.tunnel.device.getPeer(m.publicKey);
     if (!peer) return;
-    peer.endpoint = relayEndpoint(link.slot, st.slot);
+    peer.endpoint = this.virtual(st, link);
     // Starts the handshake if there is no session yet, else tells the peer (by roaming) where we are.
     peer.sendKeepalive();
     this.c.log.info(previous ? 'moved to another relay' : 'relayed path up', { peer: m.name, relay: link.label, from: previous?.label });
@@ -257,7 +265,7 @@ export class RelayPaths {
     if (p.side === m.keys.side) return this.c.count('disco_reflected');
     if (p.type === DISCO_PING) {
       if (!st.answered.firstTime(p.txid)) return this.c.count('disco_replayed_ping');
-      this.c.links.send(link, m.memberId, encodePong(m.keys.discoKey, m.keys.side, m.keys.pairId, p.txid, relayEndpoint(link.slot, st.slot)));
+      this.c.links.send(link, m.memberId, encodePong(m.keys.discoKey, m.keys.side, m.keys.pairId, p.txid, this.virtual(st, link)));
       return;
     }
     const key = p.txid.toString('hex');
