@@ -1,6 +1,6 @@
 // Issue 5: killing the bounce a relayed pair uses, in the middle of a TCP transfer: the pair moves
 // to the other bounce within 10 s and the transfer completes intact (same WireGuard session, so
-// TCP only sees a few seconds of loss).
+// TCP only sees a few seconds of loss). Then b loses the signal server: a keeps the relayed link.
 import t from 'tap';
 import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
@@ -49,4 +49,16 @@ t.test('a bounce dies mid-transfer: failover to the other one', async (t) => {
   t.equal(r.receivedSha256, r.sentSha256, 'intact');
   const p = await pings;
   t.ok(p.longestGapMs < 10_000, `pings: longest silence ${p.longestGapMs} ms (< 10 s), ${p.received}/${p.sent} answered`);
+
+  // b loses the signal server (the server drops its connection: member-left): a keeps the relayed
+  // link, as it would a direct one, instead of tearing down the peer.
+  const handshakeBefore = (await a.status()).peers.find((x) => x.name === 'b')!.lastHandshake;
+  await b.ns.exec('nft', ['-f', '-'], { input: 'table ip rfblock {\n chain out {\n type filter hook output priority 0;\n tcp dport 8080 drop\n }\n}\n' });
+  await srv.exec('ss', ['-K', '-t', 'dst', sb.wanAddress]);
+  await a.process.waitForOutput(/member lost the signal server; keeping its link/, 10_000);
+  const kept = await pingStream(a.ns, addrB, 8);
+  t.ok(kept.received >= kept.sent - 1 && kept.longestGapMs < 1_500, `a still pings b through the relay: ${kept.received}/${kept.sent}`);
+  const peer = (await a.status()).peers.find((x) => x.name === 'b');
+  t.equal(peer?.path, 'relay', 'still relayed');
+  t.equal(peer?.lastHandshake, handshakeBefore, 'the same session: the peer was not removed and re-added');
 });

@@ -172,9 +172,9 @@ export class Session implements HubMember, RelayMember {
     this.ws.ping();
   }
 
-  private sendError(code: ErrorCode, message: string, ref?: string): void {
+  private sendError(code: ErrorCode, message: string, ref?: string, member?: string): void {
     this.ctx.metrics.rejectedFrames.inc(code);
-    this.deliver(prepare(ref === undefined ? { type: 'error', code, message } : { type: 'error', code, message, ref }));
+    this.deliver(prepare({ type: 'error', code, message, ...(ref === undefined ? {} : { ref }), ...(member === undefined ? {} : { member }) }));
   }
 
   /** A malformed frame: reply, and close after too many in a short time. */
@@ -251,7 +251,7 @@ export class Session implements HubMember, RelayMember {
     // Tell the sender, so it can move the member to another path; once a second at most.
     if (now - this.lastUnreachableReply < 1000) return;
     this.lastUnreachableReply = now;
-    this.sendError('NO_SUCH_MEMBER', `member ${frame.id} is not reachable through the relay`);
+    this.sendError('NO_SUCH_MEMBER', `member ${frame.id} is not reachable through the relay`, undefined, frame.id);
   }
 
   private handleFrame(data: RawData, isBinary: boolean): void {

@@ -10,6 +10,7 @@ import { DEFAULT_STUN_PORT, parseServerUrl } from '../join/stun-server.js';
 import { createLogger, parseLogLevel } from '../log.js';
 import { parseArgs, UsageError } from './args.js';
 import { parseEndpoint } from '../../shared/net/address.js';
+import { isToken } from '../../shared/signal/fields.js';
 
 const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
 export const DEFAULT_JOIN_INTERFACE = 'wgp2p0';
@@ -26,7 +27,7 @@ export const JOIN_USAGE = `usage: wgp2p join --room NAME --server URL [options]
   --listen-port P        WireGuard UDP port (default: any free port)
   --interface IF         TUN interface name (default ${DEFAULT_JOIN_INTERFACE})
   --state-dir DIR        where the private key is kept (default ${DEFAULT_STATE_DIR})
-  --mtu N                the TUN MTU (default \${JOIN_DEFAULT_MTU}: room for the relay header on any path)
+  --mtu N                the TUN MTU (default ${JOIN_DEFAULT_MTU}: room for the relay header on any path)
   --keepalive SECONDS    persistent keepalive toward each member (default ${DEFAULT_KEEPALIVE}; 0 disables)
   --stun-port P          the server's STUN port (default ${DEFAULT_STUN_PORT})
   --bounce               also relay other members' (still encrypted) WireGuard packets; run it on a
@@ -80,6 +81,8 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   const stunPort = intFlag(v, 'stun-port', 1, 65535, DEFAULT_STUN_PORT);
   const mtu = intFlag(v, 'mtu', 1280, 9000, JOIN_DEFAULT_MTU);
   const metricsListen = v.has('metrics-listen') ? check(() => parseEndpoint(v.get('metrics-listen')!)) : undefined;
+  const token = v.get('token') ?? (env.WGP2P_TOKEN || undefined);
+  if (token !== undefined && !isToken(token)) throw new UsageError('--token must be 1 to 256 characters');
   const log = createLogger('join', check(() => parseLogLevel(v.get('log-level') ?? env.WGP2P_LOG_LEVEL)));
   if (secret.weak) log.warn('the room secret is short: anyone who sees the room id can try to guess it (make one with: wgp2p secret)', { source: secret.source });
   const identity = loadOrCreateIdentity(v.get('state-dir') ?? DEFAULT_STATE_DIR, (msg) => log.warn(msg));
@@ -89,7 +92,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     roomName: room,
     secret: secret.secret,
     serverUrl: server,
-    token: v.get('token') ?? (env.WGP2P_TOKEN || undefined),
+    token,
     stunPort,
     name,
     identity,

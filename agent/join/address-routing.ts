@@ -1,7 +1,9 @@
 // Which room address goes to which WireGuard peer. Every member claims an address in its
 // announcement; the lowest public key among the claimants of one address owns it (the rule every
 // member applies alike, see room-address.ts), and only an owner gets the address as its allowed
-// IP, so a member cannot take over another's traffic by claiming its address.
+// IP, so a member cannot take over another's traffic by claiming its address. Only host
+// addresses of our room subnet are routed: a member announcing 8.8.8.8 (or the server's address)
+// would otherwise pull that traffic into its tunnel.
 //
 // With a classic hub in the room (`--hub`), the hub's peer also gets the whole room subnet, and a
 // member we reach only through the hub (no direct path, no relay) loses its own /32: its address
@@ -10,7 +12,7 @@
 import { parsePrefix } from '../../shared/net/address.js';
 import type { Logger } from '../log.js';
 import type { Device } from '../wireguard/device.js';
-import { claimWinners, formatSubnet, inSubnet, type RoomSubnet } from './room-address.js';
+import { claimWinners, formatSubnet, isRoomHost, type RoomSubnet } from './room-address.js';
 import type { Member } from './room-members.js';
 
 export class AddressRouting {
@@ -18,30 +20,30 @@ export class AddressRouting {
     private readonly device: Device,
     private readonly subnet: RoomSubnet,
     private readonly selfKey: Buffer,
-    /** Routes an address outside the room subnet (a member with its own --address) into the TUN. */
-    private readonly addRoute: (cidr: string) => Promise<void>,
     private readonly log: Logger,
   ) {}
 
   private hubKey: Buffer | undefined;
+  private readonly warnedOutside = new WeakSet<Member>();
 
   /** Updates every member's allowed IP; returns false when a lower key claims `selfAddress`. */
   apply(members: readonly Member[], selfAddress: string): boolean {
     this.applyHub(members);
     const winners = claimWinners([{ publicKey: this.selfKey, address: selfAddress }, ...members]);
     for (const m of members) {
-      const owner = winners.get(m.address)?.equals(m.publicKey) ?? false;
+      const routable = isRoomHost(m.address, this.subnet);
+      const owner = routable && (winners.get(m.address)?.equals(m.publicKey) ?? false);
       const want = owner && !m.viaHub ? m.address : undefined;
+      if (!routable && !this.warnedOutside.has(m)) {
+        this.warnedOutside.add(m);
+        this.log.warn('member address outside the room subnet; not routed (every member must use one subnet)', { name: m.name, address: m.address, subnet: formatSubnet(this.subnet) });
+      }
       if (want === m.routed) continue;
       const peer = this.device.getPeer(m.publicKey);
       if (!peer) continue;
       if (m.routed) this.device.allowedIps.remove(parsePrefix(`${m.routed}/32`), peer);
-      if (want) {
-        this.device.allowedIps.insert(parsePrefix(`${want}/32`), peer);
-        if (!inSubnet(want, this.subnet)) void this.addRoute(`${want}/32`).catch(() => undefined);
-      } else if (!owner) {
-        this.log.warn('address claimed by a member with a lower key; not routed', { name: m.name, address: m.address });
-      }
+      if (want) this.device.allowedIps.insert(parsePrefix(`${want}/32`), peer);
+      else if (routable && !owner) this.log.warn('address claimed by a member with a lower key; not routed', { name: m.name, address: m.address });
       m.routed = want;
     }
     return winners.get(selfAddress)?.equals(this.selfKey) ?? false;

@@ -6,7 +6,7 @@
 // going away only pauses discovery of new members: tunnels, paths and heartbeats carry on.
 import { randomBytes } from 'node:crypto';
 import { formatEndpoint, makeEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
-import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_BOUND, RELAY_DATA } from '../../shared/relay/wire.js';
+import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_BOUND, RELAY_CHALLENGE, RELAY_DATA, RELAY_UNREACHABLE } from '../../shared/relay/wire.js';
 import { formatKey } from '../../shared/keys.js';
 import type { ServerMessage, WelcomeMessage } from '../../shared/signal/protocol.js';
 import { deriveRoom, type RoomCredentials } from '../../shared/signal/room-key.js';
@@ -110,6 +110,7 @@ export class JoinAgent {
   private stunServer: Endpoint | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private lastTickAt = 0;
+  private lastTickWall = 0;
   private lastHostPollAt = 0;
   private lastAnnounceAt = 0;
   private joinSentAt = 0;
@@ -138,7 +139,7 @@ export class JoinAgent {
     this.messages = new PeerMessageGuard(room);
     this.signal = new SignalClient({ url: o.serverUrl, token: o.token, log: o.log, backoff: o.reconnect });
     this.stun = new StunTransactions((d, to) => tunnel.sendDatagram(d, to));
-    this.routing = new AddressRouting(tunnel.device, o.subnet, o.identity.publicKey, (cidr) => tunnel.addRoute(cidr), o.log);
+    this.routing = new AddressRouting(tunnel.device, o.subnet, o.identity.publicKey, o.log);
     this.local = new LocalCandidates({
       stun: this.stun,
       stunServer: () => this.stunServer,
@@ -235,9 +236,14 @@ export class JoinAgent {
       welcome: (w) => this.guarded('welcome', () => this.onWelcome(w)),
       message: (m) => this.guarded('server message', () => this.onServerMessage(m)),
       binary: (frame) => this.guarded('relay frame', () => this.onWsFrame(frame)),
-      disconnected: () => this.links.setWs(false, undefined),
+      // The server drops our UDP relay binding with the connection too: both links go at once.
+      disconnected: () => {
+        this.links.setWs(false, undefined);
+        this.links.down('server', 'the signal connection closed');
+      },
     });
     this.lastTickAt = mono();
+    this.lastTickWall = Date.now();
     this.tickTimer = setInterval(() => this.guarded('tick', () => this.tick()), TICK_MS);
     this.discoverNat();
   }
@@ -349,7 +355,7 @@ export class JoinAgent {
       case 'member-left': {
         // Without a goodbye it may only have lost the server: a working link stays up.
         const member = this.members.byMember(m.id);
-        if (member && member.finder.active) {
+        if (member && this.pathAnswers(member, mono())) {
           member.orphanSince ??= mono();
           this.log.info('member lost the signal server; keeping its link while it answers', { name: member.name });
         } else if (member) {
@@ -361,6 +367,12 @@ export class JoinAgent {
         this.onPeerMessage(m.from, m.data);
         break;
       case 'error':
+        if (m.code === 'NO_SUCH_MEMBER' && m.member !== undefined) {
+          // The WebSocket relay does not reach that member now: move it to another path.
+          const ws = this.links.get('ws');
+          if (ws) this.relayed.onUnreachable(ws, m.member);
+          break;
+        }
         this.log.warn('signal server error', { code: m.code, error: m.message, ref: m.ref });
         if (m.code === 'NOT_IN_ROOM') this.sendJoin();
         break;
@@ -382,6 +394,12 @@ export class JoinAgent {
       return undefined;
     }
     const up = this.members.upsert(r.value);
+    if (!up) {
+      this.count('announce_rejected');
+      this.count('announce_rejected_room_full');
+      return undefined;
+    }
+    if (up.replaced) this.removeMember(up.replaced, 'its connection now announces another key');
     const m = up.member;
     this.trackBounce(m);
     if (up.isNew) {
@@ -393,9 +411,13 @@ export class JoinAgent {
     return m;
   }
 
-  /** A member that relays for the room is one of our relay links (bound with our pair key). */
+  /**
+   * A member that relays for the room is one of our relay links (bound with our pair key). Not for
+   * a bounce: it is reachable itself, and a DATA from another bounce must mean "relay this", never
+   * "this was relayed to you" (the two look alike on the wire).
+   */
   private trackBounce(m: Member): void {
-    if (!m.bounce) {
+    if (!m.bounce || this.o.bounce) {
       this.links.remove(m.key, 'no longer a bounce');
       return;
     }
@@ -452,10 +474,10 @@ export class JoinAgent {
   private async moveAddress(members: Member[]): Promise<void> {
     if (this.movingAddress) return;
     this.movingAddress = true;
-    const taken = new Set(members.map((m) => m.address));
-    const next = chooseAddress(this.o.identity.publicKey, this.o.subnet, (a) => taken.has(a));
     const bits = this.o.subnet.bits;
     try {
+      const taken = new Set(members.map((m) => m.address));
+      const next = chooseAddress(this.o.identity.publicKey, this.o.subnet, (a) => taken.has(a));
       await this.tunnel.replaceAddress(`${this.address}/${bits}`, `${next}/${bits}`);
       this.log.warn('address collision: moved to the next address of our sequence', { from: this.address, to: next });
       this.address = next;
@@ -513,8 +535,9 @@ export class JoinAgent {
     if (!p) return this.count('relay_malformed');
     const link = this.links.byEndpoint(from);
     if (p.type === RELAY_BOUND) return this.links.onBound(p.txid, from);
+    if (p.type === RELAY_CHALLENGE) return this.links.onChallenge(p.txid, p.cookie, from);
     if (link && p.type === RELAY_DATA) return this.relayed.onRelayed(link, p.id, p.payload);
-    if (link && p.type !== RELAY_BIND) return this.relayed.onUnreachable(link, p.id);
+    if (link && p.type === RELAY_UNREACHABLE) return this.relayed.onUnreachable(link, p.id);
     if (this.bounce && (p.type === RELAY_BIND || p.type === RELAY_DATA)) return this.bounce.receive(data, from, mono());
     this.count('relay_unexpected');
   }
@@ -531,11 +554,16 @@ export class JoinAgent {
 
   private tick(): void {
     const now = mono();
-    if (now - this.lastTickAt > SLEEP_GAP_MS) {
-      this.log.warn('woke up after a pause; re-discovering every path', { pausedMs: Math.round(now - this.lastTickAt) });
+    const wall = Date.now();
+    // Linux's monotonic clock stands still while the machine is suspended; the wall clock does
+    // not (a clock step also looks like a pause: re-discovering then costs little).
+    const pausedMs = Math.max(now - this.lastTickAt, wall - this.lastTickWall);
+    if (pausedMs > SLEEP_GAP_MS) {
+      this.log.warn('woke up after a pause; re-discovering every path', { pausedMs: Math.round(pausedMs) });
       this.paths.rediscover(this.members.all());
     }
     this.lastTickAt = now;
+    this.lastTickWall = wall;
     this.links.tick(now);
     if (this.bounce && now - this.lastSweepAt > 10_000) {
       this.lastSweepAt = now;
@@ -552,7 +580,7 @@ export class JoinAgent {
         hubChanged = true;
         this.log.info(viaHub ? 'no direct path and no relay: reaching the member through the hub' : 'the member no longer goes through the hub', { peer: m.name, hub: hub?.name });
       }
-      if (m.finder.active) m.pathSeenAt = now;
+      if (this.pathAnswers(m, now)) m.pathSeenAt = now;
       if (m.orphanSince !== undefined && now - Math.max(m.orphanSince, m.pathSeenAt) > ORPHAN_GRACE_MS) this.removeMember(m, 'gone from the room, and its path too');
     }
     if (hubChanged) this.resolveAddresses();
@@ -574,6 +602,11 @@ export class JoinAgent {
       else void resolveStunServer(this.o.serverUrl, this.o.stunPort).then((e) => (this.stunServer = e), () => undefined);
     }
     if (now - this.lastAnnounceAt > ANNOUNCE_REFRESH_MS) this.announceUpdate();
+  }
+
+  /** We reach `m` on a path of our own: direct, or a relay that answers. */
+  private pathAnswers(m: Member, now: number): boolean {
+    return !!m.finder.active || this.relayed.answering(m, now);
   }
 
   private removeMember(m: Member, reason: string): void {

@@ -43,7 +43,7 @@ export class Bounce {
 
   counters(): Record<string, number> {
     const s = this.relay.stats;
-    const out: Record<string, number> = { bounce_relayed_packets: s.packets, bounce_relayed_bytes: s.bytes, bounce_binds: s.binds, bounce_bindings: this.relay.bindingCount };
+    const out: Record<string, number> = { bounce_relayed_packets: s.packets, bounce_relayed_bytes: s.bytes, bounce_binds: s.binds, bounce_challenges: s.challenges, bounce_bindings: this.relay.bindingCount };
     for (const [reason, n] of s.dropped) out[`bounce_dropped_${reason}`] = n;
     return out;
   }

@@ -154,7 +154,7 @@ export class PathKeeper {
   /** `wgp2p ping`: one probe on `m`'s current path; resolves with where and how fast it answered. */
   async ping(m: Member): Promise<{ endpoint: Endpoint; rttMs: number }> {
     const endpoint = m.finder.active?.endpoint ?? this.c.tunnel.device.getPeer(m.publicKey)?.endpoint;
-    if (!endpoint) throw new Error(`no path to ${m.name} yet: no direct path was found (relaying is not implemented)`);
+    if (!endpoint) throw new Error(`no path to ${m.name} yet: no direct path and no relay reaches it`);
     const now = mono();
     const probe = m.finder.probe(endpoint, m.finder.active?.kind ?? 'public', now);
     const key = probe.txid.toString('hex');

@@ -126,6 +126,12 @@ export class RelayLinks {
     for (const l of this.links.values()) l.nextBindAt = 0;
   }
 
+  /** Marks link `key` down now (it binds again on the next ticks). */
+  down(key: string, why: string): void {
+    const link = this.links.get(key);
+    if (link) this.markDown(link, why);
+  }
+
   private markDown(link: RelayLink, why: string): void {
     if (!link.up) return;
     link.up = false;
@@ -170,6 +176,19 @@ export class RelayLinks {
       link.nextBindAt = now + REFRESH_MS;
       this.c.log.info('relay up', { relay: link.label, endpoint: formatEndpoint(from), rttMs: Math.round(link.rttMs * 100) / 100 });
     }
+  }
+
+  /**
+   * A CHALLENGE from `from`: the relay wants proof that we receive at our address before it binds
+   * us there. We bind again at once with its cookie (same txid, so the BOUND still matches).
+   */
+  onChallenge(txid: Buffer, cookie: Buffer, from: Endpoint, now = mono()): void {
+    const p = this.pending.get(txid.toString('hex'));
+    if (!p || !sameEndpoint(p.to, from) || this.links.get(p.link.key) !== p.link) return;
+    const cred = p.link.credentials();
+    if (!cred) return;
+    p.sentAt = now; // the RTT is that of the second round
+    this.c.queue(encodeBind(txid, cred.id, cred.auth, cookie), p.to);
   }
 
   /** The UDP link whose relay sent a datagram from `from`, if any. */

@@ -123,6 +123,12 @@ export class RelayPaths {
     return !m.finder.active && !!st && !st.link && now >= st.eligibleAt;
   }
 
+  /** A relayed path to `m` is in use and answered disco within the path timeout. */
+  answering(m: Member, now: number): boolean {
+    const st = this.states.get(m);
+    return !!st?.link && now - st.answeredAt <= this.timing.pathTimeoutMs;
+  }
+
   /** The relayed path in use for `m`, for status. */
   info(m: Member): RelayedPathInfo | undefined {
     const st = this.states.get(m);
@@ -163,17 +169,18 @@ export class RelayPaths {
     if (!looksLikeWireGuard(payload)) return this.c.count('relay_not_wireguard');
     const peer = this.c.tunnel.device.getPeer(m.publicKey);
     if (!peer) return;
-    let source: Endpoint;
     if (m.finder.active && peer.endpoint && !isRelayEndpoint(peer.endpoint)) {
       // We have a direct path: late relayed packets must not pull the session back to the relay.
-      source = peer.endpoint;
+      this.c.tunnel.device.receive(payload, peer.endpoint);
     } else if (m.keys.side === 0 && st.link?.up) {
-      source = this.virtual(st, st.link);
+      this.c.tunnel.device.receive(payload, this.virtual(st, st.link));
     } else {
-      source = this.virtual(st, link);
-      st.follow = { link, at: now };
+      const before = peer.stats.rxBytes;
+      this.c.tunnel.device.receive(payload, this.virtual(st, link));
+      // Only what the engine authenticated steers the follower (rxBytes counts nothing else), so
+      // junk shaped like WireGuard cannot move our path onto a relay of someone else's choosing.
+      if (peer.stats.rxBytes !== before) st.follow = { link, at: now };
     }
-    this.c.tunnel.device.receive(payload, source);
   }
 
   /** The relay says `id` is not bound there: stop using it for that member for a while. */
@@ -188,9 +195,14 @@ export class RelayPaths {
     }
   }
 
-  /** A link went down: its members choose again on their next tick. */
+  /** A link went down: its members choose again on their next tick. A removed one is forgotten. */
   linkDown(link: RelayLink): void {
+    const removed = this.c.links.get(link.key) !== link;
     for (const [m, st] of this.states) {
+      if (removed) {
+        st.avoid.delete(link);
+        st.virtual.delete(link);
+      }
       if (st.follow?.link === link) st.follow = undefined;
       if (st.link === link) {
         this.c.log.warn('relay lost; moving', { peer: m.name, relay: link.label });

@@ -1,7 +1,7 @@
 // Member addresses inside the room subnet. Each member's address is derived from its public key,
 // so it is stable across restarts without any coordination. Two members whose keys land on the
 // same address are resolved the same way by everyone: the lower public key keeps it, the other
-// moves to the next address of its own sequence and announces again.
+// moves to the first address of its own sequence that nobody claims and announces again.
 import { createHash } from 'node:crypto';
 
 export const DEFAULT_ROOM_SUBNET = '10.147.0.0/16';
@@ -44,6 +44,12 @@ export function formatSubnet(s: RoomSubnet): string {
 export function inSubnet(address: string, s: RoomSubnet): boolean {
   const n = ipv4ToInt(address);
   return n !== undefined && ((n & maskOf(s.bits)) >>> 0) === s.network;
+}
+
+/** A usable host address of `s`: the only member addresses that get routed. */
+export function isRoomHost(address: string, s: RoomSubnet): boolean {
+  const n = ipv4ToInt(address);
+  return n !== undefined && inSubnet(address, s) && isUsableHost(n, s);
 }
 
 /** "10.147.0.0/16" (host bits must be zero). Throws a message fit for a user. */

@@ -38,7 +38,15 @@ export interface Upserted {
   isNew: boolean;
   candidatesChanged: boolean;
   addressChanged: boolean;
+  /**
+   * The member its connection announced before, under another key: one connection is one member,
+   * so the caller removes it (else one insider could add members without end by changing keys).
+   */
+  replaced: Member | undefined;
 }
+
+/** More members than this are refused: the server's default cap is 64; a room this big is a flood. */
+export const MAX_MEMBERS = 1024;
 
 export class RoomMembers {
   private readonly byKey = new Map<string, Member>();
@@ -72,12 +80,16 @@ export class RoomMembers {
     return this.byKey.get(ref) ?? this.all().find((m) => m.name === ref || m.address === ref);
   }
 
-  /** Records a verified announcement. */
-  upsert(a: Announcement): Upserted {
+  /** Records a verified announcement; undefined when the room is full (MAX_MEMBERS). */
+  upsert(a: Announcement): Upserted | undefined {
     const key = formatKey(a.publicKey);
     let m = this.byKey.get(key);
     const isNew = !m;
+    const previous = this.byMemberId.get(a.memberId);
+    const replaced = previous && previous !== m ? previous : undefined;
+    if (replaced) this.remove(replaced);
     if (!m) {
+      if (this.byKey.size >= MAX_MEMBERS) return undefined;
       m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, viaHub: false, routed: undefined, orphanSince: undefined, punchStartedAt: -Infinity, pathSeenAt: -Infinity };
       this.byKey.set(key, m);
       this.byPairId.set(m.keys.pairId.toString('hex'), m);
@@ -87,7 +99,7 @@ export class RoomMembers {
     if (m.memberId !== a.memberId && this.byMemberId.get(m.memberId) === m) this.byMemberId.delete(m.memberId);
     Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, orphanSince: undefined });
     this.byMemberId.set(a.memberId, m);
-    return { member: m, isNew, candidatesChanged, addressChanged };
+    return { member: m, isNew, candidatesChanged, addressChanged, replaced };
   }
 
   remove(m: Member): void {

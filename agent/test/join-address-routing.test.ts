@@ -25,18 +25,17 @@ function sortedKeys(n: number): PrivateKey[] {
 
 function harness(self: PrivateKey) {
   const device = new Device({ privateKey: self.raw, clock: new FakeClock(), jitter: () => 0, output: { udp: () => undefined, tun: () => undefined } });
-  const routes: string[] = [];
-  const routing = new AddressRouting(device, SUBNET, self.publicKey, async (cidr) => void routes.push(cidr), quiet);
+  const routing = new AddressRouting(device, SUBNET, self.publicKey, quiet);
   const members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(roomKey, self.publicKey, a.publicKey), finder: new PathFinder() }));
   const add = (key: PrivateKey, name: string, address: string, hub = false): Member => {
-    const { member } = members.upsert({ publicKey: key.publicKey, memberId: name, name, address, candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, bounce: false, hub, issuedAt: 0 });
+    const { member } = members.upsert({ publicKey: key.publicKey, memberId: name, name, address, candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, bounce: false, hub, issuedAt: 0 })!;
     device.addPeer(member.publicKey, member.keys.presharedKey);
     return member;
   };
   const lookup = (address: string): Peer | undefined => device.allowedIps.lookup(4, parseAddress(address).bytes);
   const peer = (m: Member) => device.getPeer(m.publicKey)!;
   const prefixes = (m: Member) => device.allowedIps.prefixesOf(peer(m)).map(formatPrefix).sort();
-  return { device, routing, members, routes, add, lookup, peer, prefixes };
+  return { device, routing, members, add, lookup, peer, prefixes };
 }
 
 t.test('each member that owns its address gets it as a /32', async (t) => {
@@ -51,22 +50,25 @@ t.test('each member that owns its address gets it as a /32', async (t) => {
   t.equal(h.lookup('10.147.0.3'), h.peer(b));
   t.equal(h.lookup('10.147.0.4'), undefined, 'no hub: the rest of the subnet goes nowhere');
   t.equal(a.routed, '10.147.0.2');
-  t.same(h.routes, [], 'addresses inside the subnet need no route');
   // Applying again changes nothing.
   t.equal(h.routing.apply(h.members.all(), '10.147.0.1'), true);
   t.same(h.prefixes(a), ['10.147.0.2/32']);
 });
 
-t.test('the lowest key owns a contested address; ours is lost to a lower key; outside the subnet gets a route', async (t) => {
+t.test('the lowest key owns a contested address; ours is lost to a lower key; nothing outside the subnet is routed', async (t) => {
   const [low, self, high, other] = sortedKeys(4);
   const h = harness(self!);
   const hi = h.add(high!, 'hi', '10.147.0.1'); // claims our address with a higher key
-  const o = h.add(other!, 'o', '192.168.50.7');
+  // Outside the room subnet (a hijack of 8.8.8.8 or of the server's address) or the subnet's
+  // network/broadcast address: never an allowed IP, whoever claims it.
+  const o = h.add(other!, 'o', '8.8.8.8');
+  const bc = h.add(PrivateKey.generate(), 'bc', '10.147.255.255');
   t.equal(h.routing.apply(h.members.all(), '10.147.0.1'), true, 'we keep our address against a higher key');
   t.same(h.prefixes(hi), [], 'the higher key is not routed');
   t.equal(hi.routed, undefined);
-  t.same(h.prefixes(o), ['192.168.50.7/32']);
-  t.same(h.routes, ['192.168.50.7/32'], 'an address outside the subnet is routed into the TUN');
+  t.same(h.prefixes(o), [], 'an address outside the subnet is not routed');
+  t.equal(h.lookup('8.8.8.8'), undefined);
+  t.same(h.prefixes(bc), [], 'nor the broadcast address');
   const lo = h.add(low!, 'lo', '10.147.0.1');
   t.equal(h.routing.apply(h.members.all(), '10.147.0.1'), false, 'a lower key takes our address');
   t.same(h.prefixes(lo), ['10.147.0.1/32']);
@@ -148,7 +150,7 @@ t.test('with two hubs the lowest key gets the subnet, whatever the order; a hub 
 t.test('a hub whose peer is not there yet gets the subnet once it is', async (t) => {
   const [k1, self] = sortedKeys(2);
   const h = harness(self!);
-  const { member: hub } = h.members.upsert({ publicKey: k1!.publicKey, memberId: 'hub', name: 'hub', address: '10.147.0.2', candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, bounce: false, hub: true, issuedAt: 0 });
+  const { member: hub } = h.members.upsert({ publicKey: k1!.publicKey, memberId: 'hub', name: 'hub', address: '10.147.0.2', candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, bounce: false, hub: true, issuedAt: 0 })!;
   h.routing.apply(h.members.all(), '10.147.0.1');
   t.equal(h.lookup('10.147.99.99'), undefined, 'no peer, no route');
   h.device.addPeer(hub.publicKey, hub.keys.presharedKey);

@@ -65,6 +65,7 @@ t.test('join: every bad flag is one clear line', async (t) => {
     ['flag without value', [...room, ...server, '--secret'], {}, 2, /--secret needs a value/],
     ['stray argument', ['office', ...room, ...server, ...secret], {}, 2, /unexpected argument "office"/],
     ['bad mtu', [...room, ...server, ...secret, '--mtu', '100'], {}, 2, /--mtu must be a whole number from 1280 to 9000/],
+    ['empty token', [...room, ...server, ...secret, '--token='], {}, 2, /--token must be 1 to 256 characters/],
     ['bad metrics address', [...room, ...server, ...secret, '--metrics-listen', 'everywhere'], {}, 2, /is not ip:port/],
     ['unusable state dir', [...room, ...server, ...secret, '--state-dir', join(secretFile, 'sub')], {}, 1, /cannot create state directory .*not a directory/],
   ];
@@ -78,6 +79,8 @@ t.test('join: every bad flag is one clear line', async (t) => {
   const help = await wgp2p(['join', '--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /--room NAME[\s\S]*--secret-file F[\s\S]*--keepalive SECONDS/);
+  t.match(help.stdout, /--mtu N +the TUN MTU \(default 1380:/, 'defaults are filled in');
+  t.notMatch(help.stdout, /\$\{/, 'no placeholder left in the help');
 });
 
 t.test('secret prints a new strong secret; ping needs a running agent', async (t) => {

@@ -23,7 +23,7 @@ function bounce(): AgentMetricsSource {
     ['bad_auth', 4],
     ['not_wireguard', 1],
   ]);
-  return { relay: () => ({ stats: { packets: 1234, bytes: 567890, binds: 9, dropped }, bindings: 7 }), peers: () => ({ direct: 0, relayed: 0, total: 0 }) };
+  return { relay: () => ({ stats: { packets: 1234, bytes: 567890, binds: 9, challenges: 3, dropped }, bindings: 7 }), peers: () => ({ direct: 0, relayed: 0, total: 0 }) };
 }
 
 t.test('without a bounce: the peers gauge only', async (t) => {
@@ -56,7 +56,7 @@ t.test('with a bounce: relayed packets, bytes, drops by reason and bindings, exa
       '',
     ].join('\n'),
   );
-  const noDrops: AgentMetricsSource = { relay: () => ({ stats: { packets: 0, bytes: 0, binds: 0, dropped: new Map() }, bindings: 0 }), peers: () => ({ direct: 1, relayed: 0, total: 1 }) };
+  const noDrops: AgentMetricsSource = { relay: () => ({ stats: { packets: 0, bytes: 0, binds: 0, challenges: 0, dropped: new Map() }, bindings: 0 }), peers: () => ({ direct: 1, relayed: 0, total: 1 }) };
   const text = renderAgentMetrics(noDrops);
   t.match(text, /^# TYPE wgp2p_relay_dropped_total counter\n# HELP wgp2p_relay_bindings/m, 'no drops: the family is declared with no samples');
   t.match(text, /^wgp2p_peers\{path="none"\} 0$/m);

@@ -63,6 +63,28 @@ t.test('a new UDP link binds to every target on the first tick, with our credent
   t.equal(h.binds().length, 2, 'retried after 1 s');
 });
 
+t.test('a CHALLENGE is answered at once by the same BIND with its cookie; BOUND then brings the link up', async (t) => {
+  const h = harness();
+  const link = h.links.upsert('S', 'server', 'server', [relay], creds);
+  h.links.tick(1_000);
+  const [first] = h.binds();
+  t.equal(first!.bind.cookie, undefined, 'the first BIND carries no cookie');
+  const cookie = Buffer.alloc(16, 0xc0);
+  h.links.onChallenge(first!.bind.txid, cookie, pub, 1_005);
+  h.links.onChallenge(Buffer.alloc(12, 1), cookie, relay, 1_005);
+  t.equal(h.binds().length, 0, 'a challenge from elsewhere, or for a txid we did not send, is ignored');
+  h.links.onChallenge(first!.bind.txid, cookie, relay, 1_010);
+  const [second] = h.binds();
+  t.ok(second && sameEndpoint(second.to, relay), 'answered to the relay');
+  t.ok(second!.bind.txid.equals(first!.bind.txid), 'same txid');
+  t.ok(second!.bind.cookie?.equals(cookie), 'with the cookie');
+  t.equal(second!.bind.id, 'me-1');
+  t.equal(link.up, false, 'not up on a challenge');
+  h.links.onBound(first!.bind.txid, relay, 1_030);
+  t.equal(link.up, true);
+  t.equal(link.rttMs, 20, 'the RTT of the second round');
+});
+
 t.test('BOUND from the right endpoint with the right txid brings the link up', async (t) => {
   const h = harness();
   const link = h.links.upsert('B', 'bounce', 'bob', [pub, lan], creds);

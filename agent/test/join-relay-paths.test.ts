@@ -83,7 +83,7 @@ function agentSide(self: PrivateKey, opts: { timing?: Partial<RelayTiming>; nat?
 
   let nextAddress = 2;
   function addMember(key: PrivateKey, memberId: string, memberNat: NatInfo = EIM, bounce = false): Member {
-    const { member } = members.upsert({ publicKey: key.publicKey, memberId, name: memberId, address: `10.147.0.${nextAddress++}`, candidates: [], nat: memberNat, bounce, hub: false, issuedAt: 0 });
+    const { member } = members.upsert({ publicKey: key.publicKey, memberId, name: memberId, address: `10.147.0.${nextAddress++}`, candidates: [], nat: memberNat, bounce, hub: false, issuedAt: 0 })!;
     device.addPeer(member.publicKey, member.keys.presharedKey);
     return member;
   }
@@ -635,12 +635,43 @@ t.test('the follower (side 1) follows the link its peer’s packets come through
   t.equal(s.paths.info(follower)?.relay, 'fast');
 
   // The followed link goes down: following stops at once.
-  s.paths.onRelayed(slow, 'leader', Buffer.from('04000000' + '00'.repeat(28), 'hex'), 12_000);
+  s.clock.advance(1_000);
+  s.paths.onRelayed(slow, 'leader', fromLeader.initiation(), 12_000);
   s.paths.tick(leader, 12_000);
   t.equal(s.paths.info(leader)?.relay, 'slow');
   s.links.remove('slow', 'gone');
   s.paths.tick(leader, 12_001);
   t.equal(s.paths.info(leader)?.relay, 'fast');
+});
+
+t.test('only packets the engine authenticated steer the follower; answering() tells a live relayed path', async (t) => {
+  const [low, us] = sortedKeys(2);
+  const s = agentSide(us!, { nat: EDM, timing: { pathTimeoutMs: 6_000 } });
+  s.udpLink('fast', 'server', SERVER, 10);
+  const slow = s.udpLink('slow', 'bounce', BOUNCE, 30);
+  const leader = s.addMember(low!, 'leader', EDM);
+  const fromLeader = memberSide(low!, us!);
+  s.paths.tick(leader, 1_000);
+  t.equal(s.paths.info(leader)?.relay, 'fast');
+  t.equal(s.paths.answering(leader, 1_000), false, 'not answered yet');
+  const [p] = pings(s.sent(), fromLeader);
+  s.paths.onRelayed(s.links.get('fast')!, 'leader', fromLeader.pong(p!.txid), 1_020);
+  t.equal(s.paths.answering(leader, 1_020), true, 'answered: a live path');
+  // Junk shaped like WireGuard through another relay (a hostile bounce, a spoofed source).
+  for (const type of [1, 2, 4]) {
+    const size = type === 1 ? 148 : type === 2 ? 92 : 64;
+    const junk = Buffer.concat([Buffer.from([type, 0, 0, 0]), randomBytes(size - 4)]);
+    s.paths.onRelayed(slow, 'leader', junk, 1_500);
+  }
+  const refused = ['rx_bad_mac1', 'rx_unknown_index'].reduce((n, k) => n + (s.device.counters.get(k) ?? 0), 0);
+  t.equal(refused, 3, 'the junk reached the engine, which refused it');
+  s.paths.tick(leader, 1_520);
+  t.equal(s.paths.info(leader)?.relay, 'fast', 'unauthenticated packets do not move us');
+  t.equal(slotsOf(peerOf(s, leader).endpoint)?.linkSlot, s.links.get('fast')!.slot, 'nor the engine');
+  s.paths.onRelayed(slow, 'leader', fromLeader.initiation(), 1_600);
+  s.paths.tick(leader, 1_620);
+  t.equal(s.paths.info(leader)?.relay, 'slow', 'an authenticated one does');
+  t.equal(s.paths.answering(leader, 1_620), false, 'a new link has to answer again');
 });
 
 t.test('onRelayed: unknown sources and payloads that are neither WireGuard nor disco are counted and dropped', async (t) => {

@@ -5,19 +5,32 @@
 // the id is its own (the policy decides how: a room pair key at a bounce, a server-issued token
 // at the server). DATA from a bound address is forwarded to the destination's binding, with the
 // source's id in front; the relay never reads the payload beyond checking it has the shape of a
-// WireGuard message (or a members' disco probe). Bindings expire when the member stops refreshing them, and each member has
-// its own byte budget so one cannot starve the others.
+// WireGuard message (or a members' disco probe). Bindings expire when the member stops refreshing
+// them, and each member has its own byte budget so one cannot starve the others.
+//
+// A BIND's source address could be forged, which would aim a member's relayed traffic at a
+// victim; so a binding only moves to (or starts at) an address that answered a CHALLENGE: a
+// cookie, a MAC of the address, id and time under the relay's secret, sent there and echoed in a
+// second BIND. Refreshing from the bound address needs no cookie.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { formatEndpoint, type Endpoint } from '../net/address.js';
 import { TokenBucket } from '../rate-limit.js';
 import {
   decodeRelayPacket,
   encodeBound,
+  encodeChallenge,
   encodeData,
   encodeUnreachable,
   isRelayablePayload,
   RELAY_BIND,
+  RELAY_COOKIE_BYTES,
   RELAY_DATA,
 } from './wire.js';
+
+/** A cookie is good for the period it was made in and the next one. */
+const COOKIE_PERIOD_MS = 60_000;
+/** When the table is full, expired bindings are looked for at most this often. */
+const FULL_SWEEP_GAP_MS = 1_000;
 
 export interface RelayPolicy {
   /** True when `auth` proves the sender owns member id `id`. */
@@ -57,8 +70,9 @@ export interface Datagram {
 
 interface Binding {
   id: string;
-  endpoint: Endpoint;
-  key: string;
+  /** Unset once another member took the address (a NAT reused the mapping); the budget stays. */
+  endpoint: Endpoint | undefined;
+  key: string | undefined;
   seenAt: number;
   bucket: TokenBucket;
   unreachableSentAt: Map<string, number>;
@@ -70,24 +84,37 @@ export interface RelayStats {
   packets: number;
   bytes: number;
   binds: number;
+  challenges: number;
   dropped: Map<DropReason, number>;
 }
 
 export class RelaySwitch {
-  readonly stats: RelayStats = { packets: 0, bytes: 0, binds: 0, dropped: new Map() };
+  readonly stats: RelayStats = { packets: 0, bytes: 0, binds: 0, challenges: 0, dropped: new Map() };
   private readonly byId = new Map<string, Binding>();
   private readonly byEndpoint = new Map<string, Binding>();
   private readonly limits: RelayLimits;
+  private lastFullSweepAt = -Infinity;
 
   constructor(
     private readonly policy: RelayPolicy,
     limits: Partial<RelayLimits> = {},
+    private readonly cookieSecret: Buffer = randomBytes(32),
   ) {
     this.limits = { ...DEFAULT_RELAY_LIMITS, ...limits };
   }
 
+  /** Members bound to an address now. */
   get bindingCount(): number {
-    return this.byId.size;
+    return this.byEndpoint.size;
+  }
+
+  private cookie(id: string, key: string, period: number): Buffer {
+    return createHmac('sha256', this.cookieSecret).update(`wgp2p relay cookie v1\0${period}\0${key}\0${id}`).digest().subarray(0, RELAY_COOKIE_BYTES);
+  }
+
+  private cookieValid(cookie: Buffer, id: string, key: string, now: number): boolean {
+    const period = Math.floor(now / COOKIE_PERIOD_MS);
+    return [period, period - 1].some((p) => timingSafeEqual(this.cookie(id, key, p), cookie));
   }
 
   endpointOf(id: string): Endpoint | undefined {
@@ -105,7 +132,15 @@ export class RelaySwitch {
     if (!p) return this.drop('malformed');
     if (p.type === RELAY_BIND) {
       if (!this.policy.authorize(p.id, p.auth, now)) return this.drop('bad_auth');
-      if (!this.bind(p.id, from, now)) return this.drop('full');
+      if (!this.byId.has(p.id) && !this.roomForOneMore(now)) return this.drop('full');
+      const key = formatEndpoint(from);
+      const proven = this.byId.get(p.id)?.key === key || (p.cookie !== undefined && this.cookieValid(p.cookie, p.id, key, now));
+      if (!proven) {
+        // As small as the BIND it answers: a forged source gets nothing amplified.
+        this.stats.challenges++;
+        return [{ to: from, data: encodeChallenge(p.txid, this.cookie(p.id, key, Math.floor(now / COOKIE_PERIOD_MS))) }];
+      }
+      this.bind(p.id, from, key, now);
       return [{ to: from, data: encodeBound(p.txid) }];
     }
     if (p.type !== RELAY_DATA) return this.drop('unexpected');
@@ -128,10 +163,10 @@ export class RelaySwitch {
     if (!isRelayablePayload(payload)) return dropped('not_wireguard');
     if (!this.policy.mayForward(from, to)) return dropped('not_allowed');
     if (source && !source.bucket.take(now, payload.length)) return dropped('rate_limited');
-    const dest = this.byId.get(to);
+    const dest = this.byId.get(to)?.endpoint;
     if (dest) {
       this.count(payload.length);
-      return { out: [{ to: dest.endpoint, data: encodeData(from, payload) }], delivered: true };
+      return { out: [{ to: dest, data: encodeData(from, payload) }], delivered: true };
     }
     if (this.policy.deliverElsewhere?.(from, to, payload)) {
       this.count(payload.length);
@@ -143,7 +178,7 @@ export class RelaySwitch {
 
   /** Tells a bound source that `to` is not here, at most once per unreachableGapMs. */
   private unreachable(source: Binding | undefined, to: string, now: number): Datagram[] {
-    if (!source) return [];
+    if (!source?.endpoint) return [];
     const last = source.unreachableSentAt.get(to);
     if (last !== undefined && now - last < this.limits.unreachableGapMs) return [];
     source.unreachableSentAt.set(to, now);
@@ -156,27 +191,36 @@ export class RelaySwitch {
     this.stats.bytes += bytes;
   }
 
+  /** True when a new id may bind; a full table is swept first, at most once per FULL_SWEEP_GAP_MS. */
+  private roomForOneMore(now: number): boolean {
+    if (this.byId.size >= this.limits.maxBindings && now - this.lastFullSweepAt >= FULL_SWEEP_GAP_MS) {
+      this.lastFullSweepAt = now;
+      this.sweep(now);
+    }
+    return this.byId.size < this.limits.maxBindings;
+  }
+
   /** Binds `id` to `endpoint` (moving it if the member's address changed). */
-  private bind(id: string, endpoint: Endpoint, now: number): boolean {
-    const key = formatEndpoint(endpoint);
+  private bind(id: string, endpoint: Endpoint, key: string, now: number): void {
     let b = this.byId.get(id);
     if (!b) {
-      this.sweep(now);
-      if (this.byId.size >= this.limits.maxBindings) return false;
       b = { id, endpoint, key, seenAt: now, bucket: new TokenBucket(this.limits.bytesPerSecond, this.limits.burstBytes, now), unreachableSentAt: new Map() };
       this.byId.set(id, b);
     } else if (b.key !== key) {
-      this.byEndpoint.delete(b.key);
+      if (b.key !== undefined && this.byEndpoint.get(b.key) === b) this.byEndpoint.delete(b.key);
       b.endpoint = endpoint;
       b.key = key;
     }
-    // Another member bound from this address before (its NAT mapping was reused): it loses it.
+    // Another member bound from this address before (its NAT mapping was reused): it loses the
+    // address but keeps its budget until it expires, so taking turns on one address resets none.
     const previous = this.byEndpoint.get(key);
-    if (previous && previous !== b) this.byId.delete(previous.id);
+    if (previous && previous !== b) {
+      previous.endpoint = undefined;
+      previous.key = undefined;
+    }
     this.byEndpoint.set(key, b);
     b.seenAt = now;
     this.stats.binds++;
-    return true;
   }
 
   /** Forgets `id` at once (it left the room, or its connection to the server closed). */
@@ -184,7 +228,7 @@ export class RelaySwitch {
     const b = this.byId.get(id);
     if (!b) return;
     this.byId.delete(id);
-    if (this.byEndpoint.get(b.key) === b) this.byEndpoint.delete(b.key);
+    if (b.key !== undefined && this.byEndpoint.get(b.key) === b) this.byEndpoint.delete(b.key);
   }
 
   /** Drops bindings that were not refreshed in time. */

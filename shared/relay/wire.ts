@@ -8,8 +8,13 @@
 // UDP relay datagrams share a socket with WireGuard, STUN and disco, so they start with a magic
 // that is none of those: 0xD2 0x5E 0x1A then version 1 (WireGuard starts with 1..4 and three zero
 // bytes, STUN with two zero bits, disco with 0xD1). Then a type byte:
-//   BIND        member → relay: txid(12) idLen(1) id authLen(1) auth   "forward to me here"
+//   BIND        member → relay: txid(12) idLen(1) id authLen(1) auth [cookie(16)]
+//                                                       "forward to me here"
 //   BOUND       relay → member: txid(12)                                the bind was accepted
+//   CHALLENGE   relay → member: txid(12) cookie(16)     prove you receive at this address: bind
+//                                                       again with this cookie (a BIND's source
+//                                                       address can be forged; the cookie cannot
+//                                                       be had without receiving there)
 //   DATA        member → relay: idLen(1) destination id, payload
 //               relay → member: idLen(1) source id, payload
 //   UNREACHABLE relay → member: idLen(1) id                             nobody by that id is bound
@@ -21,7 +26,9 @@ export const RELAY_BIND = 1;
 export const RELAY_BOUND = 2;
 export const RELAY_DATA = 3;
 export const RELAY_UNREACHABLE = 4;
+export const RELAY_CHALLENGE = 5;
 export const RELAY_TXID_BYTES = 12;
+export const RELAY_COOKIE_BYTES = 16;
 /** Member ids are at most 64 characters of [A-Za-z0-9_-] (see shared/signal/fields.ts). */
 export const MAX_RELAY_ID_BYTES = 64;
 export const MAX_RELAY_AUTH_BYTES = 96;
@@ -29,8 +36,9 @@ const HEADER_BYTES = RELAY_MAGIC.length + 1;
 const MEMBER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 export type RelayPacket =
-  | { type: typeof RELAY_BIND; txid: Buffer; id: string; auth: Buffer }
+  | { type: typeof RELAY_BIND; txid: Buffer; id: string; auth: Buffer; cookie?: Buffer }
   | { type: typeof RELAY_BOUND; txid: Buffer }
+  | { type: typeof RELAY_CHALLENGE; txid: Buffer; cookie: Buffer }
   | { type: typeof RELAY_DATA; id: string; payload: Buffer }
   | { type: typeof RELAY_UNREACHABLE; id: string };
 
@@ -50,11 +58,12 @@ function idBytes(id: string): Buffer {
   return Buffer.from(id, 'latin1');
 }
 
-export function encodeBind(txid: Uint8Array, id: string, auth: Uint8Array): Buffer {
+export function encodeBind(txid: Uint8Array, id: string, auth: Uint8Array, cookie?: Uint8Array): Buffer {
   if (txid.length !== RELAY_TXID_BYTES) throw new Error('relay txid must be 12 bytes');
   if (auth.length > MAX_RELAY_AUTH_BYTES) throw new Error('relay auth too long');
+  if (cookie && cookie.length !== RELAY_COOKIE_BYTES) throw new Error('relay cookie must be 16 bytes');
   const ib = idBytes(id);
-  const b = header(RELAY_BIND, RELAY_TXID_BYTES + 1 + ib.length + 1 + auth.length);
+  const b = header(RELAY_BIND, RELAY_TXID_BYTES + 1 + ib.length + 1 + auth.length + (cookie?.length ?? 0));
   let o = HEADER_BYTES;
   b.set(txid, o);
   o += RELAY_TXID_BYTES;
@@ -63,6 +72,16 @@ export function encodeBind(txid: Uint8Array, id: string, auth: Uint8Array): Buff
   o += ib.length;
   b[o++] = auth.length;
   b.set(auth, o);
+  if (cookie) b.set(cookie, o + auth.length);
+  return b;
+}
+
+export function encodeChallenge(txid: Uint8Array, cookie: Uint8Array): Buffer {
+  if (txid.length !== RELAY_TXID_BYTES) throw new Error('relay txid must be 12 bytes');
+  if (cookie.length !== RELAY_COOKIE_BYTES) throw new Error('relay cookie must be 16 bytes');
+  const b = header(RELAY_CHALLENGE, RELAY_TXID_BYTES + RELAY_COOKIE_BYTES);
+  b.set(txid, HEADER_BYTES);
+  b.set(cookie, HEADER_BYTES + RELAY_TXID_BYTES);
   return b;
 }
 
@@ -111,12 +130,17 @@ export function decodeRelayPacket(d: Buffer): RelayPacket | undefined {
       const r = readId(d, o + RELAY_TXID_BYTES);
       if (!r) return undefined;
       const n = d[r.end];
-      if (n === undefined || n > MAX_RELAY_AUTH_BYTES || r.end + 1 + n !== d.length) return undefined;
-      return { type, txid, id: r.id, auth: Buffer.from(d.subarray(r.end + 1)) };
+      const authEnd = r.end + 1 + (n ?? 0);
+      if (n === undefined || n > MAX_RELAY_AUTH_BYTES || (d.length !== authEnd && d.length !== authEnd + RELAY_COOKIE_BYTES)) return undefined;
+      const auth = Buffer.from(d.subarray(r.end + 1, authEnd));
+      return d.length === authEnd ? { type, txid, id: r.id, auth } : { type, txid, id: r.id, auth, cookie: Buffer.from(d.subarray(authEnd)) };
     }
     case RELAY_BOUND:
       if (d.length !== o + RELAY_TXID_BYTES) return undefined;
       return { type, txid: Buffer.from(d.subarray(o)) };
+    case RELAY_CHALLENGE:
+      if (d.length !== o + RELAY_TXID_BYTES + RELAY_COOKIE_BYTES) return undefined;
+      return { type, txid: Buffer.from(d.subarray(o, o + RELAY_TXID_BYTES)), cookie: Buffer.from(d.subarray(o + RELAY_TXID_BYTES)) };
     case RELAY_DATA: {
       const r = readId(d, o);
       if (!r || r.end >= d.length) return undefined;

@@ -107,8 +107,9 @@ function parseObject(o: JsonObject): ParseResult<ServerMessage> {
     case 'error': {
       const code = field(o, 'code');
       const message = field(o, 'message');
-      if (!isErrorCode(code) || !isShortText(message)) return bad('bad error');
-      return { ok: true, message: { type, code, message, ...ref } };
+      const member = field(o, 'member');
+      if (!isErrorCode(code) || !isShortText(message) || (member !== undefined && !isMemberId(member))) return bad('bad error');
+      return { ok: true, message: { type, code, message, ...ref, ...(member === undefined ? {} : { member }) } };
     }
   }
   if (!isRoomId(room)) return bad('bad room');

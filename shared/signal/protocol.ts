@@ -135,6 +135,8 @@ export interface ErrorMessage extends WithRef {
   /** One of ERROR_CODES from this server; parsers accept other upper-case codes from newer ones. */
   code: string;
   message: string;
+  /** The member the error is about, where there is one (NO_SUCH_MEMBER from the WebSocket relay). */
+  member?: string;
 }
 
 export type ServerMessage =

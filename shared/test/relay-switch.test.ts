@@ -11,6 +11,7 @@ import {
   encodeData,
   encodeUnreachable,
   RELAY_BOUND,
+  RELAY_CHALLENGE,
   RELAY_DATA,
   RELAY_UNREACHABLE,
   type RelayPacket,
@@ -85,31 +86,79 @@ function decode(d: Datagram): RelayPacket {
   return p;
 }
 
-/** Binds `id` from `from` and checks the single BOUND reply. */
-function bind(t: Test, sw: RelaySwitch, id: string, from: Endpoint, now: number): void {
-  const tx = txid();
-  const out = sw.receive(encodeBind(tx, id, authFor(id)), from, now);
+/** One BIND of `id` from `from`, with `cookie` if given: the single reply. */
+function bindOnce(t: Test, sw: RelaySwitch, id: string, from: Endpoint, now: number, tx: Buffer, cookie?: Buffer): RelayPacket {
+  const out = sw.receive(encodeBind(tx, id, authFor(id), cookie), from, now);
   t.equal(out.length, 1, `bind ${id}: one reply`);
   t.same(out[0]!.to, from, `bind ${id}: reply to the sender`);
-  t.same(decode(out[0]!), { type: RELAY_BOUND, txid: tx }, `bind ${id}: BOUND echoes the txid`);
+  return decode(out[0]!);
+}
+
+/**
+ * Binds `id` from `from` as a member does: a new address first gets a CHALLENGE, whose cookie the
+ * second BIND echoes; an address already bound is refreshed at once. Checks the BOUND.
+ */
+function bind(t: Test, sw: RelaySwitch, id: string, from: Endpoint, now: number): void {
+  const tx = txid();
+  const bound = sw.endpointOf(id);
+  let reply = bindOnce(t, sw, id, from, now, tx);
+  if (!bound || bound.address !== from.address || bound.port !== from.port) {
+    if (reply.type !== RELAY_CHALLENGE) throw new Error(`bind ${id} from a new address: expected a CHALLENGE, got type ${reply.type}`);
+    t.same(reply.txid, tx, `bind ${id}: CHALLENGE echoes the txid`);
+    reply = bindOnce(t, sw, id, from, now, tx, reply.cookie);
+  }
+  t.same(reply, { type: RELAY_BOUND, txid: tx }, `bind ${id}: BOUND echoes the txid`);
 }
 
 function makeSwitch(p: RelayPolicy, limits: Partial<RelayLimits> = {}): RelaySwitch {
   return new RelaySwitch(p, { unreachableGapMs: 1_000, bindingTtlMs: 90_000, ...limits });
 }
 
-t.test('bind with good auth replies BOUND to the sender', async (t) => {
+t.test('bind with good auth: a CHALLENGE to the sender, then BOUND for the echoed cookie', async (t) => {
   const p = policy();
   const sw = makeSwitch(p);
   const tx = Buffer.from('0102030405060708090a0b0c', 'hex');
-  const out = sw.receive(encodeBind(tx, 'alice', authFor('alice')), A1, 1234);
+  const first = sw.receive(encodeBind(tx, 'alice', authFor('alice')), A1, 1234);
+  t.equal(first.length, 1);
+  const challenge = decode(first[0]!);
+  t.equal(challenge.type, RELAY_CHALLENGE);
+  if (challenge.type !== RELAY_CHALLENGE) return;
+  t.same(first[0]!.to, A1, 'to the address the BIND came from');
+  // Our relays authorize only proofs of 32 bytes or more, so a BIND they answer is at least this long.
+  t.ok(first[0]!.data.length <= encodeBind(tx, 'a', Buffer.alloc(32)).length, 'no bigger than the BIND (no amplification)');
+  t.equal(sw.bindingCount, 0, 'not bound before the address answered');
+  t.equal(sw.stats.challenges, 1);
+  const out = sw.receive(encodeBind(tx, 'alice', authFor('alice'), challenge.cookie), A1, 1240);
   t.same(out, [{ to: A1, data: encodeBound(tx) }]);
-  t.same(p.authorized, [['alice', 'ok:alice', 1234]], 'policy saw id, auth and now');
+  t.same(p.authorized, [['alice', 'ok:alice', 1234], ['alice', 'ok:alice', 1240]], 'policy saw id, auth and now');
   t.equal(sw.bindingCount, 1);
   t.same(sw.endpointOf('alice'), A1);
   t.equal(sw.stats.binds, 1);
   t.same(dropped(sw), {});
   t.equal(sw.stats.packets, 0, 'binding relays nothing');
+});
+
+t.test('a cookie is bound to its address, id and time: a forged source cannot complete a bind', async (t) => {
+  const sw = makeSwitch(policy());
+  const ask = (id: string, from: Endpoint, now: number) => {
+    const r = decode(sw.receive(encodeBind(txid(), id, authFor(id)), from, now)[0]!);
+    if (r.type !== RELAY_CHALLENGE) throw new Error('expected a challenge');
+    return r.cookie;
+  };
+  const replyTo = (id: string, from: Endpoint, cookie: Buffer, now: number) => decode(sw.receive(encodeBind(txid(), id, authFor(id), cookie), from, now)[0]!).type;
+  // The attacker spoofs A1 (the victim) as the source: the cookie goes to A1, not to the attacker.
+  const atVictim = ask('alice', A1, 0);
+  t.equal(replyTo('alice', B1, atVictim, 1), RELAY_CHALLENGE, 'a cookie made for another address is refused');
+  t.equal(replyTo('bob', A1, atVictim, 1), RELAY_CHALLENGE, 'a cookie made for another id is refused');
+  t.equal(replyTo('alice', A1, Buffer.alloc(16), 1), RELAY_CHALLENGE, 'a made-up cookie is refused');
+  t.equal(sw.bindingCount, 0);
+  t.equal(replyTo('alice', A1, atVictim, 119_999), RELAY_BOUND, 'still good in the next minute');
+  const late = ask('bob', B1, 0);
+  t.equal(replyTo('bob', B1, late, 120_000), RELAY_CHALLENGE, 'stale after two periods');
+  // Bound: refreshing from the same address needs no cookie; moving to a new one does.
+  t.equal(decode(sw.receive(encodeBind(txid(), 'alice', authFor('alice')), A1, 120_001)[0]!).type, RELAY_BOUND, 'refresh in place');
+  t.equal(decode(sw.receive(encodeBind(txid(), 'alice', authFor('alice')), A2, 120_002)[0]!).type, RELAY_CHALLENGE, 'a move is challenged');
+  t.same(sw.endpointOf('alice'), A1, 'and does not happen unproven');
 });
 
 t.test('bind with bad auth: nothing sent, dropped bad_auth, not bound', async (t) => {
@@ -383,8 +432,8 @@ t.test('bindings expire: sweep', async (t) => {
   t.same(sw.receive(encodeData('bob', wg()), A1, 2_004), [], 'alice must bind again');
 });
 
-t.test('bindings expire: lazily when a new id binds', async (t) => {
-  const sw = makeSwitch(policy(), { bindingTtlMs: 1_000 });
+t.test('bindings expire: by sweep, and lazily when a new id finds the table full (at most once a second)', async (t) => {
+  const sw = makeSwitch(policy(), { bindingTtlMs: 1_000, maxBindings: 2 });
   bind(t, sw, 'alice', A1, 0);
   bind(t, sw, 'bob', B1, 500);
   bind(t, sw, 'carol', C1, 1_001);
@@ -393,6 +442,13 @@ t.test('bindings expire: lazily when a new id binds', async (t) => {
   t.same(sw.endpointOf('bob'), B1);
   t.same(sw.receive(encodeData('bob', wg()), A1, 1_002), []);
   t.same(dropped(sw), { unbound_source: 1 });
+  // bob expires at 1501, but a full table was swept at 1001: not again before 2001.
+  t.same(sw.receive(encodeBind(txid(), 'dave', authFor('dave')), D1, 1_600), [], 'full, and no sweep yet');
+  t.same(dropped(sw), { unbound_source: 1, full: 1 });
+  bind(t, sw, 'dave', D1, 2_001);
+  t.equal(sw.endpointOf('bob'), undefined, 'swept a second later');
+  sw.sweep(3_002);
+  t.equal(sw.bindingCount, 0, 'sweep() drops whatever is older than the TTL');
 });
 
 t.test('maxBindings', async (t) => {
@@ -408,17 +464,35 @@ t.test('maxBindings', async (t) => {
   bind(t, sw, 'alice', A1, 600);
   bind(t, sw, 'bob', D1, 600);
   t.equal(sw.bindingCount, 2);
-  // Once someone expires there is room again: at 1601 both were last seen at 600, so both go.
+  // Once someone expires there is room again: both were last seen at 600, so both go.
   t.same(sw.receive(encodeBind(txid(), 'carol', authFor('carol')), C1, 1_600), [], 'still full at exactly the TTL');
-  bind(t, sw, 'carol', C1, 1_601);
+  bind(t, sw, 'carol', C1, 2_600);
   t.equal(sw.bindingCount, 1);
   t.same(dropped(sw), { full: 2 });
   // Room after an unbind as well.
-  bind(t, sw, 'dave', A2, 1_700);
-  t.same(sw.receive(encodeBind(txid(), 'erin', authFor('erin')), A1, 1_700), []);
+  bind(t, sw, 'dave', A2, 2_700);
+  t.same(sw.receive(encodeBind(txid(), 'erin', authFor('erin')), A1, 2_700), []);
   sw.unbind('dave');
-  bind(t, sw, 'erin', A1, 1_700);
+  bind(t, sw, 'erin', A1, 2_700);
   t.equal(sw.bindingCount, 2);
+});
+
+t.test('two ids taking turns on one address keep their budgets (no reset by rebinding)', async (t) => {
+  const sw = makeSwitch(policy(), { bytesPerSecond: 1_000, burstBytes: 4_096 });
+  bind(t, sw, 'bob', B1, 0);
+  const p = wg(1024);
+  let sent = 0;
+  for (let round = 0; round < 10; round++) {
+    for (const id of ['alice', 'carol']) {
+      bind(t, sw, id, A1, round); // each takes A1 from the other
+      for (let i = 0; i < 8; i++) sent += sw.receive(encodeData('bob', p), A1, round).length;
+    }
+  }
+  // Two bursts of 4 packets each, whatever the number of turns.
+  t.equal(sent, 8, `only the two budgets' worth got through (${sent} packets)`);
+  t.ok((sw.stats.dropped.get('rate_limited') ?? 0) >= 150, 'the rest was rate limited');
+  t.equal(sw.endpointOf('alice'), undefined, 'alice lost A1 to carol');
+  t.equal(sw.bindingCount, 2, 'bob and carol are bound');
 });
 
 t.test('per-member byte budget', async (t) => {

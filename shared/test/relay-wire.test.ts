@@ -6,6 +6,7 @@ import {
   decodeWsFrame,
   encodeBind,
   encodeBound,
+  encodeChallenge,
   encodeData,
   encodeUnreachable,
   encodeWsFrame,
@@ -17,6 +18,8 @@ import {
   MAX_RELAY_ID_BYTES,
   RELAY_BIND,
   RELAY_BOUND,
+  RELAY_CHALLENGE,
+  RELAY_COOKIE_BYTES,
   RELAY_DATA,
   RELAY_MAGIC,
   RELAY_TXID_BYTES,
@@ -75,7 +78,8 @@ t.test('constants', async (t) => {
   t.equal(RELAY_TXID_BYTES, 12);
   t.equal(MAX_RELAY_ID_BYTES, 64);
   t.equal(MAX_RELAY_AUTH_BYTES, 96);
-  t.same([RELAY_BIND, RELAY_BOUND, RELAY_DATA, RELAY_UNREACHABLE], [1, 2, 3, 4]);
+  t.same([RELAY_BIND, RELAY_BOUND, RELAY_DATA, RELAY_UNREACHABLE, RELAY_CHALLENGE], [1, 2, 3, 4, 5]);
+  t.equal(RELAY_COOKIE_BYTES, 16);
 });
 
 t.test('BIND round trip and exact layout', async (t) => {
@@ -115,6 +119,25 @@ t.test('BIND round trip and exact layout', async (t) => {
     id: 'x',
     auth: Buffer.from([1, 2]),
   });
+});
+
+t.test('CHALLENGE round trip; BIND with the cookie echoed', async (t) => {
+  const cookie = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+  const c = encodeChallenge(TXID, cookie);
+  t.same([...c], [0xd2, 0x5e, 0x1a, 0x01, RELAY_CHALLENGE, ...TXID, ...cookie], 'magic, type, txid, cookie');
+  t.same(decodeRelayPacket(c), { type: RELAY_CHALLENGE, txid: TXID, cookie });
+  t.equal(decodeRelayPacket(c.subarray(0, c.length - 1)), undefined, 'short cookie');
+  t.equal(decodeRelayPacket(Buffer.concat([c, Buffer.from([0])])), undefined, 'trailing byte');
+  const auth = Buffer.alloc(32, 7);
+  const b = encodeBind(TXID, 'alice', auth, cookie);
+  t.same([...b], [0xd2, 0x5e, 0x1a, 0x01, RELAY_BIND, ...TXID, 5, ...Buffer.from('alice'), 32, ...auth, ...cookie], 'the cookie follows the auth');
+  t.same(decodeRelayPacket(b), { type: RELAY_BIND, txid: TXID, id: 'alice', auth, cookie });
+  for (const cut of [1, 15, 17]) {
+    const odd = Buffer.concat([encodeBind(TXID, 'alice', auth), Buffer.alloc(cut)]);
+    t.equal(decodeRelayPacket(odd), undefined, `${cut} trailing bytes are no cookie`);
+  }
+  t.throws(() => encodeChallenge(TXID, Buffer.alloc(15)), /cookie must be 16 bytes/);
+  t.throws(() => encodeBind(TXID, 'a', auth, Buffer.alloc(8)), /cookie must be 16 bytes/);
 });
 
 t.test('BOUND round trip', async (t) => {
@@ -402,7 +425,7 @@ t.test('random buffers never throw', async (t) => {
     const b = bytes(rand, len);
     // Most start with the magic (and a plausible type) so the decoders get past the first check.
     if (i % 4 !== 0 && len >= 4) RELAY_MAGIC.copy(b, 0);
-    if (i % 2 === 1 && len >= 5) b[4] = 1 + Math.floor(rand() * 4);
+    if (i % 2 === 1 && len >= 5) b[4] = 1 + Math.floor(rand() * 5);
     // Some have a plausible id length byte, so ids and payloads get parsed too.
     if (i % 8 === 3 && len >= 6) b[5] = Math.floor(rand() * 70);
     if (i % 8 === 5 && len >= 18) b[17] = Math.floor(rand() * 70);
@@ -413,8 +436,9 @@ t.test('random buffers never throw', async (t) => {
         t.equal(isRelayPacket(b), true);
         // Whatever decodes re-encodes to the same bytes.
         const again =
-          p.type === RELAY_BIND ? encodeBind(p.txid, p.id, p.auth)
+          p.type === RELAY_BIND ? encodeBind(p.txid, p.id, p.auth, p.cookie)
           : p.type === RELAY_BOUND ? encodeBound(p.txid)
+          : p.type === RELAY_CHALLENGE ? encodeChallenge(p.txid, p.cookie)
           : p.type === RELAY_DATA ? encodeData(p.id, p.payload)
           : encodeUnreachable(p.id);
         if (!again.equals(b)) t.fail(`re-encoding differs for ${b.toString('hex')}`);

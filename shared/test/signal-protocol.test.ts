@@ -109,6 +109,7 @@ t.test('server messages parse on the agent side', async (t) => {
     { type: 'message', room: ROOM, from: 'b', data: blob(1) },
     { type: 'pong', ref: 'p' },
     { type: 'error', code: 'ROOM_FULL', message: 'room is full' },
+    { type: 'error', code: 'NO_SUCH_MEMBER', message: 'not reachable', member: 'b-1' },
   ];
   for (const m of valid) t.strictSame(parseServerMessage(encodeMessage(m)), { ok: true, message: m }, m.type);
 
@@ -116,6 +117,8 @@ t.test('server messages parse on the agent side', async (t) => {
   t.strictSame(extra, { ok: true, message: { type: 'pong' } }, 'unknown fields from newer servers are dropped');
   t.equal(parseServerMessage('{"type":"members","room":"' + ROOM + '","members":[{"id":"x"}]}').ok, false);
   t.equal(parseServerMessage('{"type":"error","code":"lower","message":""}').ok, false);
+  t.equal(parseServerMessage('{"type":"error","code":"NO_SUCH_MEMBER","message":"","member":"a/b"}').ok, false, 'a member field must be a member id');
+  t.equal(parseServerMessage('{"type":"error","code":"NO_SUCH_MEMBER","message":"","member":7}').ok, false);
   t.equal(parseServerMessage('{"type":"message","room":"' + ROOM + '","from":"x","data":5}').ok, false);
   t.equal(parseServerMessage('{"type":"hello","v":1}').ok, false, 'client types are not server types');
   t.equal(parseServerMessage('[').ok, false);

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { WelcomeMessage } from '../../shared/signal/index.js';
-import { decodeRelayPacket, encodeBind, encodeData, RELAY_BOUND, RELAY_TXID_BYTES, type RelayPacket } from '../../shared/relay/wire.js';
+import { decodeRelayPacket, encodeBind, encodeData, RELAY_BOUND, RELAY_CHALLENGE, RELAY_TXID_BYTES, type RelayPacket } from '../../shared/relay/wire.js';
 import type { SignalServerHandle } from '../main.js';
 import { blob, sleep, TestClient } from './helpers.js';
 
@@ -76,12 +76,19 @@ export class UdpPeer {
     this.send(encodeData(to, payload));
   }
 
-  /** BIND with `id` and `auth`; resolves with whether BOUND came back within `timeoutMs`. */
+  /**
+   * BIND with `id` and `auth` as an agent does (answering the relay's CHALLENGE for a new address
+   * with its cookie); resolves with whether BOUND came back within `timeoutMs`.
+   */
   async bind(id: string, auth: Buffer, timeoutMs = 2000): Promise<boolean> {
     const txid = randomBytes(RELAY_TXID_BYTES);
     this.send(encodeBind(txid, id, auth));
     try {
-      await this.next((p) => p.type === RELAY_BOUND && p.txid.equals(txid), timeoutMs);
+      const reply = await this.next((p) => (p.type === RELAY_BOUND || p.type === RELAY_CHALLENGE) && p.txid.equals(txid), timeoutMs);
+      if (reply.type === RELAY_CHALLENGE) {
+        this.send(encodeBind(txid, id, auth, reply.cookie));
+        await this.next((p) => p.type === RELAY_BOUND && p.txid.equals(txid), timeoutMs);
+      }
       return true;
     } catch {
       return false;

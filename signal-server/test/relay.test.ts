@@ -185,7 +185,8 @@ t.test('the relay between members of a room', async (t) => {
     const errors = () => c.client.ofType('error').filter((e) => e.code === 'NO_SUCH_MEMBER').length;
     const before = errors();
     for (let i = 0; i < 3; i++) c.client.ws.send(encodeWsFrame('nobody-by-that-id', wgTransport(1)), { binary: true });
-    await c.client.next((m) => m.type === 'error' && m.code === 'NO_SUCH_MEMBER');
+    const err = await c.client.next((m) => m.type === 'error' && m.code === 'NO_SUCH_MEMBER');
+    t.equal(err.type === 'error' && err.member, 'nobody-by-that-id', 'the error names the member it is about');
     await c.client.sync();
     t.equal(errors(), before + 1, 'one error for three frames');
     t.equal(c.client.closeCode, undefined, 'and no strike worth closing for');
