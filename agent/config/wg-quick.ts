@@ -95,7 +95,7 @@ export function parseWgQuick(text: string): TunnelConfig {
             iface.mtu = parseIntIn(value, 576, 65535, 'MTU');
             break;
           case 'fwmark':
-            iface.fwmark = value === 'off' ? 0 : parseIntIn(value, 0, 0xffffffff, 'FwMark');
+            iface.fwmark = value === 'off' ? 0 : parseFwmark(value);
             break;
           default:
             if (IGNORED_INTERFACE_KEYS.has(k)) ignored.push(key);
@@ -169,6 +169,12 @@ function parseIntIn(v: string, min: number, max: number, what: string): number {
   const n = Number(v);
   if (n < min || n > max) throw new Error(`${what} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** FwMark: decimal or 0x-hex (as wg and wg-quick take it), 32 bits. */
+function parseFwmark(v: string): number {
+  if (/^0x[0-9a-f]{1,8}$/i.test(v)) return Number.parseInt(v.slice(2), 16);
+  return parseIntIn(v, 0, 0xffffffff, 'FwMark');
 }
 
 function parsePort(v: string, allowZero: boolean): number {

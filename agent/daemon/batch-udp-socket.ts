@@ -18,6 +18,8 @@ interface NativeUdpSocket {
   /** One call per wake-up: the datagrams back to back in `slab`, and who sent each. */
   start(onBatch: (slab: Buffer, lengths: Uint32Array, addresses: string[], ports: Uint32Array) => void, onError: (err: Error) => void): void;
   close(): void;
+  /** SO_MARK on what we send (0 clears it); throws with .code (EPERM without CAP_NET_ADMIN). */
+  setMark(mark: number): void;
 }
 
 // The UDP socket lives in the TUN addon (one native module to build and load).
@@ -104,6 +106,12 @@ export class BatchUdpSocket {
     this.#data.length = 0;
     this.#addresses.length = 0;
     this.#ports.length = 0;
+  }
+
+  /** Marks every datagram we send with `mark` (wg's fwmark, for policy routing); 0 clears it. */
+  setMark(mark: number): void {
+    if (!this.#handle) throw new Error('the UDP socket is closed');
+    this.#handle.setMark(mark);
   }
 
   /** Datagrams the kernel did not take (full buffer, unreachable, oversized) or sent after close. */

@@ -6,7 +6,7 @@ import type { Logger } from '../log.js';
 import { TunDevice } from '../tun/tun-device.js';
 import { addAddress, addRoute, removeAddress } from '../tun/link-config.js';
 import { UapiServer } from '../uapi/server.js';
-import { ERRNO_PORT_IN_USE, UapiError } from '../uapi/protocol.js';
+import { ERRNO_IO, ERRNO_PORT_IN_USE, UapiError } from '../uapi/protocol.js';
 import { Device } from '../wireguard/device.js';
 import { DEFAULT_MTU } from '../wireguard/constants.js';
 import type { ProtocolLimits } from '../wireguard/peer.js';
@@ -97,6 +97,7 @@ export class Tunnel {
       udpRef = udp;
       device.listenPort = udp.port;
       device.fwmark = config.interface.fwmark ?? 0;
+      if (device.fwmark) udp.setMark(device.fwmark);
       for (const a of config.interface.addresses) await addAddress(tun.name, a);
     } catch (e) {
       tun.close();
@@ -127,7 +128,7 @@ export class Tunnel {
       await addRoute(tun.name, r).catch((e: Error) => log.debug('route not added', { route: r, error: e.message }));
     }
     try {
-      t.uapi = await UapiServer.listen(tun.name, device, { setListenPort: (p) => t.rebind(p) }, opts.uapiDir);
+      t.uapi = await UapiServer.listen(tun.name, device, { setListenPort: (p) => t.rebind(p), setFwmark: (m) => t.setFwmark(m) }, opts.uapiDir);
       const status = () => {
         const base = deviceStatus(device, tun.name, config.interface.addresses[0]);
         return opts.status ? opts.status(base) : base;
@@ -212,12 +213,33 @@ export class Tunnel {
     } catch (e) {
       throw new UapiError(ERRNO_PORT_IN_USE, (e as Error).message);
     }
+    if (this.device.fwmark) {
+      try {
+        fresh.setMark(this.device.fwmark);
+      } catch (e) {
+        fresh.close();
+        throw new UapiError(ERRNO_IO, (e as Error).message);
+      }
+    }
     const old = this.udp;
     this.udp = fresh;
     old.flush(); // what was queued before the switch still leaves, from the old port
     old.close();
     this.device.listenPort = fresh.port;
     this.log.info('listen port changed', { listenPort: fresh.port });
+  }
+
+  /** `wg set … fwmark`: applied to the socket first, so a refused mark leaves the old one. */
+  private setFwmark(mark: number): void {
+    if (mark === this.device.fwmark) return;
+    try {
+      this.udp.setMark(mark);
+    } catch (e) {
+      this.log.warn('fwmark not set', { fwmark: mark, error: (e as Error).message });
+      throw new UapiError(ERRNO_IO, (e as Error).message);
+    }
+    this.device.fwmark = mark;
+    this.log.info('fwmark changed', { fwmark: mark });
   }
 
   onClosed(cb: (reason: string) => void): void {

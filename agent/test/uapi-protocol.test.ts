@@ -14,7 +14,6 @@ t.test('set then get round-trips device and peer state', async (t) => {
   const psk = Buffer.alloc(32, 0xab);
   applySet(d, [
     `private_key=${hex(me.raw)}`,
-    'fwmark=51',
     `public_key=${hex(peer)}`,
     `preshared_key=${hex(psk)}`,
     'endpoint=[2001:db8::5]:51820',
@@ -25,6 +24,10 @@ t.test('set then get round-trips device and peer state', async (t) => {
     'protocol_version=1',
   ]);
   t.same(applySet(d, ['listen_port=51999']), { listenPort: 51999 }, 'a new port is handed to the I/O edge');
+  t.same(applySet(d, ['fwmark=51']), { fwmark: 51 }, 'so is a fwmark (it marks the socket)');
+  t.equal(d.fwmark, 0, 'the engine takes it only once the socket has it');
+  t.throws(() => applySet(d, ['fwmark=4294967296']), UapiError);
+  d.fwmark = 51;
   const out = formatGet(d);
   t.match(out, new RegExp(`^private_key=${hex(me.raw)}\n`));
   t.match(out, /fwmark=51\n/);

@@ -39,6 +39,15 @@ Endpoint = [2001:db8::1]:51820
 });
 
 const base = `[Interface]\nPrivateKey = ${priv}\n`;
+
+t.test('FwMark: decimal, 0x-hex or off, as wg takes it', async (t) => {
+  for (const [text, mark] of [['51820', 51820], ['0x1234', 0x1234], ['0XfFfFfFfF', 0xffffffff], ['off', 0], ['0', 0]] as const) {
+    t.equal(parseWgQuick(base + `FwMark = ${text}\n`).interface.fwmark, mark, `FwMark = ${text}`);
+  }
+  for (const bad of ['0x', '0x123456789', '-1', '4294967296', 'mark', '0x12g']) {
+    t.throws(() => parseWgQuick(base + `FwMark = ${bad}\n`), /line 3: FwMark/, `FwMark = ${bad} is refused`);
+  }
+});
 const cases: [string, string, RegExp][] = [
   ['no interface', `[Peer]\nPublicKey = ${pub}\n`, /no \[Interface\]/],
   ['no private key', '[Interface]\nListenPort = 1\n', /no PrivateKey/],

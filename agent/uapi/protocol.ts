@@ -25,11 +25,14 @@ export class UapiError extends Error {
 export interface UapiHooks {
   /** Rebind the UDP socket; reject with a UapiError(ERRNO_PORT_IN_USE) when the port is taken. */
   setListenPort(port: number): Promise<void> | void;
+  /** Mark the UDP socket's datagrams (SO_MARK); reject with a UapiError when the kernel refuses. */
+  setFwmark(mark: number): Promise<void> | void;
 }
 
 /** What a set transaction leaves for the I/O edge to do (the engine has no sockets). */
 export interface SetResult {
   listenPort?: number;
+  fwmark?: number;
 }
 
 export function formatGet(device: Device): string {
@@ -171,7 +174,7 @@ function applyDeviceKey(device: Device, key: string, value: string, result: SetR
       break;
     }
     case 'fwmark':
-      device.fwmark = parseUint(value, 0xffffffff, key);
+      result.fwmark = parseUint(value, 0xffffffff, key);
       break;
     case 'replace_peers':
       if (value !== 'true') throw new UapiError(ERRNO_INVALID, 'replace_peers must be true');

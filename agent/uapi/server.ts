@@ -85,8 +85,9 @@ function serve(sock: Socket, device: Device, hooks: UapiHooks): void {
 async function answer(op: 'get' | 'set', lines: string[], device: Device, hooks: UapiHooks): Promise<string> {
   if (op === 'get') return lines.length > 0 ? `errno=${ERRNO_PROTOCOL}\n\n` : `${formatGet(device)}errno=0\n\n`;
   try {
-    const { listenPort } = applySet(device, lines);
+    const { listenPort, fwmark } = applySet(device, lines);
     if (listenPort !== undefined) await hooks.setListenPort(listenPort);
+    if (fwmark !== undefined) await hooks.setFwmark(fwmark);
     return 'errno=0\n\n';
   } catch (e) {
     return `errno=${e instanceof UapiError ? e.errno : ERRNO_IO}\n\n`;

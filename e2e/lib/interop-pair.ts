@@ -23,6 +23,8 @@ export interface PairOptions {
   initiator: 'ours' | 'ref';
   /** Extra environment for our daemon (test-only limits). */
   env?: Record<string, string>;
+  /** FwMark in our daemon's file. */
+  fwmark?: number;
 }
 
 export async function startInteropPair(t: TestLike, o: PairOptions): Promise<InteropPair> {
@@ -42,6 +44,7 @@ export async function startInteropPair(t: TestLike, o: PairOptions): Promise<Int
     address: [`${OURS.inner}/24`, `${OURS.inner6}/64`],
     mtu: 1420,
     env: o.env,
+    fwmark: o.fwmark,
     peers: [{
       publicKey: kr.publicKey,
       presharedKey: psk,

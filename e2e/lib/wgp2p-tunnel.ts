@@ -31,6 +31,8 @@ export interface Wgp2pTunnelOptions extends WireguardGoOptions {
   env?: Record<string, string>;
   /** Extra node flags, e.g. ['--cpu-prof'] to profile the daemon. */
   nodeArgs?: string[];
+  /** `FwMark` in the file (wireguard-go's helper has no such option). */
+  fwmark?: number;
 }
 
 export interface Wgp2pTunnel extends WgTool {
@@ -60,7 +62,8 @@ export function wgQuickText(o: WireguardGoOptions): string {
 export async function startWgp2pTunnel(ns: Netns, opts: Wgp2pTunnelOptions): Promise<Wgp2pTunnel> {
   const dir = await mkdtemp(join(tmpdir(), 'wgp2p-e2e-conf-'));
   const file = join(dir, `${opts.ifname}.conf`);
-  await writeFile(file, wgQuickText(opts), { mode: 0o600 });
+  const text = wgQuickText(opts);
+  await writeFile(file, opts.fwmark === undefined ? text : text.replace('[Interface]\n', `[Interface]\nFwMark = 0x${opts.fwmark.toString(16)}\n`), { mode: 0o600 });
   const socket = join(WG_SOCKET_DIR, `${opts.ifname}.sock`);
   const proc = ns.spawn('node', ['--enable-source-maps', ...(opts.nodeArgs ?? []), cliPath(), 'up', file, '--interface', opts.ifname, '--log-level', 'debug'], {
     name: `${ns.name}.wgp2p.${opts.ifname}`,

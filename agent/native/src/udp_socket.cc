@@ -49,7 +49,23 @@ Napi::Function UdpSocket::Init(Napi::Env env) {
                          InstanceMethod<&UdpSocket::SendBatch>("sendBatch"),
                          InstanceMethod<&UdpSocket::Start>("start"),
                          InstanceMethod<&UdpSocket::Close>("close"),
+                         InstanceMethod<&UdpSocket::SetMark>("setMark"),
                      });
+}
+
+void UdpSocket::SetMark(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "setMark(mark: number)");
+  double mark = info[0].As<Napi::Number>().DoubleValue();
+  if (!(mark >= 0 && mark <= 4294967295.0) || mark != static_cast<double>(static_cast<uint32_t>(mark))) {
+    throw Napi::RangeError::New(env, "fwmark must be an integer from 0 to 4294967295");
+  }
+  if (fd_ < 0) throw MakeError(env, "socket is closed", EBADF);
+  uint32_t value = static_cast<uint32_t>(mark);
+  if (setsockopt(fd_, SOL_SOCKET, SO_MARK, &value, sizeof(value)) < 0) {
+    int e = errno;
+    throw MakeError(env, std::string("cannot set fwmark (SO_MARK): ") + strerror(e), e);
+  }
 }
 
 UdpSocket::UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocket>(info), env_(info.Env()) {

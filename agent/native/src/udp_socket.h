@@ -47,6 +47,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // start(onBatch(slab, lengths: Uint32Array, addresses: string[], ports: Uint32Array), onError(err))
   void Start(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
+  // setMark(mark: number): SO_MARK on every datagram we send (wg's fwmark; 0 clears it).
+  // Throws Error with .code/.errno (EPERM without CAP_NET_ADMIN).
+  void SetMark(const Napi::CallbackInfo& info);
 
   // Datagrams per recvmmsg call. The slots are allocated but not touched up front,
   // so memory in use is about one page per slot that ever received something small.
