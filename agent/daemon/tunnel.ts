@@ -5,6 +5,7 @@ import type { TunnelConfig } from '../config/wg-quick.js';
 import type { Logger } from '../log.js';
 import { TunDevice } from '../tun/tun-device.js';
 import { addAddress, addRoute, removeAddress } from '../tun/link-config.js';
+import { DEFAULT_ROUTE_TABLE, routeDefaultThroughTunnel, type DefaultRoute } from '../tun/default-route.js';
 import { UapiServer } from '../uapi/server.js';
 import { ERRNO_IO, ERRNO_PORT_IN_USE, UapiError } from '../uapi/protocol.js';
 import { Device } from '../wireguard/device.js';
@@ -45,6 +46,7 @@ export class Tunnel {
   private tickTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly closedCallbacks: ((reason: string) => void)[] = [];
+  private readonly defaultRoutes: DefaultRoute[] = [];
 
   private constructor(
     readonly device: Device,
@@ -121,13 +123,11 @@ export class Tunnel {
       }
     });
     for (const r of routes) {
-      if (r.endsWith('/0')) {
-        log.warn('not routing a default route through the tunnel (policy routing is not supported yet)', { route: r });
-        continue;
-      }
+      if (r.endsWith('/0')) continue;
       await addRoute(tun.name, r).catch((e: Error) => log.debug('route not added', { route: r, error: e.message }));
     }
     try {
+      await t.routeDefaults(routes);
       t.uapi = await UapiServer.listen(tun.name, device, { setListenPort: (p) => t.rebind(p), setFwmark: (m) => t.setFwmark(m) }, opts.uapiDir);
       const status = () => {
         const base = deviceStatus(device, tun.name, config.interface.addresses[0]);
@@ -229,6 +229,28 @@ export class Tunnel {
     this.log.info('listen port changed', { listenPort: fresh.port });
   }
 
+  /**
+   * A peer with 0.0.0.0/0 or ::/0 takes the default route, as with wg-quick: through a table of
+   * its own (the fwmark, or 51820 which then also becomes the fwmark), for unmarked traffic.
+   */
+  private async routeDefaults(routes: string[]): Promise<void> {
+    const families = [...new Set(routes.filter((r) => r.endsWith('/0')).map((r) => (r.includes(':') ? 6 : 4) as 4 | 6))];
+    if (families.length === 0) return;
+    if (!this.device.fwmark) {
+      this.udp.setMark(DEFAULT_ROUTE_TABLE);
+      this.device.fwmark = DEFAULT_ROUTE_TABLE;
+    }
+    const table = this.device.fwmark;
+    for (const family of families) {
+      try {
+        this.defaultRoutes.push(await routeDefaultThroughTunnel(this.tun.name, family, table));
+      } catch (e) {
+        throw new Error(`cannot route the IPv${family} default through ${this.tun.name}: ${(e as Error).message}`);
+      }
+      this.log.info('default route through the tunnel', { family: `IPv${family}`, table, fwmark: table });
+    }
+  }
+
   /** `wg set … fwmark`: applied to the socket first, so a refused mark leaves the old one. */
   private setFwmark(mark: number): void {
     if (mark === this.device.fwmark) return;
@@ -252,6 +274,7 @@ export class Tunnel {
     if (this.tickTimer) clearInterval(this.tickTimer);
     this.uapi?.close();
     this.control?.close();
+    for (const r of this.defaultRoutes.splice(0)) r.remove();
     this.udp.close();
     this.tun.close();
     this.log.info('tunnel down', { interface: this.tun.name, reason });

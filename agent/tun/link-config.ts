@@ -1,6 +1,6 @@
 // Addresses and routes on an interface, set with iproute2's `ip` (run
 // directly, no shell). Failures carry ip's own stderr.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { isIP } from 'node:net';
 import { delimiter, join } from 'node:path';
@@ -60,7 +60,17 @@ function findIp(): string {
   throw new Error(`the ip command (iproute2) was not found on PATH or in ${FALLBACK_DIRS.join(', ')}`);
 }
 
-function runIp(args: string[], okIfStderr?: RegExp): Promise<void> {
+/** Runs `ip ARGS` and waits; for shutdown paths that cannot wait for the event loop. */
+export function runIpSync(args: string[]): boolean {
+  try {
+    execFileSync(findIp(), args, { timeout: IP_TIMEOUT_MS, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function runIp(args: string[], okIfStderr?: RegExp): Promise<void> {
   const bin = findIp();
   const shown = `ip ${args.join(' ')}`;
   return new Promise((resolve, reject) => {

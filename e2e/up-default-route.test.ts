@@ -1,0 +1,83 @@
+// `wgp2p up` with AllowedIPs = 0.0.0.0/0: a full tunnel to a wireguard-go exit, set up the way
+// wg-quick sets it up (default route in table 51820, a rule for unmarked traffic, the engine's
+// own datagrams marked 51820). The client reaches the exit's endpoint only through its default
+// gateway, so the rule would swallow the tunnel's own datagrams if they were not marked; a host
+// beyond the exit is reachable only through the tunnel. After SIGTERM the rules are gone.
+//
+//   client 192.0.2.1 ── 192.0.2.254 router 198.51.100.254 ── 198.51.100.2 exit 203.0.113.1 ── 203.0.113.50 far
+import t from 'tap';
+import { genKeyPair, startWireguardGo } from './lib/wireguard-go.js';
+import { startWgp2pTunnel } from './lib/wgp2p-tunnel.js';
+import { Lab, addAddress, addRoute, enableForwarding, vethPair, type Netns } from './lib/netns.js';
+import { requireRootOrSkip } from './lib/root.js';
+
+const NEEDS = { binaries: ['wireguard-go', 'wg', 'ping', 'node', 'ip'], tun: true };
+
+async function answered(ns: Netns, addr: string, count: number): Promise<number> {
+  const r = await ns.exec('ping', ['-c', String(count), '-i', '0.2', '-W', '1', addr], { timeoutMs: 30_000, allowFail: true });
+  return Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
+}
+
+t.test('AllowedIPs 0.0.0.0/0: everything goes through the tunnel, the tunnel itself does not', async (t) => {
+  if (!(await requireRootOrSkip(t, NEEDS))) return;
+  const lab = await Lab.create(t, { name: 'udr' });
+  const client = await lab.netns('udr-client');
+  const router = await lab.netns('udr-router');
+  const exit = await lab.netns('udr-exit');
+  const far = await lab.netns('udr-far');
+  await vethPair(client, 'udr-c', router, 'udr-rc');
+  await vethPair(router, 'udr-re', exit, 'udr-er');
+  await vethPair(exit, 'udr-ef', far, 'udr-f');
+  await addAddress(client, 'udr-c', '192.0.2.1/24');
+  await addAddress(router, 'udr-rc', '192.0.2.254/24');
+  await addAddress(router, 'udr-re', '198.51.100.254/24');
+  await addAddress(exit, 'udr-er', '198.51.100.2/24');
+  await addAddress(exit, 'udr-ef', '203.0.113.1/24');
+  await addAddress(far, 'udr-f', '203.0.113.50/24');
+  await enableForwarding(router);
+  await enableForwarding(exit);
+  await addRoute(client, 'default', '192.0.2.254');
+  await addRoute(exit, '192.0.2.0/24', '198.51.100.254');
+  await addRoute(far, '10.78.0.0/24', '203.0.113.1');
+  t.equal(await answered(client, '203.0.113.50', 2), 0, 'before the tunnel, the far host is out of reach');
+
+  const kc = await genKeyPair();
+  const ke = await genKeyPair();
+  await startWireguardGo(exit, {
+    ifname: 'udrwg1',
+    privateKey: ke.privateKey,
+    listenPort: 51821,
+    address: '10.78.0.2/24',
+    peers: [{ publicKey: kc.publicKey, allowedIps: ['10.78.0.1/32'] }],
+  });
+  const ours = await startWgp2pTunnel(client, {
+    ifname: 'udrwg0',
+    privateKey: kc.privateKey,
+    listenPort: 51820,
+    address: '10.78.0.1/24',
+    peers: [{ publicKey: ke.publicKey, endpoint: '198.51.100.2:51821', allowedIps: ['0.0.0.0/0'] }],
+  });
+  const rules = async () => (await client.exec('ip', ['-4', 'rule', 'show'])).stdout;
+  t.match(await rules(), /not from all fwmark 0xca6c lookup 51820/, 'unmarked traffic looks up table 51820');
+  t.match(await rules(), /from all lookup main suppress_prefixlength 0/, 'the main table wins but for its default');
+  t.match((await client.exec('ip', ['-4', 'route', 'show', 'table', '51820'])).stdout, /^default dev udrwg0/m, 'table 51820: default into the tunnel');
+  t.equal((await client.exec('wg', ['show', 'udrwg0', 'fwmark'])).stdout.trim(), '0xca6c', 'the engine marks its datagrams 51820');
+
+  t.equal(await answered(client, '203.0.113.50', 5), 5, 'the far host answers through the tunnel');
+  t.equal(await answered(client, '10.78.0.2', 3), 3, 'so does the exit inside the tunnel');
+  t.equal(await answered(client, '192.0.2.254', 2), 2, 'the LAN still goes straight');
+  const peer = (await client.exec('wg', ['show', 'udrwg0', 'transfer'])).stdout;
+  t.match(peer, /\t[1-9]\d*\t[1-9]\d*$/m, `the tunnel carried it (${peer.trim().split('\t').slice(1).join(' / ')} bytes)`);
+
+  // Without the mark, the rule would send the engine's own datagrams into the tunnel.
+  await client.exec('wg', ['set', 'udrwg0', 'fwmark', '0']);
+  t.equal(await answered(client, '203.0.113.50', 3), 0, 'unmarked, the tunnel swallows itself: nothing gets through');
+  await client.exec('wg', ['set', 'udrwg0', 'fwmark', '51820']);
+  t.equal(await answered(client, '203.0.113.50', 3), 3, 'marked again: back');
+
+  await ours.stop();
+  const after = await rules();
+  t.notMatch(after, /51820|suppress_prefixlength/, 'SIGTERM removes both rules');
+  t.equal(await answered(client, '203.0.113.50', 2), 0, 'and the far host is out of reach again');
+  t.equal(await answered(client, '192.0.2.254', 1), 1, 'the LAN still works');
+});
