@@ -4,16 +4,11 @@
 // datagrams out of its tunnel. Without the mark the link must break; with it, it must work.
 import t from 'tap';
 import { REF, startInteropPair } from './lib/interop-pair.js';
+import { pingCount as answered } from './lib/join-agent.js';
 import { requireRootOrSkip } from './lib/root.js';
-import type { Netns } from './lib/netns.js';
 
 const NEEDS = { binaries: ['wireguard-go', 'wg', 'ping', 'node', 'ip'], tun: true };
 const MARK = 0x1234;
-
-async function answered(ns: Netns, addr: string, count: number): Promise<number> {
-  const r = await ns.exec('ping', ['-c', String(count), '-i', '0.2', '-W', '1', addr], { timeoutMs: 30_000, allowFail: true });
-  return Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
-}
 
 t.test('the fwmark keeps our own datagrams out of a full tunnel; wg set changes it live', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;

@@ -5,9 +5,9 @@ import type { TunnelConfig } from '../config/wg-quick.js';
 import type { Logger } from '../log.js';
 import { TunDevice } from '../tun/tun-device.js';
 import { addAddress, addRoute, removeAddress } from '../tun/link-config.js';
-import { DEFAULT_ROUTE_TABLE, routeDefaultThroughTunnel, type DefaultRoute } from '../tun/default-route.js';
+import { freeDefaultRouteTable, routeDefaultThroughTunnel, type DefaultRoute } from '../tun/default-route.js';
 import { UapiServer } from '../uapi/server.js';
-import { ERRNO_IO, ERRNO_PORT_IN_USE, UapiError } from '../uapi/protocol.js';
+import { ERRNO_INVALID, ERRNO_IO, ERRNO_PORT_IN_USE, UapiError } from '../uapi/protocol.js';
 import { Device } from '../wireguard/device.js';
 import { DEFAULT_MTU } from '../wireguard/constants.js';
 import type { ProtocolLimits } from '../wireguard/peer.js';
@@ -231,14 +231,16 @@ export class Tunnel {
 
   /**
    * A peer with 0.0.0.0/0 or ::/0 takes the default route, as with wg-quick: through a table of
-   * its own (the fwmark, or 51820 which then also becomes the fwmark), for unmarked traffic.
+   * its own (the fwmark, or the first free table from 51820, which then also becomes the fwmark),
+   * for unmarked traffic.
    */
   private async routeDefaults(routes: string[]): Promise<void> {
     const families = [...new Set(routes.filter((r) => r.endsWith('/0')).map((r) => (r.includes(':') ? 6 : 4) as 4 | 6))];
     if (families.length === 0) return;
     if (!this.device.fwmark) {
-      this.udp.setMark(DEFAULT_ROUTE_TABLE);
-      this.device.fwmark = DEFAULT_ROUTE_TABLE;
+      const table = freeDefaultRouteTable();
+      this.udp.setMark(table);
+      this.device.fwmark = table;
     }
     const table = this.device.fwmark;
     for (const family of families) {
@@ -254,6 +256,10 @@ export class Tunnel {
   /** `wg set … fwmark`: applied to the socket first, so a refused mark leaves the old one. */
   private setFwmark(mark: number): void {
     if (mark === this.device.fwmark) return;
+    if (this.defaultRoutes.length > 0) {
+      // The rules match the mark: another one would send our own datagrams into the tunnel.
+      throw new UapiError(ERRNO_INVALID, `fwmark ${this.device.fwmark} is what the default route's rules match (table ${this.defaultRoutes[0]!.table}); it cannot change while they stand`);
+    }
     try {
       this.udp.setMark(mark);
     } catch (e) {

@@ -9,7 +9,7 @@ import { formatEndpoint, makeEndpoint, sameEndpoint, type Endpoint } from '../..
 import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_BOUND, RELAY_CHALLENGE, RELAY_DATA, RELAY_UNREACHABLE } from '../../shared/relay/wire.js';
 import { formatKey } from '../../shared/keys.js';
 import type { ServerMessage, WelcomeMessage } from '../../shared/signal/protocol.js';
-import { deriveRoom, type RoomCredentials } from '../../shared/signal/room-key.js';
+import { deriveRoomAsync, type RoomCredentials } from '../../shared/signal/room-key.js';
 import { Tunnel } from '../daemon/tunnel.js';
 import type { DeviceStatus } from '../daemon/status.js';
 import type { Logger } from '../log.js';
@@ -35,6 +35,7 @@ import { joinStatus } from './join-status.js';
 import { candidateAddress, chooseAddress, formatSubnet, inSubnet, type RoomSubnet } from './room-address.js';
 import { RoomMembers, type Member } from './room-members.js';
 import { SignalClient } from './signal-client.js';
+import { warmUpSignatures } from './xeddsa.js';
 import { resolveStunServer } from './stun-server.js';
 import { StunTransactions } from './stun-transactions.js';
 
@@ -173,7 +174,11 @@ export class JoinAgent {
 
   /** Brings up the tunnel and starts joining; resolves once the tunnel runs (members come later). */
   static async start(o: JoinOptions): Promise<JoinAgent> {
-    const room = deriveRoom(o.roomName, o.secret);
+    // scrypt runs on the thread pool while the tunnel comes up; the signature code warms up
+    // (its first use costs ~90 ms) while we wait for `ip` commands: joining then waits for neither.
+    const roomReady = deriveRoomAsync(o.roomName, o.secret);
+    roomReady.catch(() => undefined); // awaited below; this only keeps it from counting as unhandled meanwhile
+    setImmediate(warmUpSignatures);
     const address = o.fixedAddress ?? candidateAddress(o.identity.publicKey, o.subnet, 0);
     let agent: JoinAgent | undefined;
     const tunnel = await Tunnel.start({
@@ -191,6 +196,13 @@ export class JoinAgent {
       controlDir: o.controlDir,
       uapiDir: o.uapiDir,
     });
+    let room: RoomCredentials;
+    try {
+      room = await roomReady;
+    } catch (e) {
+      tunnel.close('startup failed');
+      throw e;
+    }
     agent = new JoinAgent(o, room, tunnel, address);
     try {
       if (o.hub) enableHubForwarding(tunnel.ifname);
@@ -395,6 +407,7 @@ export class JoinAgent {
     }
     const up = this.members.upsert(r.value);
     if (!up) {
+      this.guard.forget(r.value.publicKey); // else the guard would remember every refused key
       this.count('announce_rejected');
       this.count('announce_rejected_room_full');
       return undefined;

@@ -55,7 +55,7 @@ const mono = () => performance.now();
 export class RelayLinks {
   private readonly links = new Map<string, RelayLink>();
   private readonly bySlot = new Map<number, RelayLink>();
-  private readonly pending = new Map<string, { link: RelayLink; to: Endpoint; sentAt: number }>();
+  private readonly pending = new Map<string, { link: RelayLink; to: Endpoint; sentAt: number; challenged?: boolean }>();
   private nextSlot = 1;
 
   constructor(private readonly c: RelayLinksContext) {}
@@ -184,9 +184,10 @@ export class RelayLinks {
    */
   onChallenge(txid: Buffer, cookie: Buffer, from: Endpoint, now = mono()): void {
     const p = this.pending.get(txid.toString('hex'));
-    if (!p || !sameEndpoint(p.to, from) || this.links.get(p.link.key) !== p.link) return;
+    if (!p || p.challenged || !sameEndpoint(p.to, from) || this.links.get(p.link.key) !== p.link) return;
     const cred = p.link.credentials();
     if (!cred) return;
+    p.challenged = true; // one answer per BIND: a relay that keeps challenging gets no more
     p.sentAt = now; // the RTT is that of the second round
     this.c.queue(encodeBind(txid, cred.id, cred.auth, cookie), p.to);
   }

@@ -49,7 +49,7 @@ export function inSubnet(address: string, s: RoomSubnet): boolean {
 /** A usable host address of `s`: the only member addresses that get routed. */
 export function isRoomHost(address: string, s: RoomSubnet): boolean {
   const n = ipv4ToInt(address);
-  return n !== undefined && inSubnet(address, s) && isUsableHost(n, s);
+  return n !== undefined && ((n & maskOf(s.bits)) >>> 0) === s.network && isUsableHost(n, s);
 }
 
 /** "10.147.0.0/16" (host bits must be zero). Throws a message fit for a user. */

@@ -3,7 +3,7 @@
 // check them against that public key. Signing maps the Montgomery private scalar to the Edwards
 // key whose sign bit is zero; verifying maps the Montgomery u coordinate to that Edwards point and
 // runs standard Ed25519 verification.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { ed25519 } from '@noble/curves/ed25519.js';
 
 const Point = ed25519.Point;
@@ -58,7 +58,10 @@ export function xeddsaSign(privateKey: Uint8Array, message: Uint8Array, random: 
   return Buffer.concat([R, toLe(s)]);
 }
 
-/** Checks an XEdDSA signature against an X25519 public key; never throws. */
+/**
+ * Checks an XEdDSA signature against an X25519 public key; never throws. The Ed25519 check itself
+ * runs in OpenSSL (strict RFC 8032): ~40x faster than @noble's, and with no first-use cost.
+ */
 export function xeddsaVerify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
   const u = fromLe(publicKey) & ((1n << 255n) - 1n);
@@ -67,8 +70,14 @@ export function xeddsaVerify(publicKey: Uint8Array, message: Uint8Array, signatu
   const publicEd = toLe(y);
   publicEd[31]! &= 0x7f;
   try {
-    return ed25519.verify(signature, message, publicEd);
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicEd).toString('base64url') }, format: 'jwk' });
+    return verify(null, message, key, signature);
   } catch {
     return false;
   }
+}
+
+/** Signs once with a throwaway key: @noble's first point multiplication costs ~50 ms of set-up. */
+export function warmUpSignatures(): void {
+  xeddsaSign(randomBytes(32), Buffer.alloc(0));
 }

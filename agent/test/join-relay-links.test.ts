@@ -80,6 +80,8 @@ t.test('a CHALLENGE is answered at once by the same BIND with its cookie; BOUND 
   t.ok(second!.bind.cookie?.equals(cookie), 'with the cookie');
   t.equal(second!.bind.id, 'me-1');
   t.equal(link.up, false, 'not up on a challenge');
+  h.links.onChallenge(first!.bind.txid, cookie, relay, 1_015);
+  t.equal(h.binds().length, 0, 'a BIND is answered for one challenge only');
   h.links.onBound(first!.bind.txid, relay, 1_030);
   t.equal(link.up, true);
   t.equal(link.rttMs, 20, 'the RTT of the second round');

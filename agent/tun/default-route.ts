@@ -3,16 +3,21 @@
 // does *not* carry the tunnel's fwmark to that table; the engine marks its own UDP datagrams, so
 // they keep using the main table and never loop into the tunnel. A second rule lets the main
 // table win for everything but its default route (`suppress_prefixlength 0`), so the LAN and
-// more specific routes keep working.
+// more specific routes keep working. Other tunnels may hold the same rules: we add one copy of
+// each and remove exactly one copy, never theirs.
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { checkIfName } from './ifname.js';
-import { runIp, runIpSync } from './link-config.js';
+import { addRoute, findIp, runIp, runIpSync } from './link-config.js';
 
-/** wg-quick's table (and fwmark) when the interface has no fwmark of its own. */
+/** wg-quick's first table (and fwmark) when the interface has no fwmark of its own. */
 export const DEFAULT_ROUTE_TABLE = 51820;
+/** unspec, default, main, local: tables the kernel gives a meaning of their own. */
+const RESERVED_TABLES = new Set([0, 253, 254, 255]);
 
 export interface DefaultRoute {
-  /** Removes the rules (the table's route goes with the device). Synchronous: runs at exit. */
+  readonly table: number;
+  /** Removes our rules (the table's route goes with the device). Synchronous: runs at exit. */
   remove(): void;
 }
 
@@ -24,25 +29,42 @@ function rules(family: 4 | 6, table: number): string[][] {
   ];
 }
 
-/** Deletes every copy of the rule `add` would make (left over by a run that was killed). */
-function deleteAll(add: string[]): void {
-  const del = add.map((a) => (a === 'add' ? 'del' : a));
-  for (let i = 0; i < 64 && runIpSync(del); i++);
+const deleting = (add: string[]) => add.map((a) => (a === 'add' ? 'del' : a));
+
+function tableInUse(table: number): boolean {
+  return ['-4', '-6'].some((f) => {
+    try {
+      return execFileSync(findIp(), [f, 'route', 'show', 'table', String(table)], { encoding: 'utf8', timeout: 10_000 }).trim() !== '';
+    } catch {
+      return false; // no such table yet
+    }
+  });
+}
+
+/** The first table from 51820 up that holds no route (as wg-quick picks it), for an interface with no fwmark. */
+export function freeDefaultRouteTable(): number {
+  for (let table = DEFAULT_ROUTE_TABLE; table < DEFAULT_ROUTE_TABLE + 1000; table++) if (!tableInUse(table)) return table;
+  throw new Error(`no free routing table from ${DEFAULT_ROUTE_TABLE} to ${DEFAULT_ROUTE_TABLE + 999}`);
 }
 
 /**
  * Routes `family`'s default into `ifname` through table `table`, for traffic without fwmark
- * `table`. Throws (with ip's message) when policy routing cannot be set up; nothing is left then.
+ * `table`. Throws (with ip's message) when policy routing cannot be set up, after removing the
+ * rules it had added.
  */
 export async function routeDefaultThroughTunnel(ifname: string, family: 4 | 6, table: number): Promise<DefaultRoute> {
   checkIfName(ifname);
-  const f = family === 4 ? '-4' : '-6';
-  const made = rules(family, table);
-  for (const r of made) deleteAll(r);
-  const remove = () => made.forEach(deleteAll);
+  if (RESERVED_TABLES.has(table) || !Number.isInteger(table) || table < 0 || table > 0xffffffff) {
+    throw new Error(`fwmark ${table} names a reserved routing table (0, 253, 254, 255): pick another FwMark for a default route`);
+  }
+  const added: string[][] = [];
+  const remove = () => added.splice(0).forEach((r) => runIpSync(deleting(r)));
   try {
-    await runIp([f, 'route', 'replace', family === 4 ? '0.0.0.0/0' : '::/0', 'dev', ifname, 'table', String(table)]);
-    for (const r of made) await runIp(r);
+    await addRoute(ifname, family === 4 ? '0.0.0.0/0' : '::/0', table);
+    for (const r of rules(family, table)) {
+      await runIp(r);
+      added.push(r);
+    }
   } catch (e) {
     remove();
     throw e;
@@ -56,5 +78,5 @@ export async function routeDefaultThroughTunnel(ifname: string, family: 4 | 6, t
       /* not fatal: only strict rp_filter setups need it */
     }
   }
-  return { remove };
+  return { table, remove };
 }

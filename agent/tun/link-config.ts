@@ -24,11 +24,11 @@ export async function removeAddress(ifname: string, cidr: string): Promise<void>
   await runIp([family, 'addr', 'del', text, 'dev', ifname], /Cannot assign requested address|not found/);
 }
 
-/** Routes `cidr` (e.g. 10.1.0.0/16) into `ifname`, replacing any route for the same prefix. */
-export async function addRoute(ifname: string, cidr: string): Promise<void> {
+/** Routes `cidr` (e.g. 10.1.0.0/16) into `ifname`, replacing any route for the same prefix (in `table`, default main). */
+export async function addRoute(ifname: string, cidr: string, table?: number): Promise<void> {
   const { family, text } = checkCidr(cidr);
   checkIfName(ifname);
-  await runIp([family, 'route', 'replace', text, 'dev', ifname]);
+  await runIp([family, 'route', 'replace', text, 'dev', ifname, ...(table === undefined ? [] : ['table', String(table)])]);
 }
 
 function checkCidr(cidr: unknown): { family: '-4' | '-6'; text: string } {
@@ -44,7 +44,7 @@ function checkCidr(cidr: unknown): { family: '-4' | '-6'; text: string } {
 
 let ipPath: string | undefined;
 
-function findIp(): string {
+export function findIp(): string {
   if (ipPath) return ipPath;
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean).concat(FALLBACK_DIRS);
   for (const dir of dirs) {

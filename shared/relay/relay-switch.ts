@@ -191,7 +191,10 @@ export class RelaySwitch {
     this.stats.bytes += bytes;
   }
 
-  /** True when a new id may bind; a full table is swept first, at most once per FULL_SWEEP_GAP_MS. */
+  /**
+   * True when a new id may bind; a full table is swept first, at most once per FULL_SWEEP_GAP_MS.
+   * The cap counts bindings that lost their address too: they hold a budget until they expire.
+   */
   private roomForOneMore(now: number): boolean {
     if (this.byId.size >= this.limits.maxBindings && now - this.lastFullSweepAt >= FULL_SWEEP_GAP_MS) {
       this.lastFullSweepAt = now;

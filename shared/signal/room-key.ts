@@ -3,7 +3,7 @@
 // announcement and directed message. The server forwards the sealed blobs untouched; whoever
 // lacks the secret (the operator, anyone on the wire) can neither read them nor forge one that
 // a member would accept.
-import { hkdfSync, randomBytes, scryptSync } from 'node:crypto';
+import { hkdfSync, randomBytes, scrypt, scryptSync } from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { MAX_BLOB_BYTES } from './protocol.js';
 
@@ -30,15 +30,32 @@ export const MAX_SEALED_PAYLOAD = MAX_BLOB_BYTES - HEADER_BYTES - TAG_BYTES - TI
 // 32 MiB and tens of milliseconds per guess. Agents pay it once per room at start-up.
 const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
 
-/** Derives the room id and key from a room name and its secret. Deterministic. */
-export function deriveRoom(name: string, secret: string): RoomCredentials {
+/** scrypt's password and salt for a room; the name salts the secret, so one secret reused for two rooms gives unrelated rooms. */
+function scryptInputs(name: string, secret: string): { password: Buffer; salt: Buffer } {
   if (name.length === 0) throw new Error('room name must not be empty');
   if (secret.length === 0) throw new Error('room secret must not be empty');
-  // The name salts the secret, so one secret reused for two rooms gives unrelated rooms.
-  const salt = Buffer.from(`wgp2p room v1\0${name.normalize('NFC')}`, 'utf8');
-  const master = scryptSync(Buffer.from(secret.normalize('NFC'), 'utf8'), salt, 32, SCRYPT);
+  return { password: Buffer.from(secret.normalize('NFC'), 'utf8'), salt: Buffer.from(`wgp2p room v1\0${name.normalize('NFC')}`, 'utf8') };
+}
+
+function expandRoom(master: Buffer): RoomCredentials {
   const expand = (label: string) => new Uint8Array(hkdfSync('sha256', master, Buffer.alloc(0), `wgp2p room ${label}`, 32));
   return { roomId: Buffer.from(expand('id')).toString('hex'), key: expand('seal key') };
+}
+
+/** Derives the room id and key from a room name and its secret. Deterministic. */
+export function deriveRoom(name: string, secret: string): RoomCredentials {
+  const { password, salt } = scryptInputs(name, secret);
+  return expandRoom(scryptSync(password, salt, 32, SCRYPT));
+}
+
+/**
+ * deriveRoom on libuv's thread pool: the ~150 ms of scrypt then overlap with start-up work on
+ * the main thread (bringing the tunnel up) instead of adding to it.
+ */
+export async function deriveRoomAsync(name: string, secret: string): Promise<RoomCredentials> {
+  const { password, salt } = scryptInputs(name, secret);
+  const master = await new Promise<Buffer>((resolve, reject) => scrypt(password, salt, 32, SCRYPT, (e, key) => (e ? reject(e) : resolve(key))));
+  return expandRoom(master);
 }
 
 function associatedData(roomId: string, purpose: SealPurpose): Uint8Array {

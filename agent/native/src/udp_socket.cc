@@ -64,7 +64,7 @@ void UdpSocket::SetMark(const Napi::CallbackInfo& info) {
   uint32_t value = static_cast<uint32_t>(mark);
   if (setsockopt(fd_, SOL_SOCKET, SO_MARK, &value, sizeof(value)) < 0) {
     int e = errno;
-    throw MakeError(env, std::string("cannot set fwmark (SO_MARK): ") + strerror(e), e);
+    throw MakeError(env, "cannot set fwmark (SO_MARK): " + ErrnoText(e), e);
   }
 }
 
