@@ -109,6 +109,28 @@ t.test('two agents on a plain network: direct link, status, ping; intruders refu
     t.equal(await pingCount(aNs, bobAddress, 3), 3, 'the link is unaffected');
   });
 
+  t.test('an insider churning keys on one connection stays one member; gone when it leaves', async (t) => {
+    const churner = cNs.spawn('node', [join(projectRoot(), 'e2e/tools/churn-keys.mjs'), server.url, ROOM, SECRET, '30'], { name: 'jn.churner' });
+    t.teardown(() => churner.kill());
+    await churner.waitForOutput(/\{"announced":30\}/, 20_000);
+    for (const a of [alice, bob]) {
+      const real = a === alice ? 'bob' : 'alice';
+      const s = await waitFor(async () => {
+        const x = await a.status();
+        return x.peers.some((p) => p.name === 'mallory') ? x : undefined;
+      }, { timeoutMs: 5_000, what: `${a.name} seeing mallory` });
+      t.strictSame(s.peers.map((p) => p.name).sort(), [real, 'mallory'], `${a.name}: 30 keys from one connection are one member`);
+      const wg = (await a.ns.exec('wg', ['show', a.ifname, 'peers'])).stdout.trim().split('\n').sort();
+      t.strictSame(wg, s.peers.map((p) => p.publicKey).sort(), `${a.name}: and the same two WireGuard peers`);
+    }
+    await churner.kill();
+    for (const a of [alice, bob]) {
+      await waitFor(async () => !(await a.status()).peers.some((p) => p.name === 'mallory'), { timeoutMs: 5_000, what: `${a.name} dropping mallory` });
+      t.equal((await a.ns.exec('wg', ['show', a.ifname, 'peers'])).stdout.trim().split('\n').length, 1, `${a.name}: mallory's peer is gone with its connection`);
+    }
+    t.equal(await pingCount(aNs, bobAddress, 3), 3, 'the link is unaffected');
+  });
+
   t.test('hostile datagrams at the agent\'s port are dropped; the agent carries on', async (t) => {
     const port = (await bob.status()).self.listenPort;
     const tool = join(projectRoot(), 'e2e/tools/udp-send.mjs');

@@ -198,6 +198,7 @@ export class JoinAgent {
     });
     let room: RoomCredentials;
     try {
+      if (o.hub) enableHubForwarding(tunnel.ifname);
       room = await roomReady;
     } catch (e) {
       tunnel.close('startup failed');
@@ -205,7 +206,6 @@ export class JoinAgent {
     }
     agent = new JoinAgent(o, room, tunnel, address);
     try {
-      if (o.hub) enableHubForwarding(tunnel.ifname);
       await agent.begin();
       if (o.metricsListen) agent.metricsServer = await agent.serveMetrics(o.metricsListen);
     } catch (e) {

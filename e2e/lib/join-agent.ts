@@ -88,9 +88,10 @@ export async function startJoinAgent(ns: Netns, o: JoinAgentOptions): Promise<Jo
   ns.onDelete(stop, () => proc.killNow());
   const cli = (args: string[], allowFail = false) => ns.exec('node', [cliPath(), ...args, '--interface', o.ifname], { allowFail, timeoutMs: 15_000 });
   const status = async () => JSON.parse((await cli(['status', '--json'])).stdout) as JoinStatus;
-  // The control socket listens before "tunnel up" is logged: no need to poll it (which would
-  // also compete with the starting agent for CPU).
-  await proc.waitForOutput(/"msg":"tunnel up"/, 20_000);
+  // "joining" comes once the tunnel is up (its control socket listens before "tunnel up") and
+  // the agent itself runs (the room key is derived meanwhile): no need to poll the socket
+  // (which would also compete with the starting agent for CPU).
+  await proc.waitForOutput(/"msg":"joining"/, 20_000);
   return { ns, name: o.name, ifname: o.ifname, process: proc, startedAt, status, cli, stop };
 }
 
