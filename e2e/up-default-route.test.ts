@@ -17,7 +17,7 @@ import { requireRootOrSkip } from './lib/root.js';
 const NEEDS = { binaries: ['wireguard-go', 'wg', 'ping', 'node', 'ip'], tun: true };
 const SUPPRESS = /from all lookup main suppress_prefixlength 0/g;
 
-t.test('AllowedIPs 0.0.0.0/0: everything goes through the tunnel, the tunnel itself does not', async (t) => {
+t.test('AllowedIPs 0.0.0.0/0 and ::/0: everything goes through the tunnel, the tunnel itself does not', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
   const lab = await Lab.create(t, { name: 'udr' });
   const client = await lab.netns('udr-client');
@@ -33,11 +33,14 @@ t.test('AllowedIPs 0.0.0.0/0: everything goes through the tunnel, the tunnel its
   await addAddress(exit, 'udr-er', '198.51.100.2/24');
   await addAddress(exit, 'udr-ef', '203.0.113.1/24');
   await addAddress(far, 'udr-f', '203.0.113.50/24');
+  await addAddress(exit, 'udr-ef', '2001:db8:50::1/64');
+  await addAddress(far, 'udr-f', '2001:db8:50::50/64');
   await enableForwarding(router);
   await enableForwarding(exit);
   await addRoute(client, 'default', '192.0.2.254');
   await addRoute(exit, '192.0.2.0/24', '198.51.100.254');
   await addRoute(far, '10.78.0.0/24', '203.0.113.1');
+  await addRoute(far, 'fd78::/64', '2001:db8:50::1');
   t.equal(await answered(client, '203.0.113.50', 2), 0, 'before the tunnel, the far host is out of reach');
   // Another full tunnel's leftovers: a route in table 51820 and its suppress rule.
   await client.exec('ip', ['route', 'add', '198.51.100.0/24', 'via', '192.0.2.254', 'table', '51820']);
@@ -51,15 +54,15 @@ t.test('AllowedIPs 0.0.0.0/0: everything goes through the tunnel, the tunnel its
     ifname: 'udrwg1',
     privateKey: ke.privateKey,
     listenPort: 51821,
-    address: '10.78.0.2/24',
-    peers: [{ publicKey: kc.publicKey, allowedIps: ['10.78.0.1/32'] }],
+    address: ['10.78.0.2/24', 'fd78::2/64'],
+    peers: [{ publicKey: kc.publicKey, allowedIps: ['10.78.0.1/32', 'fd78::1/128'] }],
   });
   const ours = await startWgp2pTunnel(client, {
     ifname: 'udrwg0',
     privateKey: kc.privateKey,
     listenPort: 51820,
-    address: '10.78.0.1/24',
-    peers: [{ publicKey: ke.publicKey, endpoint: '198.51.100.2:51821', allowedIps: ['0.0.0.0/0'] }],
+    address: ['10.78.0.1/24', 'fd78::1/64'],
+    peers: [{ publicKey: ke.publicKey, endpoint: '198.51.100.2:51821', allowedIps: ['0.0.0.0/0', '::/0'] }],
   });
   t.match(await rules(), /not from all fwmark 0xca6d lookup 51821/, 'table 51820 is taken: unmarked traffic looks up 51821');
   t.equal((await rules()).match(SUPPRESS)?.length, 2, 'our own copy of the suppress rule beside the other one');
@@ -67,6 +70,10 @@ t.test('AllowedIPs 0.0.0.0/0: everything goes through the tunnel, the tunnel its
   t.equal((await client.exec('wg', ['show', 'udrwg0', 'fwmark'])).stdout.trim(), '0xca6d', 'the engine marks its datagrams 51821');
 
   t.equal(await answered(client, '203.0.113.50', 5), 5, 'the far host answers through the tunnel');
+  const rules6 = async () => (await client.exec('ip', ['-6', 'rule', 'show'])).stdout;
+  t.match(await rules6(), /not from all fwmark 0xca6d lookup 51821/, 'IPv6: the same rule');
+  t.match((await client.exec('ip', ['-6', 'route', 'show', 'table', '51821'])).stdout, /^default dev udrwg0/m, 'IPv6: default into the tunnel');
+  t.equal(await answered(client, '2001:db8:50::50', 5), 5, 'the far host answers over IPv6 too, through the tunnel');
   t.equal(await answered(client, '10.78.0.2', 3), 3, 'so does the exit inside the tunnel');
   t.equal(await answered(client, '192.0.2.254', 2), 2, 'the LAN still goes straight');
   const peer = (await client.exec('wg', ['show', 'udrwg0', 'transfer'])).stdout;
@@ -84,6 +91,7 @@ t.test('AllowedIPs 0.0.0.0/0: everything goes through the tunnel, the tunnel its
   await ours.stop();
   const after = await rules();
   t.notMatch(after, /51821/, 'SIGTERM removes our rule');
+  t.notMatch(await rules6(), /51821|suppress_prefixlength/, 'and the IPv6 ones');
   t.equal(after.match(SUPPRESS)?.length, 1, 'and our copy of the suppress rule, not the other one');
   t.match((await client.exec('ip', ['-4', 'route', 'show', 'table', '51820'])).stdout, /198\.51\.100\.0\/24/, "the other tunnel's table is untouched");
   t.equal(await answered(client, '203.0.113.50', 2), 0, 'and the far host is out of reach again');
