@@ -5,10 +5,9 @@
 // table win for everything but its default route (`suppress_prefixlength 0`), so the LAN and
 // more specific routes keep working. Other tunnels may hold the same rules: we add one copy of
 // each and remove exactly one copy, never theirs.
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { checkIfName } from './ifname.js';
-import { addRoute, findIp, runIp, runIpSync } from './link-config.js';
+import { addRoute, runIp, runIpSync } from './link-config.js';
 
 /** wg-quick's first table (and fwmark) when the interface has no fwmark of its own. */
 export const DEFAULT_ROUTE_TABLE = 51820;
@@ -31,14 +30,9 @@ function rules(family: 4 | 6, table: number): string[][] {
 
 const deleting = (add: string[]) => add.map((a) => (a === 'add' ? 'del' : a));
 
+/** A table with a route in either family (one that does not exist yet fails: free). */
 function tableInUse(table: number): boolean {
-  return ['-4', '-6'].some((f) => {
-    try {
-      return execFileSync(findIp(), [f, 'route', 'show', 'table', String(table)], { encoding: 'utf8', timeout: 10_000 }).trim() !== '';
-    } catch {
-      return false; // no such table yet
-    }
-  });
+  return ['-4', '-6'].some((f) => (runIpSync([f, 'route', 'show', 'table', String(table)]) ?? '').trim() !== '');
 }
 
 /** The first table from 51820 up that holds no route (as wg-quick picks it), for an interface with no fwmark. */

@@ -44,7 +44,7 @@ function checkCidr(cidr: unknown): { family: '-4' | '-6'; text: string } {
 
 let ipPath: string | undefined;
 
-export function findIp(): string {
+function findIp(): string {
   if (ipPath) return ipPath;
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean).concat(FALLBACK_DIRS);
   for (const dir of dirs) {
@@ -60,13 +60,15 @@ export function findIp(): string {
   throw new Error(`the ip command (iproute2) was not found on PATH or in ${FALLBACK_DIRS.join(', ')}`);
 }
 
-/** Runs `ip ARGS` and waits; for shutdown paths that cannot wait for the event loop. */
-export function runIpSync(args: string[]): boolean {
+/**
+ * Runs `ip ARGS` and waits (for shutdown paths that cannot wait for the event loop, and quick
+ * look-ups); its standard output, or undefined when it failed.
+ */
+export function runIpSync(args: string[]): string | undefined {
   try {
-    execFileSync(findIp(), args, { timeout: IP_TIMEOUT_MS, stdio: 'ignore' });
-    return true;
+    return execFileSync(findIp(), args, { timeout: IP_TIMEOUT_MS, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch {
-    return false;
+    return undefined;
   }
 }
 
