@@ -2,7 +2,7 @@
 // environment variables, then command-line flags (each overriding the one before).
 import { parseIp } from '../shared/net/ip-bytes.js';
 import { MAX_TOKEN_LENGTH } from '../shared/signal/index.js';
-import { isLogLevel, type LogLevel } from './logger.js';
+import { isLogFormat, isLogLevel, type LogFormat, type LogLevel } from '../shared/log.js';
 
 export interface Limits {
   /** Largest WebSocket frame accepted; larger ones close the connection with 1009. */
@@ -61,6 +61,8 @@ export interface ServerConfig extends Limits {
   tlsCert: string | null;
   tlsKey: string | null;
   logLevel: LogLevel;
+  /** JSON lines, or human lines; default: text on a terminal, JSON otherwise. */
+  logFormat: LogFormat | undefined;
   /** Runs the UDP packet relay for members that cannot reach each other directly. */
   relay: boolean;
   /** The UDP relay's port; 0 picks a free port (tests). */
@@ -111,6 +113,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   tlsCert: null,
   tlsKey: null,
   logLevel: 'info',
+  logFormat: undefined,
   relay: false,
   relayPort: 3480,
   relayHost: null,
@@ -129,6 +132,7 @@ type BoolKey = 'relay' | 'wsRelay';
 type OptionSpec =
   | { kind: 'listen'; key: 'listen' }
   | { kind: 'level'; key: 'logLevel' }
+  | { kind: 'format'; key: 'logFormat' }
   | { kind: 'token'; key: 'token' }
   | { kind: 'text'; key: TextKey }
   | { kind: 'ip'; key: IpKey }
@@ -150,6 +154,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { kind: 'text', key: 'tlsCert' },
   { kind: 'text', key: 'tlsKey' },
   { kind: 'level', key: 'logLevel' },
+  { kind: 'format', key: 'logFormat' },
   { kind: 'bool', key: 'relay' },
   { kind: 'fixedPort', key: 'relayPort' },
   { kind: 'ip', key: 'relayHost' },
@@ -235,6 +240,11 @@ function apply(config: ServerConfig, spec: OptionSpec, raw: unknown, where: stri
     case 'level': {
       if (!isLogLevel(raw)) throw new ConfigError(`${where}: expected debug, info, warn, error or silent`);
       config.logLevel = raw;
+      return;
+    }
+    case 'format': {
+      if (!isLogFormat(raw)) throw new ConfigError(`${where}: expected text or json`);
+      config.logFormat = raw;
       return;
     }
     case 'text':
@@ -378,6 +388,7 @@ export function usage(): string {
     tlsCert: 'FILE (PEM; with --tls-key serves https/wss)',
     tlsKey: 'FILE',
     logLevel: 'debug|info|warn|error|silent (default info)',
+    logFormat: 'text|json (default: text on a terminal, else json)',
     relay: '[true|false] run the UDP packet relay (default off)',
     relayPort: `PORT (default ${DEFAULT_CONFIG.relayPort}; UDP, with --relay)`,
     relayHost: 'IP (default: the STUN host, else the listen host)',

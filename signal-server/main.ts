@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, parseArgs, resolveConfig, usage, type ServerConfig } from './config.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '../shared/log.js';
 import { startSignalServer, type SignalServerHandle } from './server.js';
 
 export { startSignalServer } from './server.js';
@@ -11,7 +11,7 @@ export type { SignalServerHandle, StartOptions, Endpoint } from './server.js';
 export type { ServerConfig, Limits } from './config.js';
 export { DEFAULT_CONFIG, DEFAULT_LIMITS } from './config.js';
 export type { MetricsSnapshot } from './metrics.js';
-export type { LogLevel, Logger } from './logger.js';
+export type { LogLevel, Logger } from '../shared/log.js';
 
 /** Exit codes: 0 after a clean shutdown, 1 when the server fails, 2 for bad usage or config. */
 export const EXIT_OK = 0;
@@ -52,7 +52,7 @@ export async function runServerCli(argv: string[], env: NodeJS.ProcessEnv): Prom
     process.stderr.write(`wgp2p server: ${err.message}\n(see wgp2p server --help)\n`);
     return EXIT_USAGE;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
   let handle: SignalServerHandle;
   try {
     handle = await startSignalServer({ ...config, logger: log });

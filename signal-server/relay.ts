@@ -14,7 +14,7 @@ import type { Endpoint as UdpEndpoint } from '../shared/net/address.js';
 import { RelaySwitch, type Datagram } from '../shared/relay/relay-switch.js';
 import { RELAY_DATA } from '../shared/relay/wire.js';
 import type { Limits } from './config.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../shared/log.js';
 import type { Metrics } from './metrics.js';
 
 /** How a WebSocket delivery went: sent, dropped because the client reads too slowly, or impossible. */

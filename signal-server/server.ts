@@ -12,7 +12,7 @@ import { unmapIpv4 } from '../shared/net/ip-bytes.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import { addressKey, ConnectionGate, type Refusal } from './connection-gate.js';
 import { handleHttpRequest, pathOf } from './http-routes.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger } from '../shared/log.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { KeyedRateLimiter } from '../shared/rate-limit.js';
 import { ServerRelay } from './relay.js';
@@ -73,7 +73,7 @@ function reachableHost(host: string): string {
 export async function startSignalServer(options: StartOptions = {}): Promise<SignalServerHandle> {
   const { logger, tls, ...overrides } = options;
   const config: ServerConfig = { ...DEFAULT_CONFIG, ...overrides };
-  const log = logger ?? createLogger(config.logLevel);
+  const log = logger ?? createLogger({ level: config.logLevel, format: config.logFormat });
   const serverId = nanoid();
   const sessions = new Set<Session>();
   const sessionsById = new Map<string, Session>();

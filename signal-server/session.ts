@@ -8,7 +8,7 @@ import { WebSocket, type RawData } from 'ws';
 import { decodeWsFrame, encodeWsFrame } from '../shared/relay/wire.js';
 import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ErrorCode } from '../shared/signal/index.js';
 import type { Limits } from './config.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../shared/log.js';
 import type { Metrics } from './metrics.js';
 import { StrikeCounter, TokenBucket, type KeyedRateLimiter } from '../shared/rate-limit.js';
 import type { RelayMember, ServerRelay, WsDelivery } from './relay.js';

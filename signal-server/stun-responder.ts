@@ -38,7 +38,7 @@ import {
   type StunAttribute,
 } from '../shared/stun/index.js';
 import { parseIp, unmapIpv4 } from '../shared/net/ip-bytes.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../shared/log.js';
 import type { Metrics } from './metrics.js';
 import { KeyedRateLimiter } from '../shared/rate-limit.js';
 

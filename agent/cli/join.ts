@@ -7,7 +7,7 @@ import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../join/identity.js';
 import { DEFAULT_ROOM_SUBNET, parseMemberAddress, parseSubnet } from '../join/room-address.js';
 import { resolveSecret } from '../join/secret.js';
 import { DEFAULT_STUN_PORT, parseServerUrl } from '../join/stun-server.js';
-import { createLogger, parseLogLevel } from '../log.js';
+import { createLogger, parseLogFormat, parseLogLevel } from '../../shared/log.js';
 import { parseArgs, UsageError } from './args.js';
 import { parseEndpoint } from '../../shared/net/address.js';
 import { isToken } from '../../shared/signal/fields.js';
@@ -37,6 +37,7 @@ export const JOIN_USAGE = `usage: wgp2p join --room NAME --server URL [options]
   --metrics-listen IP:PORT  serve Prometheus metrics (relayed packets and bytes, paths) on /metrics
   --token T              the server's access token, if it wants one (or WGP2P_TOKEN)
   --log-level L          debug, info, warn or error (or WGP2P_LOG_LEVEL)
+  --log-format F         text or json (or WGP2P_LOG_FORMAT; default: text on a terminal, else json)
 `;
 
 function intFlag(args: Map<string, string>, name: string, min: number, max: number, fallback: number): number {
@@ -48,7 +49,7 @@ function intFlag(args: Map<string, string>, name: string, min: number, max: numb
 
 export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['room', 'server', 'secret', 'secret-file', 'name', 'address', 'listen-port', 'interface', 'state-dir', 'keepalive', 'mtu', 'stun-port', 'metrics-listen', 'token', 'log-level'],
+    values: ['room', 'server', 'secret', 'secret-file', 'name', 'address', 'listen-port', 'interface', 'state-dir', 'keepalive', 'mtu', 'stun-port', 'metrics-listen', 'token', 'log-level', 'log-format'],
     switches: ['help', 'bounce', 'hub'],
   });
   if (args.switches.has('help')) {
@@ -83,7 +84,11 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   const metricsListen = v.has('metrics-listen') ? check(() => parseEndpoint(v.get('metrics-listen')!)) : undefined;
   const token = v.get('token') ?? (env.WGP2P_TOKEN || undefined);
   if (token !== undefined && !isToken(token)) throw new UsageError('--token must be 1 to 256 characters');
-  const log = createLogger('join', check(() => parseLogLevel(v.get('log-level') ?? env.WGP2P_LOG_LEVEL)));
+  const log = createLogger({
+    component: 'join',
+    level: check(() => parseLogLevel(v.get('log-level') ?? env.WGP2P_LOG_LEVEL)),
+    format: check(() => parseLogFormat(v.get('log-format') ?? env.WGP2P_LOG_FORMAT)),
+  });
   if (secret.weak) log.warn('the room secret is short: anyone who sees the room id can try to guess it (make one with: wgp2p secret)', { source: secret.source });
   const identity = loadOrCreateIdentity(v.get('state-dir') ?? DEFAULT_STATE_DIR, (msg) => log.warn(msg));
   if (identity.created) log.info('generated a new identity', { keyFile: identity.keyFile });

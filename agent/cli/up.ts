@@ -3,17 +3,22 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ConfigError, parseWgQuick } from '../config/wg-quick.js';
 import { Tunnel } from '../daemon/tunnel.js';
-import { createLogger, parseLogLevel } from '../log.js';
+import { createLogger, parseLogFormat, parseLogLevel } from '../../shared/log.js';
 import { parseArgs, UsageError } from './args.js';
 import type { ProtocolLimits } from '../wireguard/peer.js';
 
 const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
 
 export async function runUp(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const args = parseArgs(argv, { values: ['interface', 'log-level'] });
+  const args = parseArgs(argv, { values: ['interface', 'log-level', 'log-format'] });
   const file = args.positional[0];
   if (!file || args.positional.length > 1) throw new UsageError('usage: wgp2p up <config-file> [--interface NAME]');
-  const log = createLogger('tunnel', parseLogLevel(args.values.get('log-level') ?? env.WGP2P_LOG_LEVEL));
+  let log;
+  try {
+    log = createLogger({ component: 'tunnel', level: parseLogLevel(args.values.get('log-level') ?? env.WGP2P_LOG_LEVEL), format: parseLogFormat(args.values.get('log-format') ?? env.WGP2P_LOG_FORMAT) });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const ifname = args.values.get('interface') ?? basename(file).replace(/\.conf$/, '');
   if (!IFNAME.test(ifname)) throw new UsageError(`interface name "${ifname}" is invalid (1–15 of A-Z a-z 0-9 _=+.-); choose one with --interface`);
 

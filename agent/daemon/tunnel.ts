@@ -2,7 +2,7 @@
 // together on the event loop. Everything here is I/O; the protocol lives in ../wireguard.
 import { lookup } from 'node:dns/promises';
 import type { TunnelConfig } from '../config/wg-quick.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../shared/log.js';
 import { TunDevice } from '../tun/tun-device.js';
 import { addAddress, addRoute, removeAddress } from '../tun/link-config.js';
 import { freeDefaultRouteTable, routeDefaultThroughTunnel, type DefaultRoute } from '../tun/default-route.js';

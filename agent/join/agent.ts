@@ -12,7 +12,7 @@ import type { ServerMessage, WelcomeMessage } from '../../shared/signal/protocol
 import { deriveRoomAsync, type RoomCredentials } from '../../shared/signal/room-key.js';
 import { Tunnel } from '../daemon/tunnel.js';
 import type { DeviceStatus } from '../daemon/status.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../shared/log.js';
 import { AnnouncementGuard, ANNOUNCE_REFRESH_MS, sealAnnouncement } from './announcement.js';
 import type { BackoffPolicy } from './backoff.js';
 import { MAX_CANDIDATES } from './candidates.js';

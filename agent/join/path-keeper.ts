@@ -4,7 +4,7 @@
 // candidates moved, punch again) when a path dies or a session found nothing.
 import { formatEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
 import type { Tunnel } from '../daemon/tunnel.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../shared/log.js';
 import type { Candidate } from './candidates.js';
 import { AnsweredPings, DISCO_PING, encodePing, encodePong, openDisco, peekDisco } from './disco.js';
 import type { LocalCandidates } from './local-candidates.js';

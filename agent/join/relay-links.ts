@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { formatEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { encodeBind, encodeData, encodeWsFrame, RELAY_TXID_BYTES } from '../../shared/relay/wire.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../shared/log.js';
 
 export type RelayLinkKind = 'server' | 'bounce' | 'ws';
 

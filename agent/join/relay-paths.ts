@@ -13,7 +13,7 @@
 import { formatEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { looksLikeDisco, looksLikeWireGuard } from '../../shared/relay/wire.js';
 import type { Tunnel } from '../daemon/tunnel.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../shared/log.js';
 import type { NatInfo } from './announcement.js';
 import { AnsweredPings, DISCO_PING, encodePing, encodePong, newTxid, openDisco } from './disco.js';
 import { isRelayEndpoint, parseRelayEndpoint, relayEndpoint } from './relay-endpoint.js';

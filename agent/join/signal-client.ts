@@ -4,7 +4,7 @@
 // welcome handler. Nothing here touches tunnels: a missing server only delays new peers.
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, encodeMessage, parseServerMessage, type ClientMessage, type ServerMessage, type WelcomeMessage } from '../../shared/signal/index.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../shared/log.js';
 import { backoffDelay, DEFAULT_RECONNECT_BACKOFF, type BackoffPolicy } from './backoff.js';
 
 export interface SignalClientOptions {

@@ -4,7 +4,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { formatPrefix, parseAddress } from '../../shared/net/address.js';
 import { formatKey } from '../../shared/keys.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../shared/log.js';
 import { Device } from '../wireguard/device.js';
 import { PrivateKey } from '../wireguard/crypto.js';
 import type { Peer } from '../wireguard/peer.js';
@@ -15,7 +15,7 @@ import { parseSubnet } from '../join/room-address.js';
 import { RoomMembers, type Member } from '../join/room-members.js';
 import { FakeClock } from './fixtures/engine-net.js';
 
-const quiet = createLogger('test', 'error', () => undefined);
+const quiet = createLogger({ level: 'error', write: () => undefined });
 const roomKey = randomBytes(32);
 const SUBNET = parseSubnet('10.147.0.0/16');
 

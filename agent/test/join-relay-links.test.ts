@@ -3,10 +3,10 @@
 import t from 'tap';
 import { makeEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_DATA, type RelayPacket } from '../../shared/relay/wire.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../shared/log.js';
 import { RelayLinks, type RelayLink } from '../join/relay-links.js';
 
-const quiet = createLogger('test', 'error', () => undefined);
+const quiet = createLogger({ level: 'error', write: () => undefined });
 
 type Bind = Extract<RelayPacket, { type: typeof RELAY_BIND }>;
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { formatEndpoint, makeEndpoint, parsePrefix, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { formatKey } from '../../shared/keys.js';
 import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_DATA } from '../../shared/relay/wire.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../shared/log.js';
 import { Device } from '../wireguard/device.js';
 import { PrivateKey } from '../wireguard/crypto.js';
 import { MSG_INITIATION, MSG_RESPONSE } from '../wireguard/messages.js';
@@ -21,7 +21,7 @@ import { punchingHopeless, RelayPaths, type RelayTiming } from '../join/relay-pa
 import { RoomMembers, type Member } from '../join/room-members.js';
 import { FakeClock, ipv4Packet } from './fixtures/engine-net.js';
 
-const quiet = createLogger('test', 'error', () => undefined);
+const quiet = createLogger({ level: 'error', write: () => undefined });
 const roomKey = randomBytes(32);
 
 const EIM: NatInfo = { mapping: 'endpoint-independent', filtering: 'port-independent' };

@@ -3,11 +3,11 @@
 import t from 'tap';
 import { backoffDelay } from '../join/backoff.js';
 import { SignalClient } from '../join/signal-client.js';
-import { createLogger } from '../log.js';
+import { createLogger } from '../../shared/log.js';
 import type { ServerMessage } from '../../shared/signal/protocol.js';
 import { blob, roomId, startTestServer, TestClient, waitFor } from '../../signal-server/test/helpers.js';
 
-const quiet = createLogger('test', 'error', () => undefined);
+const quiet = createLogger({ level: 'error', write: () => undefined });
 
 t.test('backoff: exponential, capped, half of it jitter', async (t) => {
   const p = { firstMs: 100, maxMs: 1_000 };

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { parseServerMessage, type ServerMessage } from '../../shared/signal/index.js';
 import { startSignalServer, type SignalServerHandle, type StartOptions } from '../main.js';
-import { createLogger } from '../logger.js';
+import { createLogger } from '../../shared/log.js';
 
 export function roomId(): string {
   return randomBytes(32).toString('hex');
@@ -19,7 +19,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<Signa
     listenHost: '127.0.0.1',
     listenPort: 0,
     stunPort: null,
-    logger: createLogger(process.env.SG_LOG === '1' ? 'debug' : 'silent'),
+    logger: createLogger({ level: process.env.SG_LOG === '1' ? 'debug' : 'silent' }),
     ...options,
   });
 }
