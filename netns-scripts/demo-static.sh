@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo: needs root (network namespaces, TUN devices)" >&2; exit 1; }
 for b in ip wg wireguard-go ping node; do command -v "$b" >/dev/null || { echo "demo: $b is missing (run: bash netns-scripts/install-deps.sh)" >&2; exit 1; }; done
-[ -f dist/agent/cli/main.js ] || { echo "demo: not built (run: npm run build)" >&2; exit 1; }
+[ -f dist/cli/main.js ] || { echo "demo: not built (run: npm run build)" >&2; exit 1; }
 
 A=wgdemo-ours B=wgdemo-ref IFA=wgdemo0 IFB=wgdemo1
 work=$(mktemp -d)
@@ -29,7 +29,7 @@ ip link add veth-demo-a netns $A type veth peer name veth-demo-b netns $B
 ip -n $A addr add 198.51.100.1/24 dev veth-demo-a; ip -n $A link set veth-demo-a up
 ip -n $B addr add 198.51.100.2/24 dev veth-demo-b; ip -n $B link set veth-demo-b up
 
-wgp2p() { node dist/agent/cli/main.js "$@"; }
+wgp2p() { node dist/cli/main.js "$@"; }
 KA=$(wgp2p genkey); PA=$(echo "$KA" | wgp2p pubkey)
 KB=$(wg genkey);    PB=$(echo "$KB" | wg pubkey)
 
@@ -46,7 +46,7 @@ Endpoint = 198.51.100.2:51820
 CONF
 
 echo "== wgp2p engine in $A (interface $IFA)"
-ip netns exec $A node dist/agent/cli/main.js up "$work/$IFA.conf" --interface $IFA 2> "$work/ours.log" &
+ip netns exec $A node dist/cli/main.js up "$work/$IFA.conf" --interface $IFA 2> "$work/ours.log" &
 OURS_PID=$!
 
 echo "== wireguard-go in $B (interface $IFB)"

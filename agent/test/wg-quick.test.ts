@@ -1,6 +1,6 @@
 import t from 'tap';
 import { parseWgQuick } from '../config/wg-quick.js';
-import { genkey, pubkey } from '../cli/keys.js';
+import { genkey, pubkey } from '../../cli/keys.js';
 
 const priv = genkey().trim();
 const pub = pubkey(genkey()).trim();

@@ -21,7 +21,7 @@ export function projectRoot(): string {
 }
 
 export function cliPath(): string {
-  const p = join(projectRoot(), 'dist/agent/cli/main.js');
+  const p = join(projectRoot(), 'dist/cli/main.js');
   if (!existsSync(p)) throw new Error(`${p} is missing: run npm run build first`);
   return p;
 }

@@ -1,11 +1,11 @@
 // `wgp2p up <file> [--interface NAME]`: run a tunnel from a wg-quick style file until signalled.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ConfigError, parseWgQuick } from '../config/wg-quick.js';
-import { Tunnel } from '../daemon/tunnel.js';
-import { createLogger, parseLogFormat, parseLogLevel } from '../../shared/log.js';
+import { ConfigError, parseWgQuick } from '../agent/config/wg-quick.js';
+import { Tunnel } from '../agent/daemon/tunnel.js';
+import { createLogger, parseLogFormat, parseLogLevel } from '../shared/log.js';
 import { parseArgs, UsageError } from './args.js';
-import type { ProtocolLimits } from '../wireguard/peer.js';
+import type { ProtocolLimits } from '../agent/wireguard/peer.js';
 
 const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
 

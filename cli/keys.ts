@@ -1,7 +1,7 @@
 // `wgp2p genkey | pubkey | genpsk`: byte-compatible with `wg genkey | pubkey | genpsk`.
 import { randomBytes } from 'node:crypto';
-import { clamp, PrivateKey } from '../wireguard/crypto.js';
-import { formatKey, parseKey } from '../../shared/keys.js';
+import { clamp, PrivateKey } from '../agent/wireguard/crypto.js';
+import { formatKey, parseKey } from '../shared/keys.js';
 
 export function genkey(): string {
   return formatKey(clamp(randomBytes(32))) + '\n';

@@ -7,7 +7,7 @@ import { runStatus } from './status.js';
 import { runJoin } from './join.js';
 import { runPing } from './ping.js';
 import { runNetcheck } from './netcheck.js';
-import { generateSecret } from '../join/secret.js';
+import { generateSecret } from '../agent/join/secret.js';
 import { UsageError } from './args.js';
 
 const USAGE = `usage: wgp2p <command> [options]
@@ -52,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(generateSecret() + '\n');
       return 0;
     case 'server': {
-      const { runServerCli } = await import('../../signal-server/main.js');
+      const { runServerCli } = await import('../signal-server/main.js');
       return runServerCli(rest, process.env);
     }
     case undefined:

@@ -1,6 +1,6 @@
 // `wgp2p ping PEER [--interface IF] [--count N] [--json]`: a disco probe to a room member through
 // the running agent, telling whether the answer came over a direct path or a relay, and the RTT.
-import { controlRequest, pickInterface } from '../daemon/control-client.js';
+import { controlRequest, pickInterface } from '../agent/daemon/control-client.js';
 import { parseArgs, UsageError } from './args.js';
 
 interface PingResult {

@@ -1,6 +1,6 @@
 // `wgp2p status [--interface IF] [--json]`: what the running daemon knows about itself and its peers.
-import { controlRequest, pickInterface } from '../daemon/control-client.js';
-import type { DeviceStatus } from '../daemon/status.js';
+import { controlRequest, pickInterface } from '../agent/daemon/control-client.js';
+import type { DeviceStatus } from '../agent/daemon/status.js';
 import { parseArgs, UsageError } from './args.js';
 
 export async function runStatus(argv: string[]): Promise<number> {

@@ -1,16 +1,16 @@
 // `wgp2p join --room NAME --server URL ...`: join a room and keep a WireGuard link to every member
 // (direct when punching works, else relayed) until signalled. Every flag is checked before anything touches the system.
 import { hostname } from 'node:os';
-import { JOIN_DEFAULT_MTU, JoinAgent } from '../join/agent.js';
-import { sanitizeName, isMemberName } from '../join/announcement.js';
-import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../join/identity.js';
-import { DEFAULT_ROOM_SUBNET, parseMemberAddress, parseSubnet } from '../join/room-address.js';
-import { resolveSecret } from '../join/secret.js';
-import { DEFAULT_STUN_PORT, parseServerUrl } from '../join/stun-server.js';
-import { createLogger, parseLogFormat, parseLogLevel } from '../../shared/log.js';
+import { JOIN_DEFAULT_MTU, JoinAgent } from '../agent/join/agent.js';
+import { sanitizeName, isMemberName } from '../agent/join/announcement.js';
+import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../agent/join/identity.js';
+import { DEFAULT_ROOM_SUBNET, parseMemberAddress, parseSubnet } from '../agent/join/room-address.js';
+import { resolveSecret } from '../agent/join/secret.js';
+import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/stun-server.js';
+import { createLogger, parseLogFormat, parseLogLevel } from '../shared/log.js';
 import { parseArgs, UsageError } from './args.js';
-import { parseEndpoint } from '../../shared/net/address.js';
-import { isToken } from '../../shared/signal/fields.js';
+import { parseEndpoint } from '../shared/net/address.js';
+import { isToken } from '../shared/signal/fields.js';
 
 const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
 export const DEFAULT_JOIN_INTERFACE = 'wgp2p0';

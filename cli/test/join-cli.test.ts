@@ -17,7 +17,7 @@ function wgp2p(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     const base = { ...process.env };
     delete base.WGP2P_SECRET;
-    const child = spawn(process.execPath, tsScriptArgv('agent/cli/main.ts', args), { env: { ...base, ...tsChildEnv(env) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, tsScriptArgv('cli/main.ts', args), { env: { ...base, ...tsChildEnv(env) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
