@@ -29,13 +29,13 @@ Napi::Function TunHandle::Init(Napi::Env env) {
                          InstanceAccessor<&TunHandle::GetName>("name"),
                          InstanceAccessor<&TunHandle::GetDroppedWrites>("droppedWrites"),
                          InstanceMethod<&TunHandle::Write>("write"),
-                         InstanceMethod<&TunHandle::Start>("start"),
-                         InstanceMethod<&TunHandle::Close>("close"),
+                         InstanceMethod("start", &TunHandle::Start),
+                         InstanceMethod("close", &TunHandle::Close),
                      });
 }
 
 TunHandle::TunHandle(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<TunHandle>(info), poller_(info.Env(), this, "read") {
+    : PolledHandle<TunHandle>(info, "read", "wgp2p:tun") {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsString() || !info[1].IsNumber()) {
     throw Napi::TypeError::New(env, "TunHandle(name: string, mtu: number)");
@@ -77,12 +77,7 @@ Napi::Value TunHandle::Write(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
-void TunHandle::Start(const Napi::CallbackInfo& info) {
-  poller_.Start(info, *this, "TUN device " + name_, "wgp2p:tun");
-  slab_.resize(kSlabSize);
-}
-
-void TunHandle::Close(const Napi::CallbackInfo&) { poller_.Close(); }
+void TunHandle::PrepareReading() { slab_.resize(kSlabSize); }
 
 int TunHandle::ReadBatch() {
   std::vector<uint32_t> lengths;

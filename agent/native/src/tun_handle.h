@@ -2,35 +2,35 @@
 // a wake-up's packets in one JS call; writes synchronously, never blocking.
 #pragma once
 
-#include <napi.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "fd_poller.h"
+#include "polled_handle.h"
 
 namespace wgp2p {
 
-class TunHandle : public Napi::ObjectWrap<TunHandle>, private FdReader {
+class TunHandle : public PolledHandle<TunHandle> {
  public:
   static Napi::Function Init(Napi::Env env);
 
   // new TunHandle(name: string, mtu: number); throws Error with .code/.errno.
+  // start(onBatch(slab: Buffer, lengths: Uint32Array), onError(err: Error)) and close() come
+  // from PolledHandle.
   explicit TunHandle(const Napi::CallbackInfo& info);
 
  private:
-  Napi::Value GetName(const Napi::CallbackInfo& info);
-  Napi::Value GetDroppedWrites(const Napi::CallbackInfo& info);
-  Napi::Value Write(const Napi::CallbackInfo& info);
-  // start(onBatch(slab: Buffer, lengths: Uint32Array), onError(err: Error))
-  void Start(const Napi::CallbackInfo& info);
-  void Close(const Napi::CallbackInfo& info);
-
+  // One wake-up's packets to onBatch; a read error means the device is gone.
   int ReadBatch() override;
   std::string FailureMessage(const std::string& cause) const override;
+  std::string Describe() const override { return "TUN device " + name_; }
+  void PrepareReading() override;
 
-  FdPoller poller_;
+  // write(packet: Buffer): boolean, false for a dropped packet
+  Napi::Value Write(const Napi::CallbackInfo& info);
+  Napi::Value GetName(const Napi::CallbackInfo& info);
+  Napi::Value GetDroppedWrites(const Napi::CallbackInfo& info);
+
   std::string name_;
   uint64_t dropped_writes_ = 0;
   std::vector<uint8_t> slab_;  // packets of one wake-up, back to back

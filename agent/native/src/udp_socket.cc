@@ -46,8 +46,8 @@ Napi::Function UdpSocket::Init(Napi::Env env) {
       InstanceAccessor<&UdpSocket::GetDroppedReceives>("droppedReceives"),
       InstanceMethod<&UdpSocket::Send>("send"),
       InstanceMethod<&UdpSocket::SendBatch>("sendBatch"),
-      InstanceMethod<&UdpSocket::Start>("start"),
-      InstanceMethod<&UdpSocket::Close>("close"),
+      InstanceMethod("start", &UdpSocket::Start),
+      InstanceMethod("close", &UdpSocket::Close),
       InstanceMethod<&UdpSocket::SetMark>("setMark"),
   };
   if (TestHooksEnabled()) props.push_back(InstanceMethod<&UdpSocket::InjectPollError>("injectPollError"));
@@ -77,7 +77,7 @@ void UdpSocket::InjectPollError(const Napi::CallbackInfo& info) {
 }
 
 UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<UdpSocket>(info), poller_(info.Env(), this, "recvmmsg") {
+    : PolledHandle<UdpSocket>(info, "recvmmsg", "wgp2p:udp") {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "UdpSocket(port: number)");
   double port = info[0].As<Napi::Number>().DoubleValue();
@@ -218,8 +218,7 @@ size_t UdpSocket::SendPrepared(size_t count) {
   return sent;
 }
 
-void UdpSocket::Start(const Napi::CallbackInfo& info) {
-  poller_.Start(info, *this, "UDP socket", "wgp2p:udp");
+void UdpSocket::PrepareReading() {
   // new[] without () leaves the slots untouched, so only pages that receive data get memory.
   slots_.reset(new uint8_t[kSlot * kRecvVlen]);
   rx_msgs_.resize(kRecvVlen);
@@ -228,7 +227,5 @@ void UdpSocket::Start(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < kRecvVlen; i++) rx_iovs_[i] = iovec{slots_.get() + i * kSlot, kSlot};
   out_.reserve(kMaxBatch * 2048);
 }
-
-void UdpSocket::Close(const Napi::CallbackInfo&) { poller_.Close(); }
 
 }  // namespace wgp2p

@@ -4,7 +4,6 @@
 // trip per datagram.
 #pragma once
 
-#include <napi.h>
 #include <sys/socket.h>
 
 #include <cstdint>
@@ -12,41 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "fd_poller.h"
+#include "polled_handle.h"
 
 namespace wgp2p {
 
-class UdpSocket : public Napi::ObjectWrap<UdpSocket>, private FdReader {
- public:
-  static Napi::Function Init(Napi::Env env);
-
-  // new UdpSocket(port: number); throws Error with .code/.errno.
-  explicit UdpSocket(const Napi::CallbackInfo& info);
-
- private:
-  Napi::Value GetPort(const Napi::CallbackInfo& info);
-  Napi::Value GetDualStack(const Napi::CallbackInfo& info);
-  Napi::Value GetDroppedSends(const Napi::CallbackInfo& info);
-  Napi::Value GetDroppedReceives(const Napi::CallbackInfo& info);
-  // send(data: Uint8Array, address: string, port: number): boolean
-  Napi::Value Send(const Napi::CallbackInfo& info);
-  // sendBatch(data: Uint8Array[], addresses: string[], ports: Uint32Array | number[]): number sent
-  Napi::Value SendBatch(const Napi::CallbackInfo& info);
-  // start(onBatch(slab, lengths: Uint32Array, addresses: string[], ports: Uint32Array), onError(err))
-  void Start(const Napi::CallbackInfo& info);
-  void Close(const Napi::CallbackInfo& info);
-  // setMark(mark: number): SO_MARK on every datagram we send (wg's fwmark; 0 clears it).
-  // Throws Error with .code/.errno (EPERM without CAP_NET_ADMIN).
-  void SetMark(const Napi::CallbackInfo& info);
-  // injectPollError(errno: number): test hook, only defined with WGP2P_TEST_HOOKS=1 at load.
-  void InjectPollError(const Napi::CallbackInfo& info);
-
-  // Receive path (udp_socket_recv.cc).
-  int ReadBatch() override;
-  std::string FailureMessage(const std::string& cause) const override;
-  bool Deliver(const std::vector<uint32_t>& lengths);
-  size_t SendPrepared(size_t count);
-
+class UdpSocket : public PolledHandle<UdpSocket> {
   // Datagrams per recvmmsg call. The slots are allocated but not touched up front,
   // so memory in use is about one page per slot that ever received something small.
   static constexpr size_t kRecvVlen = 64;
@@ -58,7 +27,37 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket>, private FdReader {
   // The kernel takes at most UIO_MAXIOV (1024) messages per sendmmsg.
   static constexpr size_t kSendVlen = 1024;
 
-  FdPoller poller_;
+ public:
+  static Napi::Function Init(Napi::Env env);
+
+  // new UdpSocket(port: number); throws Error with .code/.errno. start(onBatch(slab, lengths:
+  // Uint32Array, addresses: string[], ports: Uint32Array), onError(err)) and close() come from
+  // PolledHandle.
+  explicit UdpSocket(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value GetPort(const Napi::CallbackInfo& info);
+  Napi::Value GetDualStack(const Napi::CallbackInfo& info);
+  Napi::Value GetDroppedSends(const Napi::CallbackInfo& info);
+  Napi::Value GetDroppedReceives(const Napi::CallbackInfo& info);
+  // send(data: Uint8Array, address: string, port: number): boolean
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  // sendBatch(data: Uint8Array[], addresses: string[], ports: Uint32Array | number[]): number sent
+  Napi::Value SendBatch(const Napi::CallbackInfo& info);
+  // setMark(mark: number): SO_MARK on every datagram we send (wg's fwmark; 0 clears it).
+  // Throws Error with .code/.errno (EPERM without CAP_NET_ADMIN).
+  void SetMark(const Napi::CallbackInfo& info);
+  // injectPollError(errno: number): test hook, only defined with WGP2P_TEST_HOOKS=1 at load.
+  void InjectPollError(const Napi::CallbackInfo& info);
+
+  // Receive path (udp_socket_recv.cc).
+  int ReadBatch() override;
+  std::string FailureMessage(const std::string& cause) const override;
+  std::string Describe() const override { return "UDP socket"; }
+  void PrepareReading() override;
+  bool Deliver(const std::vector<uint32_t>& lengths);
+  size_t SendPrepared(size_t count);
+
   bool dual_stack_ = false;
   uint16_t port_ = 0;
   uint64_t dropped_sends_ = 0;
