@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ConfigError, parseWgQuick } from '../agent/config/wg-quick.js';
+import { TEST_HOOKS_ENV } from '../agent/daemon/batch-udp-socket.js';
+import type { ControlHandler } from '../agent/daemon/control-socket.js';
 import { Tunnel } from '../agent/daemon/tunnel.js';
 import { createLogger, parseLogFormat, parseLogLevel } from '../shared/log.js';
 import { parseArgs, UsageError } from './args.js';
@@ -37,13 +39,32 @@ export async function runUp(argv: string[], env: NodeJS.ProcessEnv): Promise<num
   }
   if (config.ignored.length > 0) log.warn('ignoring wg-quick keys this tool does not act on', { keys: config.ignored });
 
-  const tunnel = await Tunnel.start({ ifname, config, log, limits: testLimits(env) });
+  let started: Tunnel | undefined;
+  const tunnel = await Tunnel.start({ ifname, config, log, limits: testLimits(env), controlHandlers: testHandlers(env, () => started) });
+  started = tunnel;
   return await new Promise<number>((resolve) => {
     const stop = (sig: string) => tunnel.close(`signal ${sig}`);
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
     tunnel.onClosed((reason) => resolve(reason.startsWith('signal') || reason === 'control socket removed' ? 0 : 1));
   });
+}
+
+/**
+ * Test-only control operations, with WGP2P_TEST_HOOKS=1 (which also gives the addon its hooks):
+ * `{"op": "test-udp-poll-error", "errno": 5}` makes the UDP socket's poll fail as libuv would.
+ */
+function testHandlers(env: NodeJS.ProcessEnv, tunnel: () => Tunnel | undefined): Record<string, ControlHandler> {
+  if (env[TEST_HOOKS_ENV] !== '1') return {};
+  return {
+    'test-udp-poll-error': (req) => {
+      const t = tunnel();
+      if (!t) throw new Error('the tunnel is not up yet');
+      if (typeof req.errno !== 'number') throw new Error('errno must be a number');
+      t.injectUdpPollError(req.errno);
+      return { injected: req.errno };
+    },
+  };
 }
 
 /** Test-only knobs that shorten the protocol's limits so rekeying can be exercised quickly. */

@@ -20,7 +20,12 @@ interface NativeUdpSocket {
   close(): void;
   /** SO_MARK on what we send (0 clears it); throws with .code (EPERM without CAP_NET_ADMIN). */
   setMark(mark: number): void;
+  /** Test-only: present when the addon was loaded with WGP2P_TEST_HOOKS=1. */
+  injectPollError?(errno: number): void;
 }
+
+/** The environment switch that gives the addon its test-only methods (read once, at load). */
+export const TEST_HOOKS_ENV = 'WGP2P_TEST_HOOKS';
 
 // The UDP socket lives in the TUN addon (one native module to build and load).
 type UdpAddon = { UdpSocket?: new (port: number) => NativeUdpSocket };
@@ -39,6 +44,7 @@ export class BatchUdpSocket {
   #addresses: string[] = [];
   #ports: number[] = [];
   #flushScheduled = false;
+  #failure: Error | undefined;
 
   private constructor(handle: NativeUdpSocket) {
     this.#handle = handle;
@@ -48,9 +54,17 @@ export class BatchUdpSocket {
 
   /**
    * Binds to `port` (0: any) on every address, dual-stack when the host has IPv6. `onMessage`
-   * sees each datagram; `onBatchEnd`, if given, runs after the last one of a wake-up.
+   * sees each datagram; `onBatchEnd`, if given, runs after the last one of a wake-up. `onError`
+   * hears once that receiving failed (a poll or fatal read error, Error with .code): the socket
+   * then stays deaf but open (sends still work) until closed. Without it the error is thrown,
+   * like an unhandled 'error' event.
    */
-  static async bind(port: number, onMessage: (data: Buffer, from: Endpoint) => void, onBatchEnd?: () => void): Promise<BatchUdpSocket> {
+  static async bind(
+    port: number,
+    onMessage: (data: Buffer, from: Endpoint) => void,
+    onBatchEnd?: () => void,
+    onError?: (err: Error) => void,
+  ): Promise<BatchUdpSocket> {
     const Native = (loadTunAddon() as UdpAddon).UdpSocket;
     if (!Native) throw new Error('the native addon has no UdpSocket: rebuild it with npm run build:native');
     let handle: NativeUdpSocket;
@@ -60,16 +74,34 @@ export class BatchUdpSocket {
       if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(port);
       throw e;
     }
+    const sock = new BatchUdpSocket(handle);
     handle.start(
       (slab, lengths, addresses, ports) => {
         deliver(slab, lengths, addresses, ports, onMessage);
         onBatchEnd?.();
       },
-      () => {
-        /* a failing poll is not fatal for a tunnel, as with node:dgram's 'error' events */
+      (err) => {
+        sock.#failure = err;
+        if (!onError) throw err;
+        onError(err);
       },
     );
-    return new BatchUdpSocket(handle);
+    return sock;
+  }
+
+  /** Why receiving stopped, if it did (what onError was told). */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Test-only: the next event-loop turn reports poll error `errno` as libuv would. Throws unless
+   * the addon was loaded with WGP2P_TEST_HOOKS=1.
+   */
+  injectPollError(errno: number): void {
+    if (!this.#handle) throw new Error('the UDP socket is closed');
+    if (!this.#handle.injectPollError) throw new Error(`test hooks are off: set ${TEST_HOOKS_ENV}=1 before the addon loads`);
+    this.#handle.injectPollError(errno);
   }
 
   /** Sends one datagram now. Never throws: after close() or with a full buffer it is dropped. */

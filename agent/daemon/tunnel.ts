@@ -90,11 +90,14 @@ export class Tunnel {
     const tun = TunDevice.open({ name: ifname, mtu });
     tunRef = tun;
     let udp: BatchUdpSocket;
+    // A receive failure before the Tunnel exists waits for it (it can only come between ticks).
+    let earlyUdpError: Error | undefined;
     try {
       udp = await BatchUdpSocket.bind(
         config.interface.listenPort ?? 0,
         (d, from) => (tunnel ? tunnel.receive(d, from) : device.receive(d, from)),
         () => (tunnel ? tunnel.udp : udpRef)?.flush(),
+        (err) => (tunnel ? void tunnel.reopenUdp(udp, err) : (earlyUdpError = err)),
       );
       udpRef = udp;
       device.listenPort = udp.port;
@@ -109,6 +112,7 @@ export class Tunnel {
 
     const t = new Tunnel(device, tun, udp, undefined, undefined, log, opts.intercept);
     tunnel = t;
+    if (earlyUdpError) void t.reopenUdp(udp, earlyUdpError);
     const routes: string[] = [];
     config.peers.forEach((pc, i) => {
       const peer = device.addPeer(pc.publicKey, pc.presharedKey);
@@ -200,15 +204,15 @@ export class Tunnel {
     await addRoute(this.tun.name, cidr);
   }
 
-  /** `wg set … listen-port`: bind the new port first, so a busy port leaves the old one working. */
-  private async rebind(port: number): Promise<void> {
-    if (port === this.device.listenPort && port !== 0) return;
+  /** A socket on `port` feeding this tunnel. Throws UapiError: PORT_IN_USE, or IO for a refused fwmark. */
+  private async bindUdp(port: number): Promise<BatchUdpSocket> {
     let fresh: BatchUdpSocket;
     try {
       fresh = await BatchUdpSocket.bind(
         port,
         (d, from) => this.receive(d, from),
         () => this.udp.flush(),
+        (err) => void this.reopenUdp(fresh, err),
       );
     } catch (e) {
       throw new UapiError(ERRNO_PORT_IN_USE, (e as Error).message);
@@ -221,6 +225,43 @@ export class Tunnel {
         throw new UapiError(ERRNO_IO, (e as Error).message);
       }
     }
+    return fresh;
+  }
+
+  /**
+   * The socket stopped receiving (a poll or fatal read error): peers would go unheard, so it is
+   * replaced by a new one on the same port with the same fwmark. If that fails the tunnel closes.
+   */
+  private async reopenUdp(failed: BatchUdpSocket, err: Error): Promise<void> {
+    if (this.closed || failed !== this.udp) return;
+    const port = this.device.listenPort;
+    this.log.error('UDP socket failed; reopening it on the same port', { listenPort: port, error: err.message });
+    // The port is ours until this close: it must be free for the new socket.
+    failed.flush();
+    failed.close();
+    try {
+      const fresh = await this.bindUdp(port);
+      if (this.closed) {
+        fresh.close();
+        return;
+      }
+      this.udp = fresh;
+      this.log.info('UDP socket reopened', { listenPort: fresh.port });
+    } catch (e) {
+      this.log.error('UDP socket cannot be reopened; shutting down', { listenPort: port, error: (e as Error).message });
+      this.close(`UDP socket on port ${port} failed and could not be reopened (${(e as Error).message})`);
+    }
+  }
+
+  /** Test-only: forces a poll error on the UDP socket (the addon needs WGP2P_TEST_HOOKS=1). */
+  injectUdpPollError(errno: number): void {
+    this.udp.injectPollError(errno);
+  }
+
+  /** `wg set … listen-port`: bind the new port first, so a busy port leaves the old one working. */
+  private async rebind(port: number): Promise<void> {
+    if (port === this.device.listenPort && port !== 0) return;
+    const fresh = await this.bindUdp(port);
     const old = this.udp;
     this.udp = fresh;
     old.flush(); // what was queued before the switch still leaves, from the old port

@@ -1,13 +1,15 @@
 # N-API addon for the Linux TUN device (agent/tun/tun-device.ts loads it) and the
-# batching UDP socket (agent/daemon/batch-udp-socket.ts, an experiment so far).
+# engine's batching UDP socket (agent/daemon/batch-udp-socket.ts); both read their fd
+# through one uv_poll-based FdPoller (src/fd_poller.h).
 # Built by `npm run build:native`; headers come from the machine's nodedir,
 # so nothing is downloaded.
 {
   'targets': [
     {
       'target_name': 'wgp2p_tun',
-      'sources': ['src/addon.cc', 'src/tun_open.cc', 'src/tun_handle.cc',
-                  'src/udp_addr.cc', 'src/udp_open.cc', 'src/udp_socket.cc', 'src/udp_socket_poll.cc'],
+      'sources': ['src/addon.cc', 'src/errors.cc', 'src/fd_poller.cc',
+                  'src/tun_open.cc', 'src/tun_handle.cc',
+                  'src/udp_addr.cc', 'src/udp_open.cc', 'src/udp_socket.cc', 'src/udp_socket_recv.cc'],
       'dependencies': [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
       ],

@@ -2,12 +2,17 @@
 // The socket itself binds the wildcard address, as the engine's socket does.
 import { once } from 'node:events';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import t, { type Test } from 'tap';
-import { BatchUdpSocket } from '../daemon/batch-udp-socket.js';
+import { BatchUdpSocket, TEST_HOOKS_ENV } from '../daemon/batch-udp-socket.js';
 import type { Endpoint } from '../../shared/net/address.js';
 import { projectRoot } from '../../e2e/lib/wgp2p-tunnel.js';
+
+// Read by the addon when it loads, at the first bind below: gives the socket injectPollError.
+process.env[TEST_HOOKS_ENV] = '1';
+const { EIO } = constants.errno;
 
 interface Received {
   data: Buffer;
@@ -52,6 +57,7 @@ async function until(cond: () => boolean, what: string, ms = 3000): Promise<void
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const v4 = (port: number): Endpoint => ({ address: '127.0.0.1', port, family: 4 });
 const v6 = (port: number): Endpoint => ({ address: '::1', port, family: 6 });
 /** n distinct datagrams: each starts with its index, the rest is filler. */
@@ -194,4 +200,30 @@ t.test('terminating a worker that is polling a socket does not crash the process
   // The worker's socket was closed with it.
   const again = await BatchUdpSocket.bind(port, () => {});
   again.close();
+});
+
+t.test('a poll error reaches onError once, as an Error with .code; the socket goes deaf but stays usable', async (t) => {
+  const errors: Error[] = [];
+  const got: Buffer[] = [];
+  const sock = await BatchUdpSocket.bind(0, (data) => got.push(Buffer.from(data)), undefined, (err) => errors.push(err));
+  t.teardown(() => sock.close());
+  const p = await peer(t, 'udp4');
+  p.sock.send(Buffer.from('before'), sock.port, '127.0.0.1');
+  await until(() => got.length === 1, 'a datagram before the error');
+  t.equal(sock.failure, undefined, 'no failure yet');
+
+  sock.injectPollError(EIO);
+  await until(() => errors.length > 0, 'onError');
+  t.ok(errors[0] instanceof Error, 'an Error');
+  t.match(errors[0], { code: 'EIO', errno: -EIO, syscall: 'uv_poll', message: `receiving on UDP port ${sock.port} failed (EIO: Input/output error)` });
+  t.equal(sock.failure, errors[0], 'the socket reports it');
+
+  p.sock.send(Buffer.from('after'), sock.port, '127.0.0.1');
+  await sleep(200);
+  t.equal(errors.length, 1, 'reported once, no spinning on the dead poll');
+  t.same(got.map(String), ['before'], 'nothing is received after the error');
+  sock.send(Buffer.from('still sends'), v4(p.port));
+  await until(() => p.got.length === 1, 'a datagram sent after the error');
+  t.throws(() => sock.injectPollError(EIO), { message: 'UDP socket is not reading' });
+  t.throws(() => sock.injectPollError(0), RangeError);
 });

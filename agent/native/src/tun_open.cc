@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "errors.h"
+
 namespace wgp2p {
 
 namespace {
@@ -61,12 +63,6 @@ void SetMtuAndUp(const std::string& name, int mtu) {
 }
 
 }  // namespace
-
-std::string ErrnoText(int e) {
-  const char* sym = strerrorname_np(e);  // glibc >= 2.32
-  std::string text = sym ? sym : ("errno " + std::to_string(e));
-  return text + ": " + strerror(e);
-}
 
 int OpenTun(const std::string& name, int mtu, std::string* actual_name) {
   if (name.empty() || name.size() > kMaxIfNameLen) {

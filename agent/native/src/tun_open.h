@@ -20,7 +20,4 @@ constexpr size_t kMaxIfNameLen = 15;
 // on failure nothing is left open.
 int OpenTun(const std::string& name, int mtu, std::string* actual_name);
 
-// "EPERM: Operation not permitted" style text for errno `e`.
-std::string ErrnoText(int e);
-
 }  // namespace wgp2p

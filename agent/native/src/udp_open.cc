@@ -7,7 +7,7 @@
 
 #include <cstring>
 
-#include "tun_open.h"  // ErrnoText
+#include "errors.h"
 
 namespace wgp2p {
 

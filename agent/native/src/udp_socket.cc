@@ -1,18 +1,28 @@
-// UdpSocket: construction and the send path (udp_socket_poll.cc has receive and life cycle).
+// UdpSocket: construction, the send path and the life cycle (udp_socket_recv.cc receives).
 #include "udp_socket.h"
 
 #include <errno.h>
-#include <unistd.h>
+#include <stdlib.h>
 
 #include <cstring>
 
-#include "tun_open.h"  // ErrnoText
+#include "errors.h"
 #include "udp_addr.h"
 #include "udp_open.h"
 
 namespace wgp2p {
 
 namespace {
+
+// Set to 1 when the addon loads to get the test-only methods.
+constexpr const char* kTestHooksEnv = "WGP2P_TEST_HOOKS";
+// Largest errno injectPollError takes (libuv's statuses stop there too).
+constexpr int kMaxErrno = 4095;
+
+bool TestHooksEnabled() {
+  const char* v = getenv(kTestHooksEnv);
+  return v && strcmp(v, "1") == 0;
+}
 
 // Bytes of a Uint8Array (Buffer included) without copying; false for anything else.
 bool BytesOf(napi_env env, napi_value v, uint8_t** data, size_t* len) {
@@ -28,29 +38,20 @@ bool BytesOf(napi_env env, napi_value v, uint8_t** data, size_t* len) {
 
 }  // namespace
 
-Napi::Error UdpSocket::MakeError(Napi::Env env, const std::string& message, int errnum) {
-  Napi::Error err = Napi::Error::New(env, message);
-  if (errnum != 0) {
-    const char* sym = strerrorname_np(errnum);
-    if (sym) err.Set("code", Napi::String::New(env, sym));
-    err.Set("errno", Napi::Number::New(env, -errnum));
-  }
-  return err;
-}
-
 Napi::Function UdpSocket::Init(Napi::Env env) {
-  return DefineClass(env, "UdpSocket",
-                     {
-                         InstanceAccessor<&UdpSocket::GetPort>("port"),
-                         InstanceAccessor<&UdpSocket::GetDualStack>("dualStack"),
-                         InstanceAccessor<&UdpSocket::GetDroppedSends>("droppedSends"),
-                         InstanceAccessor<&UdpSocket::GetDroppedReceives>("droppedReceives"),
-                         InstanceMethod<&UdpSocket::Send>("send"),
-                         InstanceMethod<&UdpSocket::SendBatch>("sendBatch"),
-                         InstanceMethod<&UdpSocket::Start>("start"),
-                         InstanceMethod<&UdpSocket::Close>("close"),
-                         InstanceMethod<&UdpSocket::SetMark>("setMark"),
-                     });
+  std::vector<PropertyDescriptor> props = {
+      InstanceAccessor<&UdpSocket::GetPort>("port"),
+      InstanceAccessor<&UdpSocket::GetDualStack>("dualStack"),
+      InstanceAccessor<&UdpSocket::GetDroppedSends>("droppedSends"),
+      InstanceAccessor<&UdpSocket::GetDroppedReceives>("droppedReceives"),
+      InstanceMethod<&UdpSocket::Send>("send"),
+      InstanceMethod<&UdpSocket::SendBatch>("sendBatch"),
+      InstanceMethod("start", &UdpSocket::Start),
+      InstanceMethod("close", &UdpSocket::Close),
+      InstanceMethod<&UdpSocket::SetMark>("setMark"),
+  };
+  if (TestHooksEnabled()) props.push_back(InstanceMethod<&UdpSocket::InjectPollError>("injectPollError"));
+  return DefineClass(env, "UdpSocket", props);
 }
 
 void UdpSocket::SetMark(const Napi::CallbackInfo& info) {
@@ -60,15 +61,23 @@ void UdpSocket::SetMark(const Napi::CallbackInfo& info) {
   if (!(mark >= 0 && mark <= 4294967295.0) || mark != static_cast<double>(static_cast<uint32_t>(mark))) {
     throw Napi::RangeError::New(env, "fwmark must be an integer from 0 to 4294967295");
   }
-  if (fd_ < 0) throw MakeError(env, "socket is closed", EBADF);
+  if (poller_.fd() < 0) ThrowErrnoError(env, "socket is closed", EBADF);
   uint32_t value = static_cast<uint32_t>(mark);
-  if (setsockopt(fd_, SOL_SOCKET, SO_MARK, &value, sizeof(value)) < 0) {
+  if (setsockopt(poller_.fd(), SOL_SOCKET, SO_MARK, &value, sizeof(value)) < 0) {
     int e = errno;
-    throw MakeError(env, "cannot set fwmark (SO_MARK): " + ErrnoText(e), e);
+    ThrowErrnoError(env, "cannot set fwmark (SO_MARK): " + ErrnoText(e), e);
   }
 }
 
-UdpSocket::UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocket>(info), env_(info.Env()) {
+void UdpSocket::InjectPollError(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int e = info.Length() < 1 || !info[0].IsNumber() ? 0 : info[0].As<Napi::Number>().Int32Value();
+  if (e <= 0 || e > kMaxErrno) throw Napi::RangeError::New(env, "injectPollError(errno: a positive errno number)");
+  if (!poller_.InjectError(e)) throw Napi::Error::New(env, "UDP socket is not reading");
+}
+
+UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
+    : PolledHandle<UdpSocket>(info, "recvmmsg", "wgp2p:udp") {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "UdpSocket(port: number)");
   double port = info[0].As<Napi::Number>().DoubleValue();
@@ -77,18 +86,16 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<UdpSocke
   }
   try {
     UdpOpened s = OpenUdp(static_cast<uint16_t>(port));
-    fd_ = s.fd;
+    poller_.Adopt(s.fd);
     dual_stack_ = s.dual_stack;
     port_ = s.port;
   } catch (const UdpError& e) {
-    throw MakeError(env, e.message, e.errnum);
+    ThrowErrnoError(env, e.message, e.errnum);
   }
   tx_msgs_.resize(kSendVlen);
   tx_iovs_.resize(kSendVlen);
   tx_names_.resize(kSendVlen);
 }
-
-UdpSocket::~UdpSocket() { Shutdown(); }
 
 Napi::Value UdpSocket::GetPort(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
 
@@ -114,7 +121,7 @@ Napi::Value UdpSocket::Send(const Napi::CallbackInfo& info) {
   size_t text_len = 0;
   napi_get_value_string_utf8(env, info[1], text, sizeof(text), &text_len);
   uint32_t port = info[2].As<Napi::Number>().Uint32Value();
-  if (fd_ < 0 || port > 65535 || MakeSockaddr(text, static_cast<uint16_t>(port), dual_stack_, &tx_names_[0]) == 0) {
+  if (poller_.fd() < 0 || port > 65535 || MakeSockaddr(text, static_cast<uint16_t>(port), dual_stack_, &tx_names_[0]) == 0) {
     dropped_sends_++;
     return Napi::Boolean::New(env, false);
   }
@@ -132,7 +139,7 @@ Napi::Value UdpSocket::SendBatch(const Napi::CallbackInfo& info) {
   napi_value ports = info[2];
   uint32_t n = datas.Length();
   if (addrs.Length() < n) throw Napi::RangeError::New(env, "sendBatch: fewer addresses than datagrams");
-  if (fd_ < 0) {
+  if (poller_.fd() < 0) {
     dropped_sends_ += n;
     return Napi::Number::New(env, 0);
   }
@@ -194,7 +201,7 @@ size_t UdpSocket::SendPrepared(size_t count) {
   }
   size_t done = 0, sent = 0;
   while (done < count) {
-    int r = sendmmsg(fd_, &tx_msgs_[done], static_cast<unsigned>(count - done), MSG_DONTWAIT);
+    int r = sendmmsg(poller_.fd(), &tx_msgs_[done], static_cast<unsigned>(count - done), MSG_DONTWAIT);
     if (r > 0) {
       done += static_cast<size_t>(r);
       sent += static_cast<size_t>(r);
@@ -211,32 +218,7 @@ size_t UdpSocket::SendPrepared(size_t count) {
   return sent;
 }
 
-void UdpSocket::Start(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsFunction() || !info[1].IsFunction()) {
-    throw Napi::TypeError::New(env, "start(onBatch: Function, onError: Function)");
-  }
-  if (fd_ < 0) throw Napi::Error::New(env, "UDP socket is closed");
-  if (poller_) throw Napi::Error::New(env, "UDP socket is already reading");
-
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok || !loop) throw Napi::Error::New(env, "cannot get the event loop");
-  auto* poller = new UdpPoller();
-  int rc = uv_poll_init(loop, &poller->poll, fd_);
-  if (rc != 0) {
-    delete poller;  // never initialised, so libuv does not know it
-    throw Napi::Error::New(env, std::string("uv_poll_init failed: ") + uv_strerror(rc));
-  }
-  poller->poll.data = poller;
-  rc = uv_poll_start(&poller->poll, UV_READABLE, OnPoll);
-  if (rc != 0) {
-    ClosePoller(poller);
-    throw Napi::Error::New(env, std::string("uv_poll_start failed: ") + uv_strerror(rc));
-  }
-  napi_add_async_cleanup_hook(env, OnEnvTeardown, poller, &poller->hook);
-  poller->owner = this;
-  poller_ = poller;
-
+void UdpSocket::PrepareReading() {
   // new[] without () leaves the slots untouched, so only pages that receive data get memory.
   slots_.reset(new uint8_t[kSlot * kRecvVlen]);
   rx_msgs_.resize(kRecvVlen);
@@ -244,18 +226,6 @@ void UdpSocket::Start(const Napi::CallbackInfo& info) {
   rx_names_.resize(kMaxBatch);
   for (size_t i = 0; i < kRecvVlen; i++) rx_iovs_[i] = iovec{slots_.get() + i * kSlot, kSlot};
   out_.reserve(kMaxBatch * 2048);
-  on_batch_ = Napi::Persistent(info[0].As<Napi::Function>());
-  on_error_ = Napi::Persistent(info[1].As<Napi::Function>());
-  async_ = std::make_unique<Napi::AsyncContext>(env, "wgp2p:udp");
-  Ref();
-  pinned_ = true;
-}
-
-void UdpSocket::Close(const Napi::CallbackInfo&) { Shutdown(); }
-
-void UdpSocket::OnPoll(uv_poll_t* poll, int status, int) {
-  auto* poller = static_cast<UdpPoller*>(poll->data);
-  if (poller->owner) poller->owner->ReceiveBatch(status);
 }
 
 }  // namespace wgp2p

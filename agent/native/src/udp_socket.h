@@ -1,56 +1,21 @@
-// The JS-facing UDP socket: like TunHandle, it owns the fd and is read from the
-// event loop with uv_poll, but a wake-up drains the socket with recvmmsg into
-// one JS call, and sendBatch hands many datagrams to the kernel in one
-// sendmmsg, where node:dgram pays a syscall and a JS round trip per datagram.
+// The JS-facing UDP socket: read from the event loop through an FdPoller like TunHandle, but
+// a wake-up drains the socket with recvmmsg into one JS call, and sendBatch hands many
+// datagrams to the kernel in one sendmmsg, where node:dgram pays a syscall and a JS round
+// trip per datagram.
 #pragma once
 
-#include <napi.h>
 #include <sys/socket.h>
-#include <uv.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "polled_handle.h"
+
 namespace wgp2p {
 
-class UdpSocket;
-
-// Same life cycle as TunHandle's Poller (see tun_handle.h): it outlives the
-// socket until libuv's close callback, and its async cleanup hook keeps a
-// terminating worker's environment (and this library) alive until then.
-struct UdpPoller {
-  uv_poll_t poll;
-  napi_async_cleanup_hook_handle hook = nullptr;
-  UdpSocket* owner = nullptr;  // null once closing
-  bool closing = false;
-};
-
-class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
- public:
-  static Napi::Function Init(Napi::Env env);
-
-  // new UdpSocket(port: number); throws Error with .code/.errno.
-  explicit UdpSocket(const Napi::CallbackInfo& info);
-  ~UdpSocket() override;
-
- private:
-  Napi::Value GetPort(const Napi::CallbackInfo& info);
-  Napi::Value GetDualStack(const Napi::CallbackInfo& info);
-  Napi::Value GetDroppedSends(const Napi::CallbackInfo& info);
-  Napi::Value GetDroppedReceives(const Napi::CallbackInfo& info);
-  // send(data: Uint8Array, address: string, port: number): boolean
-  Napi::Value Send(const Napi::CallbackInfo& info);
-  // sendBatch(data: Uint8Array[], addresses: string[], ports: Uint32Array | number[]): number sent
-  Napi::Value SendBatch(const Napi::CallbackInfo& info);
-  // start(onBatch(slab, lengths: Uint32Array, addresses: string[], ports: Uint32Array), onError(err))
-  void Start(const Napi::CallbackInfo& info);
-  void Close(const Napi::CallbackInfo& info);
-  // setMark(mark: number): SO_MARK on every datagram we send (wg's fwmark; 0 clears it).
-  // Throws Error with .code/.errno (EPERM without CAP_NET_ADMIN).
-  void SetMark(const Napi::CallbackInfo& info);
-
+class UdpSocket : public PolledHandle<UdpSocket> {
   // Datagrams per recvmmsg call. The slots are allocated but not touched up front,
   // so memory in use is about one page per slot that ever received something small.
   static constexpr size_t kRecvVlen = 64;
@@ -62,28 +27,41 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // The kernel takes at most UIO_MAXIOV (1024) messages per sendmmsg.
   static constexpr size_t kSendVlen = 1024;
 
-  static Napi::Error MakeError(Napi::Env env, const std::string& message, int errnum);
-  static void OnPoll(uv_poll_t* poll, int status, int events);
-  static void OnEnvTeardown(napi_async_cleanup_hook_handle hook, void* arg);
-  static void ClosePoller(UdpPoller* poller);
-  void ReceiveBatch(int poll_status);
-  bool Deliver(const std::vector<uint32_t>& lengths);
-  void Call(Napi::FunctionReference& fn, std::initializer_list<napi_value> args);
-  size_t SendPrepared(size_t count);
-  void StopPolling();
-  void Shutdown();
+ public:
+  static Napi::Function Init(Napi::Env env);
 
-  napi_env env_;
-  int fd_ = -1;
+  // new UdpSocket(port: number); throws Error with .code/.errno. start(onBatch(slab, lengths:
+  // Uint32Array, addresses: string[], ports: Uint32Array), onError(err)) and close() come from
+  // PolledHandle.
+  explicit UdpSocket(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value GetPort(const Napi::CallbackInfo& info);
+  Napi::Value GetDualStack(const Napi::CallbackInfo& info);
+  Napi::Value GetDroppedSends(const Napi::CallbackInfo& info);
+  Napi::Value GetDroppedReceives(const Napi::CallbackInfo& info);
+  // send(data: Uint8Array, address: string, port: number): boolean
+  Napi::Value Send(const Napi::CallbackInfo& info);
+  // sendBatch(data: Uint8Array[], addresses: string[], ports: Uint32Array | number[]): number sent
+  Napi::Value SendBatch(const Napi::CallbackInfo& info);
+  // setMark(mark: number): SO_MARK on every datagram we send (wg's fwmark; 0 clears it).
+  // Throws Error with .code/.errno (EPERM without CAP_NET_ADMIN).
+  void SetMark(const Napi::CallbackInfo& info);
+  // injectPollError(errno: number): test hook, only defined with WGP2P_TEST_HOOKS=1 at load.
+  void InjectPollError(const Napi::CallbackInfo& info);
+
+  // Receive path (udp_socket_recv.cc).
+  int ReadBatch() override;
+  std::string FailureMessage(const std::string& cause) const override;
+  std::string Describe() const override { return "UDP socket"; }
+  void PrepareReading() override;
+  bool Deliver(const std::vector<uint32_t>& lengths);
+  size_t SendPrepared(size_t count);
+
   bool dual_stack_ = false;
   uint16_t port_ = 0;
   uint64_t dropped_sends_ = 0;
   uint64_t dropped_receives_ = 0;
-  UdpPoller* poller_ = nullptr;
-  bool pinned_ = false;
-  Napi::FunctionReference on_batch_;
-  Napi::FunctionReference on_error_;
-  std::unique_ptr<Napi::AsyncContext> async_;
 
   // Receive: one slot per datagram of a recvmmsg call, then compacted into out_;
   // rx_names_ holds the senders of a whole wake-up.

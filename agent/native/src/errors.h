@@ -1,0 +1,23 @@
+// The addon's one way to turn an errno into text and into a JS Error shaped like
+// Node's own (.code "EBADF", .errno -9, .syscall), so callers can switch on .code.
+#pragma once
+
+#include <node_api.h>
+
+#include <string>
+
+namespace wgp2p {
+
+// "EPERM: Operation not permitted" style text for errno `e`.
+std::string ErrnoText(int e);
+
+// An Error with `message`, plus .code/.errno for a non-zero `errnum` and .syscall if given.
+// C API only, every status checked: returns nullptr while the environment is stopping (a
+// terminating worker), when nothing can be reported anyway.
+napi_value ErrnoError(napi_env env, const std::string& message, int errnum, const char* syscall = nullptr);
+
+// ErrnoError thrown as a C++ exception (node-addon-api turns it into a JS throw); for
+// constructors and methods called from JS, never from a libuv callback.
+[[noreturn]] void ThrowErrnoError(napi_env env, const std::string& message, int errnum);
+
+}  // namespace wgp2p

@@ -1,0 +1,100 @@
+// UdpSocket's receive path: what one FdPoller wake-up reads with recvmmsg, handed to JS.
+#include <errno.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "udp_addr.h"
+#include "udp_socket.h"
+
+namespace wgp2p {
+
+namespace {
+
+// recvmmsg errors that come back on every call: the socket itself is unusable. Others (a
+// queued ICMP error, ENOMEM) are consumed by the call that reports them.
+bool IsFatalRecvError(int e) { return e == EBADF || e == ENOTSOCK || e == EFAULT || e == EINVAL; }
+
+}  // namespace
+
+int UdpSocket::ReadBatch() {
+  std::vector<uint32_t> lengths;
+  lengths.reserve(kMaxBatch);
+  out_.clear();
+  int fatal = 0;
+  while (lengths.size() < kMaxBatch) {
+    size_t want = std::min(kRecvVlen, kMaxBatch - lengths.size());
+    size_t base = lengths.size();
+    for (size_t i = 0; i < want; i++) {
+      msghdr& h = rx_msgs_[i].msg_hdr;
+      memset(&h, 0, sizeof(h));
+      h.msg_name = &rx_names_[base + i];  // senders land where the batch needs them
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_iov = &rx_iovs_[i];
+      h.msg_iovlen = 1;
+    }
+    int n = recvmmsg(poller_.fd(), rx_msgs_.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
+    if (n < 0) {
+      int e = errno;
+      if (e == EINTR) continue;
+      // EAGAIN: drained. A transient error is dropped; the level-triggered poll brings us
+      // back if more is waiting.
+      if (IsFatalRecvError(e)) {
+        fatal = e;
+      } else if (e != EAGAIN && e != EWOULDBLOCK) {
+        dropped_receives_++;
+      }
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      const mmsghdr& m = rx_msgs_[i];
+      if (m.msg_hdr.msg_flags & MSG_TRUNC) {
+        dropped_receives_++;  // cannot happen with 64 KiB slots; never pass on part of a datagram
+        continue;
+      }
+      // Skipped datagrams leave no hole in the senders either.
+      if (lengths.size() != base + i) rx_names_[lengths.size()] = rx_names_[base + i];
+      auto* data = static_cast<const uint8_t*>(rx_iovs_[i].iov_base);
+      out_.insert(out_.end(), data, data + m.msg_len);
+      lengths.push_back(m.msg_len);
+    }
+    if (static_cast<size_t>(n) < want) break;  // the socket is empty
+  }
+  if (!lengths.empty() && !Deliver(lengths)) dropped_receives_ += lengths.size();
+  return fatal;
+}
+
+std::string UdpSocket::FailureMessage(const std::string& cause) const {
+  return "receiving on UDP port " + std::to_string(port_) + " failed (" + cause + ")";
+}
+
+// Hands one wake-up's datagrams (in out_, rx_names_) to JS in one call. Any failure to build
+// the values means no JS can run any more (a stopping environment): the datagrams are dropped.
+bool UdpSocket::Deliver(const std::vector<uint32_t>& lengths) {
+  napi_env env = Env();
+  size_t count = lengths.size();
+  napi_value slab, lens, ports, addrs;
+  uint32_t* lens_data = nullptr;
+  uint32_t* ports_data = nullptr;
+  if (!NewSlab(env, out_.data(), out_.size(), &slab) || !NewUint32Array(env, count, &lens, &lens_data) ||
+      !NewUint32Array(env, count, &ports, &ports_data) || napi_create_array_with_length(env, count, &addrs) != napi_ok) {
+    return false;
+  }
+  memcpy(lens_data, lengths.data(), count * sizeof(uint32_t));
+  napi_value text_value = nullptr;
+  for (size_t i = 0; i < count; i++) {
+    // A wake-up's datagrams mostly come from one peer: one JS string serves all of them.
+    if (i == 0 || !SameSockaddr(rx_names_[i], rx_names_[i - 1])) {
+      char text[kAddrTextMax];
+      uint16_t port;
+      size_t len = FormatSockaddr(rx_names_[i], text, &port);
+      if (napi_create_string_utf8(env, text, len, &text_value) != napi_ok) return false;
+    }
+    if (napi_set_element(env, addrs, static_cast<uint32_t>(i), text_value) != napi_ok) return false;
+    ports_data[i] = SockaddrPort(rx_names_[i]);
+  }
+  return poller_.CallBatch({slab, lens, addrs, ports});
+}
+
+}  // namespace wgp2p
