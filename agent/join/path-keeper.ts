@@ -6,7 +6,8 @@ import { formatEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/ad
 import type { Tunnel } from '../daemon/tunnel.js';
 import type { Logger } from '../log.js';
 import type { Candidate } from './candidates.js';
-import { AnsweredPings, DISCO_PING, encodePing, encodePong, openDisco, peekDisco } from './disco.js';
+import { DISCO_PING, peekDisco } from '../../shared/wire/disco.js';
+import { AnsweredPings, encodePing, encodePong, openDisco } from './disco.js';
 import type { LocalCandidates } from './local-candidates.js';
 import type { PathEvent, RemoteCandidate } from './punch.js';
 import type { Member, RoomMembers } from './room-members.js';
