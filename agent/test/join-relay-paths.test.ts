@@ -10,7 +10,7 @@ import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_DATA } from '../../
 import { createLogger } from '../log.js';
 import { Device } from '../wireguard/device.js';
 import { PrivateKey } from '../wireguard/crypto.js';
-import { MSG_INITIATION, MSG_RESPONSE } from '../wireguard/messages.js';
+import { MSG_INITIATION, MSG_RESPONSE } from '../../shared/wire/wireguard.js';
 import type { NatInfo } from '../join/announcement.js';
 import { DISCO_PING, DISCO_PONG } from '../../shared/wire/disco.js';
 import { encodePing, encodePong, newTxid, openDisco, type DiscoPong } from '../join/disco.js';
