@@ -200,13 +200,14 @@ export class Device implements PeerHost {
 
   /** A UDP datagram that arrived from `from`. Never throws: bad input is dropped and counted. */
   receive(datagram: Buffer, from: Endpoint): void {
-    switch (messageType(datagram)) {
+    const type = messageType(datagram);
+    switch (type) {
       case MSG_TRANSPORT:
         this.receiveTransport(datagram, from);
         break;
       case MSG_INITIATION:
       case MSG_RESPONSE:
-        this.receiveHandshake(datagram, datagram[0]!, from);
+        this.receiveHandshake(datagram, type, from);
         break;
       case MSG_COOKIE_REPLY:
         this.receiveCookieReply(datagram);
