@@ -15,21 +15,7 @@ import {
   PING_BYTES,
   PONG_BYTES,
 } from '../wire/disco.js';
-import {
-  dataPayloadLength,
-  decodeRelayPacket,
-  decodeWsFrame,
-  encodeBind,
-  encodeBound,
-  encodeChallenge,
-  encodeData,
-  encodeUnreachable,
-  encodeWsFrame,
-  isRelayablePayload,
-  isRelayPacket,
-  RELAY_MAGIC,
-  relayPacketType,
-} from '../wire/relay.js';
+import * as relay from '../wire/relay.js';
 import {
   COOKIE_REPLY_COOKIE,
   COOKIE_REPLY_SIZE,
@@ -57,18 +43,18 @@ t.test('WireGuard sizes: each message ends with its last field', async (t) => {
 });
 
 t.test('relay datagrams, byte for byte', async (t) => {
-  t.equal(hex(RELAY_MAGIC), 'd25e1a01');
-  t.equal(hex(encodeBind(TXID, 'ab', Buffer.from([0xee, 0xff]))), 'd25e1a01' + '01' + hex(TXID) + '02' + '6162' + '02' + 'eeff');
-  t.equal(hex(encodeBind(TXID, 'ab', Buffer.alloc(0), COOKIE)), 'd25e1a01' + '01' + hex(TXID) + '02' + '6162' + '00' + hex(COOKIE));
-  t.equal(hex(encodeBound(TXID)), 'd25e1a01' + '02' + hex(TXID));
-  t.equal(hex(encodeChallenge(TXID, COOKIE)), 'd25e1a01' + '05' + hex(TXID) + hex(COOKIE));
-  const data = encodeData('m-1', Buffer.from('04000000', 'hex'));
+  t.equal(hex(relay.RELAY_MAGIC), 'd25e1a01');
+  t.equal(hex(relay.encodeBind(TXID, 'ab', Buffer.from([0xee, 0xff]))), 'd25e1a01' + '01' + hex(TXID) + '02' + '6162' + '02' + 'eeff');
+  t.equal(hex(relay.encodeBind(TXID, 'ab', Buffer.alloc(0), COOKIE)), 'd25e1a01' + '01' + hex(TXID) + '02' + '6162' + '00' + hex(COOKIE));
+  t.equal(hex(relay.encodeBound(TXID)), 'd25e1a01' + '02' + hex(TXID));
+  t.equal(hex(relay.encodeChallenge(TXID, COOKIE)), 'd25e1a01' + '05' + hex(TXID) + hex(COOKIE));
+  const data = relay.encodeData('m-1', Buffer.from('04000000', 'hex'));
   t.equal(hex(data), 'd25e1a01' + '03' + '03' + '6d2d31' + '04000000');
-  t.equal(dataPayloadLength(data), 4);
-  t.equal(relayPacketType(data), 3);
-  t.equal(hex(encodeUnreachable('Z')), 'd25e1a01' + '04' + '01' + '5a');
-  t.equal(dataPayloadLength(encodeUnreachable('Z')), undefined, 'only DATA has a payload');
-  t.equal(hex(encodeWsFrame('ab', Buffer.from([9]))), '02' + '6162' + '09', 'WebSocket frames: no magic, no type');
+  t.equal(relay.dataPayloadLength(data), 4);
+  t.equal(relay.relayPacketType(data), 3);
+  t.equal(hex(relay.encodeUnreachable('Z')), 'd25e1a01' + '04' + '01' + '5a');
+  t.equal(relay.dataPayloadLength(relay.encodeUnreachable('Z')), undefined, 'only DATA has a payload');
+  t.equal(hex(relay.encodeWsFrame('ab', Buffer.from([9]))), '02' + '6162' + '09', 'WebSocket frames: no magic, no type');
 });
 
 t.test('disco framing, byte for byte', async (t) => {
@@ -97,14 +83,14 @@ t.test('shared/wire decoders never throw: every length 0..200, random and behind
     looksLikeDisco,
     peekDisco,
     decodeDiscoAddress,
-    isRelayPacket,
-    relayPacketType,
-    decodeRelayPacket,
-    dataPayloadLength,
-    decodeWsFrame,
-    isRelayablePayload,
+    isRelayPacket: relay.isRelayPacket,
+    relayPacketType: relay.relayPacketType,
+    decodeRelayPacket: relay.decodeRelayPacket,
+    dataPayloadLength: relay.dataPayloadLength,
+    decodeWsFrame: relay.decodeWsFrame,
+    isRelayablePayload: relay.isRelayablePayload,
   };
-  const prefixes = [Buffer.alloc(0), Buffer.from([4, 0, 0, 0]), DISCO_MAGIC, ...[1, 2, 3, 4, 5].map((type) => Buffer.concat([RELAY_MAGIC, Buffer.from([type])]))];
+  const prefixes = [Buffer.alloc(0), Buffer.from([4, 0, 0, 0]), DISCO_MAGIC, ...[1, 2, 3, 4, 5].map((type) => Buffer.concat([relay.RELAY_MAGIC, Buffer.from([type])]))];
   for (let len = 0; len <= 200; len++) {
     for (const prefix of prefixes) {
       const b = randomBytes(len);
