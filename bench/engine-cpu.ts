@@ -4,7 +4,7 @@ import { PrivateKey } from '../agent/wireguard/crypto.js';
 import { Keypair, paddedLength } from '../agent/wireguard/keypair.js';
 import { consumeInitiation, consumeResponse, createInitiation, createResponse, peerSecrets } from '../agent/wireguard/noise.js';
 import { tai64n } from '../agent/wireguard/tai64n.js';
-import { transportCounter } from '../agent/wireguard/messages.js';
+import { decodeTransportHeader } from '../agent/wireguard/messages.js';
 
 function rate(seconds: number, body: () => void): number {
   const end = performance.now() + seconds * 1000;
@@ -40,7 +40,7 @@ export function transportPacketsPerSecond(seconds = 2): { seal: number; open: nu
   const len = paddedLength(packet.length, 1420);
   const seal = rate(seconds, () => void tx.seal(packet, len));
   const msg = tx.seal(packet, len);
-  const counter = transportCounter(msg);
+  const counter = decodeTransportHeader(msg)!.counter;
   const open = rate(seconds, () => void rx.open(msg, counter));
   return { seal, open };
 }

@@ -13,7 +13,9 @@ import { requireRootOrSkip } from './lib/root.js';
 import { pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
 import { waitPath } from './lib/relay-wait.js';
 import { readUdpFromPcap } from './lib/pcap.js';
-import { decodeRelayPacket, encodeBind, encodeData, isRelayablePayload, looksLikeWireGuard, RELAY_DATA, RELAY_MAGIC } from '../shared/relay/wire.js';
+import { decodeRelayPacket, encodeBind, encodeData, isRelayablePayload, RELAY_DATA, RELAY_MAGIC } from '../shared/wire/relay.js';
+import { looksLikeWireGuard } from '../shared/wire/wireguard.js';
+import { looksLikeDisco } from '../shared/wire/disco.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { projectRoot } from './lib/wgp2p-tunnel.js';
 import { isStunMessage } from '../shared/stun/message.js';
@@ -38,7 +40,7 @@ async function uplink(ns: Netns): Promise<string> {
 function classify(payload: Buffer): 'relayed-wireguard' | 'relay-control' | 'own' | 'other' {
   const p = decodeRelayPacket(payload);
   if (p) return p.type === RELAY_DATA ? (isRelayablePayload(p.payload) ? 'relayed-wireguard' : 'other') : 'relay-control';
-  if (looksLikeWireGuard(payload) || isStunMessage(payload) || (payload[0] === 0xd1 && payload[1] === 0x5c)) return 'own';
+  if (looksLikeWireGuard(payload) || isStunMessage(payload) || looksLikeDisco(payload)) return 'own';
   return 'other';
 }
 

@@ -12,7 +12,7 @@ import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Endpoint as UdpEndpoint } from '../shared/net/address.js';
 import { RelaySwitch, type Datagram } from '../shared/relay/relay-switch.js';
-import { RELAY_DATA } from '../shared/relay/wire.js';
+import { dataPayloadLength } from '../shared/wire/relay.js';
 import type { Limits } from './config.js';
 import type { Logger } from '../shared/log.js';
 import type { Metrics } from './metrics.js';
@@ -44,11 +44,6 @@ export type ForwardResult = 'delivered' | 'unreachable' | 'dropped';
 const TOKEN_BYTES = 32;
 const SWEEP_INTERVAL_MS = 10_000;
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
-
-/** The payload length of an encoded DATA datagram (magic+version, type, idLen, id, payload). */
-function dataPayloadBytes(d: Buffer): number {
-  return d.length - 6 - d[5]!;
-}
 
 function shareRoom(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   const [small, large] = a.size <= b.size ? [a, b] : [b, a];
@@ -162,7 +157,8 @@ export class ServerRelay {
     const socket = this.socket;
     if (!socket) return;
     for (const d of out) {
-      if (d.data[4] === RELAY_DATA) this.o.metrics.relayed('udp', dataPayloadBytes(d.data));
+      const relayed = dataPayloadLength(d.data);
+      if (relayed !== undefined) this.o.metrics.relayed('udp', relayed);
       socket.send(d.data, d.to.port, d.to.address, (err) => {
         if (err) this.o.metrics.relayDropped.inc('udp_send_error');
       });

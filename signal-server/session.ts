@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { nanoid } from 'nanoid';
 import { WebSocket, type RawData } from 'ws';
-import { decodeWsFrame, encodeWsFrame } from '../shared/relay/wire.js';
+import { decodeWsFrame, encodeWsFrame } from '../shared/wire/relay.js';
 import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ErrorCode } from '../shared/signal/index.js';
 import type { Limits } from './config.js';
 import type { Logger } from '../shared/log.js';

@@ -6,7 +6,7 @@
 // going away only pauses discovery of new members: tunnels, paths and heartbeats carry on.
 import { randomBytes } from 'node:crypto';
 import { formatEndpoint, makeEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
-import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_BOUND, RELAY_CHALLENGE, RELAY_DATA, RELAY_UNREACHABLE } from '../../shared/relay/wire.js';
+import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_BOUND, RELAY_CHALLENGE, RELAY_DATA, RELAY_UNREACHABLE } from '../../shared/wire/relay.js';
 import { formatKey } from '../../shared/keys.js';
 import type { ServerMessage, WelcomeMessage } from '../../shared/signal/protocol.js';
 import { deriveRoomAsync, type RoomCredentials } from '../../shared/signal/room-key.js';

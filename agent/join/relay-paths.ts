@@ -11,11 +11,12 @@
 // to another. Both ends pick the relay with the lowest RTT they see; to converge on one relay the
 // higher-keyed end follows the one its peer's packets arrive through.
 import { formatEndpoint, type Endpoint } from '../../shared/net/address.js';
-import { looksLikeDisco, looksLikeWireGuard } from '../../shared/relay/wire.js';
+import { DISCO_PING, looksLikeDisco } from '../../shared/wire/disco.js';
+import { looksLikeWireGuard } from '../../shared/wire/wireguard.js';
 import type { Tunnel } from '../daemon/tunnel.js';
 import type { Logger } from '../../shared/log.js';
 import type { NatInfo } from './announcement.js';
-import { AnsweredPings, DISCO_PING, encodePing, encodePong, newTxid, openDisco } from './disco.js';
+import { AnsweredPings, encodePing, encodePong, newTxid, openDisco } from './disco.js';
 import { isRelayEndpoint, parseRelayEndpoint, relayEndpoint } from './relay-endpoint.js';
 import type { RelayLink, RelayLinks } from './relay-links.js';
 import type { Member, RoomMembers } from './room-members.js';

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { COOKIE_REFRESH_TIME } from '../wireguard/constants.js';
 import { CookieChecker, CookieGenerator } from '../wireguard/cookie.js';
 import { PrivateKey } from '../wireguard/crypto.js';
-import { INITIATION_MAC2, INITIATION_SIZE, MSG_INITIATION } from '../wireguard/messages.js';
+import { INITIATION_MAC2, INITIATION_SIZE, MSG_INITIATION } from '../../shared/wire/wireguard.js';
 
 const responder = PrivateKey.generate().publicKey;
 const source = Buffer.from('198.51.100.7|51820');

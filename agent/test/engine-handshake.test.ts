@@ -2,7 +2,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { EngineNet, ipv4Packet } from './fixtures/engine-net.js';
-import { MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT, MSG_COOKIE_REPLY, INITIATION_SIZE } from '../wireguard/messages.js';
+import { MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT, MSG_COOKIE_REPLY, INITIATION_SIZE } from '../../shared/wire/wireguard.js';
 import { createInitiation } from '../wireguard/noise.js';
 import { CookieGenerator } from '../wireguard/cookie.js';
 import { PrivateKey } from '../wireguard/crypto.js';

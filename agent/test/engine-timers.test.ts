@@ -1,7 +1,7 @@
 // Every timer rule, driven by a fake clock on the in-memory wire.
 import t from 'tap';
 import { EngineNet, ipv4Packet } from './fixtures/engine-net.js';
-import { MSG_INITIATION, MSG_TRANSPORT } from '../wireguard/messages.js';
+import { MSG_INITIATION, MSG_TRANSPORT } from '../../shared/wire/wireguard.js';
 import {
   KEEPALIVE_TIMEOUT,
   MAX_TIMER_HANDSHAKES,

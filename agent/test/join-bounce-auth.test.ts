@@ -3,7 +3,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { bounceBindAuth, BOUNCE_AUTH_BYTES, BOUNCE_AUTH_WINDOW_MS, checkBounceBindAuth } from '../join/bounce-auth.js';
-import { MAX_RELAY_AUTH_BYTES } from '../../shared/relay/wire.js';
+import { MAX_RELAY_AUTH_BYTES } from '../../shared/wire/relay.js';
 
 const key = randomBytes(32);
 const id = 'member-A_1';

@@ -2,7 +2,7 @@
 // and sending through a link. A fake context collects what would go on the socket; time is explicit.
 import t from 'tap';
 import { makeEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
-import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_DATA, type RelayPacket } from '../../shared/relay/wire.js';
+import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_DATA, type RelayPacket } from '../../shared/wire/relay.js';
 import { createLogger } from '../../shared/log.js';
 import { RelayLinks, type RelayLink } from '../join/relay-links.js';
 

@@ -90,6 +90,7 @@ export class CookieGenerator {
   consumeReply(reply: Buffer, now: number): boolean {
     if (!this.lastMac1) return false;
     const r = decodeCookieReply(reply);
+    if (!r) return false;
     const cookie = xopen(this.cookieKey, r.nonce, r.encryptedCookie, this.lastMac1);
     if (!cookie || cookie.length !== MAC_LEN) return false;
     this.cookie = cookie;

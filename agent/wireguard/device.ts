@@ -3,6 +3,7 @@
 // time comes from an injected clock, and `tick()` drives the timers.
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Endpoint } from '../../shared/net/address.js';
+import { messageType, MSG_COOKIE_REPLY, MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT } from '../../shared/wire/wireguard.js';
 import { AllowedIps } from './allowed-ips.js';
 import {
   HANDSHAKE_INITIATION_RATE,
@@ -19,16 +20,7 @@ import { CookieChecker } from './cookie.js';
 import { PrivateKey } from './crypto.js';
 import { declaredLength, destinationOf, sourceOf } from './ip-packet.js';
 import type { Keypair } from './keypair.js';
-import {
-  MSG_COOKIE_REPLY,
-  MSG_INITIATION,
-  MSG_RESPONSE,
-  MSG_TRANSPORT,
-  decodeResponse,
-  messageType,
-  transportCounter,
-  transportReceiver,
-} from './messages.js';
+import { decodeCookieReply, decodeResponse, decodeTransportHeader, handshakeSender } from './messages.js';
 import { consumeInitiation, consumeResponse } from './noise.js';
 import { Peer, type PeerHost, type ProtocolLimits } from './peer.js';
 import { HandshakeRateLimiter, LoadMonitor } from './rate-limiter.js';
@@ -208,13 +200,14 @@ export class Device implements PeerHost {
 
   /** A UDP datagram that arrived from `from`. Never throws: bad input is dropped and counted. */
   receive(datagram: Buffer, from: Endpoint): void {
-    switch (messageType(datagram)) {
+    const type = messageType(datagram);
+    switch (type) {
       case MSG_TRANSPORT:
         this.receiveTransport(datagram, from);
         break;
       case MSG_INITIATION:
       case MSG_RESPONSE:
-        this.receiveHandshake(datagram, datagram[0]!, from);
+        this.receiveHandshake(datagram, type, from);
         break;
       case MSG_COOKIE_REPLY:
         this.receiveCookieReply(datagram);
@@ -239,7 +232,8 @@ export class Device implements PeerHost {
     if (this.load.record(now)) {
       const source = sourceKey(from);
       if (!checker.checkMac2(msg, type, source, now)) {
-        this.output.udp(checker.createReply(msg, type, msg.readUInt32LE(4), source, now), from);
+        // receive() checked the type and size, so the sender index is there.
+        this.output.udp(checker.createReply(msg, type, handshakeSender(msg)!, source, now), from);
         this.count('tx_cookie_reply');
         return;
       }
@@ -278,7 +272,8 @@ export class Device implements PeerHost {
   }
 
   private receiveResponse(msg: Buffer, from: Endpoint): void {
-    const entry = this.indices.get(decodeResponse(msg).receiver);
+    const m = decodeResponse(msg);
+    const entry = m && this.indices.get(m.receiver);
     const peer = entry?.peer;
     const state = peer?.initiator;
     if (!peer || entry.keypair || !state || !peer.secrets) {
@@ -295,7 +290,8 @@ export class Device implements PeerHost {
   }
 
   private receiveCookieReply(msg: Buffer): void {
-    const entry = this.indices.get(msg.readUInt32LE(4));
+    const r = decodeCookieReply(msg);
+    const entry = r && this.indices.get(r.receiver);
     if (!entry || !entry.peer.cookies.consumeReply(msg, this.now())) {
       this.count('rx_bad_cookie_reply');
       return;
@@ -304,9 +300,10 @@ export class Device implements PeerHost {
   }
 
   private receiveTransport(msg: Buffer, from: Endpoint): void {
-    const entry = this.indices.get(transportReceiver(msg));
+    const h = decodeTransportHeader(msg);
+    const entry = h && this.indices.get(h.receiver);
     const kp = entry?.keypair;
-    if (!entry || !kp) {
+    if (!h || !entry || !kp) {
       this.count('rx_unknown_index');
       return;
     }
@@ -315,7 +312,7 @@ export class Device implements PeerHost {
       this.count('rx_expired_session');
       return;
     }
-    const counter = transportCounter(msg);
+    const counter = h.counter;
     if (counter >= this.limits.rejectAfterMessages) {
       this.count('rx_counter_exhausted');
       return;

@@ -1,9 +1,9 @@
 // A transport session (one handshake's pair of keys) and the per-peer slots it moves through:
 // next (responder, unconfirmed) → current → previous.
 import { createCipheriv, type KeyObject } from 'node:crypto';
+import { MSG_TRANSPORT, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_RECEIVER } from '../../shared/wire/wireguard.js';
 import { TAG_LEN } from './constants.js';
 import { aeadKey, open, writeNonce } from './crypto.js';
-import { MSG_TRANSPORT, TRANSPORT_HEADER_SIZE } from './messages.js';
 import type { SessionKeys } from './noise.js';
 import { ReplayWindow } from './replay-window.js';
 
@@ -42,10 +42,10 @@ export class Keypair {
   seal(packet: Uint8Array, paddedLength: number): Buffer {
     const counter = this.sendCounter++;
     const out = Buffer.allocUnsafe(TRANSPORT_HEADER_SIZE + paddedLength + TAG_LEN);
-    out.writeUInt32LE(MSG_TRANSPORT, 0);
-    out.writeUInt32LE(this.remoteIndex, 4);
-    out.writeUInt32LE(counter >>> 0, 8);
-    out.writeUInt32LE(Math.floor(counter / 0x1_0000_0000), 12);
+    out.writeUInt32LE(MSG_TRANSPORT, 0); // the type, then three zero bytes
+    out.writeUInt32LE(this.remoteIndex, TRANSPORT_RECEIVER);
+    out.writeUInt32LE(counter >>> 0, TRANSPORT_COUNTER);
+    out.writeUInt32LE(Math.floor(counter / 0x1_0000_0000), TRANSPORT_COUNTER + 4);
     const c = createCipheriv('chacha20-poly1305', this.sendKey, writeNonce(this.nonce, counter), { authTagLength: TAG_LEN });
     let n = TRANSPORT_HEADER_SIZE;
     if (packet.length > 0) n += c.update(packet).copy(out, n);

@@ -1,23 +1,33 @@
-// Wire formats of the four WireGuard messages. Little-endian; the first byte is the type and the
-// next three must be zero. Sizes are exact for handshake messages; parsers return undefined
-// rather than throwing, because every input here comes from the network.
-
-export const MSG_INITIATION = 1;
-export const MSG_RESPONSE = 2;
-export const MSG_COOKIE_REPLY = 3;
-export const MSG_TRANSPORT = 4;
-
-export const INITIATION_SIZE = 148;
-export const RESPONSE_SIZE = 92;
-export const COOKIE_REPLY_SIZE = 64;
-export const TRANSPORT_HEADER_SIZE = 16;
-export const TRANSPORT_MIN_SIZE = 32; // header + empty payload's tag (a keepalive)
-
-/** Offsets of mac1/mac2 inside the two handshake messages. */
-export const INITIATION_MAC1 = 116;
-export const INITIATION_MAC2 = 132;
-export const RESPONSE_MAC1 = 60;
-export const RESPONSE_MAC2 = 76;
+// Encoding and decoding of the four WireGuard messages; their layout (types, sizes, offsets) is in
+// shared/wire/wireguard.ts. Decoders are total: every input here comes from the network, so
+// anything of the wrong type or size gives undefined, never a throw.
+import {
+  COOKIE_REPLY_COOKIE,
+  COOKIE_REPLY_NONCE,
+  COOKIE_REPLY_RECEIVER,
+  COOKIE_REPLY_SIZE,
+  INITIATION_EPHEMERAL,
+  INITIATION_MAC1,
+  INITIATION_MAC2,
+  INITIATION_SENDER,
+  INITIATION_SIZE,
+  INITIATION_STATIC,
+  INITIATION_TIMESTAMP,
+  messageType,
+  MSG_COOKIE_REPLY,
+  MSG_INITIATION,
+  MSG_RESPONSE,
+  MSG_TRANSPORT,
+  RESPONSE_EMPTY,
+  RESPONSE_EPHEMERAL,
+  RESPONSE_MAC1,
+  RESPONSE_MAC2,
+  RESPONSE_RECEIVER,
+  RESPONSE_SENDER,
+  RESPONSE_SIZE,
+  TRANSPORT_COUNTER,
+  TRANSPORT_RECEIVER,
+} from '../../shared/wire/wireguard.js';
 
 export interface Initiation {
   sender: number;
@@ -39,22 +49,10 @@ export interface CookieReply {
   encryptedCookie: Buffer;
 }
 
-/** The message type, or 0 when the datagram cannot be a WireGuard message at all. */
-export function messageType(d: Uint8Array): number {
-  if (d.length < 4 || d[1] !== 0 || d[2] !== 0 || d[3] !== 0) return 0;
-  const t = d[0]!;
-  switch (t) {
-    case MSG_INITIATION:
-      return d.length === INITIATION_SIZE ? t : 0;
-    case MSG_RESPONSE:
-      return d.length === RESPONSE_SIZE ? t : 0;
-    case MSG_COOKIE_REPLY:
-      return d.length === COOKIE_REPLY_SIZE ? t : 0;
-    case MSG_TRANSPORT:
-      return d.length >= TRANSPORT_MIN_SIZE ? t : 0;
-    default:
-      return 0;
-  }
+export interface TransportHeader {
+  receiver: number;
+  /** The 64-bit counter as a Number; exact below 2^53 (see constants.ts). */
+  counter: number;
 }
 
 function header(type: number, size: number): Buffer {
@@ -63,63 +61,77 @@ function header(type: number, size: number): Buffer {
   return b;
 }
 
-/** Builds an initiation without its macs (bytes 116..147 left zero for the cookie module). */
+/** Builds an initiation without its macs (left zero for the cookie module). */
 export function encodeInitiation(m: Initiation): Buffer {
   const b = header(MSG_INITIATION, INITIATION_SIZE);
-  b.writeUInt32LE(m.sender, 4);
-  m.ephemeral.copy(b, 8);
-  m.encryptedStatic.copy(b, 40);
-  m.encryptedTimestamp.copy(b, 88);
+  b.writeUInt32LE(m.sender, INITIATION_SENDER);
+  m.ephemeral.copy(b, INITIATION_EPHEMERAL);
+  m.encryptedStatic.copy(b, INITIATION_STATIC);
+  m.encryptedTimestamp.copy(b, INITIATION_TIMESTAMP);
   return b;
 }
 
-export function decodeInitiation(b: Buffer): Initiation {
+export function decodeInitiation(b: Buffer): Initiation | undefined {
+  if (messageType(b) !== MSG_INITIATION) return undefined;
   return {
-    sender: b.readUInt32LE(4),
-    ephemeral: b.subarray(8, 40),
-    encryptedStatic: b.subarray(40, 88),
-    encryptedTimestamp: b.subarray(88, 116),
+    sender: b.readUInt32LE(INITIATION_SENDER),
+    ephemeral: b.subarray(INITIATION_EPHEMERAL, INITIATION_STATIC),
+    encryptedStatic: b.subarray(INITIATION_STATIC, INITIATION_TIMESTAMP),
+    encryptedTimestamp: b.subarray(INITIATION_TIMESTAMP, INITIATION_MAC1),
   };
 }
 
 export function encodeResponse(m: Response): Buffer {
   const b = header(MSG_RESPONSE, RESPONSE_SIZE);
-  b.writeUInt32LE(m.sender, 4);
-  b.writeUInt32LE(m.receiver, 8);
-  m.ephemeral.copy(b, 12);
-  m.encryptedNothing.copy(b, 44);
+  b.writeUInt32LE(m.sender, RESPONSE_SENDER);
+  b.writeUInt32LE(m.receiver, RESPONSE_RECEIVER);
+  m.ephemeral.copy(b, RESPONSE_EPHEMERAL);
+  m.encryptedNothing.copy(b, RESPONSE_EMPTY);
   return b;
 }
 
-export function decodeResponse(b: Buffer): Response {
+export function decodeResponse(b: Buffer): Response | undefined {
+  if (messageType(b) !== MSG_RESPONSE) return undefined;
   return {
-    sender: b.readUInt32LE(4),
-    receiver: b.readUInt32LE(8),
-    ephemeral: b.subarray(12, 44),
-    encryptedNothing: b.subarray(44, 60),
+    sender: b.readUInt32LE(RESPONSE_SENDER),
+    receiver: b.readUInt32LE(RESPONSE_RECEIVER),
+    ephemeral: b.subarray(RESPONSE_EPHEMERAL, RESPONSE_EMPTY),
+    encryptedNothing: b.subarray(RESPONSE_EMPTY, RESPONSE_MAC1),
   };
 }
 
 export function encodeCookieReply(m: CookieReply): Buffer {
   const b = header(MSG_COOKIE_REPLY, COOKIE_REPLY_SIZE);
-  b.writeUInt32LE(m.receiver, 4);
-  m.nonce.copy(b, 8);
-  m.encryptedCookie.copy(b, 32);
+  b.writeUInt32LE(m.receiver, COOKIE_REPLY_RECEIVER);
+  m.nonce.copy(b, COOKIE_REPLY_NONCE);
+  m.encryptedCookie.copy(b, COOKIE_REPLY_COOKIE);
   return b;
 }
 
-export function decodeCookieReply(b: Buffer): CookieReply {
-  return { receiver: b.readUInt32LE(4), nonce: b.subarray(8, 32), encryptedCookie: b.subarray(32, 64) };
+export function decodeCookieReply(b: Buffer): CookieReply | undefined {
+  if (messageType(b) !== MSG_COOKIE_REPLY) return undefined;
+  return {
+    receiver: b.readUInt32LE(COOKIE_REPLY_RECEIVER),
+    nonce: b.subarray(COOKIE_REPLY_NONCE, COOKIE_REPLY_COOKIE),
+    encryptedCookie: b.subarray(COOKIE_REPLY_COOKIE, COOKIE_REPLY_SIZE),
+  };
 }
 
-/** Receiver index of a transport message (also of a response or cookie reply, at the same place for transport only). */
-export function transportReceiver(b: Buffer): number {
-  return b.readUInt32LE(4);
+/** Receiver index and counter of a transport message (its sealed payload is the keypair's). */
+export function decodeTransportHeader(b: Buffer): TransportHeader | undefined {
+  if (messageType(b) !== MSG_TRANSPORT) return undefined;
+  return {
+    receiver: b.readUInt32LE(TRANSPORT_RECEIVER),
+    counter: b.readUInt32LE(TRANSPORT_COUNTER) + b.readUInt32LE(TRANSPORT_COUNTER + 4) * 0x1_0000_0000,
+  };
 }
 
-/** The 64-bit counter as a Number; exact below 2^53 (see constants.ts). */
-export function transportCounter(b: Buffer): number {
-  return b.readUInt32LE(8) + b.readUInt32LE(12) * 0x1_0000_0000;
+/** The sender index of an initiation or response: whom a cookie reply to it is for. */
+export function handshakeSender(b: Buffer): number | undefined {
+  const type = messageType(b);
+  if (type === MSG_INITIATION) return b.readUInt32LE(INITIATION_SENDER);
+  if (type === MSG_RESPONSE) return b.readUInt32LE(RESPONSE_SENDER);
+  return undefined;
 }
 
 /** Where mac1 and mac2 sit for a handshake message type. */

@@ -87,6 +87,7 @@ export function consumeInitiation(
   findPeer: (remoteStatic: Buffer) => PeerSecrets | undefined,
 ): { consumed: ConsumedInitiation; peer: PeerSecrets } | undefined {
   const m = decodeInitiation(message);
+  if (!m) return undefined;
   const first = initiationStart(local.publicKey, m.ephemeral, local.dh(m.ephemeral));
   if (!first) return undefined;
   let { h, c, k } = first;
@@ -156,6 +157,7 @@ export function consumeResponse(
   message: Buffer,
 ): { remoteIndex: number; keys: SessionKeys } | undefined {
   const m = decodeResponse(message);
+  if (!m) return undefined;
   if (m.receiver !== state.localIndex) return undefined;
   const mixed = responseMix(state.hash, state.chainingKey, m.ephemeral, state.ephemeral.dh(m.ephemeral), local.dh(m.ephemeral), peer.presharedKey);
   if (!mixed) return undefined;

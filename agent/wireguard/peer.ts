@@ -1,11 +1,11 @@
 // One configured peer: its handshake, sessions, staged packets, timers and statistics.
 // Pure: every action goes out through the device (sendUdp / writeTun), time comes from its clock.
 import type { Endpoint } from '../../shared/net/address.js';
+import { MSG_INITIATION, MSG_RESPONSE } from '../../shared/wire/wireguard.js';
 import { KEEPALIVE_TIMEOUT, MAX_STAGED_PACKETS, MAX_TIMER_HANDSHAKES, REJECT_AFTER_TIME, REKEY_TIMEOUT } from './constants.js';
 import { CookieGenerator } from './cookie.js';
 import type { PrivateKey } from './crypto.js';
 import { Keypair, paddedLength } from './keypair.js';
-import { MSG_INITIATION, MSG_RESPONSE } from './messages.js';
 import {
   createInitiation,
   createResponse,

@@ -25,7 +25,7 @@ import {
   RELAY_BIND,
   RELAY_COOKIE_BYTES,
   RELAY_DATA,
-} from './wire.js';
+} from '../wire/relay.js';
 
 /** A cookie is good for the period it was made in and the next one. */
 const COOKIE_PERIOD_MS = 60_000;

@@ -1,6 +1,6 @@
 // The signalling protocol between agents and `wgp2p server`, version 1.
 // Text WebSocket frames, one JSON object each. Binary frames carry the packet relay (see
-// shared/relay/wire.ts) when the server's welcome says `wsRelay`. The server routes by opaque room ids and forwards opaque announcements: room names,
+// shared/wire/relay.ts) when the server's welcome says `wsRelay`. The server routes by opaque room ids and forwards opaque announcements: room names,
 // secrets and endpoints never reach it in the clear (agents encrypt and authenticate blobs).
 
 export const PROTOCOL_VERSION = 1;

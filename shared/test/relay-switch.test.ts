@@ -15,7 +15,7 @@ import {
   RELAY_DATA,
   RELAY_UNREACHABLE,
   type RelayPacket,
-} from '../relay/wire.js';
+} from '../wire/relay.js';
 
 const A1 = makeEndpoint('192.0.2.10', 40001);
 const A2 = makeEndpoint('192.0.2.10', 40002);

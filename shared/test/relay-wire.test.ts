@@ -12,8 +12,6 @@ import {
   encodeWsFrame,
   isRelayablePayload,
   isRelayPacket,
-  looksLikeDisco,
-  looksLikeWireGuard,
   MAX_RELAY_AUTH_BYTES,
   MAX_RELAY_ID_BYTES,
   RELAY_BIND,
@@ -24,8 +22,10 @@ import {
   RELAY_MAGIC,
   RELAY_TXID_BYTES,
   RELAY_UNREACHABLE,
-} from '../relay/wire.js';
+} from '../wire/relay.js';
 import { isStunMessage } from '../stun/index.js';
+import { looksLikeDisco } from '../wire/disco.js';
+import { looksLikeWireGuard } from '../wire/wireguard.js';
 
 /** mulberry32: a small seeded PRNG so failures reproduce. */
 function prng(seed: number): () => number {

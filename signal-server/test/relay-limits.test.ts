@@ -4,7 +4,7 @@
 // before.
 import dgram from 'node:dgram';
 import t from 'tap';
-import { encodeWsFrame, RELAY_DATA, RELAY_UNREACHABLE } from '../../shared/relay/wire.js';
+import { encodeWsFrame, RELAY_DATA, RELAY_UNREACHABLE } from '../../shared/wire/relay.js';
 import { roomId, sleep, startTestServer, TestClient, waitFor } from './helpers.js';
 import { member, UdpPeer, wgTransport } from './relay-helpers.js';
 

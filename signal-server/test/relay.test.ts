@@ -2,7 +2,7 @@
 // sockets with the token from welcome and exchange WireGuard-shaped packets through the relay,
 // across UDP and WebSocket, and everything else is dropped and counted.
 import t from 'tap';
-import { encodeBind, encodeWsFrame, RELAY_DATA, RELAY_UNREACHABLE, type RelayPacket } from '../../shared/relay/wire.js';
+import { encodeBind, encodeWsFrame, RELAY_DATA, RELAY_UNREACHABLE, type RelayPacket } from '../../shared/wire/relay.js';
 import { roomId, startTestServer, waitFor } from './helpers.js';
 import { member, UdpPeer, wgTransport, type Member } from './relay-helpers.js';
 

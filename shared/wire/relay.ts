@@ -7,7 +7,7 @@
 //
 // UDP relay datagrams share a socket with WireGuard, STUN and disco, so they start with a magic
 // that is none of those: 0xD2 0x5E 0x1A then version 1 (WireGuard starts with 1..4 and three zero
-// bytes, STUN with two zero bits, disco with 0xD1). Then a type byte:
+// bytes, STUN with two zero bits, disco with 0xD1). Then a type byte, then:
 //   BIND        member → relay: txid(12) idLen(1) id authLen(1) auth [cookie(16)]
 //                                                       "forward to me here"
 //   BOUND       relay → member: txid(12)                                the bind was accepted
@@ -20,6 +20,9 @@
 //   UNREACHABLE relay → member: idLen(1) id                             nobody by that id is bound
 // Over WebSocket (binary frames) there is no magic and no type: idLen(1) id payload, the id being
 // the destination from a member and the source to a member.
+import { isMemberId } from '../signal/fields.js';
+import { looksLikeDisco } from './disco.js';
+import { looksLikeWireGuard } from './wireguard.js';
 
 export const RELAY_MAGIC = Buffer.from([0xd2, 0x5e, 0x1a, 0x01]);
 export const RELAY_BIND = 1;
@@ -32,8 +35,9 @@ export const RELAY_COOKIE_BYTES = 16;
 /** Member ids are at most 64 characters of [A-Za-z0-9_-] (see shared/signal/fields.ts). */
 export const MAX_RELAY_ID_BYTES = 64;
 export const MAX_RELAY_AUTH_BYTES = 96;
-const HEADER_BYTES = RELAY_MAGIC.length + 1;
-const MEMBER_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** The type byte follows the magic; the body follows the type. */
+const TYPE_OFFSET = RELAY_MAGIC.length;
+const HEADER_BYTES = TYPE_OFFSET + 1;
 
 export type RelayPacket =
   | { type: typeof RELAY_BIND; txid: Buffer; id: string; auth: Buffer; cookie?: Buffer }
@@ -43,18 +47,23 @@ export type RelayPacket =
   | { type: typeof RELAY_UNREACHABLE; id: string };
 
 export function isRelayPacket(d: Uint8Array): boolean {
-  return d.length > HEADER_BYTES && d[0] === 0xd2 && d[1] === 0x5e && d[2] === 0x1a && d[3] === 0x01;
+  return d.length > HEADER_BYTES && RELAY_MAGIC.every((b, i) => d[i] === b);
+}
+
+/** The type byte of a relay datagram, or undefined when `d` is not one. */
+export function relayPacketType(d: Uint8Array): number | undefined {
+  return isRelayPacket(d) ? d[TYPE_OFFSET] : undefined;
 }
 
 function header(type: number, rest: number): Buffer {
   const b = Buffer.allocUnsafe(HEADER_BYTES + rest);
   RELAY_MAGIC.copy(b, 0);
-  b[4] = type;
+  b[TYPE_OFFSET] = type;
   return b;
 }
 
 function idBytes(id: string): Buffer {
-  if (!MEMBER_ID.test(id)) throw new Error(`"${id}" is not a member id`);
+  if (!isMemberId(id)) throw new Error(`"${id}" is not a member id`);
   return Buffer.from(id, 'latin1');
 }
 
@@ -115,13 +124,12 @@ function readId(d: Buffer, o: number): { id: string; end: number } | undefined {
   const n = d[o];
   if (n === undefined || n === 0 || n > MAX_RELAY_ID_BYTES || o + 1 + n > d.length) return undefined;
   const id = d.toString('latin1', o + 1, o + 1 + n);
-  return MEMBER_ID.test(id) ? { id, end: o + 1 + n } : undefined;
+  return isMemberId(id) ? { id, end: o + 1 + n } : undefined;
 }
 
 /** Decodes a relay datagram; undefined for anything malformed (never throws on network input). */
 export function decodeRelayPacket(d: Buffer): RelayPacket | undefined {
-  if (!isRelayPacket(d)) return undefined;
-  const type = d[4];
+  const type = relayPacketType(d);
   const o = HEADER_BYTES;
   switch (type) {
     case RELAY_BIND: {
@@ -155,6 +163,14 @@ export function decodeRelayPacket(d: Buffer): RelayPacket | undefined {
   }
 }
 
+/** The payload length of a DATA datagram (header, idLen, id, payload); undefined for anything else. */
+export function dataPayloadLength(d: Uint8Array): number | undefined {
+  const idLen = d[HEADER_BYTES];
+  if (relayPacketType(d) !== RELAY_DATA || idLen === undefined) return undefined;
+  const n = d.length - HEADER_BYTES - 1 - idLen;
+  return n >= 0 ? n : undefined;
+}
+
 /** A WebSocket relay frame: `id` then `payload`. */
 export function encodeWsFrame(id: string, payload: Uint8Array): Buffer {
   const ib = idBytes(id);
@@ -171,42 +187,10 @@ export function decodeWsFrame(d: Buffer): { id: string; payload: Buffer } | unde
   return { id: r.id, payload: d.subarray(r.end) };
 }
 
-// WireGuard message sizes (the WireGuard paper, section 5.4): a relay forwards only payloads of
-// this shape, so it cannot be used to bounce arbitrary traffic at members.
-const WG_INITIATION = 148;
-const WG_RESPONSE = 92;
-const WG_COOKIE_REPLY = 64;
-const WG_TRANSPORT_MIN = 32;
-const WG_MAX = 65_535;
-
-/** True when `p` has the type and length of a WireGuard message. */
-export function looksLikeWireGuard(p: Uint8Array): boolean {
-  if (p.length < 4 || p[1] !== 0 || p[2] !== 0 || p[3] !== 0) return false;
-  switch (p[0]) {
-    case 1:
-      return p.length === WG_INITIATION;
-    case 2:
-      return p.length === WG_RESPONSE;
-    case 3:
-      return p.length === WG_COOKIE_REPLY;
-    case 4:
-      // No multiple-of-16 check: senders pad to 16 but never beyond their MTU, which need not be one.
-      return p.length >= WG_TRANSPORT_MIN && p.length <= WG_MAX;
-    default:
-      return false;
-  }
-}
-
-// Disco probes (agent/join/disco.ts) also travel relayed paths, so members can measure and watch
-// them end to end: a fixed magic and two fixed sizes, authenticated by the pair.
-const DISCO_PING_BYTES = 42;
-const DISCO_PONG_BYTES = 61;
-
-export function looksLikeDisco(p: Uint8Array): boolean {
-  return (p.length === DISCO_PING_BYTES || p.length === DISCO_PONG_BYTES) && p[0] === 0xd1 && p[1] === 0x5c && p[2] === 0x0d && p[3] === 0x01;
-}
-
-/** What a relay forwards: WireGuard messages and disco probes, nothing else. */
+/**
+ * What a relay forwards: WireGuard messages and disco probes (members measure and watch relayed
+ * paths end to end with them), nothing else.
+ */
 export function isRelayablePayload(p: Uint8Array): boolean {
   return looksLikeWireGuard(p) || looksLikeDisco(p);
 }
