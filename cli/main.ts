@@ -9,6 +9,7 @@ import { runPing } from './ping.js';
 import { runNetcheck } from './netcheck.js';
 import { generateSecret } from '../agent/join/secret.js';
 import { UsageError } from './args.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `usage: wgp2p <command> [options]
 
@@ -23,6 +24,7 @@ commands:
   pubkey                         read a private key on stdin, print its public key
   genpsk                         print a new preshared key
   server [options]               run the signalling + STUN server (wgp2p server --help)
+  version, --version, -V         print the version
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -55,6 +57,12 @@ async function main(argv: string[]): Promise<number> {
       const { runServerCli } = await import('../signal-server/main.js');
       return runServerCli(rest, process.env);
     }
+    case 'version':
+    case '--version':
+    case '-V':
+      if (rest.length > 0) throw new UsageError(`usage: wgp2p ${cmd}`);
+      process.stdout.write(`wgp2p ${packageVersion()}\n`);
+      return 0;
     case undefined:
     case 'help':
     case '--help':
