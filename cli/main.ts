@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { genkey, genpsk, pubkey } from './keys.js';
 import { runUp } from './up.js';
+import { runDown } from './down.js';
 import { runStatus } from './status.js';
 import { runJoin } from './join.js';
 import { runPing } from './ping.js';
@@ -15,6 +16,7 @@ const USAGE = `usage: wgp2p <command> [options]
 
 commands:
   up <file> [--interface NAME]   run a WireGuard tunnel from a wg-quick style file
+  down IFACE                     stop the up (or join) running IFACE and wait until it is gone
   join --room NAME --server URL  join a room: direct WireGuard links to its members (wgp2p join --help)
   ping PEER [--count N]          probe a room member's path: direct or relayed, and the RTT
   secret                         print a new strong room secret
@@ -41,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'up':
       return runUp(rest, process.env);
+    case 'down':
+      return runDown(rest);
     case 'status':
       return runStatus(rest);
     case 'join':
