@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { genkey, genpsk, pubkey } from './keys.js';
 import { runUp } from './up.js';
 import { runDown } from './down.js';
+import { runService } from './service.js';
 import { runStatus } from './status.js';
 import { runJoin } from './join.js';
 import { runPing } from './ping.js';
@@ -26,6 +27,7 @@ commands:
   pubkey                         read a private key on stdin, print its public key
   genpsk                         print a new preshared key
   server [options]               run the signalling + STUN server (wgp2p server --help)
+  service install server|join ROOM|up IFACE [--dry-run]  install and start a systemd unit
   version, --version, -V         print the version
 `;
 
@@ -45,6 +47,8 @@ async function main(argv: string[]): Promise<number> {
       return runUp(rest, process.env);
     case 'down':
       return runDown(rest);
+    case 'service':
+      return runService(rest);
     case 'status':
       return runStatus(rest);
     case 'join':
