@@ -3,17 +3,21 @@
 import { readFileSync } from 'node:fs';
 import { genkey, genpsk, pubkey } from './keys.js';
 import { runUp } from './up.js';
+import { runDown } from './down.js';
+import { runService } from './service.js';
 import { runStatus } from './status.js';
 import { runJoin } from './join.js';
 import { runPing } from './ping.js';
 import { runNetcheck } from './netcheck.js';
 import { generateSecret } from '../agent/join/secret.js';
 import { UsageError } from './args.js';
+import { packageVersion } from './version.js';
 
 const USAGE = `usage: wgp2p <command> [options]
 
 commands:
   up <file> [--interface NAME]   run a WireGuard tunnel from a wg-quick style file
+  down IFACE                     stop the up (or join) running IFACE and wait until it is gone
   join --room NAME --server URL  join a room: direct WireGuard links to its members (wgp2p join --help)
   ping PEER [--count N]          probe a room member's path: direct or relayed, and the RTT
   secret                         print a new strong room secret
@@ -23,6 +27,8 @@ commands:
   pubkey                         read a private key on stdin, print its public key
   genpsk                         print a new preshared key
   server [options]               run the signalling + STUN server (wgp2p server --help)
+  service install server|join ROOM|up IFACE [--dry-run]  install and start a systemd unit
+  version, --version, -V         print the version
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -39,6 +45,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'up':
       return runUp(rest, process.env);
+    case 'down':
+      return runDown(rest);
+    case 'service':
+      return runService(rest);
     case 'status':
       return runStatus(rest);
     case 'join':
@@ -55,6 +65,12 @@ async function main(argv: string[]): Promise<number> {
       const { runServerCli } = await import('../signal-server/main.js');
       return runServerCli(rest, process.env);
     }
+    case 'version':
+    case '--version':
+    case '-V':
+      if (rest.length > 0) throw new UsageError(`usage: wgp2p ${cmd}`);
+      process.stdout.write(`wgp2p ${packageVersion()}\n`);
+      return 0;
     case undefined:
     case 'help':
     case '--help':

@@ -4,7 +4,9 @@ import { basename } from 'node:path';
 import { ConfigError, parseWgQuick } from '../agent/config/wg-quick.js';
 import { TEST_HOOKS_ENV } from '../agent/daemon/batch-udp-socket.js';
 import type { ControlHandler } from '../agent/daemon/control-socket.js';
-import { Tunnel } from '../agent/daemon/tunnel.js';
+import { QuickTunnel, STOPPED_BY_DOWN } from '../agent/daemon/quick-tunnel.js';
+import type { Tunnel } from '../agent/daemon/tunnel.js';
+import { DNS_METHODS, type DnsMethod } from '../agent/tun/dns-config.js';
 import { createLogger, parseLogFormat, parseLogLevel } from '../shared/log.js';
 import { parseArgs, UsageError } from './args.js';
 import type { ProtocolLimits } from '../agent/wireguard/peer.js';
@@ -39,14 +41,17 @@ export async function runUp(argv: string[], env: NodeJS.ProcessEnv): Promise<num
   }
   if (config.ignored.length > 0) log.warn('ignoring wg-quick keys this tool does not act on', { keys: config.ignored });
 
+  const dnsMethod = env.WGP2P_DNS_METHOD ?? 'auto';
+  if (!(DNS_METHODS as readonly string[]).includes(dnsMethod)) throw new UsageError(`WGP2P_DNS_METHOD must be one of ${DNS_METHODS.join(', ')}`);
+
   let started: Tunnel | undefined;
-  const tunnel = await Tunnel.start({ ifname, config, log, limits: testLimits(env), controlHandlers: testHandlers(env, () => started) });
-  started = tunnel;
+  const tunnel = await QuickTunnel.start({ ifname, config, log, limits: testLimits(env), dnsMethod: dnsMethod as DnsMethod | 'auto', controlHandlers: testHandlers(env, () => started) });
+  started = tunnel.tunnel;
   return await new Promise<number>((resolve) => {
-    const stop = (sig: string) => tunnel.close(`signal ${sig}`);
+    const stop = (sig: string) => void tunnel.stop(`signal ${sig}`);
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
-    tunnel.onClosed((reason) => resolve(reason.startsWith('signal') || reason === 'control socket removed' ? 0 : 1));
+    tunnel.onStopped((reason) => resolve(reason.startsWith('signal') || reason === 'control socket removed' || reason === STOPPED_BY_DOWN ? 0 : 1));
   });
 }
 

@@ -2,6 +2,7 @@
 // the file's line so a user can fix it without guessing.
 import { parseAddress, parsePrefix, type Prefix } from '../../shared/net/address.js';
 import { parseKey } from '../../shared/keys.js';
+import { isIP } from 'node:net';
 
 export interface InterfaceConfig {
   privateKey: Buffer;
@@ -10,7 +11,32 @@ export interface InterfaceConfig {
   addresses: string[];
   mtu: number | undefined;
   fwmark: number | undefined;
+  /** wg-quick's host integration (only `wgp2p up` acts on it; absent for the join agent). */
+  dns?: DnsSettings;
+  /** Routing table for AllowedIPs: 'off' (no routes), 'auto' (default) or a table number. */
+  table?: RouteTable;
+  /** PreUp, PostUp, PreDown, PostDown commands, in file order (%i not yet replaced). */
+  hooks?: QuickHooks;
 }
+
+export type RouteTable = 'off' | 'auto' | number;
+
+export interface DnsSettings {
+  /** `DNS =` entries that are addresses. */
+  servers: string[];
+  /** `DNS =` entries that are not addresses: search domains, as wg-quick takes them. */
+  search: string[];
+}
+
+export interface QuickHooks {
+  preUp: string[];
+  postUp: string[];
+  preDown: string[];
+  postDown: string[];
+}
+
+const MAIN_TABLE = 254;
+const MAX_TABLE = 0xffffffff;
 
 export interface HostPort {
   host: string;
@@ -28,7 +54,7 @@ export interface PeerConfig {
 export interface TunnelConfig {
   interface: InterfaceConfig;
   peers: PeerConfig[];
-  /** wg-quick keys we understood but do not act on (DNS, PostUp, ...), for a warning. */
+  /** wg-quick keys we understood but do not act on (SaveConfig), for a warning. */
   ignored: string[];
 }
 
@@ -40,11 +66,14 @@ export class ConfigError extends Error {
 }
 
 // wg-quick features outside a userspace tunnel's job; accepted so existing files load.
-const IGNORED_INTERFACE_KEYS = new Set(['dns', 'table', 'preup', 'postup', 'predown', 'postdown', 'saveconfig']);
+const IGNORED_INTERFACE_KEYS = new Set(['saveconfig']);
+const HOOK_KEYS = { preup: 'preUp', postup: 'postUp', predown: 'preDown', postdown: 'postDown' } as const;
 
 export function parseWgQuick(text: string): TunnelConfig {
   let section: 'none' | 'interface' | 'peer' = 'none';
   let iface: Partial<InterfaceConfig> & { addresses: string[]; seen: boolean } = { addresses: [], seen: false };
+  const dns: DnsSettings = { servers: [], search: [] };
+  const hooks: QuickHooks = { preUp: [], postUp: [], preDown: [], postDown: [] };
   const peers: (Partial<PeerConfig> & { line: number; allowedIps: Prefix[] })[] = [];
   const ignored: string[] = [];
   const lines = text.split(/\r?\n/);
@@ -96,6 +125,19 @@ export function parseWgQuick(text: string): TunnelConfig {
             break;
           case 'fwmark':
             iface.fwmark = value === 'off' ? 0 : parseFwmark(value);
+            break;
+          case 'dns':
+            for (const d of list(value)) (isIP(d) ? dns.servers : dns.search).push(d);
+            break;
+          case 'table':
+            iface.table = parseTable(value);
+            break;
+          case 'preup':
+          case 'postup':
+          case 'predown':
+          case 'postdown':
+            // As with wg-quick, '#' starts a comment here too; the first '=' ends the key.
+            hooks[HOOK_KEYS[k]].push(value);
             break;
           default:
             if (IGNORED_INTERFACE_KEYS.has(k)) ignored.push(key);
@@ -151,6 +193,9 @@ export function parseWgQuick(text: string): TunnelConfig {
       addresses: iface.addresses,
       mtu: iface.mtu,
       fwmark: iface.fwmark,
+      dns,
+      table: iface.table ?? 'auto',
+      hooks,
     },
     peers: out,
     ignored,
@@ -169,6 +214,15 @@ function parseIntIn(v: string, min: number, max: number, what: string): number {
   const n = Number(v);
   if (n < min || n > max) throw new Error(`${what} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** Table: off, auto, main or a number (wg-quick also takes names from rt_tables; we do not). */
+function parseTable(v: string): RouteTable {
+  const t = v.toLowerCase();
+  if (t === 'off' || t === 'auto') return t;
+  if (t === 'main') return MAIN_TABLE;
+  if (!/^\d+$/.test(v)) throw new Error(`must be off, auto, main or a table number, got "${v}"`);
+  return parseIntIn(v, 1, MAX_TABLE, 'Table');
 }
 
 /** FwMark: decimal or 0x-hex (as wg and wg-quick take it), 32 bits. */

@@ -40,6 +40,8 @@ export interface TunnelOptions {
   status?: (base: DeviceStatus) => DeviceStatus;
   /** More control socket operations, e.g. the join agent's `ping`. */
   controlHandlers?: Record<string, ControlHandler>;
+  /** Runs once the TUN device exists, before it is configured (wg-quick's PreUp). */
+  beforeConfigure?: (ifname: string) => Promise<void>;
 }
 
 export class Tunnel {
@@ -93,6 +95,7 @@ export class Tunnel {
     // A receive failure before the Tunnel exists waits for it (it can only come between ticks).
     let earlyUdpError: Error | undefined;
     try {
+      await opts.beforeConfigure?.(tun.name);
       udp = await BatchUdpSocket.bind(
         config.interface.listenPort ?? 0,
         (d, from) => (tunnel ? tunnel.receive(d, from) : device.receive(d, from)),
@@ -126,12 +129,14 @@ export class Tunnel {
         routes.push(formatPrefix(prefix));
       }
     });
+    // Table: off adds no routes; a number takes them all, /0 too (as wg-quick); auto is below.
+    const table = config.interface.table ?? 'auto';
     for (const r of routes) {
-      if (r.endsWith('/0')) continue;
-      await addRoute(tun.name, r).catch((e: Error) => log.debug('route not added', { route: r, error: e.message }));
+      if (table === 'off' || (table === 'auto' && r.endsWith('/0'))) continue;
+      await addRoute(tun.name, r, table === 'auto' ? undefined : table).catch((e: Error) => log.debug('route not added', { route: r, error: e.message }));
     }
     try {
-      await t.routeDefaults(routes);
+      if (table === 'auto') await t.routeDefaults(routes);
       t.uapi = await UapiServer.listen(tun.name, device, { setListenPort: (p) => t.rebind(p), setFwmark: (m) => t.setFwmark(m) }, opts.uapiDir);
       const status = () => {
         const base = deviceStatus(device, tun.name, config.interface.addresses[0]);

@@ -29,7 +29,9 @@ Endpoint = [2001:db8::1]:51820
   t.equal(c.interface.listenPort, 51820);
   t.same(c.interface.addresses, ['10.0.0.1/24', 'fd00::1/64']);
   t.equal(c.interface.mtu, 1380);
-  t.same(c.ignored, ['DNS']);
+  t.same(c.ignored, []);
+  t.same(c.interface.dns, { servers: ['1.1.1.1'], search: [] });
+  t.equal(c.interface.table, 'auto', 'Table defaults to auto');
   t.equal(c.peers.length, 2);
   t.same(c.peers[0]!.endpoint, { host: '198.51.100.2', port: 51821 });
   t.equal(c.peers[0]!.persistentKeepalive, 25);
@@ -67,3 +69,28 @@ for (const [name, text, re] of cases) {
     t.throws(() => parseWgQuick(text), re);
   });
 }
+
+t.test('wg-quick host keys: DNS, Table and the four hooks', async (t) => {
+  const base = `[Interface]\nPrivateKey = ${priv}\n`;
+  const c = parseWgQuick(`${base}DNS = 192.0.2.53, 2001:db8::53, corp.example, lab.example
+Table = 1234
+PreUp = echo pre %i
+PostUp = iptables -A FORWARD -i %i -j ACCEPT; iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE
+PostUp = echo second
+PreDown = echo down a=b
+PostDown = iptables -D FORWARD -i %i -j ACCEPT # removes it
+SaveConfig = true
+`);
+  t.same(c.interface.dns, { servers: ['192.0.2.53', '2001:db8::53'], search: ['corp.example', 'lab.example'] });
+  t.equal(c.interface.table, 1234);
+  t.same(c.interface.hooks, {
+    preUp: ['echo pre %i'],
+    postUp: ['iptables -A FORWARD -i %i -j ACCEPT; iptables -t nat -A POSTROUTING -o eth0 -j MASQUERADE', 'echo second'],
+    preDown: ['echo down a=b'],
+    postDown: ['iptables -D FORWARD -i %i -j ACCEPT'],
+  });
+  t.same(c.ignored, ['SaveConfig']);
+  t.equal(parseWgQuick(`${base}Table = off\n`).interface.table, 'off');
+  t.equal(parseWgQuick(`${base}Table = main\n`).interface.table, 254);
+  t.throws(() => parseWgQuick(`${base}Table = sometable\n`), /line 3: Table: must be off, auto, main or a table number, got "sometable"/);
+});
