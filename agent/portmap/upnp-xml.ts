@@ -45,6 +45,11 @@ function elements(xml: string, tag: string, limit = 64): string[] {
   while (out.length < limit) {
     const open = findOpenTag(xml, tag, from);
     if (!open) break;
+    if (open.selfClosing) {
+      out.push('');
+      from = open.end;
+      continue;
+    }
     const close = xml.indexOf(`</${open.prefix}${tag}>`, open.end);
     if (close < 0) break;
     out.push(xml.slice(open.end, close));
@@ -53,15 +58,15 @@ function elements(xml: string, tag: string, limit = 64): string[] {
   return out;
 }
 
-/** The next `<tag>` or `<p:tag>` or `<tag attr…>` at or after `from`. */
-function findOpenTag(xml: string, tag: string, from: number): { prefix: string; end: number } | undefined {
+/** The next `<tag>`, `<p:tag attr…>` or `<tag/>` at or after `from`. */
+function findOpenTag(xml: string, tag: string, from: number): { prefix: string; end: number; selfClosing: boolean } | undefined {
   for (let i = xml.indexOf('<', from); i >= 0; i = xml.indexOf('<', i + 1)) {
     const gt = xml.indexOf('>', i);
     if (gt < 0) return undefined;
     const name = xml.slice(i + 1, gt).split(/[\s/]/, 1)[0] ?? '';
     const colon = name.indexOf(':');
     const local = colon >= 0 ? name.slice(colon + 1) : name;
-    if (local === tag && !xml.slice(i + 1, gt).endsWith('/')) return { prefix: colon >= 0 ? name.slice(0, colon + 1) : '', end: gt + 1 };
+    if (local === tag) return { prefix: colon >= 0 ? name.slice(0, colon + 1) : '', end: gt + 1, selfClosing: xml[gt - 1] === '/' };
   }
   return undefined;
 }
