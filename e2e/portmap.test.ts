@@ -1,11 +1,11 @@
 // The port mapper (agent/portmap) against a real miniupnpd on a symmetric NAT, one protocol at a
-// time: the mapping it gets really forwards from the internet to the host's socket, and is gone
+// time (and PCP on a port-restricted NAT): the mapping it gets really forwards from the internet to the host's socket, and is gone
 // from the router once the mapper closes. Then a hostile device on the LAN (garbage, oversized,
 // mismatched and impostor answers, some from the gateway's own address) gets no mapping made
 // and crashes nothing.
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { MINIUPNPD, MINIUPNPD_PROTOCOLS, miniupnpdSite } from './lib/miniupnpd.js';
+import { MINIUPNPD, MINIUPNPD_PROTOCOLS, miniupnpdSite, type MiniupnpdNat } from './lib/miniupnpd.js';
 import { NatLab } from './lib/nat-lab.js';
 import type { Netns } from './lib/netns.js';
 import { waitFor, sleep, type ManagedProcess } from './lib/process.js';
@@ -39,14 +39,15 @@ async function sendFromInternet(ns: Netns, to: Mapping, text: string): Promise<v
   await ns.exec('node', [tool('udp-send.mjs'), to.externalAddress, String(to.externalPort), 'hex'], { input: Buffer.from(text).toString('hex') + '\n' });
 }
 
-t.test('port mapping through a real miniupnpd on a symmetric NAT', async (t) => {
+t.test('port mapping through a real miniupnpd on a symmetric and a port-restricted NAT', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
   const lab = await NatLab.create(t, { prefix: 'pmt' });
   const sender = await lab.publicHost('snd', '203.0.113.40');
 
-  for (const protocol of MINIUPNPD_PROTOCOLS) {
-    t.test(`${protocol} alone`, async (t: Test) => {
-      const mp = await miniupnpdSite(lab, protocol.slice(0, 2), { nat: 'symmetric', protocol });
+  const runs = [...MINIUPNPD_PROTOCOLS.map((protocol) => ({ protocol, nat: 'symmetric' as MiniupnpdNat })), { protocol: 'pcp' as const, nat: 'port-restricted' as MiniupnpdNat }];
+  for (const { protocol, nat } of runs) {
+    t.test(`${protocol} alone, ${nat} NAT`, async (t: Test) => {
+      const mp = await miniupnpdSite(lab, `${protocol.slice(0, 2)}${nat.slice(0, 2)}`, { nat, protocol });
       const client = startClient(mp.site.hosts[0]!, 'pcp,natpmp,upnp');
       const got = await waitFor(() => lines(client).find((l) => l.mapping)?.mapping, { timeoutMs: 15_000, what: `a ${protocol} mapping` });
       t.equal(got.protocol, protocol, `the mapping came by ${protocol}`);
