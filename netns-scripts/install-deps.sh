@@ -6,7 +6,8 @@ export PATH="$PATH:/usr/sbin:/sbin"
 [ "$(id -u)" = 0 ] || { echo "install-deps: run as root (apt-get)" >&2; exit 1; }
 
 PACKAGES=(wireguard-go wireguard-tools iperf3 iproute2 iptables nftables conntrack systemd
-  iputils-ping tcpdump tshark procps psmisc kmod ca-certificates openssl util-linux)
+  iputils-ping tcpdump tshark procps psmisc kmod ca-certificates openssl util-linux
+  miniupnpd-nftables)  # the binary alone: the `miniupnpd` package adds a system service the lab does not want
 
 missing() {
   local pkg status
@@ -29,6 +30,6 @@ else
   STILL=$(missing)
   [ -z "$STILL" ] || { echo "install-deps: still missing after apt-get:" $STILL >&2; exit 1; }
 fi
-for bin in wireguard-go wg iperf3 ip ss ping tcpdump tshark nft iptables conntrack sysctl openssl setpriv systemd-analyze; do
+for bin in wireguard-go wg iperf3 ip ss ping tcpdump tshark nft iptables conntrack sysctl openssl setpriv systemd-analyze miniupnpd; do
   command -v "$bin" >/dev/null || { echo "install-deps: $bin missing although its package is installed" >&2; exit 1; }
 done

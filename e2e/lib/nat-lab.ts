@@ -38,7 +38,9 @@ export type SiteKind = NatKind | 'public' | 'two-behind-one' | 'cgnat';
 export const SITE_KINDS: readonly SiteKind[] = ['public', 'full-cone', 'restricted-cone', 'port-restricted', 'symmetric', 'udp-blocked', 'two-behind-one', 'cgnat'];
 
 const INTERNET_BRIDGE = 'br0';
-const GATEWAYS = { '203.0.113': '203.0.113.1', '198.51.100': '198.51.100.1' } as const;
+// 100.128.0.0/24 is not reserved (miniupnpd refuses to map on a reserved WAN address, see
+// miniupnpd.ts); it exists only on the lab's bridge, which has no route to the root namespace.
+const GATEWAYS = { '203.0.113': '203.0.113.1', '198.51.100': '198.51.100.1', '100.128.0': '100.128.0.1' } as const;
 const DEFAULT_CARRIER = 'cgn';
 
 /** A NAT router namespace: a site's router or a carrier. */
@@ -330,7 +332,7 @@ function gatewayFor(address: string): string {
   const net = address.split('.').slice(0, 3).join('.');
   const gw = (GATEWAYS as Record<string, string>)[net];
   if (!gw || address === gw || !/^\d+\.\d+\.\d+\.\d+$/.test(address)) {
-    throw new Error(`nat-lab: ${address} is not a host address in 203.0.113.0/24 or 198.51.100.0/24`);
+    throw new Error(`nat-lab: ${address} is not a host address in 203.0.113.0/24, 198.51.100.0/24 or 100.128.0.0/24`);
   }
   return gw;
 }
