@@ -2,11 +2,11 @@
 // (direct when punching works, else relayed) until signalled. Every flag is checked before anything touches the system.
 import { hostname } from 'node:os';
 import { JOIN_DEFAULT_MTU, JoinAgent } from '../agent/join/agent.js';
-import { sanitizeName, isMemberName } from '../agent/join/announcement.js';
-import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../agent/join/identity.js';
-import { DEFAULT_ROOM_SUBNET, parseMemberAddress, parseSubnet } from '../agent/join/room-address.js';
-import { resolveSecret } from '../agent/join/secret.js';
-import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/stun-server.js';
+import { sanitizeName, isMemberName } from '../agent/join/room/announcement.js';
+import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../agent/join/identity/identity.js';
+import { DEFAULT_ROOM_SUBNET, parseMemberAddress, parseSubnet } from '../agent/join/room/room-address.js';
+import { resolveSecret } from '../agent/join/room/secret.js';
+import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/nat/stun-server.js';
 import { createLogger, parseLogFormat, parseLogLevel } from '../shared/log.js';
 import { parseArgs, UsageError } from './args.js';
 import { parseEndpoint } from '../shared/net/address.js';

@@ -8,11 +8,11 @@ import { createLogger } from '../../shared/log.js';
 import { Device } from '../wireguard/device.js';
 import { PrivateKey } from '../wireguard/crypto.js';
 import type { Peer } from '../wireguard/peer.js';
-import { AddressRouting } from '../join/address-routing.js';
-import { derivePairKeys } from '../join/pair-keys.js';
-import { PathFinder } from '../join/punch.js';
-import { parseSubnet } from '../join/room-address.js';
-import { RoomMembers, type Member } from '../join/room-members.js';
+import { AddressRouting } from '../join/room/address-routing.js';
+import { derivePairKeys } from '../join/room/pair-keys.js';
+import { PathFinder } from '../join/paths/direct/punch.js';
+import { parseSubnet } from '../join/room/room-address.js';
+import { RoomMembers, type Member } from '../join/room/room-members.js';
 import { FakeClock } from './fixtures/engine-net.js';
 
 const quiet = createLogger({ level: 'error', write: () => undefined });

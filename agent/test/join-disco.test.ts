@@ -4,7 +4,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { makeEndpoint } from '../../shared/net/address.js';
 import { stunBindingRequest } from '../../shared/stun/binding.js';
-import { AnsweredPings, classifyDatagram, DISCO_PING, DISCO_PONG, encodePing, encodePong, newTxid, openDisco, peekDisco, PING_BYTES, PONG_BYTES } from '../join/disco.js';
+import { AnsweredPings, classifyDatagram, DISCO_PING, DISCO_PONG, encodePing, encodePong, newTxid, openDisco, peekDisco, PING_BYTES, PONG_BYTES } from '../join/paths/direct/disco.js';
 import { EngineNet, ipv4Packet } from './fixtures/engine-net.js';
 
 const key = randomBytes(32);

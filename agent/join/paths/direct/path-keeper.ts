@@ -2,14 +2,14 @@
 // sends its disco probes on the WireGuard socket, answers and learns from the peer's probes,
 // points the WireGuard peer at the path found, and re-discovers (STUN again, re-announce if our
 // candidates moved, punch again) when a path dies or a session found nothing.
-import { formatEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
-import type { Tunnel } from '../daemon/tunnel.js';
-import type { Logger } from '../../shared/log.js';
-import type { Candidate } from './candidates.js';
+import { formatEndpoint, sameEndpoint, type Endpoint } from '../../../../shared/net/address.js';
+import type { Tunnel } from '../../../daemon/tunnel.js';
+import type { Logger } from '../../../../shared/log.js';
+import type { Candidate } from '../../nat/candidates.js';
 import { AnsweredPings, DISCO_PING, encodePing, encodePong, openDisco, peekDisco } from './disco.js';
-import type { LocalCandidates } from './local-candidates.js';
+import type { LocalCandidates } from '../../nat/local-candidates.js';
 import type { PathEvent, RemoteCandidate } from './punch.js';
-import type { Member, RoomMembers } from './room-members.js';
+import type { Member, RoomMembers } from '../../room/room-members.js';
 
 export interface PathKeeperContext {
   tunnel: Pick<Tunnel, 'sendDatagram' | 'device' | 'dualStack'>;

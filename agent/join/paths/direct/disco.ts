@@ -10,10 +10,10 @@
 // keyed by the pair's disco key. A pong echoes the ping's transaction id and tells the pinger the
 // address its ping came from.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isStunMessage } from '../../shared/stun/message.js';
-import { isRelayPacket, looksLikeDisco } from '../../shared/relay/wire.js';
-import { formatIp, parseIp } from '../../shared/net/ip-bytes.js';
-import { makeEndpoint, type Endpoint } from '../../shared/net/address.js';
+import { isStunMessage } from '../../../../shared/stun/message.js';
+import { isRelayPacket, looksLikeDisco } from '../../../../shared/relay/wire.js';
+import { formatIp, parseIp } from '../../../../shared/net/ip-bytes.js';
+import { makeEndpoint, type Endpoint } from '../../../../shared/net/address.js';
 
 export const DISCO_MAGIC = Buffer.from([0xd1, 0x5c, 0x0d, 0x01]);
 export const DISCO_PING = 1;

@@ -1,11 +1,11 @@
 // The members of our room as the agent knows them, keyed by the public key inside their verified
 // announcements (never by what the server says about them); the server's member id is only a
 // mailing address for directed messages. Also looks members up by disco pair id, name or address.
-import { formatKey } from '../../shared/keys.js';
+import { formatKey } from '../../../shared/keys.js';
 import type { Announcement, NatInfo } from './announcement.js';
-import { sameCandidates, type Candidate } from './candidates.js';
+import { sameCandidates, type Candidate } from '../nat/candidates.js';
 import type { PairKeys } from './pair-keys.js';
-import type { PathFinder } from './punch.js';
+import type { PathFinder } from '../paths/direct/punch.js';
 
 export interface Member {
   key: string;

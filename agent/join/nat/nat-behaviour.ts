@@ -5,9 +5,9 @@
 //    socket: a filtered answer leaves a conntrack entry on Linux NATs that would make the
 //    WireGuard socket's next mapping look endpoint-dependent.
 // Needs a server with --stun-alt-port (OTHER-ADDRESS); otherwise both are 'unknown'.
-import type { Endpoint } from '../../shared/net/address.js';
-import { probeFiltering } from '../../shared/stun/discovery.js';
-import type { MappingBehaviour, NatInfo } from './announcement.js';
+import type { Endpoint } from '../../../shared/net/address.js';
+import { probeFiltering } from '../../../shared/stun/discovery.js';
+import type { MappingBehaviour, NatInfo } from '../room/announcement.js';
 import { endpointOfStun, type StunTransactions } from './stun-transactions.js';
 
 export interface NatReport extends NatInfo {

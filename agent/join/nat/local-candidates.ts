@@ -1,8 +1,8 @@
 // Our own reachable addresses, kept current: host addresses (re-read periodically, so a network
 // change is noticed) and the server-reflexive address of the WireGuard socket (STUN through the
 // socket itself). `refresh()` says whether anything changed, so the agent re-announces only then.
-import type { Endpoint } from '../../shared/net/address.js';
-import type { NatInfo } from './announcement.js';
+import type { Endpoint } from '../../../shared/net/address.js';
+import type { NatInfo } from '../room/announcement.js';
 import { hostCandidates, sameCandidates, type Candidate, type HostCandidateOptions } from './candidates.js';
 import { discoverNat } from './nat-behaviour.js';
 import { endpointOfStun, type StunTransactions } from './stun-transactions.js';

@@ -10,15 +10,15 @@
 // tell when a relay no longer reaches the member (e.g. the member is not bound there), so we move
 // to another. Both ends pick the relay with the lowest RTT they see; to converge on one relay the
 // higher-keyed end follows the one its peer's packets arrive through.
-import { formatEndpoint, type Endpoint } from '../../shared/net/address.js';
-import { looksLikeDisco, looksLikeWireGuard } from '../../shared/relay/wire.js';
-import type { Tunnel } from '../daemon/tunnel.js';
-import type { Logger } from '../../shared/log.js';
-import type { NatInfo } from './announcement.js';
-import { AnsweredPings, DISCO_PING, encodePing, encodePong, newTxid, openDisco } from './disco.js';
+import { formatEndpoint, type Endpoint } from '../../../../shared/net/address.js';
+import { looksLikeDisco, looksLikeWireGuard } from '../../../../shared/relay/wire.js';
+import type { Tunnel } from '../../../daemon/tunnel.js';
+import type { Logger } from '../../../../shared/log.js';
+import type { NatInfo } from '../../room/announcement.js';
+import { AnsweredPings, DISCO_PING, encodePing, encodePong, newTxid, openDisco } from '../direct/disco.js';
 import { isRelayEndpoint, parseRelayEndpoint, relayEndpoint } from './relay-endpoint.js';
 import type { RelayLink, RelayLinks } from './relay-links.js';
-import type { Member, RoomMembers } from './room-members.js';
+import type { Member, RoomMembers } from '../../room/room-members.js';
 
 export interface RelayPathsContext {
   tunnel: Pick<Tunnel, 'device'>;

@@ -9,9 +9,9 @@
 // member we reach only through the hub (no direct path, no relay) loses its own /32: its address
 // then falls to the hub's prefix, both for sending and for the source check of what the hub
 // forwards from it.
-import { parsePrefix } from '../../shared/net/address.js';
-import type { Logger } from '../../shared/log.js';
-import type { Device } from '../wireguard/device.js';
+import { parsePrefix } from '../../../shared/net/address.js';
+import type { Logger } from '../../../shared/log.js';
+import type { Device } from '../../wireguard/device.js';
 import { claimWinners, formatSubnet, isRoomHost, type RoomSubnet } from './room-address.js';
 import type { Member } from './room-members.js';
 

@@ -1,9 +1,9 @@
 // STUN Binding transactions sent from the WireGuard socket itself, so the mapping learned is the
 // one WireGuard traffic uses. The socket belongs to the tunnel: requests go out through `send`,
 // and the agent hands every STUN datagram it demultiplexes to `handle`.
-import { makeEndpoint, type Endpoint } from '../../shared/net/address.js';
-import type { StunAddress } from '../../shared/stun/attributes.js';
-import { parseBindingResponse, stunBindingRequest, type BindingResponse } from '../../shared/stun/binding.js';
+import { makeEndpoint, type Endpoint } from '../../../shared/net/address.js';
+import type { StunAddress } from '../../../shared/stun/attributes.js';
+import { parseBindingResponse, stunBindingRequest, type BindingResponse } from '../../../shared/stun/binding.js';
 
 export interface StunAnswer {
   response: BindingResponse;
