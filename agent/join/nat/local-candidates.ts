@@ -4,7 +4,7 @@
 import type { Endpoint } from '../../../shared/net/address.js';
 import type { NatInfo } from '../room/announcement.js';
 import { hostCandidates, sameCandidates, type Candidate, type HostCandidateOptions } from './candidates.js';
-import { discoverNat } from './nat-behaviour.js';
+import { discoverNat, type FilteringProbe } from './nat-behaviour.js';
 import { endpointOfStun, type StunTransactions } from './stun-transactions.js';
 
 export interface LocalCandidateOptions extends Omit<HostCandidateOptions, 'port'> {
@@ -13,6 +13,8 @@ export interface LocalCandidateOptions extends Omit<HostCandidateOptions, 'port'
   stunServer: () => Endpoint | undefined;
   /** The WireGuard socket's port. */
   port: () => number;
+  /** For in-memory networks; defaults to a probe from a fresh real socket. */
+  probeFiltering?: FilteringProbe;
 }
 
 export class LocalCandidates {
@@ -59,7 +61,7 @@ export class LocalCandidates {
     const server = this.o.stunServer();
     if (!server) return false;
     const before = this.list();
-    const report = await discoverNat(this.o.stun, server);
+    const report = await discoverNat(this.o.stun, server, this.o.probeFiltering);
     if (report.mapped) this.reflexive = report.mapped;
     const changed = report.mapping !== this.nat.mapping || report.filtering !== this.nat.filtering;
     this.nat = { mapping: report.mapping, filtering: report.filtering };

@@ -7,7 +7,7 @@
 // Needs a server with --stun-alt-port (OTHER-ADDRESS); otherwise both are 'unknown'.
 import type { Endpoint } from '../../../shared/net/address.js';
 import { probeFiltering } from '../../../shared/stun/discovery.js';
-import type { MappingBehaviour, NatInfo } from '../room/announcement.js';
+import type { FilteringBehaviour, MappingBehaviour, NatInfo } from '../room/announcement.js';
 import { endpointOfStun, type StunTransactions } from './stun-transactions.js';
 
 export interface NatReport extends NatInfo {
@@ -18,14 +18,19 @@ export interface NatReport extends NatInfo {
 
 const TIMING = { rtoMs: 200, attempts: 3 };
 
-export async function discoverNat(stun: StunTransactions, server: Endpoint): Promise<NatReport> {
+/** The filtering probe (a fresh socket, see probeFiltering); injectable for in-memory networks. */
+export type FilteringProbe = (server: Endpoint, timing: typeof TIMING) => Promise<FilteringBehaviour>;
+
+const realFilteringProbe: FilteringProbe = (server, timing) => probeFiltering(server.family === 6 ? 'IPv6' : 'IPv4', { host: server.address, port: server.port }, timing);
+
+export async function discoverNat(stun: StunTransactions, server: Endpoint, probe: FilteringProbe = realFilteringProbe): Promise<NatReport> {
   const first = await stun.query(server, TIMING);
   if (!first || first.response.kind !== 'success') return { mapping: 'unknown', filtering: 'unknown' };
   const mapped = endpointOfStun(first.response.mapped);
   const other = first.response.otherAddress;
   if (!other) return { mapped, mapping: 'unknown', filtering: 'unknown' };
   const altServer = endpointOfStun(other);
-  const [alt, filtering] = await Promise.all([stun.query(altServer, TIMING), probeFiltering(server.family === 6 ? 'IPv6' : 'IPv4', { host: server.address, port: server.port }, TIMING)]);
+  const [alt, filtering] = await Promise.all([stun.query(altServer, TIMING), probe(server, TIMING)]);
   if (!alt || alt.response.kind !== 'success') return { mapped, mapping: 'unknown', filtering };
   const mappedAlt = endpointOfStun(alt.response.mapped);
   const mapping: MappingBehaviour = mapped.address === mappedAlt.address && mapped.port === mappedAlt.port ? 'endpoint-independent' : 'endpoint-dependent';

@@ -4,6 +4,7 @@
 import { makeEndpoint, type Endpoint } from '../../../shared/net/address.js';
 import type { StunAddress } from '../../../shared/stun/attributes.js';
 import { parseBindingResponse, stunBindingRequest, type BindingResponse } from '../../../shared/stun/binding.js';
+import { systemJoinClock, type JoinClock, type TimerHandle } from '../ports.js';
 
 export interface StunAnswer {
   response: BindingResponse;
@@ -28,7 +29,10 @@ export class StunTransactions {
   private readonly pending = new Map<string, Pending>();
   private closed = false;
 
-  constructor(private readonly send: (data: Buffer, to: Endpoint) => void) {}
+  constructor(
+    private readonly send: (data: Buffer, to: Endpoint) => void,
+    private readonly clock: Pick<JoinClock, 'setTimeout' | 'clearTimeout'> = systemJoinClock,
+  ) {}
 
   /** One Binding transaction with retransmission; undefined when nothing answers in time. */
   query(server: Endpoint, o: StunQueryTiming & { changePort?: boolean } = {}): Promise<StunAnswer | undefined> {
@@ -39,9 +43,9 @@ export class StunTransactions {
     return new Promise((resolve) => {
       if (this.closed) return resolve(undefined);
       let sent = 0;
-      let timer: NodeJS.Timeout | undefined;
+      let timer: TimerHandle | undefined;
       const finish = (a: StunAnswer | undefined) => {
-        clearTimeout(timer);
+        if (timer !== undefined) this.clock.clearTimeout(timer);
         this.pending.delete(key);
         resolve(a);
       };
@@ -49,7 +53,7 @@ export class StunTransactions {
         if (sent === attempts || this.closed) return finish(undefined);
         sent++;
         this.send(packet, server);
-        timer = setTimeout(transmit, rto);
+        timer = this.clock.setTimeout(transmit, rto);
         rto *= 2;
       };
       this.pending.set(key, { server, anyPort: !!o.changePort, finish });
