@@ -12,8 +12,8 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import { AnnouncementGuard } from './room/announcement.js';
 import type { Identity } from './identity/identity.js';
 import { LocalCandidates } from './nat/local-candidates.js';
-import type { FilteringProbe } from './nat/nat-behaviour.js';
-import { StunTransactions } from './nat/stun-transactions.js';
+import { StunClient } from '../../shared/stun/client.js';
+import type { FilteringProbe } from '../../shared/stun/discovery.js';
 import { describe, PathKeeper } from './paths/direct/path-keeper.js';
 import { PathFinder, type PunchTiming, DEFAULT_PUNCH_TIMING } from './paths/direct/punch.js';
 import { PathArbiters } from './paths/arbiter.js';
@@ -76,7 +76,7 @@ export class JoinAgent {
   readonly links: RelayLinks;
   readonly signalling: RoomSignalling;
   readonly lifecycle: MemberLifecycle;
-  readonly stun: StunTransactions;
+  readonly stun: StunClient;
   readonly datagrams: DatagramInput;
   readonly stunService: StunService;
   private readonly ticker: JoinTicker;
@@ -96,7 +96,7 @@ export class JoinAgent {
     const timing = o.punchTiming ?? DEFAULT_PUNCH_TIMING;
     const relayTiming = { ...DEFAULT_RELAY_TIMING, ...o.relayTiming };
     this.members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(room.key, o.identity.publicKey, a.publicKey), finder: new PathFinder(timing) }));
-    this.stun = new StunTransactions((d, to) => tunnel.sendDatagram(d, to), clock);
+    this.stun = new StunClient((d, to) => tunnel.sendDatagram(d, to), clock);
     this.local = new LocalCandidates({
       stun: this.stun,
       stunServer: () => this.stunService.server,

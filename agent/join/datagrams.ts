@@ -3,7 +3,7 @@
 // and the WebSocket relay's binary frames. Each goes to the part that owns it.
 import type { Endpoint } from '../../shared/net/address.js';
 import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_BOUND, RELAY_CHALLENGE, RELAY_DATA, RELAY_UNREACHABLE } from '../../shared/relay/wire.js';
-import type { StunTransactions } from './nat/stun-transactions.js';
+import type { StunClient } from '../../shared/stun/client.js';
 import { classifyDatagram } from './paths/direct/disco.js';
 import type { PathKeeper } from './paths/direct/path-keeper.js';
 import type { RelayLinks } from './paths/relay/relay-links.js';
@@ -12,7 +12,7 @@ import type { Bounce } from './roles/bounce.js';
 import type { JoinClock } from './ports.js';
 
 export interface DatagramContext {
-  stun: StunTransactions;
+  stun: StunClient;
   paths: PathKeeper;
   links: RelayLinks;
   relayed: RelayPaths;
