@@ -137,3 +137,18 @@ t.test('sleep and wake: a wall clock jump re-discovers every path', async (t) =>
   t.equal(member(a, b)!.finder.state, 'punching', 'a punches again after waking');
   t.ok((await net.until(() => route(a, b) === 'direct' && member(a, b)!.finder.state === 'settled', 15_000)) >= 0, 'and settles on a direct path again');
 });
+
+t.test('a bounce relays for members that cannot punch, its bindings proven by CHALLENGE', async (t) => {
+  const net = new JoinNet('bounce room', { serverRelay: false });
+  t.teardown(() => net.closeAll());
+  const c = await net.add('c', { nat: 'public', agent: { bounce: true } });
+  const a = await net.add('a', { nat: 'symmetric' });
+  const b = await net.add('b', { nat: 'symmetric' });
+  t.ok((await net.until(() => route(a, b) === 'relay' && route(b, a) === 'relay', 20_000)) >= 0, 'relayed both ways');
+  t.match(a.agent.relayed.info(member(a, b)!)?.relay, 'c', 'through the bounce');
+  t.ok(await reaches(net, a, b));
+  t.ok(await reaches(net, b, a));
+  const counters = c.agent.bounce!.counters();
+  t.ok(counters.bounce_challenges! >= 2, 'each binding answered a CHALLENGE first');
+  t.ok(counters.bounce_relayed_packets! > 0);
+});
