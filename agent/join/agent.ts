@@ -3,17 +3,15 @@
 // over three ports (ports.ts: a clock, the tunnel, the signalling connection) and feeds them the
 // inputs: server frames, datagrams and the clock's ticks. host.ts plugs in the real ports. The
 // server going away only pauses discovery of new members: tunnels, paths and heartbeats carry on.
-import { makeEndpoint, type Endpoint } from '../../shared/net/address.js';
+import type { Endpoint } from '../../shared/net/address.js';
 import { formatKey } from '../../shared/keys.js';
 import type { WelcomeMessage } from '../../shared/signal/protocol.js';
 import type { RoomCredentials } from '../../shared/signal/room-key.js';
 import type { Logger } from '../../shared/log.js';
-import type { NetworkInterfaceInfo } from 'node:os';
 import { AnnouncementGuard } from './room/announcement.js';
 import type { Identity } from './identity/identity.js';
 import { LocalCandidates } from './nat/local-candidates.js';
 import { StunClient } from '../../shared/stun/client.js';
-import type { FilteringProbe } from '../../shared/stun/discovery.js';
 import { describe, PathKeeper } from './paths/direct/path-keeper.js';
 import { PathFinder, type PunchTiming, DEFAULT_PUNCH_TIMING } from './paths/direct/punch.js';
 import { PathArbiters } from './paths/arbiter.js';
@@ -32,7 +30,8 @@ import { RoomSignalling } from './signalling/dispatch.js';
 import { DatagramInput } from './datagrams.js';
 import { JoinTicker } from './tick.js';
 import { StunService } from './nat/stun-service.js';
-import type { JoinClock, SignallingPort, TunnelPort } from './ports.js';
+import type { JoinPorts } from './ports.js';
+import { useServerRelays } from './paths/relay/server-relays.js';
 
 export interface JoinAgentOptions {
   name: string;
@@ -48,19 +47,6 @@ export interface JoinAgentOptions {
   /** Forward decrypted room traffic for members that have no other path (`--hub`). */
   hub?: boolean;
   relayTiming?: Partial<RelayTiming>;
-}
-
-export interface JoinPorts {
-  clock: JoinClock;
-  tunnel: TunnelPort;
-  signal: SignallingPort;
-  /** The server's STUN service at `port` (on the host of the server's URL). */
-  resolveStun(port: number): Promise<Endpoint>;
-  /** The server's STUN port we start with (--stun-port; its welcome may name another). */
-  stunPort: number;
-  /** For in-memory networks: our interfaces, and the NAT filtering probe. */
-  interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]>;
-  probeFiltering?: FilteringProbe;
 }
 
 export class JoinAgent {
@@ -195,27 +181,8 @@ export class JoinAgent {
   private onWelcome(w: WelcomeMessage): void {
     this.lastMemberId = w.id;
     if (w.stunPort !== undefined && w.stunPort !== this.stunService.server?.port) void this.stunService.usePort(w.stunPort);
-    this.useServerRelay(w);
-    this.links.setWs(w.wsRelay === true, this.signalling.rttMs);
-    this.links.rebindAll();
-  }
-
-  /** The server's UDP relay, when its welcome offers one (on the host of the server's URL). */
-  private useServerRelay(w: WelcomeMessage): void {
-    if (w.relayPort === undefined || w.relayToken === undefined) {
-      this.links.remove('server', 'the server offers no UDP relay');
-      return;
-    }
-    const token = Buffer.from(w.relayToken, 'base64url');
-    const port = w.relayPort;
-    const link = (host: Endpoint) =>
-      this.links.upsert('server', 'server', 'server', [makeEndpoint(host.address, port)], () => {
-        const id = this.ports.signal.memberId;
-        return id ? { id, auth: token } : undefined;
-      });
-    const stun = this.stunService.server;
-    if (stun) link(stun);
-    else void this.ports.resolveStun(port).then(link, (e: Error) => this.o.log.warn('relay host not resolved', { error: e.message }));
+    const ports = this.ports;
+    useServerRelays({ links: this.links, stunServer: () => this.stunService.server, resolve: ports.resolveStun, memberId: () => ports.signal.memberId, signalRttMs: () => this.signalling.rttMs, log: this.o.log }, w);
   }
 
   /** The tunnel's intercept: STUN, disco and relay datagrams are ours, WireGuard goes to the engine. */

@@ -1,7 +1,9 @@
 // What the join agent needs from the world, as narrow ports: a clock with timers, the tunnel (its
 // socket, its engine, its routes and addresses) and the signalling connection. host.ts plugs in the
 // real ones; agent/test/fixtures/join-net.ts plugs in an in-memory network and a fake clock.
+import type { NetworkInterfaceInfo } from 'node:os';
 import type { Endpoint, Prefix } from '../../shared/net/address.js';
+import type { FilteringProbe } from '../../shared/stun/discovery.js';
 import type { ClientMessage } from '../../shared/signal/index.js';
 import type { Clock } from '../wireguard/device.js';
 import type { SignalHandlers } from './signalling/signal-client.js';
@@ -63,4 +65,18 @@ export interface SignallingPort {
   sendBinary(frame: Buffer): boolean;
   reconnect(why: string): void;
   close(): void;
+}
+
+/** Everything the agent gets from its host (host.ts, or an in-memory network in tests). */
+export interface JoinPorts {
+  clock: JoinClock;
+  tunnel: TunnelPort;
+  signal: SignallingPort;
+  /** The server's STUN service at `port` (on the host of the server's URL). */
+  resolveStun(port: number): Promise<Endpoint>;
+  /** The server's STUN port we start with (--stun-port; its welcome may name another). */
+  stunPort: number;
+  /** For in-memory networks: our interfaces, and the NAT filtering probe. */
+  interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]>;
+  probeFiltering?: FilteringProbe;
 }

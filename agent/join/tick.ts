@@ -17,13 +17,7 @@ import type { RoomMembers } from './room/room-members.js';
 import type { RoomSignalling } from './signalling/dispatch.js';
 import type { JoinClock, SignallingPort, TimerHandle } from './ports.js';
 
-export const TICK_MS = 20;
-const HOST_POLL_MS = 5_000;
-/** A tick gap this long means the machine slept: every path is suspect. */
-export const SLEEP_GAP_MS = 10_000;
-/** Expired bounce bindings are swept this often. */
-const BOUNCE_SWEEP_MS = 10_000;
-
+/** The parts a tick advances, and how it reaches them. */
 export interface TickContext {
   clock: JoinClock;
   log: Logger;
@@ -41,6 +35,13 @@ export interface TickContext {
   membersChanged(): void;
   guarded(what: string, fn: () => void): void;
 }
+
+export const TICK_MS = 20;
+const HOST_POLL_MS = 5_000;
+/** A tick gap this long means the machine slept: every path is suspect. */
+export const SLEEP_GAP_MS = 10_000;
+/** Expired bounce bindings are swept this often. */
+const BOUNCE_SWEEP_MS = 10_000;
 
 export class JoinTicker {
   private timer: TimerHandle | undefined;
