@@ -3,7 +3,7 @@
 // startJoin; everything the agent does lives behind the ports it is given here (agent.ts).
 import type { Server } from 'node:http';
 import type { Endpoint } from '../../shared/net/address.js';
-import { deriveRoomAsync } from '../../shared/signal/room-key.js';
+import { deriveRoomAsync, type RoomCredentials } from '../../shared/signal/room-key.js';
 import { Tunnel } from '../daemon/tunnel.js';
 import { JoinAgent, type JoinAgentOptions } from './agent.js';
 import { deviceEngine } from './engine-port.js';
@@ -72,7 +72,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     controlDir: o.controlDir,
     uapiDir: o.uapiDir,
   });
-  let room;
+  let room: RoomCredentials;
   try {
     if (o.hub) enableHubForwarding(tunnel.ifname);
     room = await roomReady;
