@@ -1,12 +1,12 @@
 // `wgp2p join --room NAME --server URL ...`: join a room and keep a WireGuard link to every member
 // (direct when punching works, else relayed) until signalled. Every flag is checked before anything touches the system.
 import { hostname } from 'node:os';
-import { JOIN_DEFAULT_MTU, JoinAgent } from '../agent/join/agent.js';
-import { sanitizeName, isMemberName } from '../agent/join/announcement.js';
-import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../agent/join/identity.js';
-import { DEFAULT_ROOM_SUBNET, parseMemberAddress, parseSubnet } from '../agent/join/room-address.js';
-import { resolveSecret } from '../agent/join/secret.js';
-import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/stun-server.js';
+import { JOIN_DEFAULT_MTU, startJoin } from '../agent/join/host.js';
+import { sanitizeName, isMemberName } from '../agent/join/room/announcement.js';
+import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../agent/join/identity/identity.js';
+import { DEFAULT_ROOM_SUBNET, parseMemberAddress, parseSubnet } from '../agent/join/room/room-address.js';
+import { resolveSecret } from '../agent/join/room/secret.js';
+import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/nat/stun-server.js';
 import { createLogger, parseLogFormat, parseLogLevel } from '../shared/log.js';
 import { parseArgs, UsageError } from './args.js';
 import { parseEndpoint } from '../shared/net/address.js';
@@ -93,7 +93,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   const identity = loadOrCreateIdentity(v.get('state-dir') ?? DEFAULT_STATE_DIR, (msg) => log.warn(msg));
   if (identity.created) log.info('generated a new identity', { keyFile: identity.keyFile });
 
-  const agent = await JoinAgent.start({
+  const agent = await startJoin({
     roomName: room,
     secret: secret.secret,
     serverUrl: server,

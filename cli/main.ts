@@ -9,7 +9,7 @@ import { runStatus } from './status.js';
 import { runJoin } from './join.js';
 import { runPing } from './ping.js';
 import { runNetcheck } from './netcheck.js';
-import { generateSecret } from '../agent/join/secret.js';
+import { generateSecret } from '../agent/join/room/secret.js';
 import { UsageError } from './args.js';
 import { packageVersion } from './version.js';
 

@@ -1,7 +1,7 @@
 // `wgp2p netcheck --server URL [--stun-port P] [--json]`: what this network does to UDP, as seen
 // from a signal server (no tunnel needed, no root needed).
-import { netcheck, type NetcheckReport } from '../agent/join/netcheck.js';
-import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/stun-server.js';
+import { netcheck, type NetcheckReport } from '../agent/join/nat/netcheck.js';
+import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/nat/stun-server.js';
 import { parseArgs, UsageError } from './args.js';
 
 const MAPPING_WORDS: Record<string, string> = {

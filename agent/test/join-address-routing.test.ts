@@ -8,11 +8,12 @@ import { createLogger } from '../../shared/log.js';
 import { Device } from '../wireguard/device.js';
 import { PrivateKey } from '../wireguard/crypto.js';
 import type { Peer } from '../wireguard/peer.js';
-import { AddressRouting } from '../join/address-routing.js';
-import { derivePairKeys } from '../join/pair-keys.js';
-import { PathFinder } from '../join/punch.js';
-import { parseSubnet } from '../join/room-address.js';
-import { RoomMembers, type Member } from '../join/room-members.js';
+import { deviceEngine } from '../join/engine-port.js';
+import { AddressRouting } from '../join/room/address-routing.js';
+import { derivePairKeys } from '../join/room/pair-keys.js';
+import { PathFinder } from '../join/paths/direct/punch.js';
+import { parseSubnet } from '../join/room/room-address.js';
+import { RoomMembers, type Member } from '../join/room/room-members.js';
 import { FakeClock } from './fixtures/engine-net.js';
 
 const quiet = createLogger({ level: 'error', write: () => undefined });
@@ -25,7 +26,7 @@ function sortedKeys(n: number): PrivateKey[] {
 
 function harness(self: PrivateKey) {
   const device = new Device({ privateKey: self.raw, clock: new FakeClock(), jitter: () => 0, output: { udp: () => undefined, tun: () => undefined } });
-  const routing = new AddressRouting(device, SUBNET, self.publicKey, quiet);
+  const routing = new AddressRouting(deviceEngine(device), SUBNET, self.publicKey, quiet);
   const members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(roomKey, self.publicKey, a.publicKey), finder: new PathFinder() }));
   const add = (key: PrivateKey, name: string, address: string, hub = false): Member => {
     const { member } = members.upsert({ publicKey: key.publicKey, memberId: name, name, address, candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, bounce: false, hub, issuedAt: 0 })!;

@@ -11,7 +11,7 @@ import {
   parseMemberAddress,
   parseSubnet,
   type AddressClaim,
-} from '../join/room-address.js';
+} from '../join/room/room-address.js';
 
 const subnet = parseSubnet(DEFAULT_ROOM_SUBNET);
 

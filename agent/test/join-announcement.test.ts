@@ -5,10 +5,10 @@ import t from 'tap';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { deriveRoom, openForRoom, sealForRoom } from '../../shared/signal/room-key.js';
 import { makeEndpoint } from '../../shared/net/address.js';
-import { AnnouncementGuard, openAnnouncement, sealAnnouncement, type AnnouncementBody } from '../join/announcement.js';
-import { PeerMessageGuard, sealBye, sealPunchRequest } from '../join/peer-message.js';
-import { parseCandidates } from '../join/candidates.js';
-import { xeddsaSign } from '../join/xeddsa.js';
+import { AnnouncementGuard, openAnnouncement, sealAnnouncement, type AnnouncementBody } from '../join/room/announcement.js';
+import { PeerMessageGuard, sealBye, sealPunchRequest } from '../join/room/peer-message.js';
+import { parseCandidates } from '../join/nat/candidates.js';
+import { xeddsaSign } from '../join/identity/xeddsa.js';
 
 /** Private keys of the public keys made here, by hex: announcements are signed with them. */
 const privateKeys = new Map<string, Buffer>();

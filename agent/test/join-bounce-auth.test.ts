@@ -2,7 +2,7 @@
 // right key, the right id and an untouched token within ±BOUNCE_AUTH_WINDOW_MS verify.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { bounceBindAuth, BOUNCE_AUTH_BYTES, BOUNCE_AUTH_WINDOW_MS, checkBounceBindAuth } from '../join/bounce-auth.js';
+import { bounceBindAuth, BOUNCE_AUTH_BYTES, BOUNCE_AUTH_WINDOW_MS, checkBounceBindAuth } from '../join/roles/bounce-auth.js';
 import { MAX_RELAY_AUTH_BYTES } from '../../shared/wire/relay.js';
 
 const key = randomBytes(32);

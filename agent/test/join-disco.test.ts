@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { makeEndpoint } from '../../shared/net/address.js';
 import { stunBindingRequest } from '../../shared/stun/binding.js';
 import { DISCO_PING, DISCO_PONG, peekDisco, PING_BYTES, PONG_BYTES } from '../../shared/wire/disco.js';
-import { AnsweredPings, classifyDatagram, encodePing, encodePong, newTxid, openDisco } from '../join/disco.js';
+import { AnsweredPings, classifyDatagram, encodePing, encodePong, newTxid, openDisco } from '../join/paths/direct/disco.js';
 import { EngineNet, ipv4Packet } from './fixtures/engine-net.js';
 
 const key = randomBytes(32);

@@ -3,9 +3,9 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadOrCreateIdentity } from '../join/identity.js';
-import { generateSecret, resolveSecret } from '../join/secret.js';
-import { hostCandidates } from '../join/candidates.js';
+import { loadOrCreateIdentity } from '../join/identity/identity.js';
+import { generateSecret, resolveSecret } from '../join/room/secret.js';
+import { hostCandidates } from '../join/nat/candidates.js';
 import type { NetworkInterfaceInfo } from 'node:os';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'wgp2p-join-id-'));

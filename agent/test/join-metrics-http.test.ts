@@ -4,7 +4,7 @@
 import t from 'tap';
 import net from 'node:net';
 import http from 'node:http';
-import { renderAgentMetrics, serveAgentMetrics, type AgentMetricsSource } from '../join/metrics-http.js';
+import { renderAgentMetrics, serveAgentMetrics, type AgentMetricsSource } from '../join/observe/metrics-http.js';
 import type { DropReason } from '../../shared/relay/relay-switch.js';
 
 const PEERS_ONLY = [

@@ -2,7 +2,7 @@
 // the socket itself, nothing is filtered and "hairpinning" trivially works), and against a
 // server that does not answer.
 import t from 'tap';
-import { netcheck } from '../join/netcheck.js';
+import { netcheck } from '../join/nat/netcheck.js';
 import { startTestServer } from '../../signal-server/test/helpers.js';
 
 t.test('a full report from a server with an alternate STUN port', async (t) => {

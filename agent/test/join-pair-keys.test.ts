@@ -3,7 +3,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { deriveRoom } from '../../shared/signal/room-key.js';
-import { derivePairKeys, pairPresharedKey } from '../join/pair-keys.js';
+import { derivePairKeys, pairPresharedKey } from '../join/room/pair-keys.js';
 
 const room = { roomId: '00'.repeat(32), key: new Uint8Array(randomBytes(32)) };
 

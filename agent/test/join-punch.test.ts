@@ -3,7 +3,7 @@
 // re-punching when the active path dies.
 import t from 'tap';
 import { makeEndpoint, type Endpoint } from '../../shared/net/address.js';
-import { betterPath, DEFAULT_PUNCH_TIMING, PathFinder, type PathEvent, type Probe, type RemoteCandidate } from '../join/punch.js';
+import { betterPath, DEFAULT_PUNCH_TIMING, PathFinder, type PathEvent, type Probe, type RemoteCandidate } from '../join/paths/direct/punch.js';
 
 const lan: RemoteCandidate = { kind: 'lan', endpoint: makeEndpoint('10.1.0.2', 41000) };
 const pub: RemoteCandidate = { kind: 'public', endpoint: makeEndpoint('203.0.113.101', 41000) };

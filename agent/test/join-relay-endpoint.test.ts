@@ -2,7 +2,7 @@
 // 100::/64 and back; real endpoints (and 100:: addresses that are not ours) are never taken for one.
 import t from 'tap';
 import { formatEndpoint, makeEndpoint, parseEndpoint } from '../../shared/net/address.js';
-import { isRelayEndpoint, parseRelayEndpoint, relayEndpoint, RELAY_ENDPOINT_TEXT } from '../join/relay-endpoint.js';
+import { isRelayEndpoint, parseRelayEndpoint, relayEndpoint, RELAY_ENDPOINT_TEXT } from '../join/paths/relay/relay-endpoint.js';
 
 const SAMPLES = [1, 2, 9, 0xa, 0xf, 0x10, 0xff, 0x100, 0xfff, 0x1000, 0x1001, 0x7fff, 0x8000, 0xabcd, 0xfffe, 0xffff];
 

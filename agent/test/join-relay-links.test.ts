@@ -4,7 +4,7 @@ import t from 'tap';
 import { makeEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_DATA, type RelayPacket } from '../../shared/wire/relay.js';
 import { createLogger } from '../../shared/log.js';
-import { RelayLinks, type RelayLink } from '../join/relay-links.js';
+import { RelayLinks, type RelayLink } from '../join/paths/relay/relay-links.js';
 
 const quiet = createLogger({ level: 'error', write: () => undefined });
 

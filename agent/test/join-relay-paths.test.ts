@@ -11,15 +11,17 @@ import { createLogger } from '../../shared/log.js';
 import { Device } from '../wireguard/device.js';
 import { PrivateKey } from '../wireguard/crypto.js';
 import { MSG_INITIATION, MSG_RESPONSE } from '../../shared/wire/wireguard.js';
-import type { NatInfo } from '../join/announcement.js';
+import type { NatInfo } from '../join/room/announcement.js';
 import { DISCO_PING, DISCO_PONG } from '../../shared/wire/disco.js';
-import { encodePing, encodePong, newTxid, openDisco, type DiscoPong } from '../join/disco.js';
-import { derivePairKeys, type PairKeys } from '../join/pair-keys.js';
-import { PathFinder } from '../join/punch.js';
-import { parseRelayEndpoint, relayEndpoint } from '../join/relay-endpoint.js';
-import { RelayLinks, type RelayLink, type RelayLinkKind } from '../join/relay-links.js';
-import { punchingHopeless, RelayPaths, type RelayTiming } from '../join/relay-paths.js';
-import { RoomMembers, type Member } from '../join/room-members.js';
+import { encodePing, encodePong, newTxid, openDisco, type DiscoPong } from '../join/paths/direct/disco.js';
+import { derivePairKeys, type PairKeys } from '../join/room/pair-keys.js';
+import { PathFinder } from '../join/paths/direct/punch.js';
+import { parseRelayEndpoint, relayEndpoint } from '../join/paths/relay/relay-endpoint.js';
+import { RelayLinks, type RelayLink, type RelayLinkKind } from '../join/paths/relay/relay-links.js';
+import { DEFAULT_RELAY_TIMING, RelayPaths, type RelayTiming } from '../join/paths/relay/relay-paths.js';
+import { PathArbiters, punchingHopeless } from '../join/paths/arbiter.js';
+import { deviceEngine } from '../join/engine-port.js';
+import { RoomMembers, type Member } from '../join/room/room-members.js';
 import { FakeClock, ipv4Packet } from './fixtures/engine-net.js';
 
 const quiet = createLogger({ level: 'error', write: () => undefined });
@@ -80,7 +82,9 @@ function agentSide(self: PrivateKey, opts: { timing?: Partial<RelayTiming>; nat?
     keys: derivePairKeys(roomKey, self.publicKey, a.publicKey),
     finder: new PathFinder(),
   }));
-  paths = new RelayPaths({ tunnel: { device }, links, members, ourNat: () => nat, log: quiet, count: (w) => counts.set(w, (counts.get(w) ?? 0) + 1) }, opts.timing);
+  const engine = deviceEngine(device);
+  const arbiters = new PathArbiters({ engine, log: quiet, ourNat: () => nat, relayBudgetMs: () => ({ ...DEFAULT_RELAY_TIMING, ...opts.timing }).budgetMs });
+  paths = new RelayPaths({ engine, links, members, arbiters, log: quiet, count: (w) => counts.set(w, (counts.get(w) ?? 0) + 1) }, opts.timing);
 
   let nextAddress = 2;
   function addMember(key: PrivateKey, memberId: string, memberNat: NatInfo = EIM, bounce = false): Member {
@@ -140,7 +144,7 @@ function agentSide(self: PrivateKey, opts: { timing?: Partial<RelayTiming>; nat?
     return out;
   }
 
-  return { self, clock, device, links, members, paths, direct, tun, counts, sent, binds, answerBinds, addMember, udpLink, setNat: (n: NatInfo) => (nat = n) };
+  return { self, clock, device, links, members, paths, arbiters, direct, tun, counts, sent, binds, answerBinds, addMember, udpLink, setNat: (n: NatInfo) => (nat = n) };
 }
 
 /** The member's end: its pair keys and a Device of its own with us as its peer. */
@@ -227,7 +231,7 @@ t.test('no relay before the punching budget; at once when punching is hopeless',
   s.paths.tick(ma, 2_499);
   t.equal(s.paths.info(ma), undefined, 'not before 1.5 s');
   t.equal(peerOf(s, ma).endpoint, undefined);
-  t.equal(s.paths.stranded(ma, 2_499), false);
+  t.equal(s.arbiters.stranded(ma, 2_499), false);
   t.equal(s.sent().length, 0, 'nothing sent');
   s.paths.tick(ma, 2_500);
   t.same(s.paths.info(ma), { relay: 'server', endpoint: '198.51.100.10:3479', rttMs: undefined });
@@ -370,17 +374,17 @@ t.test('a direct path clears the relay; losing it waits out the budget again', a
   s.paths.tick(ma, 0);
   s.paths.tick(ma, 1_000);
   t.equal(s.paths.info(ma)?.relay, 'server');
-  ma.finder.active = { endpoint: makeEndpoint('203.0.113.9', 41641), kind: 'public', rttMs: 3, lastAnswerAt: 1_500 };
+  s.arbiters.directUp(ma, { endpoint: makeEndpoint('203.0.113.9', 41641), kind: 'public', rttMs: 3, lastAnswerAt: 1_500 }, false);
   s.paths.tick(ma, 1_500);
   t.equal(s.paths.info(ma), undefined, 'the direct path replaces the relay');
-  t.equal(s.paths.stranded(ma, 1_500), false);
+  t.equal(s.arbiters.stranded(ma, 1_500), false);
   s.sent();
   s.paths.tick(ma, 5_000);
   t.equal(s.sent().length, 0, 'no more relayed pings');
-  ma.finder.active = undefined;
+  s.arbiters.directLost(ma);
   s.paths.tick(ma, 6_000);
   t.equal(s.paths.info(ma), undefined, 'punching gets its budget again');
-  t.equal(s.paths.stranded(ma, 6_000), false);
+  t.equal(s.arbiters.stranded(ma, 6_000), false);
   s.paths.tick(ma, 6_999);
   t.equal(s.paths.info(ma), undefined);
   s.paths.tick(ma, 7_000);
@@ -394,8 +398,8 @@ t.test('a relayed packet arriving while a direct path is active does not pull th
   const server = s.udpLink('server', 'server', SERVER, 20);
   const ma = s.addMember(a!, 'ma', EDM);
   const d = makeEndpoint('203.0.113.9', 41641);
-  ma.finder.active = { endpoint: d, kind: 'public', rttMs: 3, lastAnswerAt: 1_000 };
-  peerOf(s, ma).endpoint = d;
+  s.arbiters.directUp(ma, { endpoint: d, kind: 'public', rttMs: 3, lastAnswerAt: 1_000 }, false);
+  s.direct.splice(0); // the arbiter's keepalive (a handshake: no session yet)
   s.paths.onRelayed(server, 'ma', m.initiation(), 1_000);
   t.ok(sameEndpoint(peerOf(s, ma).endpoint, d), 'the peer stays on the direct path');
   t.same(
@@ -433,7 +437,7 @@ t.test('a link going down moves its members to another link on the next tick', a
   t.equal(s.paths.info(ma), undefined);
   s.paths.tick(ma, 5_100);
   t.equal(s.paths.info(ma), undefined);
-  t.equal(s.paths.stranded(ma, 5_100), true);
+  t.equal(s.arbiters.stranded(ma, 5_100), true);
 });
 
 t.test('onUnreachable avoids that link for avoidMs; a better link wins back only by a clear margin', async (t) => {
@@ -576,7 +580,7 @@ t.test('a silent relayed path is abandoned after pathTimeoutMs and its link avoi
   t.equal(s2.paths.info(m2)?.relay, 'only');
   s2.paths.tick(m2, 7_001);
   t.equal(s2.paths.info(m2), undefined);
-  t.equal(s2.paths.stranded(m2, 7_001), true);
+  t.equal(s2.arbiters.stranded(m2, 7_001), true);
   s2.paths.tick(m2, 37_000);
   t.equal(s2.paths.info(m2), undefined);
   s2.paths.tick(m2, 37_001);
@@ -699,22 +703,22 @@ t.test('stranded(): no direct path, no relay, and the budget spent', async (t) =
   const [us, a] = sortedKeys();
   const s = agentSide(us!, { timing: { budgetMs: 1_000 } });
   const ma = s.addMember(a!, 'ma', EIM);
-  t.equal(s.paths.stranded(ma, 0), false, 'never ticked');
+  t.equal(s.arbiters.stranded(ma, 0), false, 'never ticked');
   s.paths.tick(ma, 0);
-  t.equal(s.paths.stranded(ma, 999), false, 'punching still has time');
-  t.equal(s.paths.stranded(ma, 1_000), true, 'budget spent, no links at all');
+  t.equal(s.arbiters.stranded(ma, 999), false, 'punching still has time');
+  t.equal(s.arbiters.stranded(ma, 1_000), true, 'budget spent, no links at all');
   s.paths.tick(ma, 1_000);
-  t.equal(s.paths.stranded(ma, 1_000), true);
+  t.equal(s.arbiters.stranded(ma, 1_000), true);
   s.udpLink('server', 'server', SERVER, 20);
-  t.equal(s.paths.stranded(ma, 1_100), true, 'a link exists but is not chosen until the next tick');
+  t.equal(s.arbiters.stranded(ma, 1_100), true, 'a link exists but is not chosen until the next tick');
   s.paths.tick(ma, 1_100);
-  t.equal(s.paths.stranded(ma, 1_100), false, 'relayed');
-  ma.finder.active = { endpoint: makeEndpoint('203.0.113.9', 1), kind: 'public', rttMs: 1, lastAnswerAt: 1_200 };
-  t.equal(s.paths.stranded(ma, 1_200), false, 'direct');
+  t.equal(s.arbiters.stranded(ma, 1_100), false, 'relayed');
+  s.arbiters.directUp(ma, { endpoint: makeEndpoint('203.0.113.9', 1), kind: 'public', rttMs: 1, lastAnswerAt: 1_200 }, false);
+  t.equal(s.arbiters.stranded(ma, 1_200), false, 'direct');
   s.links.remove('server', 'gone');
-  t.equal(s.paths.stranded(ma, 1_300), false, 'still direct');
-  ma.finder.active = undefined;
-  t.equal(s.paths.stranded(ma, 1_300), true, 'nothing left');
+  t.equal(s.arbiters.stranded(ma, 1_300), false, 'still direct');
+  s.arbiters.directLost(ma);
+  t.equal(s.arbiters.stranded(ma, 1_300), true, 'nothing left');
 });
 
 t.test('two agents hold one WireGuard session through a relay', async (t) => {
@@ -782,7 +786,7 @@ t.test('member slots are 16-bit: after 0xffff members they wrap around to the fi
     byId.set(id, m);
     return m;
   };
-  const paths = new RelayPaths({ tunnel: { device: s.device }, links: s.links, members: { byMember: (id: string) => byId.get(id) } as unknown as RoomMembers, ourNat: () => EDM, log: quiet, count: () => undefined });
+  const paths = new RelayPaths({ engine: deviceEngine(s.device), links: s.links, members: { byMember: (id: string) => byId.get(id) } as unknown as RoomMembers, arbiters: s.arbiters, log: quiet, count: () => undefined });
   const junk = Buffer.from('neither wireguard nor disco');
   const byIndex: Member[] = [];
   // Anything relayed from a member gives it a slot.

@@ -2,10 +2,10 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { formatKey } from '../../shared/keys.js';
-import type { Announcement } from '../join/announcement.js';
-import { derivePairKeys } from '../join/pair-keys.js';
-import { PathFinder } from '../join/punch.js';
-import { MAX_MEMBERS, RoomMembers } from '../join/room-members.js';
+import type { Announcement } from '../join/room/announcement.js';
+import { derivePairKeys } from '../join/room/pair-keys.js';
+import { PathFinder } from '../join/paths/direct/punch.js';
+import { MAX_MEMBERS, RoomMembers } from '../join/room/room-members.js';
 
 const roomKey = randomBytes(32);
 const self = randomBytes(32);

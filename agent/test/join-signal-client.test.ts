@@ -1,8 +1,8 @@
 // The agent's signalling client against a real server in this process: it reconnects with
 // growing, jittered delays while the server is away, and re-announces itself when it is back.
 import t from 'tap';
-import { backoffDelay } from '../join/backoff.js';
-import { SignalClient } from '../join/signal-client.js';
+import { backoffDelay } from '../join/signalling/backoff.js';
+import { SignalClient } from '../join/signalling/signal-client.js';
 import { createLogger } from '../../shared/log.js';
 import type { ServerMessage } from '../../shared/signal/protocol.js';
 import { blob, roomId, startTestServer, TestClient, waitFor } from '../../signal-server/test/helpers.js';

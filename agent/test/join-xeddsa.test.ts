@@ -3,7 +3,7 @@
 // never throws).
 import t from 'tap';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { xeddsaSign, xeddsaVerify } from '../join/xeddsa.js';
+import { xeddsaSign, xeddsaVerify } from '../join/identity/xeddsa.js';
 
 function keyPair(): { priv: Buffer; pub: Buffer } {
   const { privateKey, publicKey } = generateKeyPairSync('x25519');

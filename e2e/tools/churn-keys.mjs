@@ -7,7 +7,7 @@
 // until SIGTERM (60 s at most), so the test can look at the members meanwhile.
 import WebSocket from 'ws';
 import { deriveRoom } from '../../dist/shared/signal/room-key.js';
-import { sealAnnouncement } from '../../dist/agent/join/announcement.js';
+import { sealAnnouncement } from '../../dist/agent/join/room/announcement.js';
 import { PrivateKey } from '../../dist/agent/wireguard/crypto.js';
 
 const [url, roomName, secret, countText] = process.argv.slice(2);

@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { deriveRoom, openForRoom, sealForRoom } from '../../dist/shared/signal/room-key.js';
-import { xeddsaSign } from '../../dist/agent/join/xeddsa.js';
+import { xeddsaSign } from '../../dist/agent/join/identity/xeddsa.js';
 
 const [url, roomName, secret] = process.argv.slice(2);
 const real = deriveRoom(roomName, secret);

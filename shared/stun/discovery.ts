@@ -1,7 +1,8 @@
 // RFC 5780 style NAT behaviour discovery against a wgp2p server with an alternate STUN port.
 import dgram, { type Socket } from 'node:dgram';
 import type { StunAddress } from './attributes.js';
-import { stunQuery, type StunEndpoint, type StunQueryOptions } from './client.js';
+import { makeEndpoint, sameEndpoint, type Endpoint } from '../net/address.js';
+import { endpointOfStun, stunQuery, type StunAnswer, type StunEndpoint, type StunQueryOptions } from './client.js';
 
 export type MappingBehaviour = 'endpoint-independent' | 'endpoint-dependent' | 'unknown';
 /** Only the port half of RFC 5780 filtering can be tested against a one-IP server. */
@@ -18,9 +19,8 @@ export interface NatBehaviour {
 
 type Timing = Pick<StunQueryOptions, 'rtoMs' | 'attempts'>;
 
-function sameAddress(a: StunAddress, b: StunAddress): boolean {
-  return a.address === b.address && a.port === b.port;
-}
+/** Probes whether the NAT filters by port; the real one uses a fresh socket (probeFiltering). */
+export type FilteringProbe = (server: Endpoint, timing: Timing) => Promise<FilteringBehaviour>;
 
 /**
  * Asks the primary port to answer from the alternate one, from a fresh socket that has never
@@ -51,22 +51,46 @@ export async function probeFiltering(family: string, server: StunEndpoint, timin
   }
 }
 
+/** A Binding query from the caller's socket (a StunClient's, or stunQuery's over a dgram socket). */
+export type StunQuery = (server: Endpoint, timing: Timing) => Promise<StunAnswer | undefined>;
+
+export interface NatDiscovery {
+  /** Our mapping toward the server's primary address; undefined when the server did not answer. */
+  mapped?: Endpoint;
+  /** ... and toward its OTHER-ADDRESS. */
+  mappedAlt?: Endpoint;
+  mapping: MappingBehaviour;
+  filtering: FilteringBehaviour;
+}
+
 /**
- * Tells endpoint-independent from endpoint-dependent mapping by comparing the caller's mapped
- * address toward the primary and the alternate server port, then probes port filtering (see
- * probeFiltering). Needs a server that sends OTHER-ADDRESS; otherwise both come back 'unknown'.
+ * The one NAT discovery: tells endpoint-independent from endpoint-dependent mapping by comparing
+ * the caller's mapped address toward the primary and the alternate server port, and probes port
+ * filtering (from a fresh socket: see probeFiltering) meanwhile. Needs a server that sends
+ * OTHER-ADDRESS; otherwise both come back 'unknown'.
  */
-export async function discoverNatBehaviour(socket: Socket, server: StunEndpoint, timing: Timing = {}): Promise<NatBehaviour> {
-  const first = await stunQuery(socket, server, timing);
+export async function discoverNat(query: StunQuery, server: Endpoint, filtering: FilteringProbe = realFilteringProbe, timing: Timing = {}): Promise<NatDiscovery> {
+  const first = await query(server, timing);
   if (!first || first.response.kind !== 'success') return { mapping: 'unknown', filtering: 'unknown' };
-  const mapped = first.response.mapped;
+  const mapped = endpointOfStun(first.response.mapped);
   const other = first.response.otherAddress;
   if (!other) return { mapped, mapping: 'unknown', filtering: 'unknown' };
+  const [alt, filtered] = await Promise.all([query(endpointOfStun(other), timing), filtering(server, timing)]);
+  if (!alt || alt.response.kind !== 'success') return { mapped, mapping: 'unknown', filtering: filtered };
+  const mappedAlt = endpointOfStun(alt.response.mapped);
+  const mapping = sameEndpoint(mapped, mappedAlt) ? 'endpoint-independent' : 'endpoint-dependent';
+  return { mapped, mappedAlt, mapping, filtering: filtered };
+}
 
-  const alt = await stunQuery(socket, { host: other.address, port: other.port }, timing);
-  const filtering = await probeFiltering(socket.address().family, server, timing);
-  if (!alt || alt.response.kind !== 'success') return { mapped, mapping: 'unknown', filtering };
-  const mappedAlt = alt.response.mapped;
-  const mapping = sameAddress(mapped, mappedAlt) ? 'endpoint-independent' : 'endpoint-dependent';
-  return { mapped, mappedAlt, mapping, filtering };
+export function realFilteringProbe(server: Endpoint, timing: Timing = {}): Promise<FilteringBehaviour> {
+  return probeFiltering(server.family === 6 ? 'IPv6' : 'IPv4', { host: server.address, port: server.port }, timing);
+}
+
+/** discoverNat over a node:dgram socket (netcheck, the server's tests), in STUN address terms. */
+export async function discoverNatBehaviour(socket: Socket, server: StunEndpoint, timing: Timing = {}): Promise<NatBehaviour> {
+  const r = await discoverNat((to, t) => stunQuery(socket, { host: to.address, port: to.port }, t), makeEndpoint(server.host, server.port), realFilteringProbe, timing);
+  const stunAddress = (e: Endpoint | undefined): StunAddress | undefined => e && { family: e.family === 6 ? 'IPv6' : 'IPv4', address: e.address, port: e.port };
+  const mapped = stunAddress(r.mapped);
+  const mappedAlt = stunAddress(r.mappedAlt);
+  return { ...(mapped && { mapped }), ...(mappedAlt && { mappedAlt }), mapping: r.mapping, filtering: r.filtering };
 }

@@ -3,13 +3,13 @@
 // neither read nor forge it. Every received one is checked: it must open, be well-formed, be
 // bound to the member id the server delivered it under (a replay under another id fails), be
 // fresh, and be newer than the last one accepted for the same key.
-import { formatKey } from '../../shared/keys.js';
-import { isMemberId } from '../../shared/signal/fields.js';
-import { openForRoom, sealForRoom, type OpenedBlob, type RoomCredentials, type SealPurpose } from '../../shared/signal/room-key.js';
-import { encodeCandidates, parseCandidates, type Candidate } from './candidates.js';
+import { formatKey } from '../../../shared/keys.js';
+import { isMemberId } from '../../../shared/signal/fields.js';
+import { openForRoom, sealForRoom, type OpenedBlob, type RoomCredentials, type SealPurpose } from '../../../shared/signal/room-key.js';
+import { encodeCandidates, parseCandidates, type Candidate } from '../nat/candidates.js';
 import { ipv4ToInt } from './room-address.js';
-import { xeddsaSign, xeddsaVerify } from './xeddsa.js';
-import type { FilteringBehaviour, MappingBehaviour } from '../../shared/stun/discovery.js';
+import { xeddsaSign, xeddsaVerify } from '../identity/xeddsa.js';
+import type { FilteringBehaviour, MappingBehaviour } from '../../../shared/stun/discovery.js';
 
 export type { FilteringBehaviour, MappingBehaviour };
 const MAPPINGS: readonly MappingBehaviour[] = ['endpoint-independent', 'endpoint-dependent', 'unknown'];

@@ -6,9 +6,9 @@
 // HMAC-SHA256 tag keyed by the pair's disco key. A pong echoes the ping's transaction id and tells
 // the pinger the address its ping came from.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isStunMessage } from '../../shared/stun/message.js';
-import { isRelayPacket } from '../../shared/wire/relay.js';
-import { hasWireGuardHeader } from '../../shared/wire/wireguard.js';
+import { isStunMessage } from '../../../../shared/stun/message.js';
+import { isRelayPacket } from '../../../../shared/wire/relay.js';
+import { hasWireGuardHeader } from '../../../../shared/wire/wireguard.js';
 import {
   decodeDiscoAddress,
   DISCO_PING,
@@ -20,8 +20,8 @@ import {
   looksLikeDisco,
   peekDisco,
   type DiscoHeader,
-} from '../../shared/wire/disco.js';
-import type { Endpoint } from '../../shared/net/address.js';
+} from '../../../../shared/wire/disco.js';
+import type { Endpoint } from '../../../../shared/net/address.js';
 
 export type DatagramKind = 'wireguard' | 'stun' | 'disco' | 'relay' | 'junk';
 

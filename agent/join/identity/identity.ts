@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { formatKey, parseKey } from '../../shared/keys.js';
-import { clamp, PrivateKey } from '../wireguard/crypto.js';
+import { formatKey, parseKey } from '../../../shared/keys.js';
+import { clamp, PrivateKey } from '../../wireguard/crypto.js';
 
 export const DEFAULT_STATE_DIR = '/var/lib/wgp2p';
 const KEY_FILE = 'private.key';

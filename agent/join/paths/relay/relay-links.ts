@@ -4,9 +4,9 @@
 // keeps our NAT mapping toward it open and measures its RTT) and declare it down when it stops
 // answering. Which member goes through which link is relay-paths.ts's business.
 import { randomBytes } from 'node:crypto';
-import { formatEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
-import { encodeBind, encodeData, encodeWsFrame, RELAY_TXID_BYTES } from '../../shared/wire/relay.js';
-import type { Logger } from '../../shared/log.js';
+import { formatEndpoint, sameEndpoint, type Endpoint } from '../../../../shared/net/address.js';
+import { encodeBind, encodeData, encodeWsFrame, RELAY_TXID_BYTES } from '../../../../shared/wire/relay.js';
+import type { Logger } from '../../../../shared/log.js';
 
 export type RelayLinkKind = 'server' | 'bounce' | 'ws';
 

@@ -3,8 +3,8 @@
 // drops it reconnects with exponential backoff and jitter, and the agent re-announces in its
 // welcome handler. Nothing here touches tunnels: a missing server only delays new peers.
 import WebSocket from 'ws';
-import { PROTOCOL_VERSION, encodeMessage, parseServerMessage, type ClientMessage, type ServerMessage, type WelcomeMessage } from '../../shared/signal/index.js';
-import type { Logger } from '../../shared/log.js';
+import { PROTOCOL_VERSION, encodeMessage, parseServerMessage, type ClientMessage, type ServerMessage, type WelcomeMessage } from '../../../shared/signal/index.js';
+import type { Logger } from '../../../shared/log.js';
 import { backoffDelay, DEFAULT_RECONNECT_BACKOFF, type BackoffPolicy } from './backoff.js';
 
 export interface SignalClientOptions {

@@ -9,15 +9,15 @@
 // member we reach only through the hub (no direct path, no relay) loses its own /32: its address
 // then falls to the hub's prefix, both for sending and for the source check of what the hub
 // forwards from it.
-import { parsePrefix } from '../../shared/net/address.js';
-import type { Logger } from '../../shared/log.js';
-import type { Device } from '../wireguard/device.js';
+import { parsePrefix } from '../../../shared/net/address.js';
+import type { Logger } from '../../../shared/log.js';
+import type { JoinEngine } from '../ports.js';
 import { claimWinners, formatSubnet, isRoomHost, type RoomSubnet } from './room-address.js';
 import type { Member } from './room-members.js';
 
 export class AddressRouting {
   constructor(
-    private readonly device: Device,
+    private readonly engine: Pick<JoinEngine, 'allow' | 'disallow' | 'hasPeer'>,
     private readonly subnet: RoomSubnet,
     private readonly selfKey: Buffer,
     private readonly log: Logger,
@@ -39,10 +39,9 @@ export class AddressRouting {
         this.log.warn('member address outside the room subnet; not routed (every member must use one subnet)', { name: m.name, address: m.address, subnet: formatSubnet(this.subnet) });
       }
       if (want === m.routed) continue;
-      const peer = this.device.getPeer(m.publicKey);
-      if (!peer) continue;
-      if (m.routed) this.device.allowedIps.remove(parsePrefix(`${m.routed}/32`), peer);
-      if (want) this.device.allowedIps.insert(parsePrefix(`${want}/32`), peer);
+      if (!this.engine.hasPeer(m.publicKey)) continue;
+      if (m.routed) this.engine.disallow(parsePrefix(`${m.routed}/32`), m.publicKey);
+      if (want) this.engine.allow(parsePrefix(`${want}/32`), m.publicKey);
       else if (routable && !owner) this.log.warn('address claimed by a member with a lower key; not routed', { name: m.name, address: m.address });
       m.routed = want;
     }
@@ -55,10 +54,8 @@ export class AddressRouting {
     const key = hubs[0]?.publicKey;
     if (key === this.hubKey || (key && this.hubKey?.equals(key))) return;
     const prefix = parsePrefix(formatSubnet(this.subnet));
-    const previous = this.hubKey && this.device.getPeer(this.hubKey);
-    if (previous) this.device.allowedIps.remove(prefix, previous);
-    const peer = key && this.device.getPeer(key);
-    if (peer) this.device.allowedIps.insert(prefix, peer);
+    if (this.hubKey) this.engine.disallow(prefix, this.hubKey);
+    const peer = !!key && this.engine.allow(prefix, key);
     this.hubKey = peer ? key : undefined;
     if (peer) this.log.info('the room subnet routes to the hub for members without another path', { hub: hubs[0]!.name });
   }

@@ -4,7 +4,7 @@
 // so moving between direct and relayed paths needs no new handshake. The addresses are in
 // 100::/64, the IPv6 discard-only prefix (RFC 6666): never a real peer, and if one ever leaked to
 // the socket, the network would drop it.
-import { makeEndpoint, type Endpoint } from '../../shared/net/address.js';
+import { makeEndpoint, type Endpoint } from '../../../../shared/net/address.js';
 
 const PREFIX = '100::';
 const VIRTUAL = /^100::(?:([0-9a-f]{1,4}):)?([0-9a-f]{1,4})$/;

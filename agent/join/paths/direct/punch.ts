@@ -6,8 +6,8 @@
 // goes on a little longer (settleMs) so a LAN path can beat a public one and a faster path a
 // slower one. Once settled, the active path is probed every heartbeatMs; a path that stops
 // answering for pathTimeoutMs is lost, and a session that finds nothing is retried with backoff.
-import { formatEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
-import type { CandidateKind } from './candidates.js';
+import { formatEndpoint, sameEndpoint, type Endpoint } from '../../../../shared/net/address.js';
+import type { CandidateKind } from '../../nat/candidates.js';
 import { newTxid } from './disco.js';
 
 export type PathKind = CandidateKind;

@@ -2,7 +2,7 @@
 // watched like the server (relayed packets and bytes, drops by reason, live bindings). Read-only,
 // GET/HEAD only, nothing else served.
 import http from 'node:http';
-import type { RelayStats } from '../../shared/relay/relay-switch.js';
+import type { RelayStats } from '../../../shared/relay/relay-switch.js';
 
 export interface AgentMetricsSource {
   relay(): { stats: RelayStats; bindings: number } | undefined;

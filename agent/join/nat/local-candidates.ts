@@ -1,18 +1,22 @@
 // Our own reachable addresses, kept current: host addresses (re-read periodically, so a network
 // change is noticed) and the server-reflexive address of the WireGuard socket (STUN through the
 // socket itself). `refresh()` says whether anything changed, so the agent re-announces only then.
-import type { Endpoint } from '../../shared/net/address.js';
-import type { NatInfo } from './announcement.js';
+import type { Endpoint } from '../../../shared/net/address.js';
+import type { NatInfo } from '../room/announcement.js';
 import { hostCandidates, sameCandidates, type Candidate, type HostCandidateOptions } from './candidates.js';
-import { discoverNat } from './nat-behaviour.js';
-import { endpointOfStun, type StunTransactions } from './stun-transactions.js';
+import { endpointOfStun, type StunClient } from '../../../shared/stun/client.js';
+import { discoverNat, realFilteringProbe, type FilteringProbe } from '../../../shared/stun/discovery.js';
+
+const STUN_TIMING = { rtoMs: 200, attempts: 3 };
 
 export interface LocalCandidateOptions extends Omit<HostCandidateOptions, 'port'> {
-  stun: StunTransactions;
+  stun: StunClient;
   /** The server's STUN service; undefined when it could not be resolved (yet). */
   stunServer: () => Endpoint | undefined;
   /** The WireGuard socket's port. */
   port: () => number;
+  /** For in-memory networks; defaults to a probe from a fresh real socket. */
+  probeFiltering?: FilteringProbe;
 }
 
 export class LocalCandidates {
@@ -47,7 +51,7 @@ export class LocalCandidates {
     this.host = hostCandidates({ ...this.o, port: this.o.port() });
     const server = this.o.stunServer();
     if (server) {
-      const answer = await this.o.stun.query(server, { rtoMs: 200, attempts: 3 });
+      const answer = await this.o.stun.query(server, STUN_TIMING);
       if (answer?.response.kind === 'success') this.reflexive = endpointOfStun(answer.response.mapped);
       // No answer: keep the last known mapping; the server may be down while the NAT is not.
     }
@@ -59,7 +63,7 @@ export class LocalCandidates {
     const server = this.o.stunServer();
     if (!server) return false;
     const before = this.list();
-    const report = await discoverNat(this.o.stun, server);
+    const report = await discoverNat((to, timing) => this.o.stun.query(to, timing), server, this.o.probeFiltering ?? realFilteringProbe, STUN_TIMING);
     if (report.mapped) this.reflexive = report.mapped;
     const changed = report.mapping !== this.nat.mapping || report.filtering !== this.nat.filtering;
     this.nat = { mapping: report.mapping, filtering: report.filtering };

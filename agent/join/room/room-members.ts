@@ -1,11 +1,11 @@
 // The members of our room as the agent knows them, keyed by the public key inside their verified
 // announcements (never by what the server says about them); the server's member id is only a
 // mailing address for directed messages. Also looks members up by disco pair id, name or address.
-import { formatKey } from '../../shared/keys.js';
+import { formatKey } from '../../../shared/keys.js';
 import type { Announcement, NatInfo } from './announcement.js';
-import { sameCandidates, type Candidate } from './candidates.js';
+import { sameCandidates, type Candidate } from '../nat/candidates.js';
 import type { PairKeys } from './pair-keys.js';
-import type { PathFinder } from './punch.js';
+import type { PathFinder } from '../paths/direct/punch.js';
 
 export interface Member {
   key: string;
@@ -21,16 +21,10 @@ export interface Member {
   bounce: boolean;
   /** It is a classic hub (announced `--hub`). */
   hub: boolean;
-  /** We reach it through the hub: no direct path and no relay (its address routes to the hub). */
+  /** We reach it through the hub: no direct path and no relay (set by the path arbiter; its address then routes to the hub). */
   viaHub: boolean;
   keys: PairKeys;
   finder: PathFinder;
-  /** Monotonic ms the current punching session was started. */
-  punchStartedAt: number;
-  /** Set while the server does not list the member (it lost the server, or we reconnected). */
-  orphanSince: number | undefined;
-  /** Monotonic ms we last saw it with an active path. */
-  pathSeenAt: number;
 }
 
 export interface Upserted {
@@ -53,7 +47,7 @@ export class RoomMembers {
   private readonly byMemberId = new Map<string, Member>();
   private readonly byPairId = new Map<string, Member>();
 
-  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'candidates' | 'nat' | 'bounce' | 'hub' | 'viaHub' | 'routed' | 'orphanSince' | 'punchStartedAt' | 'pathSeenAt'>) {}
+  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'candidates' | 'nat' | 'bounce' | 'hub' | 'viaHub' | 'routed'>) {}
 
   all(): Member[] {
     return [...this.byKey.values()];
@@ -90,14 +84,14 @@ export class RoomMembers {
     if (replaced) this.remove(replaced);
     if (!m) {
       if (this.byKey.size >= MAX_MEMBERS) return undefined;
-      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, viaHub: false, routed: undefined, orphanSince: undefined, punchStartedAt: -Infinity, pathSeenAt: -Infinity };
+      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, viaHub: false, routed: undefined };
       this.byKey.set(key, m);
       this.byPairId.set(m.keys.pairId.toString('hex'), m);
     }
     const candidatesChanged = isNew || !sameCandidates(m.candidates, a.candidates);
     const addressChanged = !isNew && m.address !== a.address;
     if (m.memberId !== a.memberId && this.byMemberId.get(m.memberId) === m) this.byMemberId.delete(m.memberId);
-    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, orphanSince: undefined });
+    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true });
     this.byMemberId.set(a.memberId, m);
     return { member: m, isNew, candidatesChanged, addressChanged, replaced };
   }

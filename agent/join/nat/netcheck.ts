@@ -7,10 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { networkInterfaces } from 'node:os';
 import WebSocket from 'ws';
-import { formatEndpoint, makeEndpoint, type Endpoint } from '../../shared/net/address.js';
-import { parseServerMessage, PROTOCOL_VERSION } from '../../shared/signal/index.js';
-import { discoverNatBehaviour, type FilteringBehaviour, type MappingBehaviour } from '../../shared/stun/discovery.js';
-import { stunQuery } from '../../shared/stun/client.js';
+import { formatEndpoint, makeEndpoint, type Endpoint } from '../../../shared/net/address.js';
+import { parseServerMessage, PROTOCOL_VERSION } from '../../../shared/signal/index.js';
+import { discoverNatBehaviour, type FilteringBehaviour, type MappingBehaviour } from '../../../shared/stun/discovery.js';
+import { stunQuery } from '../../../shared/stun/client.js';
 import { isProbeableAddress } from './candidates.js';
 import { resolveStunServer } from './stun-server.js';
 

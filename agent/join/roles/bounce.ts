@@ -2,10 +2,10 @@
 // other members of its room, opaquely, on its own WireGuard socket. It holds none of their session
 // keys; it only checks that a binding comes from a member of the room (bounce-auth.ts) and that
 // what it forwards has the shape of a WireGuard message (shared/relay/relay-switch.ts).
-import type { Endpoint } from '../../shared/net/address.js';
-import { RelaySwitch, type Datagram, type RelayLimits } from '../../shared/relay/relay-switch.js';
+import type { Endpoint } from '../../../shared/net/address.js';
+import { RelaySwitch, type Datagram, type RelayLimits } from '../../../shared/relay/relay-switch.js';
 import { checkBounceBindAuth } from './bounce-auth.js';
-import type { RoomMembers } from './room-members.js';
+import type { RoomMembers } from '../room/room-members.js';
 
 export class Bounce {
   readonly relay: RelaySwitch;

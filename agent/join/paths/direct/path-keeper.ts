@@ -1,19 +1,22 @@
 // Finding and keeping a direct path to every member: runs each member's PathFinder (punch.ts),
 // sends its disco probes on the WireGuard socket, answers and learns from the peer's probes,
-// points the WireGuard peer at the path found, and re-discovers (STUN again, re-announce if our
+// reports paths found and lost to the path arbiter (../arbiter.ts), and re-discovers (STUN again, re-announce if our
 // candidates moved, punch again) when a path dies or a session found nothing.
-import { formatEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
-import { DISCO_PING, peekDisco } from '../../shared/wire/disco.js';
-import type { Tunnel } from '../daemon/tunnel.js';
-import type { Logger } from '../../shared/log.js';
-import type { Candidate } from './candidates.js';
+import { formatEndpoint, sameEndpoint, type Endpoint } from '../../../../shared/net/address.js';
+import { DISCO_PING, peekDisco } from '../../../../shared/wire/disco.js';
+import type { Logger } from '../../../../shared/log.js';
+import type { Candidate } from '../../nat/candidates.js';
 import { AnsweredPings, encodePing, encodePong, openDisco } from './disco.js';
-import type { LocalCandidates } from './local-candidates.js';
+import type { LocalCandidates } from '../../nat/local-candidates.js';
 import type { PathEvent, RemoteCandidate } from './punch.js';
-import type { Member, RoomMembers } from './room-members.js';
+import type { Member, RoomMembers } from '../../room/room-members.js';
+import { systemJoinClock, type JoinClock, type TunnelPort } from '../../ports.js';
+import type { PathArbiters } from '../arbiter.js';
 
 export interface PathKeeperContext {
-  tunnel: Pick<Tunnel, 'sendDatagram' | 'device' | 'dualStack'>;
+  tunnel: Pick<TunnelPort, 'sendDatagram' | 'engine' | 'dualStack'>;
+  arbiters: PathArbiters;
+  clock?: JoinClock;
   local: LocalCandidates;
   members: RoomMembers;
   log: Logger;
@@ -27,7 +30,8 @@ export interface PathKeeperContext {
 }
 
 const PING_TIMEOUT_MS = 2_000;
-const mono = () => performance.now();
+/** A punch request for a session this young with the same candidates does not restart it. */
+const YOUNG_SESSION_MS = 1_000;
 
 export function describe(list: readonly Candidate[]): string[] {
   return list.map((c) => `${c.kind} ${formatEndpoint(c.endpoint)}`);
@@ -39,9 +43,14 @@ export class PathKeeper {
   private rediscovering: Promise<void> = Promise.resolve();
   private readonly pingWaiters = new Map<string, { endpoint: Endpoint; answered: () => void }>();
   private readonly answered = new WeakMap<Member, AnsweredPings>();
+  /** When each member's current punching session started. */
+  private readonly sessionStartedAt = new WeakMap<Member, number>();
   private closed = false;
+  private readonly clock: JoinClock;
 
-  constructor(private readonly c: PathKeeperContext) {}
+  constructor(private readonly c: PathKeeperContext) {
+    this.clock = c.clock ?? systemJoinClock;
+  }
 
   private reachable(list: readonly Candidate[]): RemoteCandidate[] {
     return list.filter((x) => x.endpoint.family === 4 || this.c.tunnel.dualStack).map((x) => ({ endpoint: x.endpoint, kind: x.kind }));
@@ -53,21 +62,31 @@ export class PathKeeper {
 
   /** Starts a punching session toward `m`; with `notify`, asks it to start too at about the same moment. */
   punch(m: Member, reason: string, notify: boolean): void {
-    const now = mono();
+    const now = this.clock.now();
     // Our request reaches the peer about one server round trip from now: start probing then.
     const delay = notify ? Math.min(500, Math.max(5, Math.round(this.c.signalRttMs() ?? 20))) : 0;
     m.finder.start(this.reachable(m.candidates), now, now + delay);
-    m.punchStartedAt = now;
+    this.sessionStartedAt.set(m, now);
     this.c.log.debug('punching', { peer: m.name, reason, candidates: m.finder.describeCandidates(), startInMs: delay });
     if (notify) this.c.requestPunch(m, delay);
     this.tick(m, now);
   }
 
+  /** `m` asked us to punch (its candidates may be fresh): start, unless a young session has them already. */
+  onPunchRequest(m: Member, candidates: Candidate[]): void {
+    const same = candidates.length === m.candidates.length && candidates.every((c) => m.candidates.some((x) => x.kind === c.kind && sameEndpoint(x.endpoint, c.endpoint)));
+    if (!same) m.candidates = candidates;
+    const startedAt = this.sessionStartedAt.get(m) ?? -Infinity;
+    if (same && m.finder.state === 'punching' && this.clock.now() - startedAt < YOUNG_SESSION_MS) return;
+    // The sender starts probing about now: so do we.
+    this.punch(m, 'asked by peer', false);
+  }
+
   /** Advances `m`'s path finder: probes to send, events to act on. */
   tick(m: Member, now: number): void {
-    const peer = this.c.tunnel.device.getPeer(m.publicKey);
+    const endpoint = this.c.tunnel.engine.endpoint(m.publicKey);
     // WireGuard follows authenticated packets to a new source (roaming): so do our heartbeats.
-    if (peer?.endpoint) m.finder.follow(peer.endpoint, now);
+    if (endpoint) m.finder.follow(endpoint, now);
     const { probes, events } = m.finder.tick(now);
     for (const p of probes) this.send(m, p.txid, p.to);
     for (const e of events) this.onPathEvent(m, e);
@@ -76,21 +95,12 @@ export class PathKeeper {
   private onPathEvent(m: Member, e: PathEvent): void {
     switch (e.type) {
       case 'adopted':
-      case 'switched': {
-        const peer = this.c.tunnel.device.getPeer(m.publicKey);
-        if (!peer) return;
-        peer.endpoint = e.path.endpoint;
-        // Starts the handshake on a fresh path, or tells the peer (by roaming) about the new one.
-        peer.sendKeepalive();
-        this.c.log.info(e.type === 'adopted' ? 'direct path up' : 'switched to a better path', {
-          peer: m.name,
-          endpoint: formatEndpoint(e.path.endpoint),
-          kind: e.path.kind,
-          rttMs: round(e.path.rttMs),
-        });
+      case 'switched':
+        // The arbiter points the peer there: a handshake on a fresh path, or roaming on a new one.
+        this.c.arbiters.directUp(m, e.path, e.type === 'switched');
         break;
-      }
       case 'lost':
+        this.c.arbiters.directLost(m);
         this.c.log.warn('path lost; re-discovering', { peer: m.name, endpoint: formatEndpoint(e.path.endpoint) });
         this.rediscover([m]);
         break;
@@ -110,7 +120,7 @@ export class PathKeeper {
   rediscover(targets: Member[]): void {
     const run = async () => {
       const changed = await this.c.local.refresh();
-      this.lastRefreshAt = mono();
+      this.lastRefreshAt = this.clock.now();
       if (changed) {
         this.c.log.info('our candidates changed', { candidates: describe(this.c.local.list()) });
         this.c.announceUpdate();
@@ -132,7 +142,7 @@ export class PathKeeper {
     const p = openDisco(m.keys.discoKey, data);
     if (!p) return this.c.count('disco_bad_tag');
     if (p.side === m.keys.side) return this.c.count('disco_reflected');
-    const now = mono();
+    const now = this.clock.now();
     if (p.type === DISCO_PING) {
       let seen = this.answered.get(m);
       if (!seen) this.answered.set(m, (seen = new AnsweredPings()));
@@ -154,22 +164,22 @@ export class PathKeeper {
 
   /** `wgp2p ping`: one probe on `m`'s current path; resolves with where and how fast it answered. */
   async ping(m: Member): Promise<{ endpoint: Endpoint; rttMs: number }> {
-    const endpoint = m.finder.active?.endpoint ?? this.c.tunnel.device.getPeer(m.publicKey)?.endpoint;
+    const endpoint = m.finder.active?.endpoint ?? this.c.tunnel.engine.endpoint(m.publicKey);
     if (!endpoint) throw new Error(`no path to ${m.name} yet: no direct path and no relay reaches it`);
-    const now = mono();
+    const now = this.clock.now();
     const probe = m.finder.probe(endpoint, m.finder.active?.kind ?? 'public', now);
     const key = probe.txid.toString('hex');
     const answered = new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.pingWaiters.delete(key);
         reject(new Error(`no answer from ${m.name} via ${formatEndpoint(endpoint)} within ${PING_TIMEOUT_MS / 1000} s`));
       }, PING_TIMEOUT_MS);
       this.pingWaiters.set(key, {
         endpoint,
         answered: () => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           this.pingWaiters.delete(key);
-          resolve(mono() - now);
+          resolve(this.clock.now() - now);
         },
       });
     });

@@ -4,28 +4,31 @@
 // R": what the engine sends there is wrapped and sent to R, and what R delivers from M is handed to
 // the engine as coming from there. The WireGuard session is the same one either way, so moving
 // between direct and relayed paths needs no handshake. PathKeeper keeps punching in the
-// background; the first direct path it adopts wins over the relay.
+// background; the first direct path it adopts wins over the relay. When to relay, through which
+// relay, and pointing the peer there are the path arbiter's (../arbiter.ts): this file reports.
 //
 // Disco probes travel the relayed path too, every couple of seconds: they measure its RTT and
 // tell when a relay no longer reaches the member (e.g. the member is not bound there), so we move
 // to another. Both ends pick the relay with the lowest RTT they see; to converge on one relay the
 // higher-keyed end follows the one its peer's packets arrive through.
-import { formatEndpoint, type Endpoint } from '../../shared/net/address.js';
-import { DISCO_PING, looksLikeDisco } from '../../shared/wire/disco.js';
-import { looksLikeWireGuard } from '../../shared/wire/wireguard.js';
-import type { Tunnel } from '../daemon/tunnel.js';
-import type { Logger } from '../../shared/log.js';
-import type { NatInfo } from './announcement.js';
-import { AnsweredPings, encodePing, encodePong, newTxid, openDisco } from './disco.js';
+import { formatEndpoint, type Endpoint } from '../../../../shared/net/address.js';
+import { DISCO_PING, looksLikeDisco } from '../../../../shared/wire/disco.js';
+import { looksLikeWireGuard } from '../../../../shared/wire/wireguard.js';
+import type { Logger } from '../../../../shared/log.js';
+import { AnsweredPings, encodePing, encodePong, newTxid, openDisco } from '../direct/disco.js';
 import { isRelayEndpoint, parseRelayEndpoint, relayEndpoint } from './relay-endpoint.js';
 import type { RelayLink, RelayLinks } from './relay-links.js';
-import type { Member, RoomMembers } from './room-members.js';
+import type { Member, RoomMembers } from '../../room/room-members.js';
+import type { JoinClock, JoinEngine } from '../../ports.js';
+import { systemJoinClock } from '../../ports.js';
+import type { PathArbiters } from '../arbiter.js';
 
 export interface RelayPathsContext {
-  tunnel: Pick<Tunnel, 'device'>;
+  engine: Pick<JoinEngine, 'endpoint' | 'receive' | 'authenticatedBytes' | 'hasPeer'>;
   links: RelayLinks;
   members: RoomMembers;
-  ourNat(): NatInfo;
+  arbiters: PathArbiters;
+  clock?: JoinClock;
   log: Logger;
   count(what: string): void;
 }
@@ -42,18 +45,12 @@ export interface RelayTiming {
 
 export const DEFAULT_RELAY_TIMING: RelayTiming = { budgetMs: 1_500, heartbeatMs: 2_000, pathTimeoutMs: 6_000, avoidMs: 30_000 };
 
-/** The follower keeps using the relay its peer's packets came through while they keep coming. */
-const FOLLOW_MS = 10_000;
-/** A relay replaces the one in use only if its RTT is below this fraction of it. */
-const SWITCH_RATIO = 0.7;
 const PING_TIMEOUT_MS = 2_000;
 
 interface RelayState {
   slot: number;
   link: RelayLink | undefined;
   since: number;
-  /** When relaying becomes allowed (Infinity while a direct path exists or none was sought). */
-  eligibleAt: number;
   follow: { link: RelayLink; at: number } | undefined;
   avoid: Map<RelayLink, number>;
   pingAt: number;
@@ -65,13 +62,6 @@ interface RelayState {
   virtual: Map<RelayLink, Endpoint>;
 }
 
-const mono = () => performance.now();
-
-/** True when the two NATs defeat hole punching (endpoint-dependent mapping against one that filters by port too). */
-export function punchingHopeless(a: NatInfo, b: NatInfo): boolean {
-  const edm = (n: NatInfo) => n.mapping === 'endpoint-dependent';
-  return (edm(a) && (edm(b) || b.filtering === 'port-dependent')) || (edm(b) && a.filtering === 'port-dependent');
-}
 
 export interface RelayedPathInfo {
   relay: string;
@@ -84,18 +74,20 @@ export class RelayPaths {
   private readonly bySlot = new Map<number, Member>();
   private nextSlot = 1;
   private readonly timing: RelayTiming;
+  private readonly clock: JoinClock;
 
   constructor(
     private readonly c: RelayPathsContext,
     timing: Partial<RelayTiming> = {},
   ) {
     this.timing = { ...DEFAULT_RELAY_TIMING, ...timing };
+    this.clock = c.clock ?? systemJoinClock;
   }
 
   private state(m: Member): RelayState {
     let st = this.states.get(m);
     if (!st) {
-      st = { slot: this.allocateSlot(), link: undefined, since: 0, eligibleAt: Infinity, follow: undefined, avoid: new Map(), pingAt: -Infinity, answeredAt: -Infinity, rttMs: undefined, outstanding: new Map(), answered: new AnsweredPings(), virtual: new Map() };
+      st = { slot: this.allocateSlot(), link: undefined, since: 0, follow: undefined, avoid: new Map(), pingAt: -Infinity, answeredAt: -Infinity, rttMs: undefined, outstanding: new Map(), answered: new AnsweredPings(), virtual: new Map() };
       this.states.set(m, st);
       this.bySlot.set(st.slot, m);
     }
@@ -116,12 +108,6 @@ export class RelayPaths {
     if (!st) return;
     this.states.delete(m);
     if (this.bySlot.get(st.slot) === m) this.bySlot.delete(st.slot);
-  }
-
-  /** True when `m` has no direct path, no relay reaches it, and punching had its chance. */
-  stranded(m: Member, now: number): boolean {
-    const st = this.states.get(m);
-    return !m.finder.active && !!st && !st.link && now >= st.eligibleAt;
   }
 
   /** A relayed path to `m` is in use and answered disco within the path timeout. */
@@ -162,37 +148,38 @@ export class RelayPaths {
   private readonly parsed = new Map<string, { linkSlot: number; memberSlot: number }>();
 
   /** A payload relayed to us from member id `from` through `link`. */
-  onRelayed(link: RelayLink, from: string, payload: Buffer, now = mono()): void {
+  onRelayed(link: RelayLink, from: string, payload: Buffer, now = this.clock.now()): void {
     const m = this.c.members.byMember(from);
     if (!m) return this.c.count('relay_unknown_source');
     const st = this.state(m);
     if (looksLikeDisco(payload)) return this.onDisco(m, st, link, payload, now);
     if (!looksLikeWireGuard(payload)) return this.c.count('relay_not_wireguard');
-    const peer = this.c.tunnel.device.getPeer(m.publicKey);
-    if (!peer) return;
-    if (m.finder.active && peer.endpoint && !isRelayEndpoint(peer.endpoint)) {
+    const engine = this.c.engine;
+    if (!engine.hasPeer(m.publicKey)) return;
+    const endpoint = engine.endpoint(m.publicKey);
+    if (this.c.arbiters.hasDirect(m) && endpoint && !isRelayEndpoint(endpoint)) {
       // We have a direct path: late relayed packets must not pull the session back to the relay.
-      this.c.tunnel.device.receive(payload, peer.endpoint);
+      engine.receive(payload, endpoint);
     } else if (m.keys.side === 0 && st.link?.up) {
-      this.c.tunnel.device.receive(payload, this.virtual(st, st.link));
+      engine.receive(payload, this.virtual(st, st.link));
     } else {
-      const before = peer.stats.rxBytes;
-      this.c.tunnel.device.receive(payload, this.virtual(st, link));
-      // Only what the engine authenticated steers the follower (rxBytes counts nothing else), so
-      // junk shaped like WireGuard cannot move our path onto a relay of someone else's choosing.
-      if (peer.stats.rxBytes !== before) st.follow = { link, at: now };
+      const before = engine.authenticatedBytes(m.publicKey);
+      engine.receive(payload, this.virtual(st, link));
+      // Only what the engine authenticated steers the follower, so junk shaped like WireGuard
+      // cannot move our path onto a relay of someone else's choosing.
+      if (engine.authenticatedBytes(m.publicKey) !== before) st.follow = { link, at: now };
     }
   }
 
   /** The relay says `id` is not bound there: stop using it for that member for a while. */
-  onUnreachable(link: RelayLink, id: string, now = mono()): void {
+  onUnreachable(link: RelayLink, id: string, now = this.clock.now()): void {
     const m = this.c.members.byMember(id);
     if (!m) return;
     const st = this.state(m);
     st.avoid.set(link, now + this.timing.avoidMs);
     if (st.link === link) {
       this.c.log.info('relay does not reach the member; trying another', { peer: m.name, relay: link.label });
-      st.link = undefined;
+      this.drop(m, st);
     }
   }
 
@@ -207,31 +194,37 @@ export class RelayPaths {
       if (st.follow?.link === link) st.follow = undefined;
       if (st.link === link) {
         this.c.log.warn('relay lost; moving', { peer: m.name, relay: link.label });
-        st.link = undefined;
+        this.drop(m, st);
       }
     }
   }
 
   tick(m: Member, now: number): void {
     const st = this.state(m);
-    if (m.finder.active) {
+    const allowed = this.c.arbiters.relayAllowed(m, now);
+    if (this.c.arbiters.hasDirect(m)) {
       if (st.link) this.c.log.info('direct path replaces the relay', { peer: m.name, relay: st.link.label });
-      st.link = undefined;
-      st.eligibleAt = Infinity;
+      this.drop(m, st);
       return;
     }
-    if (st.eligibleAt === Infinity) st.eligibleAt = now + (punchingHopeless(this.c.ourNat(), m.nat) ? 0 : this.timing.budgetMs);
-    if (!st.link && now < st.eligibleAt) return;
+    if (!allowed && !st.link) return;
     const t = this.timing;
     if (st.link && now - st.since > t.pathTimeoutMs && now - st.answeredAt > t.pathTimeoutMs) {
       this.c.log.warn('relayed path silent; trying another relay', { peer: m.name, relay: st.link.label });
       st.avoid.set(st.link, now + t.avoidMs);
       if (st.follow?.link === st.link) st.follow = undefined;
-      st.link = undefined;
+      this.drop(m, st);
     }
     const want = this.choose(m, st, now);
     if (want !== st.link) this.use(m, st, want, now);
     if (st.link && now - st.pingAt >= t.heartbeatMs) this.ping(m, st, st.link, now);
+  }
+
+  /** `m` no longer uses a relay. */
+  private drop(m: Member, st: RelayState): void {
+    if (!st.link) return;
+    st.link = undefined;
+    this.c.arbiters.relayLost(m);
   }
 
   private use(m: Member, st: RelayState, link: RelayLink | undefined, now: number): void {
@@ -241,27 +234,20 @@ export class RelayPaths {
     st.answeredAt = -Infinity;
     st.rttMs = undefined;
     if (!link) {
+      this.c.arbiters.relayLost(m);
       this.c.log.warn('no relay reaches the member', { peer: m.name });
       return;
     }
-    const peer = this.c.tunnel.device.getPeer(m.publicKey);
-    if (!peer) return;
-    peer.endpoint = this.virtual(st, link);
-    // Starts the handshake if there is no session yet, else tells the peer (by roaming) where we are.
-    peer.sendKeepalive();
+    if (!this.c.engine.hasPeer(m.publicKey)) return;
+    // The arbiter points the peer there: a handshake if there is no session yet, else roaming.
+    this.c.arbiters.relayUp(m, this.virtual(st, link));
     this.c.log.info(previous ? 'moved to another relay' : 'relayed path up', { peer: m.name, relay: link.label, from: previous?.label });
     this.ping(m, st, link, now);
   }
 
   private choose(m: Member, st: RelayState, now: number): RelayLink | undefined {
     const usable = this.c.links.all().filter((l) => l.up && l.key !== m.key && !((st.avoid.get(l) ?? -Infinity) > now));
-    if (usable.length === 0) return undefined;
-    if (m.keys.side === 1 && st.follow && usable.includes(st.follow.link) && now - st.follow.at < FOLLOW_MS) return st.follow.link;
-    // UDP relays first, by RTT; the WebSocket only when no UDP relay answers.
-    const rank = (l: RelayLink) => (l.kind === 'ws' ? 1e9 : 0) + (l.rttMs ?? 1e6);
-    const best = usable.reduce((a, b) => (rank(b) < rank(a) ? b : a));
-    if (st.link && usable.includes(st.link) && rank(best) > rank(st.link) * SWITCH_RATIO) return st.link;
-    return best;
+    return this.c.arbiters.pickRelay(m, usable, st.link, st.follow, now);
   }
 
   private ping(m: Member, st: RelayState, link: RelayLink, now: number, answered?: (rttMs: number) => void): void {
@@ -299,9 +285,9 @@ export class RelayPaths {
     const link = st?.link;
     if (!st || !link) throw new Error(`no path to ${m.name} yet: no direct path and no relay reaches it`);
     const rtt = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer from ${m.name} via relay ${link.label} within ${PING_TIMEOUT_MS / 1000} s`)), PING_TIMEOUT_MS);
-      this.ping(m, st, link, mono(), (ms) => {
-        clearTimeout(timer);
+      const timer = this.clock.setTimeout(() => reject(new Error(`no answer from ${m.name} via relay ${link.label} within ${PING_TIMEOUT_MS / 1000} s`)), PING_TIMEOUT_MS);
+      this.ping(m, st, link, this.clock.now(), (ms) => {
+        this.clock.clearTimeout(timer);
         resolve(ms);
       });
     });

@@ -3,10 +3,10 @@
 // member-left may only mean it lost the server, while its link to us still works). Sealed with
 // the room key like announcements; bound to sender and recipient member ids and to the sender's
 // public key, fresh within a minute, and each accepted at most once.
-import { formatKey } from '../../shared/keys.js';
-import { isMemberId } from '../../shared/signal/fields.js';
-import { sealForRoom, type RoomCredentials } from '../../shared/signal/room-key.js';
-import { encodeCandidates, parseCandidates, type Candidate } from './candidates.js';
+import { formatKey } from '../../../shared/keys.js';
+import { isMemberId } from '../../../shared/signal/fields.js';
+import { sealForRoom, type RoomCredentials } from '../../../shared/signal/room-key.js';
+import { encodeCandidates, parseCandidates, type Candidate } from '../nat/candidates.js';
 import { openSealedObject, type OpenResult } from './announcement.js';
 
 export interface PunchRequest {

@@ -1,8 +1,8 @@
 // Where the server's STUN service is: the signalling URL's host (resolved once here) and the
 // STUN port, which the protocol does not announce (default 3478, `--stun-port` to change).
 import { lookup } from 'node:dns/promises';
-import { makeEndpoint, type Endpoint } from '../../shared/net/address.js';
-import { parseIp } from '../../shared/net/ip-bytes.js';
+import { makeEndpoint, type Endpoint } from '../../../shared/net/address.js';
+import { parseIp } from '../../../shared/net/ip-bytes.js';
 
 export const DEFAULT_STUN_PORT = 3478;
 

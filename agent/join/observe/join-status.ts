@@ -1,10 +1,10 @@
 // The join agent's answer to `wgp2p status`: the tunnel's own status (keys, endpoints, handshakes,
 // bytes, counters) completed with what only the agent knows: names, room addresses, whether the
 // path is direct or relayed (and through which relay), its RTT, and the agent's own counters (rejected announcements, ...).
-import type { DeviceStatus } from '../daemon/status.js';
-import { RELAY_ENDPOINT_TEXT } from './relay-endpoint.js';
-import type { RelayedPathInfo } from './relay-paths.js';
-import type { Member, RoomMembers } from './room-members.js';
+import type { DeviceStatus } from '../../daemon/status.js';
+import { RELAY_ENDPOINT_TEXT } from '../paths/relay/relay-endpoint.js';
+import type { RelayedPathInfo } from '../paths/relay/relay-paths.js';
+import type { Member, RoomMembers } from '../room/room-members.js';
 
 /** A WireGuard handshake this recent still counts as a working direct path. */
 const HANDSHAKE_FRESH_MS = 180_000;

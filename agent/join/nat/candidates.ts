@@ -2,8 +2,8 @@
 // NAT maps the WireGuard socket to, learned by STUN ("public"). Also the codec for candidates in
 // announcements, which checks every one: a candidate is a place we will send probes to.
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
-import { formatEndpoint, makeEndpoint, parseEndpoint, type Endpoint } from '../../shared/net/address.js';
-import { parseIp } from '../../shared/net/ip-bytes.js';
+import { formatEndpoint, makeEndpoint, parseEndpoint, type Endpoint } from '../../../shared/net/address.js';
+import { parseIp } from '../../../shared/net/ip-bytes.js';
 
 export type CandidateKind = 'lan' | 'public';
 export const CANDIDATE_KINDS: readonly CandidateKind[] = ['lan', 'public'];

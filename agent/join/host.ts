@@ -1,0 +1,125 @@
+// The join agent on a real host: the kernel TUN and UDP socket (Tunnel), the WebSocket signalling
+// client, real timers, the control socket, hub forwarding and the metrics listener. The CLI calls
+// startJoin; everything the agent does lives behind the ports it is given here (agent.ts).
+import type { Server } from 'node:http';
+import type { Endpoint } from '../../shared/net/address.js';
+import { deriveRoomAsync, type RoomCredentials } from '../../shared/signal/room-key.js';
+import { Tunnel } from '../daemon/tunnel.js';
+import { JoinAgent, type JoinAgentOptions } from './agent.js';
+import { deviceEngine } from './engine-port.js';
+import { warmUpSignatures } from './identity/xeddsa.js';
+import { resolveStunServer } from './nat/stun-server.js';
+import { serveAgentMetrics } from './observe/metrics-http.js';
+import { enableHubForwarding } from './roles/hub-forwarding.js';
+import { candidateAddress } from './room/room-address.js';
+import type { BackoffPolicy } from './signalling/backoff.js';
+import { SignalClient } from './signalling/signal-client.js';
+import { systemJoinClock, type TunnelPort } from './ports.js';
+
+export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
+  roomName: string;
+  secret: string;
+  serverUrl: string;
+  token?: string;
+  /** The server's STUN port (it runs on the URL's host). */
+  stunPort: number;
+  fixedAddress?: string;
+  listenPort: number;
+  ifname: string;
+  mtu?: number;
+  reconnect?: BackoffPolicy;
+  controlDir?: string;
+  uapiDir?: string;
+  /** Serve Prometheus metrics on this address (`--metrics-listen`). */
+  metricsListen?: Endpoint;
+}
+
+/**
+ * The TUN MTU of a join agent. WireGuard's usual 1420 leaves no room on a 1500-byte path for the
+ * relay's header (5 bytes + a member id) when the outer path is IPv6; 1380 fits it with IPv4 or
+ * IPv6 outside, so a path can move between direct and relayed without an MTU black hole.
+ */
+export const JOIN_DEFAULT_MTU = 1380;
+
+export interface RunningJoin {
+  agent: JoinAgent;
+  tunnel: Tunnel;
+  close(reason?: string): void;
+  onClosed(cb: (reason: string) => void): void;
+}
+
+/** Brings up the tunnel and starts joining; resolves once the tunnel runs (members come later). */
+export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
+  // scrypt runs on the thread pool while the tunnel comes up; the signature code warms up
+  // (its first use costs ~90 ms) while we wait for `ip` commands: joining then waits for neither.
+  const roomReady = deriveRoomAsync(o.roomName, o.secret);
+  roomReady.catch(() => undefined); // awaited below; this only keeps it from counting as unhandled meanwhile
+  setImmediate(warmUpSignatures);
+  const address = o.fixedAddress ?? candidateAddress(o.identity.publicKey, o.subnet, 0);
+  let agent: JoinAgent | undefined;
+  const tunnel = await Tunnel.start({
+    ifname: o.ifname,
+    log: o.log,
+    config: {
+      interface: { privateKey: o.identity.privateKey, listenPort: o.listenPort, addresses: [`${address}/${o.subnet.bits}`], mtu: o.mtu ?? JOIN_DEFAULT_MTU, fwmark: undefined },
+      peers: [],
+      ignored: [],
+    },
+    intercept: (d, from) => agent?.onDatagram(d, from) ?? false,
+    outbound: (d, to) => (agent ? agent.relayed.send(d, to) : false),
+    status: (base) => (agent ? agent.control.status(base) : base),
+    controlHandlers: { ping: (req) => (agent ? agent.control.ping(req) : Promise.reject(new Error('agent starting'))) },
+    controlDir: o.controlDir,
+    uapiDir: o.uapiDir,
+  });
+  let room: RoomCredentials;
+  try {
+    if (o.hub) enableHubForwarding(tunnel.ifname);
+    room = await roomReady;
+  } catch (e) {
+    tunnel.close('startup failed');
+    throw e;
+  }
+  const port: TunnelPort = {
+    engine: deviceEngine(tunnel.device),
+    get listenPort() {
+      return tunnel.listenPort;
+    },
+    get dualStack() {
+      return tunnel.dualStack;
+    },
+    ifname: tunnel.ifname,
+    sendDatagram: (d, to) => tunnel.sendDatagram(d, to),
+    queueDatagram: (d, to) => tunnel.queueDatagram(d, to),
+    addRoute: (cidr) => tunnel.addRoute(cidr),
+    replaceAddress: (from, to) => tunnel.replaceAddress(from, to),
+    close: (reason) => tunnel.close(reason),
+  };
+  const signal = new SignalClient({ url: o.serverUrl, token: o.token, log: o.log, backoff: o.reconnect });
+  const running = agent = new JoinAgent({ ...o, fixedAddress: o.fixedAddress !== undefined }, room, {
+    clock: systemJoinClock,
+    tunnel: port,
+    signal,
+    stunPort: o.stunPort,
+    resolveStun: (p) => resolveStunServer(o.serverUrl, p),
+  }, address);
+  let metrics: Server | undefined;
+  const close = (reason = 'closed') => {
+    metrics?.close();
+    running.close(reason);
+  };
+  tunnel.onClosed(() => close());
+  try {
+    await running.begin(o.serverUrl, o.roomName);
+    if (o.metricsListen) {
+      metrics = await serveAgentMetrics(o.metricsListen.address, o.metricsListen.port, {
+        relay: () => running.bounce && { stats: running.bounce.relay.stats, bindings: running.bounce.relay.bindingCount },
+        peers: () => running.control.peers(),
+      });
+    }
+  } catch (e) {
+    close();
+    throw e;
+  }
+  return { agent: running, tunnel, close, onClosed: (cb) => tunnel.onClosed(cb) };
+}

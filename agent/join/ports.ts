@@ -1,0 +1,82 @@
+// What the join agent needs from the world, as narrow ports: a clock with timers, the tunnel (its
+// socket, its engine, its routes and addresses) and the signalling connection. host.ts plugs in the
+// real ones; agent/test/fixtures/join-net.ts plugs in an in-memory network and a fake clock.
+import type { NetworkInterfaceInfo } from 'node:os';
+import type { Endpoint, Prefix } from '../../shared/net/address.js';
+import type { FilteringProbe } from '../../shared/stun/discovery.js';
+import type { ClientMessage } from '../../shared/signal/index.js';
+import type { Clock } from '../wireguard/device.js';
+import type { SignalHandlers } from './signalling/signal-client.js';
+
+export type TimerHandle = unknown;
+
+export interface JoinClock extends Clock {
+  setTimeout(fn: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+export const systemJoinClock: JoinClock = {
+  now: () => performance.now(),
+  wallNow: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+/**
+ * The WireGuard engine as the join agent sees it: peers by public key. Only the path arbiter
+ * (paths/arbiter.ts) calls setEndpoint; the engine's own roaming still moves endpoints itself.
+ */
+export interface JoinEngine {
+  addPeer(publicKey: Buffer, presharedKey: Buffer, keepaliveSeconds: number): boolean;
+  removePeer(publicKey: Buffer): void;
+  hasPeer(publicKey: Buffer): boolean;
+  /** Where the engine sends to the peer now (after its roaming, if any). */
+  endpoint(publicKey: Buffer): Endpoint | undefined;
+  /** Points the peer at `to` and sends a keepalive (a handshake when there is no session). */
+  setEndpoint(publicKey: Buffer, to: Endpoint): void;
+  /** Bytes the engine authenticated from the peer: moves only for genuine packets. */
+  authenticatedBytes(publicKey: Buffer): number;
+  /** A WireGuard datagram, as if it came from `from` (relayed packets enter here). */
+  receive(datagram: Buffer, from: Endpoint): void;
+  /** Routes `prefix` to the peer (its allowed IPs); false when the peer is gone. */
+  allow(prefix: Prefix, publicKey: Buffer): boolean;
+  disallow(prefix: Prefix, publicKey: Buffer): void;
+}
+
+export interface TunnelPort {
+  readonly engine: JoinEngine;
+  readonly listenPort: number;
+  readonly dualStack: boolean;
+  readonly ifname: string;
+  /** A datagram of another protocol (STUN, disco) from the WireGuard socket, now. */
+  sendDatagram(data: Buffer, to: Endpoint): void;
+  /** A datagram for the socket's next batch. */
+  queueDatagram(data: Buffer, to: Endpoint): void;
+  addRoute(cidr: string): Promise<void>;
+  replaceAddress(from: string | undefined, to: string): Promise<void>;
+  close(reason: string): void;
+}
+
+export interface SignallingPort {
+  readonly memberId: string | undefined;
+  readonly stats: { welcomes: number; attempts: number; invalidFrames: number };
+  start(handlers: SignalHandlers): void;
+  send(message: ClientMessage): boolean;
+  sendBinary(frame: Buffer): boolean;
+  reconnect(why: string): void;
+  close(): void;
+}
+
+/** Everything the agent gets from its host (host.ts, or an in-memory network in tests). */
+export interface JoinPorts {
+  clock: JoinClock;
+  tunnel: TunnelPort;
+  signal: SignallingPort;
+  /** The server's STUN service at `port` (on the host of the server's URL). */
+  resolveStun(port: number): Promise<Endpoint>;
+  /** The server's STUN port we start with (--stun-port; its welcome may name another). */
+  stunPort: number;
+  /** For in-memory networks: our interfaces, and the NAT filtering probe. */
+  interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]>;
+  probeFiltering?: FilteringProbe;
+}

@@ -1,0 +1,137 @@
+// Our side of the signalling conversation for one room: join on every welcome (re-announcing us),
+// announcement refreshes and updates, punch requests and goodbyes to members, and the dispatch of
+// what the server sends to the parts that own it.
+import { randomBytes } from 'node:crypto';
+import type { ServerMessage, WelcomeMessage } from '../../../shared/signal/protocol.js';
+import type { RoomCredentials } from '../../../shared/signal/room-key.js';
+import type { Logger } from '../../../shared/log.js';
+import { MAX_CANDIDATES, type Candidate } from '../nat/candidates.js';
+import type { NatInfo } from '../room/announcement.js';
+import { sealAnnouncement } from '../room/announcement.js';
+import type { MemberLifecycle } from '../room/lifecycle.js';
+import { sealBye, sealPunchRequest } from '../room/peer-message.js';
+import type { Member } from '../room/room-members.js';
+import type { JoinClock, SignallingPort } from '../ports.js';
+
+export interface Self {
+  publicKey: Buffer;
+  privateKey: Uint8Array;
+  name: string;
+  bounce?: boolean;
+  hub?: boolean;
+}
+
+export interface DispatchContext {
+  room: RoomCredentials;
+  self: Self;
+  signal: SignallingPort;
+  lifecycle: MemberLifecycle;
+  clock: JoinClock;
+  log: Logger;
+  /** Our current room address and candidates, as announced. */
+  address(): string;
+  candidates(): Candidate[];
+  nat(): NatInfo;
+  /** The welcome's offers (STUN port, relays) and what follows from a (re)connection. */
+  welcomed(w: WelcomeMessage): void;
+  /** Members or their addresses changed: routing must follow. */
+  membersChanged(): void;
+  /** The server says the WebSocket relay does not reach `memberId` now. */
+  unreachableOverWs(memberId: string): void;
+}
+
+export class RoomSignalling {
+  /** One signal server round trip (join to member list), once measured. */
+  rttMs: number | undefined;
+  lastAnnounceAt = 0;
+  private joinSentAt = 0;
+
+  constructor(private readonly c: DispatchContext) {}
+
+  private announcement(memberId: string): string {
+    const c = this.c;
+    const candidates = c.candidates().slice(0, MAX_CANDIDATES);
+    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: c.address(), candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub }, c.self.privateKey);
+  }
+
+  onWelcome(w: WelcomeMessage): void {
+    this.c.log.info('connected to the signal server', { memberId: w.id, serverId: w.serverId, seenAs: w.yourAddress, relayPort: w.relayPort, wsRelay: w.wsRelay });
+    this.c.welcomed(w);
+    this.sendJoin();
+  }
+
+  sendJoin(): void {
+    const id = this.c.signal.memberId;
+    if (!id) return;
+    this.joinSentAt = this.c.clock.now();
+    this.lastAnnounceAt = this.joinSentAt;
+    this.c.signal.send({ type: 'join', room: this.c.room.roomId, announce: this.announcement(id), ref: 'join' });
+  }
+
+  announceUpdate(): void {
+    const id = this.c.signal.memberId;
+    this.lastAnnounceAt = this.c.clock.now();
+    if (id) this.c.signal.send({ type: 'update', room: this.c.room.roomId, announce: this.announcement(id) });
+  }
+
+  /** A punch request to `m` through the server (see PathKeeper.punch); dropped while offline. */
+  requestPunch(m: Member, startInMs: number): void {
+    const from = this.c.signal.memberId;
+    if (!from) return;
+    const data = sealPunchRequest(this.c.room, {
+      publicKey: this.c.self.publicKey,
+      from,
+      to: m.memberId,
+      session: randomBytes(9).toString('base64url'),
+      candidates: this.c.candidates().slice(0, MAX_CANDIDATES),
+      startInMs,
+    });
+    this.c.signal.send({ type: 'send', room: this.c.room.roomId, to: m.memberId, data });
+  }
+
+  /** Goodbyes, so members drop us at once instead of waiting for our path to die. */
+  sayGoodbye(members: readonly Member[]): void {
+    const ourId = this.c.signal.memberId;
+    if (!ourId) return;
+    for (const m of members) {
+      this.c.signal.send({ type: 'send', room: this.c.room.roomId, to: m.memberId, data: sealBye(this.c.room, { publicKey: this.c.self.publicKey, from: ourId, to: m.memberId }) });
+    }
+  }
+
+  onServerMessage(m: ServerMessage): void {
+    const c = this.c;
+    if ('room' in m && m.room !== c.room.roomId) return;
+    switch (m.type) {
+      case 'members': {
+        this.rttMs = c.clock.now() - this.joinSentAt;
+        // After a reconnect, members we knew may not be back yet: the lifecycle gives them time.
+        const present = c.lifecycle.onMemberList(m.members);
+        c.log.info('in the room', { members: present });
+        c.membersChanged();
+        break;
+      }
+      case 'member-joined':
+      case 'member-update':
+        c.lifecycle.onAnnouncement(m.id, m.announce);
+        c.membersChanged();
+        break;
+      case 'member-left':
+        c.lifecycle.onMemberLeft(m.id);
+        break;
+      case 'message':
+        c.lifecycle.onPeerMessage(m.from, m.data);
+        break;
+      case 'error':
+        if (m.code === 'NO_SUCH_MEMBER' && m.member !== undefined) {
+          // The WebSocket relay does not reach that member now: move it to another path.
+          c.unreachableOverWs(m.member);
+          break;
+        }
+        c.log.warn('signal server error', { code: m.code, error: m.message, ref: m.ref });
+        if (m.code === 'NOT_IN_ROOM') this.sendJoin();
+        break;
+      default:
+        break;
+    }
+  }
+}
