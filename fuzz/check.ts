@@ -7,7 +7,7 @@ interface Reporter {
   pass(message: string): unknown;
 }
 
-export function checkProperty<T>(t: Reporter, name: string, property: fc.IRawProperty<T>, params: fc.Parameters<T> = {}): void {
+export function checkProperty<T>(t: Reporter, name: string, property: fc.IProperty<T>, params: fc.Parameters<T> = {}): void {
   const replay = process.env.FC_SEED === undefined ? {} : { seed: Number(process.env.FC_SEED), path: process.env.FC_PATH };
   const result = fc.check(property, { ...params, ...replay });
   if (result.failed) t.fail(`${name}\n${fc.defaultReportMessage(result) ?? 'property failed'}`);
