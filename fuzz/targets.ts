@@ -103,7 +103,7 @@ const stunTarget: FuzzTarget = {
     const m = decodeStunMessage(data);
     const r = parseBindingResponse(data);
     if (m) for (const a of m.attributes) decodeAddress(a.value) ?? decodeXorAddress(a.value, m.transactionId) ?? decodeErrorCode(a.value) ?? decodeUnknownAttributes(a.value);
-    return m ? `${m.type}:${m.fingerprint}:${m.integrityOffset !== undefined}:${m.attributes.map((a) => a.type).join(',')}:${r?.kind}` : 'none';
+    return m ? `${m.type}:${m.fingerprint}:${m.integrityOffset !== undefined}:${Math.min(m.attributes.length, 4)}:${r?.kind}` : 'none';
   },
 };
 
@@ -200,10 +200,12 @@ const signalTarget: FuzzTarget = {
 
 // --- UAPI and wg-quick (text) ----------------------------------------------------------------
 
-/** A few fixed words of an error message: quoted input and numbers would make every label new. */
-const words = (m: string) => m.split('"')[0]!.split(/\s+/).filter((w) => w !== '' && !/["\d:]/.test(w));
-const head = (m: string) => words(m).slice(0, 3).join(' ');
-const tail = (m: string) => words(m).slice(-3).join(' ');
+/** The first word of an error message when it is one of ours: echoed input would make every label new. */
+const VOCABULARY = /^(unknown|malformed|update_only|remove|replace_allowed_ips|replace_peers|protocol_version|endpoint|allowed_ip|preshared_key|public_key|private_key|listen_port|fwmark|persistent_keepalive_interval|expected|a|no|the|\[Interface\]|\[Peer\]|PrivateKey|PublicKey|PresharedKey|ListenPort|Address|MTU|FwMark|AllowedIPs|Endpoint|PersistentKeepalive):?$/i;
+const firstWord = (m: string) => {
+  const w = m.replace(/^line \d+: /, '').split(' ')[0] ?? '';
+  return VOCABULARY.test(w) ? w : 'other';
+};
 
 const uapiTarget: FuzzTarget = {
   name: 'uapi',
@@ -221,7 +223,7 @@ const uapiTarget: FuzzTarget = {
       return 'ok';
     } catch (e) {
       if (!(e instanceof UapiError)) throw e;
-      return `errno${e.errno}:${head(e.message)}`;
+      return `errno${e.errno}:${firstWord(e.message)}`;
     }
   },
 };
@@ -239,7 +241,7 @@ const wgQuickTarget: FuzzTarget = {
       return 'ok';
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      return `E:${e.line === undefined ? 'file' : 'line'}:${tail(e.message)}`;
+      return `E:${e.line === undefined ? 'file' : 'line'}:${firstWord(e.message)}`;
     }
   },
 };
