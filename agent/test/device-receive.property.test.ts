@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { checkProperty } from '../../fuzz/check.js';
 import { hostileBytes, mutatedFrom } from '../../fuzz/mutate.js';
 import { EngineNet, ipv4Packet, type Node } from './fixtures/engine-net.js';
-import { COOKIE_REPLY_SIZE, INITIATION_SIZE, RESPONSE_SIZE, TRANSPORT_MIN_SIZE } from '../wireguard/messages.js';
+import { COOKIE_REPLY_SIZE, INITIATION_SIZE, RESPONSE_SIZE, TRANSPORT_MIN_SIZE } from '../../shared/wire/wireguard.js';
 import type { Endpoint } from '../../shared/net/address.js';
 
 /** Two devices with a session both ways; every datagram that crossed the wire was delivered. */

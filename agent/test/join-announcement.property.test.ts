@@ -7,8 +7,8 @@ import { checkProperty } from '../../fuzz/check.js';
 import { mutatedFrom } from '../../fuzz/mutate.js';
 import { deriveRoom, openForRoom, sealForRoom } from '../../shared/signal/room-key.js';
 import { makeEndpoint } from '../../shared/net/address.js';
-import { AnnouncementGuard, openAnnouncement, sealAnnouncement, type AnnouncementBody } from '../join/announcement.js';
-import { PeerMessageGuard, sealBye, sealPunchRequest } from '../join/peer-message.js';
+import { AnnouncementGuard, openAnnouncement, sealAnnouncement, type AnnouncementBody } from '../join/room/announcement.js';
+import { PeerMessageGuard, sealBye, sealPunchRequest } from '../join/room/peer-message.js';
 
 const room = deriveRoom('fuzz', 'property tests');
 const NOW = Date.UTC(2026, 5, 1);

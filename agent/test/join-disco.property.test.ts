@@ -6,7 +6,8 @@ import { checkProperty } from '../../fuzz/check.js';
 import { hostileBytes } from '../../fuzz/mutate.js';
 import { makeEndpoint } from '../../shared/net/address.js';
 import { formatIp } from '../../shared/net/ip-bytes.js';
-import { DISCO_PING, DISCO_PONG, classifyDatagram, encodePing, encodePong, openDisco, peekDisco } from '../join/disco.js';
+import { DISCO_PING, DISCO_PONG, peekDisco } from '../../shared/wire/disco.js';
+import { classifyDatagram, encodePing, encodePong, openDisco } from '../join/paths/direct/disco.js';
 
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => Buffer.from(b));
 const side = fc.constantFrom<0 | 1>(0, 1);

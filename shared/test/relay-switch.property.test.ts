@@ -7,7 +7,7 @@ import { checkProperty } from '../../fuzz/check.js';
 import { mutatedFrom } from '../../fuzz/mutate.js';
 import type { Endpoint } from '../net/address.js';
 import { RelaySwitch } from '../relay/relay-switch.js';
-import { RELAY_CHALLENGE, RELAY_DATA, decodeRelayPacket, encodeBind, encodeData } from '../relay/wire.js';
+import { RELAY_CHALLENGE, RELAY_DATA, decodeRelayPacket, encodeBind, encodeData } from '../wire/relay.js';
 
 const ADDRS: Endpoint[] = [1, 2, 3, 4].map((i) => ({ address: `192.0.2.${i}`, port: 1000 + i, family: 4 }));
 const IDS = ['alice', 'bob', 'carol'];

@@ -20,7 +20,7 @@ import {
   encodeWsFrame,
   isRelayablePayload,
   type RelayPacket,
-} from '../relay/wire.js';
+} from '../wire/relay.js';
 
 const id = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
 const fixed = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => Buffer.from(b));
