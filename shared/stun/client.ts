@@ -3,11 +3,7 @@
 import type { Socket } from 'node:dgram';
 import { parseBindingResponse, stunBindingRequest, type BindingRequestOptions, type BindingResponse } from './binding.js';
 import { isStunMessage } from './message.js';
-
-export interface StunEndpoint {
-  host: string;
-  port: number;
-}
+import type { HostPort } from '../net/host-port.js';
 
 export interface StunQueryOptions extends BindingRequestOptions {
   /** First retransmission timeout; doubles on every retry (default 250 ms). */
@@ -19,13 +15,13 @@ export interface StunQueryOptions extends BindingRequestOptions {
 export interface StunQueryResult {
   response: BindingResponse;
   /** Where the response came from: differs from the server address after CHANGE-REQUEST. */
-  from: StunEndpoint;
+  from: HostPort;
 }
 
 /** Runs one Binding transaction; resolves undefined when no response arrives in time. */
 export function stunQuery(
   socket: Socket,
-  server: StunEndpoint,
+  server: HostPort,
   options: StunQueryOptions = {},
 ): Promise<StunQueryResult | undefined> {
   const { transactionId, packet } = stunBindingRequest(options);

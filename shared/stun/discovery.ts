@@ -1,7 +1,8 @@
 // RFC 5780 style NAT behaviour discovery against a wgp2p server with an alternate STUN port.
 import dgram, { type Socket } from 'node:dgram';
 import type { StunAddress } from './attributes.js';
-import { stunQuery, type StunEndpoint, type StunQueryOptions } from './client.js';
+import type { HostPort } from '../net/host-port.js';
+import { stunQuery, type StunQueryOptions } from './client.js';
 
 export type MappingBehaviour = 'endpoint-independent' | 'endpoint-dependent' | 'unknown';
 /** Only the port half of RFC 5780 filtering can be tested against a one-IP server. */
@@ -30,7 +31,7 @@ function sameAddress(a: StunAddress, b: StunAddress): boolean {
  * port would then be given another public port, making a plain MASQUERADE look
  * endpoint-dependent.
  */
-export async function probeFiltering(family: string, server: StunEndpoint, timing: Timing = {}): Promise<FilteringBehaviour> {
+export async function probeFiltering(family: string, server: HostPort, timing: Timing = {}): Promise<FilteringBehaviour> {
   const probe = dgram.createSocket(family === 'IPv6' ? 'udp6' : 'udp4');
   try {
     await new Promise<void>((resolve, reject) => {
@@ -56,7 +57,7 @@ export async function probeFiltering(family: string, server: StunEndpoint, timin
  * address toward the primary and the alternate server port, then probes port filtering (see
  * probeFiltering). Needs a server that sends OTHER-ADDRESS; otherwise both come back 'unknown'.
  */
-export async function discoverNatBehaviour(socket: Socket, server: StunEndpoint, timing: Timing = {}): Promise<NatBehaviour> {
+export async function discoverNatBehaviour(socket: Socket, server: HostPort, timing: Timing = {}): Promise<NatBehaviour> {
   const first = await stunQuery(socket, server, timing);
   if (!first || first.response.kind !== 'success') return { mapping: 'unknown', filtering: 'unknown' };
   const mapped = first.response.mapped;
