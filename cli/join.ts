@@ -73,9 +73,9 @@ export const JOIN_OPTIONS = {
 
 export const JOIN_USAGE = `usage: wgp2p join --room NAME --server URL [options]
 
-${optionHelp(JOIN_OPTIONS, { flagWidth: 24 }).join('\n')}
-  --config FILE            a JSON object with any of the options above as camelCase keys
-                           ({"room": "office", "listenPort": 51820}; or WGP2P_CONFIG)
+${optionHelp(JOIN_OPTIONS, { flagWidth: 25 }).join('\n')}
+  --config FILE             a JSON object with any of the options above as camelCase keys
+                            ({"room": "office", "listenPort": 51820}; or WGP2P_CONFIG)
 
 Every option is also an environment variable: WGP2P_ and its name in capitals, e.g.
 WGP2P_SECRET, WGP2P_LISTEN_PORT, WGP2P_BOUNCE=true. Flags win over the environment, which wins
