@@ -18,7 +18,3 @@ export function parseHostPort(text: string): HostPort | undefined {
   return { host: m[1] ?? m[2]!, port };
 }
 
-/** The inverse of parseHostPort: IPv6 hosts in brackets. */
-export function formatHostPort(hp: HostPort): string {
-  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
-}
