@@ -2,7 +2,7 @@
 // can be measured, with limits opened up for thousands of agents on one loopback address.
 // Run with --expose-gc: memory is read after a full collection, so garbage is not counted.
 import type { FromHost, HostConfig, ToHost } from './signal-ipc.js';
-import { startSignalServer } from '../signal-server/main.js';
+import { startSignalServer } from '../signal-server/index.js';
 
 const config = JSON.parse(process.argv[2] ?? '{}') as HostConfig;
 const send = (m: FromHost) => process.send?.(m);

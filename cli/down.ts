@@ -6,18 +6,27 @@ import { connect } from 'node:net';
 import { controlRequest } from '../agent/daemon/control-client.js';
 import { controlSocketPath } from '../agent/daemon/control-socket.js';
 import { SOCKET_DIR as UAPI_DIR } from '../agent/uapi/server.js';
-import { parseArgs, UsageError } from './args.js';
+import { loadOptions, type Option } from '../shared/config/options.js';
+import { ConfigError } from '../shared/errors.js';
+import { isInterfaceName, parseInterfaceName } from './interface-name.js';
 
-const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
+const USAGE = 'usage: wgp2p down IFACE';
+const DOWN_OPTIONS = {
+  interface: { parse: parseInterfaceName, noEnv: true, value: 'IFACE', help: 'the interface (or give it as the argument)' },
+} satisfies Record<string, Option<unknown>>;
 // Long enough for slow PreDown/PostDown hooks; a daemon that takes longer is reported.
 const DOWN_TIMEOUT_MS = 90_000;
 const POLL_MS = 100;
 
 export async function runDown(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['interface'] });
-  const ifname = args.positional[0] ?? args.values.get('interface');
-  if (!ifname || args.positional.length > 1) throw new UsageError('usage: wgp2p down IFACE');
-  if (!IFNAME.test(ifname)) throw new UsageError(`interface name "${ifname}" is invalid`);
+  const args = loadOptions(DOWN_OPTIONS, argv, {});
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const ifname = args.positional[0] ?? args.values.interface;
+  if (!ifname || args.positional.length > 1) throw new ConfigError('usage', USAGE);
+  if (!isInterfaceName(ifname)) throw new ConfigError('bad_value', `interface name "${ifname}" is invalid`);
 
   let answer: unknown;
   try {

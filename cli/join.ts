@@ -1,116 +1,141 @@
 // `wgp2p join --room NAME --server URL ...`: join a room and keep a WireGuard link to every member
-// (direct when punching works, else relayed) until signalled. Every flag is checked before anything touches the system.
+// (direct when punching works, else relayed) until signalled. Every option is checked before
+// anything touches the system; each is also a WGP2P_* variable and a key of a --config file.
 import { hostname } from 'node:os';
 import { JOIN_DEFAULT_MTU, startJoin } from '../agent/join/host.js';
 import { sanitizeName, isMemberName } from '../agent/join/room/announcement.js';
 import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../agent/join/identity/identity.js';
 import { DEFAULT_ROOM_SUBNET, parseMemberAddress, parseSubnet } from '../agent/join/room/room-address.js';
-import { resolveSecret } from '../agent/join/room/secret.js';
+import { resolveSecret, type SecretSources } from '../agent/join/room/secret.js';
 import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/nat/stun-server.js';
-import { createLogger, parseLogFormat, parseLogLevel } from '../shared/log.js';
-import { parseArgs, UsageError } from './args.js';
+import { optionHelp } from '../shared/config/help.js';
+import { loadOptions, type Option, type OptionSource, type OptionValues, type Resolved } from '../shared/config/options.js';
+import { LOG_OPTIONS } from '../shared/config/log-options.js';
+import { asText, badValue, integer, parseBool } from '../shared/config/values.js';
+import { ConfigError } from '../shared/errors.js';
+import { createLogger } from '../shared/log.js';
 import { parseEndpoint } from '../shared/net/address.js';
 import { isToken } from '../shared/signal/fields.js';
+import { parseInterfaceName } from './interface-name.js';
 
-const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
 export const DEFAULT_JOIN_INTERFACE = 'wgp2p0';
 const DEFAULT_KEEPALIVE = 25;
 
+/** A parser over text whose messages start with the flag it was written for; names the real source. */
+function named<T>(parse: (text: string) => T): (raw: unknown, where: string) => T {
+  return (raw, where) => {
+    try {
+      return parse(asText(raw, where));
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      throw badValue(where, (e as Error).message.replace(/^--[a-z-]+:? /, ''));
+    }
+  };
+}
+
+function check(ok: (text: string) => boolean, expected: string): (raw: unknown, where: string) => string {
+  return (raw, where) => {
+    const text = asText(raw, where);
+    if (!ok(text)) throw badValue(where, `${expected}, got "${text}"`);
+    return text;
+  };
+}
+
+export const JOIN_OPTIONS = {
+  room: { parse: check((t) => t.length >= 1 && t.length <= 128, 'expected 1 to 128 characters'), value: 'NAME', help: 'the room to join (members share its name and secret)' },
+  server: { parse: named((t) => (parseServerUrl(t), t)), value: 'URL', help: 'the signal server, e.g. ws://signal.example:8080/ws' },
+  secret: { parse: asText, value: 'S', help: 'the room secret (or --secret-file F, or WGP2P_SECRET; make one with wgp2p secret)' },
+  secretFile: { parse: asText, value: 'F', help: 'read the secret from a file' },
+  name: { parse: check(isMemberName, 'expected 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit'), value: 'N', help: 'our name in the room (default: the host name)' },
+  address: { parse: named(parseMemberAddress), value: 'CIDR', help: `our address and the room subnet (default: derived from our key in ${DEFAULT_ROOM_SUBNET})` },
+  listenPort: { parse: integer(0, 65535), default: 0, value: 'P', help: 'WireGuard UDP port (default: any free port)' },
+  interface: { parse: parseInterfaceName, default: DEFAULT_JOIN_INTERFACE, value: 'IF', help: `TUN interface name (default ${DEFAULT_JOIN_INTERFACE})` },
+  stateDir: { parse: asText, default: DEFAULT_STATE_DIR, value: 'DIR', help: `where the private key is kept (default ${DEFAULT_STATE_DIR})` },
+  mtu: { parse: integer(1280, 9000), default: JOIN_DEFAULT_MTU, value: 'N', help: `the TUN MTU (default ${JOIN_DEFAULT_MTU}: room for the relay header on any path)` },
+  keepalive: { parse: integer(0, 65535), default: DEFAULT_KEEPALIVE, value: 'SECONDS', help: `persistent keepalive toward each member (default ${DEFAULT_KEEPALIVE}; 0 disables)` },
+  stunPort: { parse: integer(1, 65535), default: DEFAULT_STUN_PORT, value: 'P', help: `the server's STUN port (default ${DEFAULT_STUN_PORT})` },
+  bounce: {
+    parse: parseBool,
+    boolean: true,
+    default: false,
+    help: "also relay other members' (still encrypted) WireGuard packets; run it on a\nreachable host (public or full-cone NAT) so members behind hard NATs can meet",
+  },
+  hub: {
+    parse: parseBool,
+    boolean: true,
+    default: false,
+    help: 'also forward decrypted room traffic for members that have no direct path\nand no relay (the classic hub: it sees their plaintext; see README)',
+  },
+  metricsListen: { parse: named(parseEndpoint), value: 'IP:PORT', help: 'serve Prometheus metrics (relayed packets and bytes, paths) on /metrics' },
+  token: { parse: check(isToken, 'expected 1 to 256 characters'), value: 'T', help: "the server's access token, if it wants one" },
+  ...LOG_OPTIONS,
+} satisfies Record<string, Option<unknown>>;
+
 export const JOIN_USAGE = `usage: wgp2p join --room NAME --server URL [options]
 
-  --room NAME            the room to join (members share its name and secret)
-  --server URL           the signal server, e.g. ws://signal.example:8080/ws
-  --secret S             the room secret (or --secret-file F, or WGP2P_SECRET; make one with wgp2p secret)
-  --secret-file F        read the secret from a file
-  --name N               our name in the room (default: the host name)
-  --address CIDR         our address and the room subnet (default: derived from our key in ${DEFAULT_ROOM_SUBNET})
-  --listen-port P        WireGuard UDP port (default: any free port)
-  --interface IF         TUN interface name (default ${DEFAULT_JOIN_INTERFACE})
-  --state-dir DIR        where the private key is kept (default ${DEFAULT_STATE_DIR})
-  --mtu N                the TUN MTU (default ${JOIN_DEFAULT_MTU}: room for the relay header on any path)
-  --keepalive SECONDS    persistent keepalive toward each member (default ${DEFAULT_KEEPALIVE}; 0 disables)
-  --stun-port P          the server's STUN port (default ${DEFAULT_STUN_PORT})
-  --bounce               also relay other members' (still encrypted) WireGuard packets; run it on a
-                         reachable host (public or full-cone NAT) so members behind hard NATs can meet
-  --hub                  also forward decrypted room traffic for members that have no direct path
-                         and no relay (the classic hub: it sees their plaintext; see README)
-  --metrics-listen IP:PORT  serve Prometheus metrics (relayed packets and bytes, paths) on /metrics
-  --token T              the server's access token, if it wants one (or WGP2P_TOKEN)
-  --log-level L          debug, info, warn or error (or WGP2P_LOG_LEVEL)
-  --log-format F         text or json (or WGP2P_LOG_FORMAT; default: text on a terminal, else json)
+${optionHelp(JOIN_OPTIONS, { flagWidth: 25 }).join('\n')}
+  --config FILE             a JSON object with any of the options above as camelCase keys
+                            ({"room": "office", "listenPort": 51820}; or WGP2P_CONFIG)
+
+Every option is also an environment variable: WGP2P_ and its name in capitals, e.g.
+WGP2P_SECRET, WGP2P_LISTEN_PORT, WGP2P_BOUNCE=true. Flags win over the environment, which wins
+over the file.
 `;
 
-function intFlag(args: Map<string, string>, name: string, min: number, max: number, fallback: number): number {
-  const v = args.get(name);
-  if (v === undefined) return fallback;
-  if (!/^\d{1,6}$/.test(v) || Number(v) < min || Number(v) > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, got "${v}"`);
-  return Number(v);
+const RANK: Record<OptionSource, number> = { file: 1, env: 2, flag: 3 };
+
+/** --secret and --secret-file are one setting: the higher layer wins, two in one layer clash. */
+function secretSources(r: Resolved<typeof JOIN_OPTIONS>): SecretSources {
+  const inline = r.sources.secret ? RANK[r.sources.secret] : 0;
+  const file = r.sources.secretFile ? RANK[r.sources.secretFile] : 0;
+  const secret = inline >= file ? r.values.secret : undefined;
+  return {
+    ...(r.sources.secret === 'env' ? { env: secret } : { flag: secret }),
+    file: file >= inline ? r.values.secretFile : undefined,
+  };
 }
 
 export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const args = parseArgs(argv, {
-    values: ['room', 'server', 'secret', 'secret-file', 'name', 'address', 'listen-port', 'interface', 'state-dir', 'keepalive', 'mtu', 'stun-port', 'metrics-listen', 'token', 'log-level', 'log-format'],
-    switches: ['help', 'bounce', 'hub'],
-  });
-  if (args.switches.has('help')) {
+  const r = loadOptions(JOIN_OPTIONS, argv, { env, configFile: true });
+  if (r.help) {
     process.stdout.write(JOIN_USAGE);
     return 0;
   }
-  if (args.positional.length > 0) throw new UsageError(`unexpected argument "${args.positional[0]}" (wgp2p join --help lists the options)`);
-  const v = args.values;
-  const room = v.get('room');
-  const server = v.get('server');
-  if (!room || !server) throw new UsageError(`--room and --server are required (wgp2p join --help lists the options)`);
-  if (room.length > 128) throw new UsageError('--room must be at most 128 characters');
-  const check = <T>(f: () => T): T => {
-    try {
-      return f();
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  };
-  check(() => parseServerUrl(server));
-  const secret = check(() => resolveSecret({ flag: v.get('secret'), file: v.get('secret-file'), env: env.WGP2P_SECRET }));
-  const name = v.get('name') ?? sanitizeName(hostname());
-  if (!isMemberName(name)) throw new UsageError(`--name "${name}" is invalid: 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit`);
-  const fixed = v.has('address') ? check(() => parseMemberAddress(v.get('address')!)) : undefined;
-  const subnet = fixed?.subnet ?? parseSubnet(DEFAULT_ROOM_SUBNET);
-  const ifname = v.get('interface') ?? DEFAULT_JOIN_INTERFACE;
-  if (!IFNAME.test(ifname)) throw new UsageError(`interface name "${ifname}" is invalid (1–15 of A-Z a-z 0-9 _=+.-)`);
-  const listenPort = intFlag(v, 'listen-port', 0, 65535, 0);
-  const keepaliveSeconds = intFlag(v, 'keepalive', 0, 65535, DEFAULT_KEEPALIVE);
-  const stunPort = intFlag(v, 'stun-port', 1, 65535, DEFAULT_STUN_PORT);
-  const mtu = intFlag(v, 'mtu', 1280, 9000, JOIN_DEFAULT_MTU);
-  const metricsListen = v.has('metrics-listen') ? check(() => parseEndpoint(v.get('metrics-listen')!)) : undefined;
-  const token = v.get('token') ?? (env.WGP2P_TOKEN || undefined);
-  if (token !== undefined && !isToken(token)) throw new UsageError('--token must be 1 to 256 characters');
-  const log = createLogger({
-    component: 'join',
-    level: check(() => parseLogLevel(v.get('log-level') ?? env.WGP2P_LOG_LEVEL)),
-    format: check(() => parseLogFormat(v.get('log-format') ?? env.WGP2P_LOG_FORMAT)),
-  });
+  if (r.positional.length > 0) throw new ConfigError('usage', `unexpected argument "${r.positional[0]}" (wgp2p join --help lists the options)`);
+  const v: OptionValues<typeof JOIN_OPTIONS> = r.values;
+  if (!v.room || !v.server) throw new ConfigError('usage', '--room and --server are required (wgp2p join --help lists the options)');
+  let secret;
+  try {
+    secret = resolveSecret(secretSources(r));
+  } catch (e) {
+    throw new ConfigError('bad_value', (e as Error).message);
+  }
+  const name = v.name ?? sanitizeName(hostname());
+  if (!isMemberName(name)) throw new ConfigError('bad_value', `the host name "${name}" is no member name: choose one with --name`);
+  const subnet = v.address?.subnet ?? parseSubnet(DEFAULT_ROOM_SUBNET);
+  const log = createLogger({ component: 'join', level: v.logLevel, format: v.logFormat });
   if (secret.weak) log.warn('the room secret is short: anyone who sees the room id can try to guess it (make one with: wgp2p secret)', { source: secret.source });
-  const identity = loadOrCreateIdentity(v.get('state-dir') ?? DEFAULT_STATE_DIR, (msg) => log.warn(msg));
+  const identity = loadOrCreateIdentity(v.stateDir, (msg) => log.warn(msg));
   if (identity.created) log.info('generated a new identity', { keyFile: identity.keyFile });
 
   const agent = await startJoin({
-    roomName: room,
+    roomName: v.room,
     secret: secret.secret,
-    serverUrl: server,
-    token,
-    stunPort,
+    serverUrl: v.server,
+    token: v.token,
+    stunPort: v.stunPort,
     name,
     identity,
     subnet,
-    fixedAddress: fixed?.address,
-    listenPort,
-    ifname,
-    keepaliveSeconds,
-    mtu,
+    fixedAddress: v.address?.address,
+    listenPort: v.listenPort,
+    ifname: v.interface,
+    keepaliveSeconds: v.keepalive,
+    mtu: v.mtu,
     log,
-    bounce: args.switches.has('bounce'),
-    hub: args.switches.has('hub'),
-    metricsListen,
+    bounce: v.bounce,
+    hub: v.hub,
+    metricsListen: v.metricsListen,
   });
   return await new Promise<number>((resolve) => {
     const stop = (sig: string) => agent.close(`signal ${sig}`);

@@ -1,16 +1,9 @@
 #!/usr/bin/env node
 // The `wgp2p` command: dispatches subcommands and turns every failure into one clear line.
+// Subcommands are imported when run: the server needs none of the agent's modules, and each
+// start of a short command (or of a test's child process) stays quick.
 import { readFileSync } from 'node:fs';
-import { genkey, genpsk, pubkey } from './keys.js';
-import { runUp } from './up.js';
-import { runDown } from './down.js';
-import { runService } from './service.js';
-import { runStatus } from './status.js';
-import { runJoin } from './join.js';
-import { runPing } from './ping.js';
-import { runNetcheck } from './netcheck.js';
-import { generateSecret } from '../agent/join/room/secret.js';
-import { UsageError } from './args.js';
+import { ConfigError } from '../shared/errors.js';
 import { packageVersion } from './version.js';
 
 const USAGE = `usage: wgp2p <command> [options]
@@ -35,40 +28,38 @@ async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'genkey':
-      process.stdout.write(genkey());
+      process.stdout.write((await import('./keys.js')).genkey());
       return 0;
     case 'genpsk':
-      process.stdout.write(genpsk());
+      process.stdout.write((await import('./keys.js')).genpsk());
       return 0;
     case 'pubkey':
-      process.stdout.write(pubkey(readFileSync(0, 'utf8')));
+      process.stdout.write((await import('./keys.js')).pubkey(readFileSync(0, 'utf8')));
       return 0;
     case 'up':
-      return runUp(rest, process.env);
+      return (await import('./up.js')).runUp(rest, process.env);
     case 'down':
-      return runDown(rest);
+      return (await import('./down.js')).runDown(rest);
     case 'service':
-      return runService(rest);
+      return (await import('./service.js')).runService(rest);
     case 'status':
-      return runStatus(rest);
+      return (await import('./status.js')).runStatus(rest);
     case 'join':
-      return runJoin(rest, process.env);
+      return (await import('./join.js')).runJoin(rest, process.env);
     case 'ping':
-      return runPing(rest);
+      return (await import('./ping.js')).runPing(rest);
     case 'netcheck':
-      return runNetcheck(rest);
+      return (await import('./netcheck.js')).runNetcheck(rest);
     case 'secret':
-      if (rest.length > 0) throw new UsageError('usage: wgp2p secret');
-      process.stdout.write(generateSecret() + '\n');
+      if (rest.length > 0) throw new ConfigError('usage', 'usage: wgp2p secret');
+      process.stdout.write((await import('../agent/join/room/secret.js')).generateSecret() + '\n');
       return 0;
-    case 'server': {
-      const { runServerCli } = await import('../signal-server/main.js');
-      return runServerCli(rest, process.env);
-    }
+    case 'server':
+      return (await import('./server.js')).runServerCli(rest, process.env);
     case 'version':
     case '--version':
     case '-V':
-      if (rest.length > 0) throw new UsageError(`usage: wgp2p ${cmd}`);
+      if (rest.length > 0) throw new ConfigError('usage', `usage: wgp2p ${cmd}`);
       process.stdout.write(`wgp2p ${packageVersion()}\n`);
       return 0;
     case undefined:
@@ -78,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return cmd === undefined ? 1 : 0;
     default:
-      throw new UsageError(`unknown command "${cmd}"\n${USAGE}`);
+      throw new ConfigError('usage', `unknown command "${cmd}"\n${USAGE}`);
   }
 }
 
@@ -88,7 +79,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err as Error;
-    process.stderr.write(`wgp2p: ${e instanceof UsageError ? '' : 'error: '}${e.message}\n`);
-    process.exitCode = e instanceof UsageError ? 2 : 1;
+    process.stderr.write(`wgp2p: ${e instanceof ConfigError ? '' : 'error: '}${e.message}\n`);
+    process.exitCode = e instanceof ConfigError ? 2 : 1;
   },
 );

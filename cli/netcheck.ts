@@ -2,7 +2,17 @@
 // from a signal server (no tunnel needed, no root needed).
 import { netcheck, type NetcheckReport } from '../agent/join/nat/netcheck.js';
 import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/nat/stun-server.js';
-import { parseArgs, UsageError } from './args.js';
+import { loadOptions, type Option } from '../shared/config/options.js';
+import { asText, integer, parseBool } from '../shared/config/values.js';
+import { ConfigError } from '../shared/errors.js';
+
+const USAGE = 'usage: wgp2p netcheck --server URL [--stun-port P] [--json]';
+
+const NETCHECK_OPTIONS = {
+  server: { parse: asText, value: 'URL', help: 'the signal server, e.g. ws://signal.example:8080/ws' },
+  stunPort: { parse: integer(1, 65535), default: DEFAULT_STUN_PORT, value: 'P', help: `its STUN port (default ${DEFAULT_STUN_PORT})` },
+  json: { parse: parseBool, boolean: true, default: false, help: 'the report as JSON' },
+} satisfies Record<string, Option<unknown>>;
 
 const MAPPING_WORDS: Record<string, string> = {
   'endpoint-independent': 'endpoint-independent (one public port for every destination: hole punching works)',
@@ -11,18 +21,20 @@ const MAPPING_WORDS: Record<string, string> = {
 };
 
 export async function runNetcheck(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['server', 'stun-port'], switches: ['json'] });
-  const server = args.values.get('server');
-  if (!server || args.positional.length > 0) throw new UsageError('usage: wgp2p netcheck --server URL [--stun-port P] [--json]');
+  const args = loadOptions(NETCHECK_OPTIONS, argv, {});
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const server = args.values.server;
+  if (!server || args.positional.length > 0) throw new ConfigError('usage', USAGE);
   try {
     parseServerUrl(server);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new ConfigError('bad_value', (e as Error).message, '--server');
   }
-  const portText = args.values.get('stun-port') ?? String(DEFAULT_STUN_PORT);
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) throw new UsageError('--stun-port must be 1..65535');
-  const r = await netcheck(server, Number(portText));
-  process.stdout.write(args.switches.has('json') ? JSON.stringify(r, null, 2) + '\n' : format(r));
+  const r = await netcheck(server, args.values.stunPort);
+  process.stdout.write(args.values.json ? JSON.stringify(r, null, 2) + '\n' : format(r));
   return r.mapped ? 0 : 1;
 }
 

@@ -1,7 +1,17 @@
 // `wgp2p ping PEER [--interface IF] [--count N] [--json]`: a disco probe to a room member through
 // the running agent, telling whether the answer came over a direct path or a relay, and the RTT.
 import { controlRequest, pickInterface } from '../agent/daemon/control-client.js';
-import { parseArgs, UsageError } from './args.js';
+import { loadOptions, type Option } from '../shared/config/options.js';
+import { integer } from '../shared/config/values.js';
+import { ConfigError } from '../shared/errors.js';
+import { CONTROL_OPTIONS } from './control-options.js';
+
+const USAGE = 'usage: wgp2p ping PEER (name, address or public key) [--interface IF] [--count N] [--json]';
+
+const PING_OPTIONS = {
+  ...CONTROL_OPTIONS,
+  count: { parse: integer(1, 9999), default: 1, value: 'N', help: 'probes, one a second' },
+} satisfies Record<string, Option<unknown>>;
 
 interface PingResult {
   name: string;
@@ -13,18 +23,20 @@ interface PingResult {
 }
 
 export async function runPing(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['interface', 'count'], switches: ['json'] });
+  const args = loadOptions(PING_OPTIONS, argv, {});
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   const peer = args.positional[0];
-  if (!peer || args.positional.length > 1) throw new UsageError('usage: wgp2p ping PEER (name, address or public key) [--interface IF] [--count N] [--json]');
-  const countText = args.values.get('count') ?? '1';
-  if (!/^\d{1,4}$/.test(countText) || Number(countText) < 1) throw new UsageError('--count must be a whole number from 1 to 9999');
-  const ifname = pickInterface(args.values.get('interface'));
+  if (!peer || args.positional.length > 1) throw new ConfigError('usage', USAGE);
+  const ifname = pickInterface(args.values.interface);
   let failures = 0;
-  for (let i = 0; i < Number(countText); i++) {
+  for (let i = 0; i < args.values.count; i++) {
     if (i > 0) await new Promise((r) => setTimeout(r, 1000));
     try {
       const r = (await controlRequest(ifname, { op: 'ping', peer }, 5000)) as PingResult;
-      process.stdout.write(args.switches.has('json') ? JSON.stringify(r) + '\n' : `pong from ${r.name} (${r.address}) via ${r.endpoint}: ${r.path}${r.relay ? ` through ${r.relay}` : ''}, ${r.rttMs} ms\n`);
+      process.stdout.write(args.values.json ? JSON.stringify(r) + '\n' : `pong from ${r.name} (${r.address}) via ${r.endpoint}: ${r.path}${r.relay ? ` through ${r.relay}` : ''}, ${r.rttMs} ms\n`);
     } catch (e) {
       failures++;
       process.stderr.write(`wgp2p ping: ${(e as Error).message}\n`);

@@ -4,7 +4,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, UsageError } from './args.js';
+import { loadOptions, type Option } from '../shared/config/options.js';
+import { asText, parseBool } from '../shared/config/values.js';
+import { ConfigError } from '../shared/errors.js';
 import { chooseUnit, currentCommand, renderUnit, UNIT_DIR, UNIT_FILES, type ServiceKind } from './systemd-units.js';
 
 export const SERVICE_USAGE = 'usage: wgp2p service install server|join ROOM|up IFACE [--dry-run] [--unit-dir DIR]';
@@ -12,24 +14,33 @@ export const SERVICE_USAGE = 'usage: wgp2p service install server|join ROOM|up I
 const SYSTEMD_RUNNING_DIR = '/run/systemd/system';
 const SYSTEMCTL_TIMEOUT_MS = 60_000;
 
+const SERVICE_OPTIONS = {
+  dryRun: { parse: parseBool, boolean: true, default: false, help: 'print the unit and the commands, change nothing' },
+  unitDir: { parse: asText, noEnv: true, value: 'DIR', help: `where units go (default ${UNIT_DIR})` },
+} satisfies Record<string, Option<unknown>>;
+
 export function runService(argv: string[], out: (text: string) => void = (text) => void process.stdout.write(text)): number {
-  const args = parseArgs(argv, { values: ['unit-dir'], switches: ['dry-run'] });
+  const args = loadOptions(SERVICE_OPTIONS, argv, {});
+  if (args.help) {
+    out(`${SERVICE_USAGE}\n`);
+    return 0;
+  }
   const [verb, kind, instance, ...extra] = args.positional;
-  if (verb !== 'install' || !kind || !Object.hasOwn(UNIT_FILES, kind) || extra.length > 0) throw new UsageError(SERVICE_USAGE);
+  if (verb !== 'install' || !kind || !Object.hasOwn(UNIT_FILES, kind) || extra.length > 0) throw new ConfigError('usage', SERVICE_USAGE);
   let choice;
   try {
     choice = chooseUnit(kind as ServiceKind, instance);
   } catch (e) {
-    throw new UsageError(`${(e as Error).message}\n${SERVICE_USAGE}`);
+    throw new ConfigError('usage', `${(e as Error).message}\n${SERVICE_USAGE}`);
   }
   const text = renderUnit(choice.file, currentCommand());
-  const dir = args.values.get('unit-dir') ?? UNIT_DIR;
+  const dir = args.values.unitDir ?? UNIT_DIR;
   const target = join(dir, choice.file);
   const commands = [['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', choice.unit]];
   const shown = commands.map((c) => `  ${c.join(' ')}`).join('\n');
   const configNote = choice.config && !existsSync(choice.config) ? `note: ${choice.unit} reads ${choice.config}, which does not exist yet\n` : '';
 
-  if (args.switches.has('dry-run')) {
+  if (args.values.dryRun) {
     out(`# ${target}\n${text}\n# then:\n${shown}\n${configNote}`);
     return 0;
   }

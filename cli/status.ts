@@ -1,14 +1,22 @@
 // `wgp2p status [--interface IF] [--json]`: what the running daemon knows about itself and its peers.
 import { controlRequest, pickInterface } from '../agent/daemon/control-client.js';
 import type { DeviceStatus } from '../agent/daemon/status.js';
-import { parseArgs, UsageError } from './args.js';
+import { loadOptions } from '../shared/config/options.js';
+import { ConfigError } from '../shared/errors.js';
+import { CONTROL_OPTIONS } from './control-options.js';
+
+const USAGE = 'usage: wgp2p status [--interface IF] [--json]';
 
 export async function runStatus(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['interface'], switches: ['json'] });
-  if (args.positional.length > 0) throw new UsageError('usage: wgp2p status [--interface IF] [--json]');
-  const ifname = pickInterface(args.values.get('interface'));
+  const args = loadOptions(CONTROL_OPTIONS, argv, {});
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (args.positional.length > 0) throw new ConfigError('usage', USAGE);
+  const ifname = pickInterface(args.values.interface);
   const status = (await controlRequest(ifname, { op: 'status' })) as DeviceStatus;
-  process.stdout.write(args.switches.has('json') ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
+  process.stdout.write(args.values.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
   return 0;
 }
 

@@ -1,48 +1,56 @@
 // `wgp2p up <file> [--interface NAME]`: run a tunnel from a wg-quick style file until signalled.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { ConfigError, parseWgQuick } from '../agent/config/wg-quick.js';
+import { parseWgQuick } from '../agent/config/wg-quick.js';
 import { TEST_HOOKS_ENV } from '../agent/daemon/batch-udp-socket.js';
 import type { ControlHandler } from '../agent/daemon/control-socket.js';
 import { QuickTunnel, STOPPED_BY_DOWN } from '../agent/daemon/quick-tunnel.js';
 import type { Tunnel } from '../agent/daemon/tunnel.js';
 import { DNS_METHODS, type DnsMethod } from '../agent/tun/dns-config.js';
-import { createLogger, parseLogFormat, parseLogLevel } from '../shared/log.js';
-import { parseArgs, UsageError } from './args.js';
+import { LOG_OPTIONS } from '../shared/config/log-options.js';
+import { loadOptions, type Option } from '../shared/config/options.js';
+import { ConfigError } from '../shared/errors.js';
+import { createLogger } from '../shared/log.js';
+import { isInterfaceName, parseInterfaceName } from './interface-name.js';
 import type { ProtocolLimits } from '../agent/wireguard/peer.js';
 
-const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
+const USAGE = 'usage: wgp2p up <config-file> [--interface NAME] [--log-level L] [--log-format F]';
+
+const UP_OPTIONS = {
+  // Not from WGP2P_INTERFACE: that variable is meant for `wgp2p join`.
+  interface: { parse: parseInterfaceName, noEnv: true, value: 'NAME', help: 'the TUN device (default: the file name without .conf)' },
+  ...LOG_OPTIONS,
+} satisfies Record<string, Option<unknown>>;
 
 export async function runUp(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const args = parseArgs(argv, { values: ['interface', 'log-level', 'log-format'] });
-  const file = args.positional[0];
-  if (!file || args.positional.length > 1) throw new UsageError('usage: wgp2p up <config-file> [--interface NAME]');
-  let log;
-  try {
-    log = createLogger({ component: 'tunnel', level: parseLogLevel(args.values.get('log-level') ?? env.WGP2P_LOG_LEVEL), format: parseLogFormat(args.values.get('log-format') ?? env.WGP2P_LOG_FORMAT) });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
+  const args = loadOptions(UP_OPTIONS, argv, { env });
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
   }
-  const ifname = args.values.get('interface') ?? basename(file).replace(/\.conf$/, '');
-  if (!IFNAME.test(ifname)) throw new UsageError(`interface name "${ifname}" is invalid (1–15 of A-Z a-z 0-9 _=+.-); choose one with --interface`);
+  const file = args.positional[0];
+  if (!file || args.positional.length > 1) throw new ConfigError('usage', USAGE);
+  const log = createLogger({ component: 'tunnel', level: args.values.logLevel, format: args.values.logFormat });
+  const ifname = args.values.interface ?? basename(file).replace(/\.conf$/, '');
+  if (!isInterfaceName(ifname)) throw new ConfigError('usage', `interface name "${ifname}" is invalid (1–15 of A-Z a-z 0-9 _=+.-); choose one with --interface`);
 
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ConfigError('bad_file', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let config;
   try {
     config = parseWgQuick(text);
   } catch (e) {
-    if (e instanceof ConfigError) throw new UsageError(`${file}: ${e.message}`);
+    if (e instanceof ConfigError) throw new ConfigError(e.code, `${file}: ${e.message}`, e.where);
     throw e;
   }
   if (config.ignored.length > 0) log.warn('ignoring wg-quick keys this tool does not act on', { keys: config.ignored });
 
   const dnsMethod = env.WGP2P_DNS_METHOD ?? 'auto';
-  if (!(DNS_METHODS as readonly string[]).includes(dnsMethod)) throw new UsageError(`WGP2P_DNS_METHOD must be one of ${DNS_METHODS.join(', ')}`);
+  if (!(DNS_METHODS as readonly string[]).includes(dnsMethod)) throw new ConfigError('bad_value', `WGP2P_DNS_METHOD must be one of ${DNS_METHODS.join(', ')}`, 'WGP2P_DNS_METHOD');
 
   let started: Tunnel | undefined;
   const tunnel = await QuickTunnel.start({ ifname, config, log, limits: testLimits(env), dnsMethod: dnsMethod as DnsMethod | 'auto', controlHandlers: testHandlers(env, () => started) });
@@ -78,7 +86,7 @@ function testLimits(env: NodeJS.ProcessEnv) {
   const num = (name: string) => {
     const v = env[name];
     if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) throw new UsageError(`${name} must be a whole number`);
+    if (!/^\d+$/.test(v)) throw new ConfigError('bad_value', `${name} must be a whole number`, name);
     return Number(v);
   };
   const m = num('WGP2P_TEST_REKEY_AFTER_MESSAGES');

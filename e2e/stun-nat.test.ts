@@ -69,7 +69,8 @@ t.test('STUN behind MASQUERADE and MASQUERADE --random-fully', async (t) => {
 
   const server = pub.spawn(
     process.execPath,
-    tsScriptArgv('signal-server/main.ts', [
+    tsScriptArgv('cli/main.ts', [
+      'server',
       '--listen', `${SERVER_IP}:${HTTP_PORT}`,
       '--stun-port', String(STUN_PORT),
       '--stun-alt-port', String(STUN_ALT_PORT),

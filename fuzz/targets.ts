@@ -17,7 +17,8 @@ import { classifyDatagram, encodePing, encodePong, openDisco } from '../agent/jo
 import { makeEndpoint } from '../shared/net/address.js';
 import { parseClientMessage, parseServerMessage } from '../shared/signal/index.js';
 import { applySet, formatGet, UapiError } from '../agent/uapi/protocol.js';
-import { ConfigError, parseWgQuick } from '../agent/config/wg-quick.js';
+import { parseWgQuick } from '../agent/config/wg-quick.js';
+import { ConfigError } from '../shared/errors.js';
 
 export interface FuzzTarget {
   name: string;
@@ -243,7 +244,7 @@ const wgQuickTarget: FuzzTarget = {
       return 'ok';
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      return `E:${e.line === undefined ? 'file' : 'line'}:${firstWord(e.message)}`;
+      return `E:${e.where === undefined ? 'file' : 'line'}:${firstWord(e.message)}`;
     }
   },
 };

@@ -33,18 +33,6 @@ export function isLogFormat(v: unknown): v is LogFormat {
   return typeof v === 'string' && (LOG_FORMATS as readonly string[]).includes(v);
 }
 
-export function parseLogLevel(s: string | undefined): LogLevel {
-  if (s === undefined) return 'info';
-  if (isLogLevel(s)) return s;
-  throw new Error(`log level must be one of ${LOG_LEVELS.join(', ')}, got "${s}"`);
-}
-
-export function parseLogFormat(s: string | undefined): LogFormat {
-  if (s === undefined) return defaultLogFormat();
-  if (isLogFormat(s)) return s;
-  throw new Error(`log format must be one of ${LOG_FORMATS.join(', ')}, got "${s}"`);
-}
-
 /**
  * Human lines only for a person at a terminal: systemd sets JOURNAL_STREAM / INVOCATION_ID for
  * its services, and a pipe or a file means another program reads the lines.

@@ -1,8 +1,15 @@
 // Server configuration: documented defaults, then an optional JSON config file, then WGP2P_*
-// environment variables, then command-line flags (each overriding the one before).
+// environment variables, then command-line flags (each overriding the one before), all through
+// the one option parser (shared/config/options.ts).
+import { ConfigError } from '../shared/errors.js';
+import { optionHelp } from '../shared/config/help.js';
+import { LOG_OPTIONS } from '../shared/config/log-options.js';
+import { parseArgv, resolveOptions, type Option, type ParsedArgv } from '../shared/config/options.js';
+import { asText, badValue, integer, parseBool } from '../shared/config/values.js';
 import { parseIp } from '../shared/net/ip-bytes.js';
+import { parseHostPort, type HostPort } from '../shared/net/host-port.js';
 import { MAX_TOKEN_LENGTH } from '../shared/signal/index.js';
-import { isLogFormat, isLogLevel, type LogFormat, type LogLevel } from '../shared/log.js';
+import type { LogFormat, LogLevel } from '../shared/log.js';
 
 export interface Limits {
   /** Largest WebSocket frame accepted; larger ones close the connection with 1009. */
@@ -120,249 +127,111 @@ export const DEFAULT_CONFIG: ServerConfig = {
   wsRelay: true,
 };
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-type TextKey = 'tlsCert' | 'tlsKey';
-type IpKey = 'stunHost' | 'stunPublicIp' | 'relayHost';
-type PortKey = 'stunPort' | 'stunAltPort';
-type BoolKey = 'relay' | 'wsRelay';
-
-type OptionSpec =
-  | { kind: 'listen'; key: 'listen' }
-  | { kind: 'level'; key: 'logLevel' }
-  | { kind: 'format'; key: 'logFormat' }
-  | { kind: 'token'; key: 'token' }
-  | { kind: 'text'; key: TextKey }
-  | { kind: 'ip'; key: IpKey }
-  | { kind: 'port'; key: PortKey }
-  | { kind: 'fixedPort'; key: 'relayPort' }
-  | { kind: 'bool'; key: BoolKey }
-  | { kind: 'limit'; key: keyof Limits };
-
-const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof Limits)[];
-
-/** Every option, by its config-file name; flags are --kebab-case, environment WGP2P_SNAKE_CASE. */
-export const OPTIONS: readonly OptionSpec[] = [
-  { kind: 'listen', key: 'listen' },
-  { kind: 'port', key: 'stunPort' },
-  { kind: 'port', key: 'stunAltPort' },
-  { kind: 'ip', key: 'stunHost' },
-  { kind: 'ip', key: 'stunPublicIp' },
-  { kind: 'token', key: 'token' },
-  { kind: 'text', key: 'tlsCert' },
-  { kind: 'text', key: 'tlsKey' },
-  { kind: 'level', key: 'logLevel' },
-  { kind: 'format', key: 'logFormat' },
-  { kind: 'bool', key: 'relay' },
-  { kind: 'fixedPort', key: 'relayPort' },
-  { kind: 'ip', key: 'relayHost' },
-  { kind: 'bool', key: 'wsRelay' },
-  ...LIMIT_KEYS.map((key) => ({ kind: 'limit' as const, key })),
-];
-
-export function flagName(key: string): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
-
-export function envName(key: string): string {
-  return `WGP2P_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-}
-
 /** "host:port", "[v6]:port" or ":port" (all interfaces). */
-export function parseHostPort(text: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
-  if (!m) return undefined;
-  const port = Number(m[3]);
-  if (port > 65535) return undefined;
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+export function parseListenAddress(text: string): HostPort | undefined {
+  const hp = parseHostPort(text);
+  return hp && { host: hp.host || '0.0.0.0', port: hp.port };
 }
 
-function asText(raw: unknown, where: string): string {
-  if (typeof raw === 'string') return raw;
-  if (typeof raw === 'number') return String(raw);
-  throw new ConfigError(`${where}: expected a string`);
+function parseListen(raw: unknown, where: string): HostPort {
+  const hp = parseListenAddress(asText(raw, where));
+  if (!hp) throw badValue(where, 'expected HOST:PORT');
+  return hp;
 }
 
-function parsePort(raw: unknown, where: string): number | null {
+function parsePortOrOff(raw: unknown, where: string): number | null {
   if (raw === null || raw === 'off') return null;
   const text = asText(raw, where);
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new ConfigError(`${where}: expected a port or "off"`);
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw badValue(where, 'expected a port or "off"');
   return Number(text);
 }
 
 /** A port that cannot be switched off (the relay is switched with --relay). */
-function parseFixedPort(raw: unknown, where: string): number {
+function parsePort(raw: unknown, where: string): number {
   const text = asText(raw, where);
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new ConfigError(`${where}: expected a port`);
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw badValue(where, 'expected a port');
   return Number(text);
 }
 
-const TRUE_WORDS = ['true', 'yes', 'on', '1'];
-const FALSE_WORDS = ['false', 'no', 'off', '0'];
-
-export function isBoolWord(text: string): boolean {
-  const t = text.toLowerCase();
-  return TRUE_WORDS.includes(t) || FALSE_WORDS.includes(t);
+function parseText(raw: unknown, where: string): string | null {
+  return raw === null ? null : asText(raw, where);
 }
 
-function parseBool(raw: unknown, where: string): boolean {
-  if (typeof raw === 'boolean') return raw;
-  if (typeof raw === 'string') {
-    const t = raw.toLowerCase();
-    if (TRUE_WORDS.includes(t)) return true;
-    if (FALSE_WORDS.includes(t)) return false;
-  }
-  throw new ConfigError(`${where}: expected true or false`);
+/** Checked here: a typo would otherwise surface as a silently missing OTHER-ADDRESS. */
+function parseIpText(raw: unknown, where: string): string | null {
+  const text = parseText(raw, where);
+  if (text !== null && !parseIp(text)) throw badValue(where, 'expected an IP address');
+  return text;
 }
 
+/** The token must fit in hello, or no agent could ever be let in. */
+function parseToken(raw: unknown, where: string): string | null {
+  const text = parseText(raw, where);
+  if (text !== null && (text.length < 1 || text.length > MAX_TOKEN_LENGTH)) throw badValue(where, `expected 1-${MAX_TOKEN_LENGTH} characters`);
+  return text;
+}
+
+// Capped at the largest delay setTimeout honours; beyond it Node fires after 1 ms instead.
 const MAX_LIMIT = 2 ** 31 - 1;
+const parseLimit = integer(1, MAX_LIMIT);
 
-function parseLimit(raw: unknown, where: string): number {
-  const text = asText(raw, where);
-  // Capped at the largest delay setTimeout honours; beyond it Node fires after 1 ms instead.
-  if (!/^\d{1,10}$/.test(text) || Number(text) < 1 || Number(text) > MAX_LIMIT) {
-    throw new ConfigError(`${where}: expected an integer from 1 to ${MAX_LIMIT}`);
-  }
-  return Number(text);
+const LIMIT_HELP: Partial<Record<keyof Limits, string>> = {
+  relayBytesPerSecond: 'relayed bytes/s per member',
+  relayBurstBytes: 'relayed bytes of burst per member',
+};
+
+const LIMIT_OPTIONS = Object.fromEntries(
+  (Object.keys(DEFAULT_LIMITS) as (keyof Limits)[]).map((key) => [
+    key,
+    { parse: parseLimit, value: 'N', help: `${LIMIT_HELP[key] ? `${LIMIT_HELP[key]} ` : ''}(default ${DEFAULT_LIMITS[key]})` },
+  ]),
+) as Record<keyof Limits, Option<number>>;
+
+/** Every option of `wgp2p server`, in the order of its help. */
+export const SERVER_OPTIONS = {
+  listen: { parse: parseListen, value: 'HOST:PORT', help: `(default ${DEFAULT_CONFIG.listenHost}:${DEFAULT_CONFIG.listenPort})` },
+  stunPort: { parse: parsePortOrOff, value: 'PORT|off', help: `(default ${DEFAULT_CONFIG.stunPort})` },
+  stunAltPort: { parse: parsePortOrOff, value: 'PORT|off', help: '(default off; enables RFC 5780 discovery)' },
+  stunHost: { parse: parseIpText, value: 'IP', help: '(default: the listen host)' },
+  stunPublicIp: { parse: parseIpText, value: 'IP', help: 'advertised in OTHER-ADDRESS/RESPONSE-ORIGIN' },
+  token: { parse: parseToken, value: 'T', help: '(agents must present it in hello)' },
+  tlsCert: { parse: parseText, value: 'FILE', help: '(PEM; with --tls-key serves https/wss)' },
+  tlsKey: { parse: parseText, value: 'FILE', help: '(PEM)' },
+  ...LOG_OPTIONS,
+  relay: { parse: parseBool, boolean: true, value: '[true|false]', help: 'run the UDP packet relay (default off)' },
+  relayPort: { parse: parsePort, value: 'PORT', help: `(default ${DEFAULT_CONFIG.relayPort}; UDP, with --relay)` },
+  relayHost: { parse: parseIpText, value: 'IP', help: '(default: the STUN host, else the listen host)' },
+  wsRelay: { parse: parseBool, boolean: true, value: '[true|false]', help: 'relay packets over the WebSocket (default on; --no-ws-relay)' },
+  ...LIMIT_OPTIONS,
+} satisfies Record<string, Option<unknown>>;
+
+/** Flags of `wgp2p server`; it takes no other arguments. */
+export function parseArgs(argv: readonly string[]): ParsedArgv {
+  const args = parseArgv(argv, SERVER_OPTIONS);
+  const stray = args.positional[0];
+  if (stray !== undefined) throw new ConfigError('unknown_option', `unknown option ${stray}`, stray);
+  return args;
 }
 
-function apply(config: ServerConfig, spec: OptionSpec, raw: unknown, where: string): void {
-  switch (spec.kind) {
-    case 'listen': {
-      const hp = parseHostPort(asText(raw, where));
-      if (!hp) throw new ConfigError(`${where}: expected HOST:PORT`);
-      config.listenHost = hp.host;
-      config.listenPort = hp.port;
-      return;
-    }
-    case 'level': {
-      if (!isLogLevel(raw)) throw new ConfigError(`${where}: expected debug, info, warn, error or silent`);
-      config.logLevel = raw;
-      return;
-    }
-    case 'format': {
-      if (!isLogFormat(raw)) throw new ConfigError(`${where}: expected text or json`);
-      config.logFormat = raw;
-      return;
-    }
-    case 'text':
-      config[spec.key] = raw === null ? null : asText(raw, where);
-      return;
-    case 'ip': {
-      // Checked here: a typo would otherwise surface as a silently missing OTHER-ADDRESS.
-      const text = raw === null ? null : asText(raw, where);
-      if (text !== null && !parseIp(text)) throw new ConfigError(`${where}: expected an IP address`);
-      config[spec.key] = text;
-      return;
-    }
-    case 'token': {
-      // The token must fit in hello, or no agent could ever be let in.
-      const text = raw === null ? null : asText(raw, where);
-      if (text !== null && (text.length < 1 || text.length > MAX_TOKEN_LENGTH)) {
-        throw new ConfigError(`${where}: expected 1-${MAX_TOKEN_LENGTH} characters`);
-      }
-      config.token = text;
-      return;
-    }
-    case 'port':
-      config[spec.key] = parsePort(raw, where);
-      return;
-    case 'fixedPort':
-      config[spec.key] = parseFixedPort(raw, where);
-      return;
-    case 'bool':
-      config[spec.key] = parseBool(raw, where);
-      return;
-    case 'limit':
-      config[spec.key] = parseLimit(raw, where);
-      return;
-  }
-}
-
-export interface CliArgs {
-  help: boolean;
-  configFile?: string;
-  /** Flag values in order, keyed by option name. */
-  flags: Map<string, string>;
-}
-
-/**
- * Boolean options take an optional value: `--relay`, `--relay=false`, `--relay no`; and
- * `--no-relay` / `--no-ws-relay` switch them off.
- */
-export function parseArgs(argv: readonly string[]): CliArgs {
-  const byFlag = new Map(OPTIONS.map((o) => [flagName(o.key), o.key]));
-  const booleans = new Set<string>(OPTIONS.filter((o) => o.kind === 'bool').map((o) => o.key));
-  const out: CliArgs = { help: false, flags: new Map() };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') {
-      out.help = true;
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    let value = eq > 0 ? arg.slice(eq + 1) : undefined;
-    const negated = name.startsWith('--no-') ? byFlag.get(`--${name.slice(5)}`) : undefined;
-    if (negated !== undefined && booleans.has(negated)) {
-      if (value !== undefined) throw new ConfigError(`${name} takes no value`);
-      out.flags.set(negated, 'false');
-      continue;
-    }
-    if (name !== '--config' && !byFlag.has(name)) throw new ConfigError(`unknown option ${name}`);
-    const key = byFlag.get(name);
-    if (value === undefined && key !== undefined && booleans.has(key)) {
-      const next = argv[i + 1];
-      value = next !== undefined && isBoolWord(next) ? argv[++i]! : 'true';
-    }
-    if (value === undefined) {
-      value = argv[++i];
-      if (value === undefined) throw new ConfigError(`${name} needs a value`);
-    }
-    if (name === '--config') out.configFile = value;
-    else out.flags.set(byFlag.get(name)!, value);
-  }
-  return out;
+function conflict(message: string): ConfigError {
+  return new ConfigError('conflict', message);
 }
 
 /** Merges defaults < config file < environment < flags into one validated configuration. */
-export function resolveConfig(args: CliArgs, env: NodeJS.ProcessEnv, fileText?: string): ServerConfig {
+export function resolveConfig(args: ParsedArgv, env: NodeJS.ProcessEnv, fileText?: string): ServerConfig {
+  const { listen, ...values } = resolveOptions(SERVER_OPTIONS, args, env, fileText).values;
   const config: ServerConfig = { ...DEFAULT_CONFIG };
-  const specs = new Map<string, OptionSpec>(OPTIONS.map((o) => [o.key, o]));
-  if (fileText !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(fileText);
-    } catch {
-      throw new ConfigError('config file is not valid JSON');
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new ConfigError('config file must hold a JSON object');
-    }
-    for (const [key, value] of Object.entries(parsed)) {
-      const spec = specs.get(key);
-      if (!spec) throw new ConfigError(`config file: unknown key ${JSON.stringify(key)}`);
-      apply(config, spec, value, `config file ${key}`);
-    }
-  }
-  for (const spec of OPTIONS) {
-    const value = env[envName(spec.key)];
-    if (value !== undefined && value !== '') apply(config, spec, value, envName(spec.key));
-  }
-  for (const [key, value] of args.flags) apply(config, specs.get(key)!, value, flagName(key));
-  if ((config.tlsCert === null) !== (config.tlsKey === null)) {
-    throw new ConfigError('--tls-cert and --tls-key go together');
-  }
+  for (const [key, value] of Object.entries(values)) if (value !== undefined) Object.assign(config, { [key]: value });
+  if (listen) [config.listenHost, config.listenPort] = [listen.host, listen.port];
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) throw conflict('--tls-cert and --tls-key go together');
   if (config.stunAltPort !== null && config.stunAltPort !== 0 && config.stunAltPort === config.stunPort) {
-    throw new ConfigError('--stun-alt-port must differ from --stun-port');
+    throw conflict('--stun-alt-port must differ from --stun-port');
   }
   const stunHost = config.stunHost ?? config.listenHost;
   if (config.relay && config.relayPort !== 0 && (config.relayHost ?? stunHost) === stunHost) {
     // Only when both bind one address: a relay on another address may reuse the number.
-    if (config.relayPort === config.stunPort) throw new ConfigError('--relay-port must differ from --stun-port');
-    if (config.relayPort === config.stunAltPort) throw new ConfigError('--relay-port must differ from --stun-alt-port');
+    if (config.relayPort === config.stunPort) throw conflict('--relay-port must differ from --stun-port');
+    if (config.relayPort === config.stunAltPort) throw conflict('--relay-port must differ from --stun-alt-port');
   }
   return config;
 }
@@ -375,31 +244,10 @@ export function usage(): string {
     '(UDP with --relay; binary WebSocket frames unless --no-ws-relay). Boolean options take an',
     'optional true/false (--relay, --relay false, --no-relay).',
     'Each option can also be set as an environment variable or a key of a JSON file given with',
-    '--config FILE; flags win over the environment, which wins over the file.',
+    '--config FILE (or WGP2P_CONFIG); flags win over the environment, which wins over the file.',
     '',
+    ...optionHelp(SERVER_OPTIONS, { flagWidth: 30, envWidth: 32 }),
+    `  ${'--config FILE'.padEnd(30)} ${'WGP2P_CONFIG'.padEnd(32)} JSON object with the keys above in camelCase`,
   ];
-  const shown: Record<string, string> = {
-    listen: `HOST:PORT (default ${DEFAULT_CONFIG.listenHost}:${DEFAULT_CONFIG.listenPort})`,
-    stunPort: `PORT|off (default ${DEFAULT_CONFIG.stunPort})`,
-    stunAltPort: 'PORT|off (default off; enables RFC 5780 discovery)',
-    stunHost: 'IP (default: the listen host)',
-    stunPublicIp: 'IP advertised in OTHER-ADDRESS/RESPONSE-ORIGIN',
-    token: 'T (agents must present it in hello)',
-    tlsCert: 'FILE (PEM; with --tls-key serves https/wss)',
-    tlsKey: 'FILE',
-    logLevel: 'debug|info|warn|error|silent (default info)',
-    logFormat: 'text|json (default: text on a terminal, else json)',
-    relay: '[true|false] run the UDP packet relay (default off)',
-    relayPort: `PORT (default ${DEFAULT_CONFIG.relayPort}; UDP, with --relay)`,
-    relayHost: 'IP (default: the STUN host, else the listen host)',
-    wsRelay: '[true|false] relay packets over the WebSocket (default on; --no-ws-relay)',
-    relayBytesPerSecond: `N relayed bytes/s per member (default ${DEFAULT_LIMITS.relayBytesPerSecond})`,
-    relayBurstBytes: `N relayed bytes of burst per member (default ${DEFAULT_LIMITS.relayBurstBytes})`,
-  };
-  for (const o of OPTIONS) {
-    const what = shown[o.key] ?? `N (default ${DEFAULT_LIMITS[o.key as keyof Limits]})`;
-    lines.push(`  ${flagName(o.key).padEnd(28)} ${envName(o.key).padEnd(32)} ${what}`);
-  }
-  lines.push(`  ${'--config FILE'.padEnd(28)} ${''.padEnd(32)} JSON object with the keys above in camelCase`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,6 +1,7 @@
 // Counters for /metrics. Label values always come from fixed sets chosen by the server (message
 // types after validation, error codes, our own reason names), never from client input, so a
 // hostile client cannot blow up the number of series.
+import { labelled, renderPrometheus, single } from '../shared/observe/prometheus.js';
 
 export interface MetricsSnapshot {
   connectedAgents: number;
@@ -97,37 +98,20 @@ export class Metrics {
   /** Prometheus text exposition format, version 0.0.4. */
   render(): string {
     const s = this.snapshot();
-    const out: string[] = [];
-    const gauge = (name: string, help: string, value: number) => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`);
-    };
-    const counter = (name: string, help: string, label: string, values: Record<string, number>) => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
-      for (const [k, v] of Object.entries(values)) out.push(`${name}{${label}="${k}"} ${v}`);
-    };
-    gauge('wgp2p_signal_connected_agents', 'Open WebSocket connections.', s.connectedAgents);
-    gauge('wgp2p_signal_rooms', 'Rooms with at least one member.', s.rooms);
-    gauge('wgp2p_signal_room_members', 'Room memberships over all rooms.', s.members);
-    counter('wgp2p_signal_frames_in_total', 'Valid frames received, by message type.', 'type', s.framesIn);
-    counter('wgp2p_signal_frames_out_total', 'Frames sent, by message type.', 'type', s.framesOut);
-    counter('wgp2p_signal_rejected_frames_total', 'Frames refused, by reason.', 'reason', s.rejectedFrames);
-    counter('wgp2p_signal_disconnects_total', 'Closed connections, by reason.', 'reason', s.disconnects);
-    counter(
-      'wgp2p_signal_refused_connections_total',
-      'HTTP upgrades refused before a WebSocket existed, by reason.',
-      'reason',
-      s.refusedConnections,
-    );
-    counter('wgp2p_stun_requests_total', 'STUN datagrams, by outcome.', 'result', s.stunRequests);
-    counter(
-      'wgp2p_relayed_packets_total',
-      'WireGuard packets relayed between members, by the transport they were delivered on.',
-      'via',
-      s.relayedPackets,
-    );
-    counter('wgp2p_relayed_bytes_total', 'Payload bytes relayed between members, by delivery transport.', 'via', s.relayedBytes);
-    counter('wgp2p_relay_dropped_total', 'Relay packets and frames not forwarded, by reason.', 'reason', s.relayDropped);
-    gauge('wgp2p_relay_bindings', 'Members bound to the UDP relay.', s.relayBindings);
-    return `${out.join('\n')}\n`;
+    return renderPrometheus([
+      single('wgp2p_signal_connected_agents', 'Open WebSocket connections.', 'gauge', s.connectedAgents),
+      single('wgp2p_signal_rooms', 'Rooms with at least one member.', 'gauge', s.rooms),
+      single('wgp2p_signal_room_members', 'Room memberships over all rooms.', 'gauge', s.members),
+      labelled('wgp2p_signal_frames_in_total', 'Valid frames received, by message type.', 'counter', 'type', s.framesIn),
+      labelled('wgp2p_signal_frames_out_total', 'Frames sent, by message type.', 'counter', 'type', s.framesOut),
+      labelled('wgp2p_signal_rejected_frames_total', 'Frames refused, by reason.', 'counter', 'reason', s.rejectedFrames),
+      labelled('wgp2p_signal_disconnects_total', 'Closed connections, by reason.', 'counter', 'reason', s.disconnects),
+      labelled('wgp2p_signal_refused_connections_total', 'HTTP upgrades refused before a WebSocket existed, by reason.', 'counter', 'reason', s.refusedConnections),
+      labelled('wgp2p_stun_requests_total', 'STUN datagrams, by outcome.', 'counter', 'result', s.stunRequests),
+      labelled('wgp2p_relayed_packets_total', 'WireGuard packets relayed between members, by the transport they were delivered on.', 'counter', 'via', s.relayedPackets),
+      labelled('wgp2p_relayed_bytes_total', 'Payload bytes relayed between members, by delivery transport.', 'counter', 'via', s.relayedBytes),
+      labelled('wgp2p_relay_dropped_total', 'Relay packets and frames not forwarded, by reason.', 'counter', 'reason', s.relayDropped),
+      single('wgp2p_relay_bindings', 'Members bound to the UDP relay.', 'gauge', s.relayBindings),
+    ]);
   }
 }

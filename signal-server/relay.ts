@@ -11,6 +11,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { Endpoint as UdpEndpoint } from '../shared/net/address.js';
+import type { HostPort } from '../shared/net/host-port.js';
 import { RelaySwitch, type Datagram } from '../shared/relay/relay-switch.js';
 import { dataPayloadLength } from '../shared/wire/relay.js';
 import type { Limits } from './config.js';
@@ -56,7 +57,7 @@ export class ServerRelay {
   private readonly secret = randomBytes(32);
   private readonly core: RelaySwitch;
   private socket: dgram.Socket | undefined;
-  private bound: { host: string; port: number } | undefined;
+  private bound: HostPort | undefined;
   private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(private readonly o: ServerRelayOptions) {
@@ -79,7 +80,7 @@ export class ServerRelay {
   }
 
   /** Where the UDP relay listens, once it does. */
-  get udp(): { host: string; port: number } | undefined {
+  get udp(): HostPort | undefined {
     return this.bound;
   }
 
@@ -119,7 +120,7 @@ export class ServerRelay {
   }
 
   /** Opens the UDP relay socket. */
-  async listen(host: string, port: number): Promise<{ host: string; port: number }> {
+  async listen(host: string, port: number): Promise<HostPort> {
     const socket = dgram.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);

@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { nanoid } from 'nanoid';
 import { WebSocketServer } from 'ws';
+import type { HostPort } from '../shared/net/host-port.js';
 import { unmapIpv4 } from '../shared/net/ip-bytes.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
 import { addressKey, ConnectionGate, type Refusal } from './connection-gate.js';
@@ -27,23 +28,18 @@ export interface StartOptions extends Partial<ServerConfig> {
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
-export interface Endpoint {
-  host: string;
-  port: number;
-}
-
 export interface SignalServerHandle {
   /** Random per start; agents see it in welcome and can tell a restart. */
   serverId: string;
-  http: Endpoint;
+  http: HostPort;
   /** Where agents connect, e.g. ws://127.0.0.1:8080/ws (wss:// with TLS). */
   url: string;
   /** Base URL for /healthz and /metrics. */
   httpUrl: string;
-  stun?: Endpoint;
-  stunAlt?: Endpoint;
+  stun?: HostPort;
+  stunAlt?: HostPort;
   /** The UDP packet relay, when it runs (`relay: true`). */
-  relay?: Endpoint;
+  relay?: HostPort;
   metrics(): MetricsSnapshot;
   renderMetrics(): string;
   /** Graceful stop: refuses new connections, closes agents with 1001, stops STUN. Idempotent. */

@@ -9,6 +9,7 @@ import { decodeWsFrame, encodeWsFrame } from '../shared/wire/relay.js';
 import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ErrorCode } from '../shared/signal/index.js';
 import type { Limits } from './config.js';
 import type { Logger } from '../shared/log.js';
+import { endpointFromRinfo, formatEndpoint } from '../shared/net/address.js';
 import type { Metrics } from './metrics.js';
 import { StrikeCounter, TokenBucket, type KeyedRateLimiter } from '../shared/rate-limit.js';
 import type { RelayMember, ServerRelay, WsDelivery } from './relay.js';
@@ -62,10 +63,6 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
-}
-
-export function formatEndpoint(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 export function digestToken(token: string): Buffer {
@@ -310,7 +307,7 @@ export class Session implements HubMember, RelayMember {
           v: PROTOCOL_VERSION,
           serverId: this.ctx.serverId,
           id: this.id,
-          yourAddress: formatEndpoint(this.remoteAddress, this.remotePort),
+          yourAddress: formatEndpoint(endpointFromRinfo({ address: this.remoteAddress, port: this.remotePort })),
           ...this.relayWelcome(),
           ...(msg.ref === undefined ? {} : { ref: msg.ref }),
         }),

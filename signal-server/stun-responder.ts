@@ -39,6 +39,7 @@ import {
 } from '../shared/stun/index.js';
 import { parseIp, unmapIpv4 } from '../shared/net/ip-bytes.js';
 import type { Logger } from '../shared/log.js';
+import type { HostPort } from '../shared/net/host-port.js';
 import type { Metrics } from './metrics.js';
 import { KeyedRateLimiter } from '../shared/rate-limit.js';
 
@@ -56,8 +57,8 @@ export interface StunResponderOptions {
 }
 
 export interface StunResponderHandle {
-  primary: { host: string; port: number };
-  alternate?: { host: string; port: number };
+  primary: HostPort;
+  alternate?: HostPort;
   close(): Promise<void>;
 }
 

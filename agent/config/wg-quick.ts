@@ -3,6 +3,8 @@
 import { parseAddress, parsePrefix, type Prefix } from '../../shared/net/address.js';
 import { parseKey } from '../../shared/keys.js';
 import { isIP } from 'node:net';
+import { ConfigError } from '../../shared/errors.js';
+import { parseHostPort, type HostPort } from '../../shared/net/host-port.js';
 
 export interface InterfaceConfig {
   privateKey: Buffer;
@@ -38,11 +40,6 @@ export interface QuickHooks {
 const MAIN_TABLE = 254;
 const MAX_TABLE = 0xffffffff;
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
 export interface PeerConfig {
   publicKey: Buffer;
   presharedKey: Buffer | undefined;
@@ -58,11 +55,10 @@ export interface TunnelConfig {
   ignored: string[];
 }
 
-export class ConfigError extends Error {
-  constructor(message: string, readonly line?: number) {
-    super(line !== undefined ? `line ${line}: ${message}` : message);
-    this.name = 'ConfigError';
-  }
+/** A ConfigError naming the line of the file (when the problem has one). */
+function lineError(message: string, line?: number): ConfigError {
+  const where = line !== undefined ? `line ${line}` : undefined;
+  return new ConfigError('bad_line', where ? `${where}: ${message}` : message, where);
 }
 
 // wg-quick features outside a userspace tunnel's job; accepted so existing files load.
@@ -86,17 +82,17 @@ export function parseWgQuick(text: string): TunnelConfig {
     if (header) {
       const name = header[1]!.toLowerCase();
       if (name === 'interface') {
-        if (iface.seen) throw new ConfigError('a second [Interface] section', n);
+        if (iface.seen) throw lineError('a second [Interface] section', n);
         iface.seen = true;
         section = 'interface';
       } else if (name === 'peer') {
         peers.push({ line: n, allowedIps: [] });
         section = 'peer';
-      } else throw new ConfigError(`unknown section [${header[1]}]`, n);
+      } else throw lineError(`unknown section [${header[1]}]`, n);
       return;
     }
     const eq = line.indexOf('=');
-    if (eq <= 0) throw new ConfigError(`expected "Key = Value", got "${line}"`, n);
+    if (eq <= 0) throw lineError(`expected "Key = Value", got "${line}"`, n);
     const key = line.slice(0, eq).trim();
     const value = line.slice(eq + 1).trim();
     const k = key.toLowerCase();
@@ -104,10 +100,10 @@ export function parseWgQuick(text: string): TunnelConfig {
       try {
         f();
       } catch (e) {
-        throw e instanceof ConfigError ? e : new ConfigError(`${key}: ${(e as Error).message}`, n);
+        throw e instanceof ConfigError ? e : lineError(`${key}: ${(e as Error).message}`, n);
       }
     };
-    if (section === 'none') throw new ConfigError(`"${key}" outside of a section`, n);
+    if (section === 'none') throw lineError(`"${key}" outside of a section`, n);
     if (section === 'interface') {
       at(() => {
         switch (k) {
@@ -158,7 +154,7 @@ export function parseWgQuick(text: string): TunnelConfig {
             for (const a of list(value)) p.allowedIps.push(parsePrefix(a));
             break;
           case 'endpoint':
-            p.endpoint = parseHostPort(value);
+            p.endpoint = parseEndpointHost(value);
             break;
           case 'persistentkeepalive':
             p.persistentKeepalive = value === 'off' ? 0 : parseIntIn(value, 0, 65535, 'PersistentKeepalive');
@@ -170,13 +166,13 @@ export function parseWgQuick(text: string): TunnelConfig {
     }
   });
 
-  if (!iface.seen) throw new ConfigError('no [Interface] section');
-  if (!iface.privateKey) throw new ConfigError('[Interface] has no PrivateKey');
+  if (!iface.seen) throw lineError('no [Interface] section');
+  if (!iface.privateKey) throw lineError('[Interface] has no PrivateKey');
   const seenKeys = new Set<string>();
   const out: PeerConfig[] = peers.map((p) => {
-    if (!p.publicKey) throw new ConfigError('[Peer] has no PublicKey', p.line);
+    if (!p.publicKey) throw lineError('[Peer] has no PublicKey', p.line);
     const b64 = p.publicKey.toString('base64');
-    if (seenKeys.has(b64)) throw new ConfigError('the same PublicKey appears in two [Peer] sections', p.line);
+    if (seenKeys.has(b64)) throw lineError('the same PublicKey appears in two [Peer] sections', p.line);
     seenKeys.add(b64);
     return {
       publicKey: p.publicKey,
@@ -246,8 +242,9 @@ export function parseHostCidr(s: string): string {
 }
 
 /** "host:port", "1.2.3.4:port" or "[v6]:port"; the host is resolved later (it may be a name). */
-export function parseHostPort(s: string): HostPort {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:[\]]+):(\d+)$/.exec(s);
-  if (!m) throw new Error(`"${s}" is not host:port (use [addr]:port for IPv6)`);
-  return { host: m[1]!, port: parsePort(m[2]!, false) };
+function parseEndpointHost(s: string): HostPort {
+  const hp = parseHostPort(s);
+  if (!hp || hp.host === '') throw new Error(`"${s}" is not host:port (use [addr]:port for IPv6)`);
+  parsePort(String(hp.port), false);
+  return hp;
 }

@@ -4,7 +4,8 @@ import t from 'tap';
 import fc from 'fast-check';
 import { checkProperty } from '../../fuzz/check.js';
 import { hostileText } from '../../fuzz/mutate.js';
-import { ConfigError, parseWgQuick } from '../config/wg-quick.js';
+import { parseWgQuick } from '../config/wg-quick.js';
+import { ConfigError } from '../../shared/errors.js';
 
 const key = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b));
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.'));
@@ -79,8 +80,10 @@ t.test('any text gives a config or a ConfigError, nothing else', async (t) => {
         return true;
       } catch (e) {
         if (!(e instanceof ConfigError)) return false;
-        if (e.line === undefined) return true; // a whole-file fault: no [Interface], no PrivateKey
-        return Number.isInteger(e.line) && e.line >= 1 && e.line <= text.split(/\r?\n/).length && e.message.startsWith(`line ${e.line}: `);
+        if (e.code !== 'bad_line') return false;
+        if (e.where === undefined) return true; // a whole-file fault: no [Interface], no PrivateKey
+        const line = Number(/^line (\d+)$/.exec(e.where)?.[1]);
+        return Number.isInteger(line) && line >= 1 && line <= text.split(/\r?\n/).length && e.message.startsWith(`line ${line}: `);
       }
     }),
     { numRuns: 2000 },

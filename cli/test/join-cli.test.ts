@@ -56,16 +56,16 @@ t.test('join: every bad flag is one clear line', async (t) => {
     ['http URL', [...room, '--server', 'http://signal.example/ws', ...secret], {}, 2, /scheme must be ws:\/\/ or wss:\/\//],
     ['bad address', [...room, ...server, ...secret, '--address', '10.147.0.0/16'], {}, 2, /network or broadcast/],
     ['IPv6 address', [...room, ...server, ...secret, '--address', 'fd00::2/64'], {}, 2, /not an IPv4 address/],
-    ['bad port', [...room, ...server, ...secret, '--listen-port', '70000'], {}, 2, /--listen-port must be a whole number from 0 to 65535/],
-    ['bad keepalive', [...room, ...server, ...secret, '--keepalive', 'often'], {}, 2, /--keepalive must be a whole number/],
-    ['bad name', [...room, ...server, ...secret, '--name', 'a b'], {}, 2, /--name "a b" is invalid/],
+    ['bad port', [...room, ...server, ...secret, '--listen-port', '70000'], {}, 2, /--listen-port: expected an integer from 0 to 65535/],
+    ['bad keepalive', [...room, ...server, ...secret, '--keepalive', 'often'], {}, 2, /--keepalive: expected an integer/],
+    ['bad name', [...room, ...server, ...secret, '--name', 'a b'], {}, 2, /--name: expected 1-63 of .*, got "a b"/],
     ['bad interface', [...room, ...server, ...secret, '--interface', 'much-too-long-name'], {}, 2, /interface name .* is invalid/],
-    ['bad log level', [...room, ...server, ...secret, '--log-level', 'loud'], {}, 2, /log level must be one of/],
+    ['bad log level', [...room, ...server, ...secret, '--log-level', 'loud'], {}, 2, /--log-level: expected debug, info, warn, error or silent/],
     ['unknown flag', [...room, ...server, ...secret, '--turbo'], {}, 2, /unknown option --turbo/],
     ['flag without value', [...room, ...server, '--secret'], {}, 2, /--secret needs a value/],
     ['stray argument', ['office', ...room, ...server, ...secret], {}, 2, /unexpected argument "office"/],
-    ['bad mtu', [...room, ...server, ...secret, '--mtu', '100'], {}, 2, /--mtu must be a whole number from 1280 to 9000/],
-    ['empty token', [...room, ...server, ...secret, '--token='], {}, 2, /--token must be 1 to 256 characters/],
+    ['bad mtu', [...room, ...server, ...secret, '--mtu', '100'], {}, 2, /--mtu: expected an integer from 1280 to 9000/],
+    ['empty token', [...room, ...server, ...secret, '--token='], {}, 2, /--token: expected 1 to 256 characters/],
     ['bad metrics address', [...room, ...server, ...secret, '--metrics-listen', 'everywhere'], {}, 2, /is not ip:port/],
     ['unusable state dir', [...room, ...server, ...secret, '--state-dir', join(secretFile, 'sub')], {}, 1, /cannot create state directory .*not a directory/],
   ];
@@ -81,6 +81,44 @@ t.test('join: every bad flag is one clear line', async (t) => {
   t.match(help.stdout, /--room NAME[\s\S]*--secret-file F[\s\S]*--keepalive SECONDS/);
   t.match(help.stdout, /--mtu N +the TUN MTU \(default 1380:/, 'defaults are filled in');
   t.notMatch(help.stdout, /\$\{/, 'no placeholder left in the help');
+  t.match(help.stdout, /--config FILE/, 'the help names --config');
+  t.match(help.stdout, /WGP2P_LISTEN_PORT/, 'and the environment variables');
+});
+
+t.test('join: --config FILE and WGP2P_* variables, flags > environment > file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wgp2p-join-config-'));
+  const blocked = join(dir, 'not-a-dir');
+  writeFileSync(blocked, 'x');
+  // A state directory that cannot be made stops a run that got past the options with exit 1
+  // before it touches the system, and its message names the path that won.
+  const base = { room: 'office', server: 'ws://192.0.2.1:8080/ws', secret: 'a-good-long-secret-for-tests', stateDir: join(blocked, 'from-file') };
+  const write = (name: string, config: object) => {
+    const file = join(dir, name);
+    writeFileSync(file, JSON.stringify(config));
+    return file;
+  };
+  const good = write('good.json', base);
+  const badMtu = write('bad-mtu.json', { ...base, mtu: 100 });
+  const unknownKey = write('unknown-key.json', { ...base, colour: 'blue' });
+  const flagDir = ['--state-dir', join(blocked, 'from-flag')];
+  const envDir = { WGP2P_STATE_DIR: join(blocked, 'from-env') };
+  const cases: [string, string[], Record<string, string>, number, RegExp][] = [
+    ['bad value in the file', ['--config', badMtu], {}, 2, /^wgp2p: config file mtu: expected an integer from 1280 to 9000, got "100"$/m],
+    ['the file alone', ['--config', good], {}, 1, /cannot create state directory .*from-file/],
+    ['a variable beats the file', ['--config', good], envDir, 1, /cannot create state directory .*from-env/],
+    ['a flag beats the file', ['--config', good, ...flagDir], {}, 1, /cannot create state directory .*from-flag/],
+    ['a flag beats a variable', ['--config', good, ...flagDir], envDir, 1, /cannot create state directory .*from-flag/],
+    ['WGP2P_CONFIG names the file', [], { WGP2P_CONFIG: badMtu }, 2, /config file mtu: expected an integer/],
+    ['unknown key in the file', ['--config', unknownKey], {}, 2, /config file: unknown key "colour"/],
+    ['missing file', ['--config', join(dir, 'nope.json')], {}, 2, /cannot read config file .*nope\.json: ENOENT/],
+    ['bad variable', ['--config', good], { WGP2P_LISTEN_PORT: '70000' }, 2, /WGP2P_LISTEN_PORT: expected an integer from 0 to 65535/],
+  ];
+  const runs = await inParallel(cases, 4, ([, args, env]) => wgp2p(['join', ...args], env));
+  for (const [i, [what, , , code, message]] of cases.entries()) {
+    const r = runs[i]!;
+    t.equal(r.code, code, `${what}: exit ${code}`);
+    t.match(r.stderr, message, `${what}: ${r.stderr.trim().split('\n')[0]}`);
+  }
 });
 
 t.test('secret prints a new strong secret; ping needs a running agent', async (t) => {

@@ -8,11 +8,7 @@ import { makeEndpoint, type Endpoint } from '../net/address.js';
 import type { StunAddress } from './attributes.js';
 import { parseBindingResponse, stunBindingRequest, type BindingRequestOptions, type BindingResponse } from './binding.js';
 import { isStunMessage } from './message.js';
-
-export interface StunEndpoint {
-  host: string;
-  port: number;
-}
+import type { HostPort } from '../net/host-port.js';
 
 export interface StunQueryOptions extends BindingRequestOptions {
   /** First retransmission timeout; doubles on every retry (default 250 ms). */
@@ -102,7 +98,7 @@ export function endpointOfStun(a: StunAddress): Endpoint {
 }
 
 /** One Binding transaction over a node:dgram socket (netcheck, tests); the socket stays open. */
-export async function stunQuery(socket: Socket, server: StunEndpoint, options: StunQueryOptions = {}): Promise<StunAnswer | undefined> {
+export async function stunQuery(socket: Socket, server: HostPort, options: StunQueryOptions = {}): Promise<StunAnswer | undefined> {
   const client = new StunClient((data, to) => {
     // A send error (e.g. no route) is the same as a lost datagram for the caller.
     socket.send(data, to.port, to.address, () => undefined);

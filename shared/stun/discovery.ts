@@ -2,7 +2,8 @@
 import dgram, { type Socket } from 'node:dgram';
 import type { StunAddress } from './attributes.js';
 import { makeEndpoint, sameEndpoint, type Endpoint } from '../net/address.js';
-import { endpointOfStun, stunQuery, type StunAnswer, type StunEndpoint, type StunQueryOptions } from './client.js';
+import type { HostPort } from '../net/host-port.js';
+import { endpointOfStun, stunQuery, type StunAnswer, type StunQueryOptions } from './client.js';
 
 export type MappingBehaviour = 'endpoint-independent' | 'endpoint-dependent' | 'unknown';
 /** Only the port half of RFC 5780 filtering can be tested against a one-IP server. */
@@ -30,7 +31,7 @@ export type FilteringProbe = (server: Endpoint, timing: Timing) => Promise<Filte
  * port would then be given another public port, making a plain MASQUERADE look
  * endpoint-dependent.
  */
-export async function probeFiltering(family: string, server: StunEndpoint, timing: Timing = {}): Promise<FilteringBehaviour> {
+export async function probeFiltering(family: string, server: HostPort, timing: Timing = {}): Promise<FilteringBehaviour> {
   const probe = dgram.createSocket(family === 'IPv6' ? 'udp6' : 'udp4');
   try {
     await new Promise<void>((resolve, reject) => {
@@ -87,7 +88,7 @@ export function realFilteringProbe(server: Endpoint, timing: Timing = {}): Promi
 }
 
 /** discoverNat over a node:dgram socket (netcheck, the server's tests), in STUN address terms. */
-export async function discoverNatBehaviour(socket: Socket, server: StunEndpoint, timing: Timing = {}): Promise<NatBehaviour> {
+export async function discoverNatBehaviour(socket: Socket, server: HostPort, timing: Timing = {}): Promise<NatBehaviour> {
   const r = await discoverNat((to, t) => stunQuery(socket, { host: to.address, port: to.port }, t), makeEndpoint(server.host, server.port), realFilteringProbe, timing);
   const stunAddress = (e: Endpoint | undefined): StunAddress | undefined => e && { family: e.family === 6 ? 'IPv6' : 'IPv4', address: e.address, port: e.port };
   const mapped = stunAddress(r.mapped);

@@ -1,7 +1,8 @@
 // The one logger: levels filter, JSON lines keep their fields and never lose time/level/msg, text
 // lines read well, and the default format follows who reads (terminal, pipe, service manager).
 import t from 'tap';
-import { createLogger, defaultLogFormat, parseLogFormat, parseLogLevel } from '../log.js';
+import { createLogger, defaultLogFormat } from '../log.js';
+import { LOG_OPTIONS } from '../config/log-options.js';
 
 function capture(format: 'text' | 'json', level: 'debug' | 'info' | 'warn' | 'error' | 'silent' = 'info', component?: string) {
   const lines: string[] = [];
@@ -47,10 +48,9 @@ t.test('default format: text only for a person at a terminal', async (t) => {
   t.equal(defaultLogFormat({ INVOCATION_ID: 'x' }, true), 'json');
 });
 
-t.test('parsing', async (t) => {
-  t.equal(parseLogLevel(undefined), 'info');
-  t.equal(parseLogLevel('debug'), 'debug');
-  t.throws(() => parseLogLevel('loud'), /log level must be one of/);
-  t.equal(parseLogFormat('json'), 'json');
-  t.throws(() => parseLogFormat('xml'), /log format must be one of text, json/);
+t.test('parsing --log-level and --log-format', async (t) => {
+  t.equal(LOG_OPTIONS.logLevel.parse('debug', '--log-level'), 'debug');
+  t.throws(() => LOG_OPTIONS.logLevel.parse('loud', '--log-level'), /^--log-level: expected debug, info, warn, error or silent$/);
+  t.equal(LOG_OPTIONS.logFormat.parse('json', 'WGP2P_LOG_FORMAT'), 'json');
+  t.throws(() => LOG_OPTIONS.logFormat.parse('xml', 'WGP2P_LOG_FORMAT'), { message: 'WGP2P_LOG_FORMAT: expected text or json', code: 'bad_value' });
 });

@@ -1,7 +1,9 @@
 // `wgp2p server` configuration: defaults, precedence (flags > WGP2P_* env > config file), and a
 // clear ConfigError for every bad value instead of a server that starts half-configured.
 import t from 'tap';
-import { ConfigError, DEFAULT_CONFIG, envName, flagName, parseArgs, parseHostPort, resolveConfig, usage } from '../config.js';
+import { ConfigError } from '../../shared/errors.js';
+import { envName, flagName } from '../../shared/config/options.js';
+import { DEFAULT_CONFIG, parseArgs, parseListenAddress, resolveConfig, usage } from '../config.js';
 
 const resolve = (argv: string[], env: NodeJS.ProcessEnv = {}, file?: string) => resolveConfig(parseArgs(argv), env, file);
 
@@ -38,11 +40,11 @@ t.test('precedence: flags over environment over config file over defaults', asyn
 });
 
 t.test('listen addresses', async (t) => {
-  t.same(parseHostPort('127.0.0.1:80'), { host: '127.0.0.1', port: 80 });
-  t.same(parseHostPort(':8080'), { host: '0.0.0.0', port: 8080 });
-  t.same(parseHostPort('[::1]:443'), { host: '::1', port: 443 });
-  t.same(parseHostPort('example.org:8080'), { host: 'example.org', port: 8080 });
-  for (const bad of ['8080', '1.2.3.4:65536', '::1:80', '[::1]', 'host:port', '']) t.equal(parseHostPort(bad), undefined, bad);
+  t.same(parseListenAddress('127.0.0.1:80'), { host: '127.0.0.1', port: 80 });
+  t.same(parseListenAddress(':8080'), { host: '0.0.0.0', port: 8080 });
+  t.same(parseListenAddress('[::1]:443'), { host: '::1', port: 443 });
+  t.same(parseListenAddress('example.org:8080'), { host: 'example.org', port: 8080 });
+  for (const bad of ['8080', '1.2.3.4:65536', '::1:80', '[::1]', 'host:port', '']) t.equal(parseListenAddress(bad), undefined, bad);
 });
 
 t.test('every bad input is a ConfigError naming where it came from', async (t) => {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { parseServerMessage, type ServerMessage } from '../../shared/signal/index.js';
-import { startSignalServer, type SignalServerHandle, type StartOptions } from '../main.js';
+import { startSignalServer, type SignalServerHandle, type StartOptions } from '../index.js';
 import { createLogger } from '../../shared/log.js';
 
 export function roomId(): string {

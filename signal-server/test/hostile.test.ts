@@ -2,7 +2,7 @@
 // room keeps being served promptly.
 import t from 'tap';
 import WebSocket from 'ws';
-import type { SignalServerHandle } from '../main.js';
+import type { SignalServerHandle } from '../index.js';
 import { blob, roomId, sleep, startTestServer, TestClient, waitFor } from './helpers.js';
 import { connectTcp, rawWebSocket, textFrame, upgradeRequest, whenClosed } from './raw-ws.js';
 

@@ -41,7 +41,7 @@ export class ServerProcess {
   private readonly listeners = new Set<() => void>();
 
   constructor(args: readonly string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, tsScriptArgv('signal-server/main.ts', args), {
+    this.child = spawn(process.execPath, tsScriptArgv('cli/main.ts', ['server', ...args]), {
       env: { ...process.env, ...tsChildEnv(env) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { WelcomeMessage } from '../../shared/signal/index.js';
 import { decodeRelayPacket, encodeBind, encodeData, RELAY_BOUND, RELAY_CHALLENGE, RELAY_TXID_BYTES, type RelayPacket } from '../../shared/wire/relay.js';
-import type { SignalServerHandle } from '../main.js';
+import type { SignalServerHandle } from '../index.js';
 import { blob, sleep, TestClient } from './helpers.js';
 
 /** A WireGuard transport message's shape: type 4, three zero bytes, 32 + 16k bytes. */

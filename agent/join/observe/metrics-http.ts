@@ -3,32 +3,27 @@
 // GET/HEAD only, nothing else served.
 import http from 'node:http';
 import type { RelayStats } from '../../../shared/relay/relay-switch.js';
+import { labelled, renderPrometheus, single, type MetricFamily } from '../../../shared/observe/prometheus.js';
 
 export interface AgentMetricsSource {
   relay(): { stats: RelayStats; bindings: number } | undefined;
   peers(): { direct: number; relayed: number; total: number };
 }
 
-function sample(name: string, value: number, labels = ''): string {
-  return `${name}${labels} ${value}\n`;
-}
-
 export function renderAgentMetrics(src: AgentMetricsSource): string {
-  let out = '';
   const p = src.peers();
-  out += '# HELP wgp2p_peers Room members by the path we have to them.\n# TYPE wgp2p_peers gauge\n';
-  out += sample('wgp2p_peers', p.direct, '{path="direct"}') + sample('wgp2p_peers', p.relayed, '{path="relay"}') + sample('wgp2p_peers', p.total - p.direct - p.relayed, '{path="none"}');
+  const paths = { direct: p.direct, relay: p.relayed, none: p.total - p.direct - p.relayed };
+  const families: MetricFamily[] = [labelled('wgp2p_peers', 'Room members by the path we have to them.', 'gauge', 'path', paths)];
   const r = src.relay();
-  if (!r) return out;
-  out += '# HELP wgp2p_relayed_packets_total Packets this bounce forwarded between members.\n# TYPE wgp2p_relayed_packets_total counter\n';
-  out += sample('wgp2p_relayed_packets_total', r.stats.packets, '{via="udp"}');
-  out += '# HELP wgp2p_relayed_bytes_total Payload bytes this bounce forwarded between members.\n# TYPE wgp2p_relayed_bytes_total counter\n';
-  out += sample('wgp2p_relayed_bytes_total', r.stats.bytes, '{via="udp"}');
-  out += '# HELP wgp2p_relay_dropped_total Relay datagrams dropped, by reason.\n# TYPE wgp2p_relay_dropped_total counter\n';
-  for (const [reason, n] of r.stats.dropped) out += sample('wgp2p_relay_dropped_total', n, `{reason="${reason}"}`);
-  out += '# HELP wgp2p_relay_bindings Members bound to this bounce now.\n# TYPE wgp2p_relay_bindings gauge\n';
-  out += sample('wgp2p_relay_bindings', r.bindings);
-  return out;
+  if (r) {
+    families.push(
+      labelled('wgp2p_relayed_packets_total', 'Packets this bounce forwarded between members.', 'counter', 'via', { udp: r.stats.packets }),
+      labelled('wgp2p_relayed_bytes_total', 'Payload bytes this bounce forwarded between members.', 'counter', 'via', { udp: r.stats.bytes }),
+      labelled('wgp2p_relay_dropped_total', 'Relay datagrams dropped, by reason.', 'counter', 'reason', r.stats.dropped),
+      single('wgp2p_relay_bindings', 'Members bound to this bounce now.', 'gauge', r.bindings),
+    );
+  }
+  return renderPrometheus(families);
 }
 
 /** Serves /metrics on host:port; resolves once listening, rejects with a clear error if it cannot. */

@@ -1,36 +1,19 @@
-// Entry points of `wgp2p server`: runServerCli for the command line, startSignalServer for code
-// and tests. Also runnable on its own: `node dist/signal-server/main.js --listen :8080`.
-import { readFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
-import { ConfigError, parseArgs, resolveConfig, usage, type ServerConfig } from './config.js';
+// `wgp2p server [options]`: configure, start, and on SIGTERM/SIGINT stop the signal server.
+import { parseArgs, resolveConfig, usage, type ServerConfig } from '../signal-server/config.js';
+import { startSignalServer, type SignalServerHandle } from '../signal-server/server.js';
+import { CONFIG_ENV, readConfigFile } from '../shared/config/options.js';
+import { ConfigError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
-import { startSignalServer, type SignalServerHandle } from './server.js';
-
-export { startSignalServer } from './server.js';
-export type { SignalServerHandle, StartOptions, Endpoint } from './server.js';
-export type { ServerConfig, Limits } from './config.js';
-export { DEFAULT_CONFIG, DEFAULT_LIMITS } from './config.js';
-export type { MetricsSnapshot } from './metrics.js';
-export type { LogLevel, Logger } from '../shared/log.js';
 
 /** Exit codes: 0 after a clean shutdown, 1 when the server fails, 2 for bad usage or config. */
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-async function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Promise<ServerConfig | 'help'> {
+function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | 'help' {
   const args = parseArgs(argv);
   if (args.help) return 'help';
-  const file = args.configFile ?? env.WGP2P_CONFIG;
-  let text: string | undefined;
-  if (file) {
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
-  }
-  return resolveConfig(args, env, text);
+  return resolveConfig(args, env, readConfigFile(args.configFile ?? env[CONFIG_ENV]));
 }
 
 /**
@@ -41,7 +24,7 @@ async function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Promise<Serve
 export async function runServerCli(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   let config: ServerConfig;
   try {
-    const loaded = await loadConfig(argv, env);
+    const loaded = loadConfig(argv, env);
     if (loaded === 'help') {
       process.stdout.write(usage());
       return EXIT_OK;
@@ -85,11 +68,5 @@ export async function runServerCli(argv: string[], env: NodeJS.ProcessEnv): Prom
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
-  });
-}
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runServerCli(process.argv.slice(2), process.env).then((code) => {
-    process.exitCode = code;
   });
 }
