@@ -2,10 +2,10 @@
 // is gone, down hooks included. `up` takes a `stop` request on its control socket and names its
 // pid; a daemon without that op is stopped the wireguard-go way, by removing its UAPI socket.
 import { existsSync, unlinkSync } from 'node:fs';
-import { connect } from 'node:net';
 import { controlRequest } from '../agent/daemon/control-client.js';
 import { controlSocketPath } from '../agent/daemon/control-socket.js';
 import { SOCKET_DIR as UAPI_DIR } from '../agent/uapi/server.js';
+import { isLive } from '../agent/daemon/unix-listener.js';
 import { loadOptions, type Option } from '../shared/config/options.js';
 import { ConfigError } from '../shared/errors.js';
 import { isInterfaceName, parseInterfaceName } from './interface-name.js';
@@ -46,7 +46,7 @@ async function stopByUapiSocket(ifname: string): Promise<number> {
   if (!existsSync(uapi)) throw new Error(`the daemon of ${ifname} takes no stop request and has no ${uapi} to remove`);
   unlinkSync(uapi);
   const control = controlSocketPath(ifname);
-  await waitUntil(async () => !(await answers(control)), `the daemon of ${ifname} did not stop within ${DOWN_TIMEOUT_MS / 1000} s`);
+  await waitUntil(async () => !(await isLive(control)), `the daemon of ${ifname} did not stop within ${DOWN_TIMEOUT_MS / 1000} s`);
   return 0;
 }
 
@@ -57,17 +57,6 @@ function processAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-function answers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 async function waitUntil(done: () => boolean | Promise<boolean>, timeoutMessage: string): Promise<void> {

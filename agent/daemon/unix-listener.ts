@@ -55,7 +55,8 @@ export class UnixListener {
   }
 }
 
-function isLive(path: string): Promise<boolean> {
+/** True when something accepts connections on the unix socket at `path`. */
+export function isLive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
     s.once('connect', () => {
