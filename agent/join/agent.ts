@@ -137,7 +137,7 @@ export class JoinAgent {
       finder: new PathFinder(timing),
     }));
     this.guard = new AnnouncementGuard(room, o.identity.publicKey);
-    this.messages = new PeerMessageGuard(room);
+    this.messages = new PeerMessageGuard(room, (id, key) => this.members.get(key)?.memberId === id);
     this.signal = new SignalClient({ url: o.serverUrl, token: o.token, log: o.log, backoff: o.reconnect });
     this.stun = new StunTransactions((d, to) => tunnel.sendDatagram(d, to));
     this.routing = new AddressRouting(tunnel.device, o.subnet, o.identity.publicKey, o.log);
