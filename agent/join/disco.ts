@@ -78,7 +78,7 @@ export function encodePing(key: Uint8Array, side: 0 | 1, pairId: Uint8Array, txi
 }
 
 export function encodePong(key: Uint8Array, side: 0 | 1, pairId: Uint8Array, txid: Uint8Array, observed: Endpoint): Buffer {
-  const ip = parseIp(observed.address);
+  const ip = parseIp(observed.address.split('%')[0]!); // a link-local sender carries a zone
   if (!ip) throw new RangeError(`disco: bad observed address ${observed.address}`);
   const addr = Buffer.alloc(ADDRESS_BYTES);
   addr[0] = ip.family === 'IPv4' ? 4 : 6;

@@ -136,6 +136,9 @@ t.test('properly sealed but malformed contents are refused, never thrown', async
     ['IPv6 room address', { ...good, a: 'fd00::1' }],
     ['loopback candidate', { ...good, c: [['lan', '127.0.0.1:1']] }],
     ['multicast candidate', { ...good, c: [['public', '224.0.0.1:1']] }],
+    ['our virtual relay endpoint (100::/64)', { ...good, c: [['public', '[100::1:2]:1']] }],
+    ['discard prefix, long form', { ...good, c: [['public', '[100::ab:1:2:3]:1']] }],
+    ['embedded IPv4 before ::', { ...good, c: [['public', '[1.2.3.4::]:1']] }],
     ['port 0', { ...good, c: [['lan', '10.0.0.1:0']] }],
     ['unknown kind', { ...good, c: [['relay', '10.0.0.1:1']] }],
     ['too many candidates', { ...good, c: Array.from({ length: 17 }, (_, i) => ['lan', `10.0.0.${i + 1}:1`]) }],
@@ -151,6 +154,9 @@ t.test('properly sealed but malformed contents are refused, never thrown', async
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
   t.ok(guard.check('member-A', sealForRoom(room, 'announce', Buffer.from(JSON.stringify(signed({ ...good, future: 'field' }, pub))), NOW), NOW).ok, 'unknown extra fields are ignored (and signed like the rest)');
   t.equal(parseCandidates([['lan', '[fe80::1]:5']]), undefined, 'link-local IPv6 refused');
+  t.equal(parseCandidates([['lan', '[fe80::1%eth0]:5']]), undefined, 'zoned address refused');
+  t.equal(parseCandidates([['public', '[100::1:2]:1']]), undefined, 'a relay virtual endpoint refused');
+  t.ok(parseCandidates([['public', '[100:1::2]:1']]), 'outside 100::/64 is an ordinary address');
 });
 
 t.test('directed punch requests: bound to both ids, fresh, accepted once', async (t) => {
