@@ -1,18 +1,13 @@
 // Admission of new WebSocket connections: a server-wide cap, a per-address cap, and a
 // per-address rate of new connections. IPv6 clients are grouped by /64, the block one
 // subscriber usually gets, so rotating addresses inside it does not multiply the budget.
-import { parseIp, unmapIpv4 } from '../shared/net/ip-bytes.js';
 import type { Limits } from './config.js';
 import { KeyedRateLimiter } from '../shared/rate-limit.js';
 
 export type Refusal = 'server_full' | 'ip_connection_cap' | 'ip_connect_rate';
 
-export function addressKey(address: string): string {
-  const plain = unmapIpv4(address);
-  const ip = parseIp(plain);
-  if (ip?.family === 'IPv6') return `${Buffer.from(ip.bytes.subarray(0, 8)).toString('hex')}/64`;
-  return plain;
-}
+/** The key of every per-address limit (shared/net/address-group.ts). */
+export { hostGroup as addressKey } from '../shared/net/address-group.js';
 
 type GateLimits = Pick<Limits, 'maxConnections' | 'maxConnectionsPerIp' | 'connectRatePerIp' | 'connectBurstPerIp'>;
 

@@ -19,7 +19,7 @@ export interface NatReport extends NatInfo {
 const TIMING = { rtoMs: 200, attempts: 3 };
 
 export async function discoverNat(stun: StunTransactions, server: Endpoint): Promise<NatReport> {
-  const first = await stun.query(server, TIMING);
+  const first = await stun.query(server, { ...TIMING, discovery: true });
   if (!first || first.response.kind !== 'success') return { mapping: 'unknown', filtering: 'unknown' };
   const mapped = endpointOfStun(first.response.mapped);
   const other = first.response.otherAddress;

@@ -31,8 +31,8 @@ export class StunTransactions {
   constructor(private readonly send: (data: Buffer, to: Endpoint) => void) {}
 
   /** One Binding transaction with retransmission; undefined when nothing answers in time. */
-  query(server: Endpoint, o: StunQueryTiming & { changePort?: boolean } = {}): Promise<StunAnswer | undefined> {
-    const { transactionId, packet } = stunBindingRequest(o.changePort ? { changePort: true } : {});
+  query(server: Endpoint, o: StunQueryTiming & { changePort?: boolean; discovery?: boolean } = {}): Promise<StunAnswer | undefined> {
+    const { transactionId, packet } = stunBindingRequest({ changePort: !!o.changePort, discovery: !!o.discovery });
     const key = Buffer.from(transactionId).toString('hex');
     const attempts = o.attempts ?? 3;
     let rto = o.rtoMs ?? 250;

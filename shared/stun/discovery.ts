@@ -57,7 +57,7 @@ export async function probeFiltering(family: string, server: StunEndpoint, timin
  * probeFiltering). Needs a server that sends OTHER-ADDRESS; otherwise both come back 'unknown'.
  */
 export async function discoverNatBehaviour(socket: Socket, server: StunEndpoint, timing: Timing = {}): Promise<NatBehaviour> {
-  const first = await stunQuery(socket, server, timing);
+  const first = await stunQuery(socket, server, { ...timing, discovery: true });
   if (!first || first.response.kind !== 'success') return { mapping: 'unknown', filtering: 'unknown' };
   const mapped = first.response.mapped;
   const other = first.response.otherAddress;
