@@ -91,7 +91,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxRooms: 10_000,
   maxRoomsPerConnection: 4,
   pingIntervalMs: 30_000,
-  sendBufferBytes: 1024 * 1024,
+  sendBufferBytes: 512 * 1024, // above the largest members frame (63 full announcements, ~350 KB)
   handshakeTimeoutMs: 10_000,
   helloTimeoutMs: 10_000,
   stunRatePerIp: 20,

@@ -2,7 +2,7 @@
 // and the abuse counter that closes the connection after repeated bad frames. Binary frames after
 // welcome are the WebSocket packet relay (relay.ts) when it is on: a byte budget of their own,
 // outside the frame budget of the JSON messages.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { nanoid } from 'nanoid';
 import { WebSocket, type RawData } from 'ws';
 import { decodeWsFrame, encodeWsFrame } from '../shared/relay/wire.js';
@@ -22,6 +22,8 @@ export const CLOSE_INTERNAL_ERROR = 1011;
 
 /** How long a client gets to answer our close frame before the socket is cut. */
 const CLOSE_GRACE_MS = 1000;
+/** Random payload of each ping: only a client that read the ping can echo it in its pong. */
+const PING_NONCE_BYTES = 8;
 
 export interface SessionContext {
   hub: RoomHub;
@@ -75,8 +77,12 @@ export function digestToken(token: string): Buffer {
 export class Session implements HubMember, RelayMember {
   readonly id = nanoid();
   readonly rooms = new Set<string>();
-  /** Set by every frame and pong; cleared by each ping round. */
+  /**
+   * Set by the pong to our latest ping, cleared by each ping round. A pong comes after all that
+   * was queued before the ping, so it proves the client reads; frames it writes prove nothing.
+   */
   alive = true;
+  private pingNonce: Buffer | undefined;
   private welcomed = false;
   private closing = false;
   private closeReason: string | undefined;
@@ -108,8 +114,8 @@ export class Session implements HubMember, RelayMember {
     this.strikes = new StrikeCounter(ctx.limits.maxStrikes, ctx.limits.strikeForgiveMs, now);
     this.helloTimer = setTimeout(() => this.close('hello_timeout', CLOSE_POLICY, 'hello timeout'), ctx.limits.helloTimeoutMs);
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
-    ws.on('pong', () => {
-      this.alive = true;
+    ws.on('pong', (data: Buffer) => {
+      if (this.pingNonce && data.equals(this.pingNonce)) this.alive = true;
     });
     ws.on('error', (err: Error & { code?: unknown }) => {
       // ws closes the connection itself after these (1007 invalid UTF-8, 1009 too big, 1002 ...).
@@ -125,10 +131,15 @@ export class Session implements HubMember, RelayMember {
     });
   }
 
+  /** Bytes waiting to go to this client: ws's queue and the socket's, which hold all we sent. */
+  get queuedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
   deliver(frame: PreparedFrame): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
-    if (this.ws.bufferedAmount > this.ctx.limits.sendBufferBytes) {
-      // Never buffer without bound for a client that does not read.
+    if (this.ws.readyState !== WebSocket.OPEN || this.closing) return;
+    if (this.queuedBytes + frame.bytes.length > this.ctx.limits.sendBufferBytes) {
+      // Never hold more than the bound for a client that does not read: it goes instead.
       this.close('slow_reader');
       return;
     }
@@ -161,15 +172,24 @@ export class Session implements HubMember, RelayMember {
     this.killTimer = setTimeout(() => this.ws.terminate(), graceMs);
   }
 
-  /** One round of the idle check: drop if the last ping went unanswered, else ping again. */
+  /**
+   * One round of the idle check, on a timer: drop a client that did not answer the last ping or
+   * whose queue is still over the bound (nothing else may come to trigger the check on send),
+   * else ping again with a fresh nonce.
+   */
   pingRound(): void {
     if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
     if (!this.alive) {
       this.close('idle_timeout');
       return;
     }
+    if (this.queuedBytes > this.ctx.limits.sendBufferBytes) {
+      this.close('slow_reader');
+      return;
+    }
     this.alive = false;
-    this.ws.ping();
+    this.pingNonce = randomBytes(PING_NONCE_BYTES);
+    this.ws.ping(this.pingNonce);
   }
 
   private sendError(code: ErrorCode, message: string, ref?: string, member?: string): void {
@@ -186,7 +206,6 @@ export class Session implements HubMember, RelayMember {
   private onFrame(data: RawData, isBinary: boolean): void {
     if (this.closing) return;
     const now = Date.now();
-    this.alive = true;
     if (isBinary && this.welcomed && this.ctx.relay?.wsRelay) {
       // Relayed WireGuard traffic runs at thousands of frames per second: its own byte budget,
       // not the JSON frame budgets.

@@ -4,7 +4,7 @@ import t from 'tap';
 import WebSocket from 'ws';
 import type { SignalServerHandle } from '../main.js';
 import { blob, roomId, sleep, startTestServer, TestClient, waitFor } from './helpers.js';
-import { connectTcp, rawWebSocket, textFrame, upgradeRequest, whenClosed } from './raw-ws.js';
+import { clientFrame, connectTcp, rawWebSocket, textFrame, upgradeRequest, whenClosed } from './raw-ws.js';
 
 /**
  * Bounds generous enough for a loaded 2-core CI machine, yet far below what a starved server
@@ -222,6 +222,25 @@ t.test('hostile inputs', async (t) => {
     s.resume(); // now the FIN (or reset) the server sent is read
     await closed;
     t.equal(server.metrics().connectedAgents, 2, 'only the well-behaved pair is left');
+  });
+
+  t.test('a WebSocket that keeps writing but never reads: its frames do not keep it alive', async (t) => {
+    const s = await rawWebSocket(server.http.port);
+    s.write(textFrame('{"type":"hello","v":1}'));
+    await sleep(50);
+    s.pause(); // never reads again: our pings (and all else) pile up unread
+    const OPCODE_PONG = 0xa;
+    const chatter = setInterval(() => {
+      // JSON pings and unsolicited pongs: proof of writing, not of reading.
+      s.write(textFrame('{"type":"ping"}'));
+      s.write(clientFrame(OPCODE_PONG, Buffer.from('guess')));
+    }, 50);
+    t.teardown(() => clearInterval(chatter));
+    const start = performance.now();
+    await waitFor(() => disconnects('idle_timeout') === 2, 2 * LIMITS.pingIntervalMs + TIMER_SLACK_MS, 'second idle_timeout counted');
+    clearInterval(chatter);
+    t.ok(performance.now() - start < 2 * LIMITS.pingIntervalMs + TIMER_SLACK_MS, 'dropped within two ping rounds');
+    s.destroy();
   });
 
   t.test('upgrade on another path: 404, no WebSocket', async (t) => {
