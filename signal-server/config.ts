@@ -43,6 +43,9 @@ export interface Limits {
   /** Relayed bytes per second per member (UDP relay and WebSocket relay), and the burst. */
   relayBytesPerSecond: number;
   relayBurstBytes: number;
+  /** Relayed bytes per second of all members sending from one address (IPv6: /64), and the burst. */
+  addressRelayBytesPerSecond: number;
+  addressRelayBurstBytes: number;
 }
 
 export interface ServerConfig extends Limits {
@@ -99,6 +102,8 @@ export const DEFAULT_LIMITS: Limits = {
   shutdownGraceMs: 2_000,
   relayBytesPerSecond: 25_000_000, // 200 Mbit/s
   relayBurstBytes: 4_000_000,
+  addressRelayBytesPerSecond: 100_000_000, // 800 Mbit/s: a few members behind one NAT at full speed
+  addressRelayBurstBytes: 16_000_000,
 };
 
 export const DEFAULT_CONFIG: ServerConfig = {

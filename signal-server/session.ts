@@ -266,7 +266,7 @@ export class Session implements HubMember, RelayMember {
       if (this.strikes.add(now)) this.close('abuse', CLOSE_POLICY, 'too many bad frames');
       return;
     }
-    if (relay.forward(this.id, frame.id, frame.payload, now) !== 'unreachable') return;
+    if (relay.forward(this.id, frame.id, frame.payload, now, this.addressKey) !== 'unreachable') return;
     // Tell the sender, so it can move the member to another path; once a second at most.
     if (now - this.lastUnreachableReply < 1000) return;
     this.lastUnreachableReply = now;
