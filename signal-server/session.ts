@@ -7,6 +7,7 @@ import { nanoid } from 'nanoid';
 import { WebSocket, type RawData } from 'ws';
 import { decodeWsFrame, encodeWsFrame } from '../shared/relay/wire.js';
 import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ErrorCode } from '../shared/signal/index.js';
+import { JOIN_NONCE_BYTES, verifyJoin } from '../shared/signal/join-proof.js';
 import type { Limits } from './config.js';
 import type { Logger } from '../shared/log.js';
 import type { Metrics } from './metrics.js';
@@ -77,6 +78,8 @@ export function digestToken(token: string): Buffer {
 export class Session implements HubMember, RelayMember {
   readonly id = nanoid();
   readonly rooms = new Set<string>();
+  /** What this connection's join proofs must sign (welcome tells it). */
+  private readonly nonce = randomBytes(JOIN_NONCE_BYTES).toString('base64url');
   /**
    * Set by the pong to our latest ping, cleared by each ping round. A pong comes after all that
    * was queued before the ping, so it proves the client reads; frames it writes prove nothing.
@@ -329,6 +332,7 @@ export class Session implements HubMember, RelayMember {
           v: PROTOCOL_VERSION,
           serverId: this.ctx.serverId,
           id: this.id,
+          nonce: this.nonce,
           yourAddress: formatEndpoint(this.remoteAddress, this.remotePort),
           ...this.relayWelcome(),
           ...(msg.ref === undefined ? {} : { ref: msg.ref }),
@@ -346,6 +350,11 @@ export class Session implements HubMember, RelayMember {
         this.deliver(prepare(msg.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: msg.ref }));
         return;
       case 'join':
+        // Only a holder of the room secret can sign our nonce with the key the room id hashes.
+        if (!verifyJoin(msg.room, this.nonce, msg.key, msg.proof)) {
+          this.offence('BAD_PROOF', 'join key or proof does not match the room and this connection', msg.ref);
+          return;
+        }
         error = this.ctx.hub.join(this, msg.room, msg.announce, msg.ref);
         break;
       case 'leave':

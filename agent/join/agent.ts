@@ -9,7 +9,7 @@ import { formatEndpoint, makeEndpoint, sameEndpoint, type Endpoint } from '../..
 import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_BOUND, RELAY_CHALLENGE, RELAY_DATA, RELAY_UNREACHABLE } from '../../shared/relay/wire.js';
 import { formatKey } from '../../shared/keys.js';
 import type { ServerMessage, WelcomeMessage } from '../../shared/signal/protocol.js';
-import { deriveRoomAsync, type RoomCredentials } from '../../shared/signal/room-key.js';
+import { deriveRoomAsync, roomJoinProof, type RoomCredentials } from '../../shared/signal/room-key.js';
 import { Tunnel } from '../daemon/tunnel.js';
 import type { DeviceStatus } from '../daemon/status.js';
 import type { Logger } from '../../shared/log.js';
@@ -106,6 +106,8 @@ export class JoinAgent {
   readonly bounce: Bounce | undefined;
   /** Our member id at the server, kept while offline: bounces still know us by it. */
   private lastMemberId: string | undefined;
+  /** What our join proof signs on the current connection (its welcome's nonce). */
+  private joinNonce = '';
   private lastSweepAt = 0;
   private metricsServer: Server | undefined;
   private stunServer: Endpoint | undefined;
@@ -277,6 +279,7 @@ export class JoinAgent {
   private onWelcome(w: WelcomeMessage): void {
     this.log.info('connected to the signal server', { memberId: w.id, serverId: w.serverId, seenAs: w.yourAddress, relayPort: w.relayPort, wsRelay: w.wsRelay });
     this.lastMemberId = w.id;
+    this.joinNonce = w.nonce;
     if (w.stunPort !== undefined && w.stunPort !== this.stunServer?.port) void this.useStunPort(w.stunPort);
     this.useServerRelay(w);
     this.links.setWs(w.wsRelay === true, this.signalRttMs);
@@ -319,7 +322,7 @@ export class JoinAgent {
     if (!id) return;
     this.joinSentAt = mono();
     this.lastAnnounceAt = this.joinSentAt;
-    this.signal.send({ type: 'join', room: this.room.roomId, announce: this.announcement(id), ref: 'join' });
+    this.signal.send({ type: 'join', room: this.room.roomId, announce: this.announcement(id), ...roomJoinProof(this.room, this.joinNonce), ref: 'join' });
   }
 
   private announceUpdate(): void {

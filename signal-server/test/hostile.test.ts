@@ -3,7 +3,7 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import type { SignalServerHandle } from '../main.js';
-import { blob, roomId, sleep, startTestServer, TestClient, waitFor } from './helpers.js';
+import { blob, joinProof, roomId, sleep, startTestServer, TestClient, waitFor } from './helpers.js';
 import { clientFrame, connectTcp, rawWebSocket, textFrame, upgradeRequest, whenClosed } from './raw-ws.js';
 
 /**
@@ -93,7 +93,7 @@ t.test('hostile inputs', async (t) => {
       ['[]', 'BAD_JSON'],
       [{ type: 'join', room: 42, announce: '' }, 'BAD_FIELD'],
       [{ type: 'send', room: pair.room, to: ['x'], data: '' }, 'BAD_FIELD'],
-      [{ type: 'hello', v: 1 }, 'BAD_STATE'],
+      [{ type: 'hello', v: 2 }, 'BAD_STATE'],
       [{ type: 'launch-missiles' }, 'UNKNOWN_TYPE'],
     ];
     for (const [frame, code] of cases) {
@@ -210,7 +210,7 @@ t.test('hostile inputs', async (t) => {
 
   t.test('half-open WebSocket that stops reading and never answers pings: dropped as idle', async (t) => {
     const s = await rawWebSocket(server.http.port);
-    s.write(textFrame('{"type":"hello","v":1}'));
+    s.write(textFrame('{"type":"hello","v":2}'));
     await sleep(50);
     const closed = whenClosed(s);
     s.pause(); // stop reading: pings pile up unanswered in the kernel
@@ -226,7 +226,7 @@ t.test('hostile inputs', async (t) => {
 
   t.test('a WebSocket that keeps writing but never reads: its frames do not keep it alive', async (t) => {
     const s = await rawWebSocket(server.http.port);
-    s.write(textFrame('{"type":"hello","v":1}'));
+    s.write(textFrame('{"type":"hello","v":2}'));
     await sleep(50);
     s.pause(); // never reads again: our pings (and all else) pile up unread
     const OPCODE_PONG = 0xa;
@@ -270,8 +270,11 @@ t.test('a client that stops reading is dropped once its send buffer passes the l
   sender.send({ type: 'join', room, announce: '' });
   await sender.next((m) => m.type === 'members');
   const victim = await rawWebSocket(server.http.port);
-  victim.write(textFrame('{"type":"hello","v":1}'));
-  victim.write(textFrame(`{"type":"join","room":"${room}","announce":""}`));
+  victim.write(textFrame('{"type":"hello","v":2}'));
+  // The join proof signs welcome's nonce: read that much, then never again.
+  const welcome = await new Promise<string>((resolve) => victim.once('data', (d: Buffer) => resolve(d.toString('latin1'))));
+  const nonce = /"nonce":"([A-Za-z0-9_-]+)"/.exec(welcome)![1]!;
+  victim.write(textFrame(JSON.stringify({ type: 'join', room, announce: '', ...joinProof(room, nonce) })));
   const joined = (await sender.next((m) => m.type === 'member-joined')) as { id: string };
   victim.pause();
   const closed = whenClosed(victim);

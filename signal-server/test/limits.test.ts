@@ -17,7 +17,7 @@ t.test('connections from one address share a frame budget; other addresses do no
   t.teardown(() => [a, b, other].forEach((c) => c.close()));
   const start = performance.now();
   for (const c of [a, b, other]) {
-    c.send({ type: 'hello', v: 1 });
+    c.send({ type: 'hello', v: 2 });
     await c.next((m) => m.type === 'welcome');
   }
   // 2 hellos used 2 of the 20; a spends the rest and more.
