@@ -94,6 +94,8 @@ export class Session implements HubMember, RelayMember {
   private readonly bucket: TokenBucket;
   /** Bytes of relayed packets this connection may send (binary frames). */
   private readonly relayBucket: TokenBucket;
+  /** Bytes this connection's announcements may make us send to other members. */
+  private readonly fanoutBucket: TokenBucket;
   private readonly strikes: StrikeCounter;
   private helloTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
@@ -114,6 +116,7 @@ export class Session implements HubMember, RelayMember {
     const now = Date.now();
     this.bucket = new TokenBucket(ctx.limits.messageRate, ctx.limits.messageBurst, now);
     this.relayBucket = new TokenBucket(ctx.limits.relayBytesPerSecond, ctx.limits.relayBurstBytes, now);
+    this.fanoutBucket = new TokenBucket(ctx.limits.fanoutBytesPerSecond, ctx.limits.fanoutBurstBytes, now);
     this.strikes = new StrikeCounter(ctx.limits.maxStrikes, ctx.limits.strikeForgiveMs, now);
     this.helloTimer = setTimeout(() => this.close('hello_timeout', CLOSE_POLICY, 'hello timeout'), ctx.limits.helloTimeoutMs);
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
@@ -308,6 +311,18 @@ export class Session implements HubMember, RelayMember {
     return token !== undefined && timingSafeEqual(digestToken(token), expected);
   }
 
+  /**
+   * Charges an announcement's fan-out (its size times the room's members, which for a join is
+   * also about what the members list sends back) to this connection; false, and an error, when
+   * over budget. Small frames can otherwise make the server send a hundred times their size.
+   */
+  private fanout(room: string, announce: string, ref: string | undefined): boolean {
+    const cost = announce.length * Math.max(1, this.ctx.hub.memberCount(room));
+    if (this.fanoutBucket.take(Date.now(), cost)) return true;
+    this.sendError('RATE_LIMITED', 'announcements to this room exceed your fan-out budget; dropped', ref);
+    return false;
+  }
+
   private dispatch(msg: ClientMessage): void {
     if (!this.welcomed) {
       if (msg.type !== 'hello') {
@@ -355,12 +370,14 @@ export class Session implements HubMember, RelayMember {
           this.offence('BAD_PROOF', 'join key or proof does not match the room and this connection', msg.ref);
           return;
         }
+        if (!this.fanout(msg.room, msg.announce, msg.ref)) return;
         error = this.ctx.hub.join(this, msg.room, msg.announce, msg.ref);
         break;
       case 'leave':
         error = this.ctx.hub.leave(this, msg.room);
         break;
       case 'update':
+        if (!this.fanout(msg.room, msg.announce, msg.ref)) return;
         error = this.ctx.hub.update(this, msg.room, msg.announce);
         break;
       case 'send':
