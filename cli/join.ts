@@ -89,6 +89,9 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     level: check(() => parseLogLevel(v.get('log-level') ?? env.WGP2P_LOG_LEVEL)),
     format: check(() => parseLogFormat(v.get('log-format') ?? env.WGP2P_LOG_FORMAT)),
   });
+  // Any local user can read another's command line (/proc/PID/cmdline, ps).
+  if (v.has('secret')) log.warn('--secret on the command line is visible to every local user; prefer --secret-file or WGP2P_SECRET');
+  if (v.has('token')) log.warn('--token on the command line is visible to every local user; prefer WGP2P_TOKEN');
   if (secret.weak) log.warn('the room secret is short: anyone who sees the room id can try to guess it (make one with: wgp2p secret)', { source: secret.source });
   const identity = loadOrCreateIdentity(v.get('state-dir') ?? DEFAULT_STATE_DIR, (msg) => log.warn(msg));
   if (identity.created) log.info('generated a new identity', { keyFile: identity.keyFile });
