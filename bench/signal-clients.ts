@@ -4,15 +4,20 @@
 // to each other member receiving the matching member-update.
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
+import { joinPublicKey, roomIdForKey, signJoin } from '../shared/signal/join-proof.js';
 import type { ConnectCommand, FromClients, ProbeCommand, ToClients } from './signal-ipc.js';
 
 interface Agent {
   ws: WebSocket;
   id: string;
+  /** welcome's nonce, which join proofs sign. */
+  nonce: string;
 }
 
 interface Room {
   id: string;
+  /** The room's join seed (agents derive it from the secret). */
+  seed: Buffer;
   members: Agent[];
 }
 
@@ -32,10 +37,10 @@ function onServerFrame(data: Buffer): void {
 }
 
 /** Resolves with the first frame `match` accepts on `ws`. */
-function frame(ws: WebSocket, match: (m: { type: string; id?: string }) => boolean): Promise<{ type: string; id?: string }> {
+function frame(ws: WebSocket, match: (m: { type: string; id?: string; nonce?: string }) => boolean): Promise<{ type: string; id?: string; nonce?: string }> {
   return new Promise((resolve, reject) => {
     const onMessage = (data: Buffer) => {
-      const m = JSON.parse(data.toString('utf8')) as { type: string; id?: string };
+      const m = JSON.parse(data.toString('utf8')) as { type: string; id?: string; nonce?: string };
       if (m.type === 'error') fail(new Error(`server error: ${data.toString('utf8')}`));
       else if (match(m)) {
         ws.off('message', onMessage);
@@ -61,9 +66,9 @@ async function connectAgent(url: string, localAddress: string): Promise<Agent> {
     ws.once('error', reject);
   });
   ws.on('error', () => undefined);
-  ws.send(JSON.stringify({ type: 'hello', v: 1 }));
+  ws.send(JSON.stringify({ type: 'hello', v: 2 }));
   const welcome = await frame(ws, (m) => m.type === 'welcome');
-  return { ws, id: welcome.id! };
+  return { ws, id: welcome.id!, nonce: welcome.nonce! };
 }
 
 /** Runs `task` for 0..n-1 with at most `limit` in flight. */
@@ -80,12 +85,13 @@ async function connect(cmd: ConnectCommand): Promise<void> {
     agents.push(await connectAgent(cmd.url, cmd.localAddress));
   });
   for (let i = 0; i < agents.length; i += cmd.roomSize) {
-    rooms.push({ id: randomBytes(32).toString('hex'), members: agents.slice(i, i + cmd.roomSize) });
+    const seed = randomBytes(32);
+    rooms.push({ id: roomIdForKey(joinPublicKey(seed)), seed, members: agents.slice(i, i + cmd.roomSize) });
   }
   await pool(rooms.length, cmd.concurrency, async (r) => {
     const room = rooms[r]!;
     for (const a of room.members) {
-      a.ws.send(JSON.stringify({ type: 'join', room: room.id, announce: randomBytes(96).toString('base64') }));
+      a.ws.send(JSON.stringify({ type: 'join', room: room.id, announce: randomBytes(96).toString('base64'), ...signJoin(room.id, room.seed, a.nonce) }));
       await frame(a.ws, (m) => m.type === 'members');
     }
   });

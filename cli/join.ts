@@ -114,6 +114,9 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   if (!isMemberName(name)) throw new ConfigError('bad_value', `the host name "${name}" is no member name: choose one with --name`);
   const subnet = v.address?.subnet ?? parseSubnet(DEFAULT_ROOM_SUBNET);
   const log = createLogger({ component: 'join', level: v.logLevel, format: v.logFormat });
+  // Any local user can read another's command line (/proc/PID/cmdline, ps).
+  if (r.sources.secret === 'flag') log.warn('--secret on the command line is visible to every local user; prefer --secret-file or WGP2P_SECRET');
+  if (r.sources.token === 'flag') log.warn('--token on the command line is visible to every local user; prefer WGP2P_TOKEN');
   if (secret.weak) log.warn('the room secret is short: anyone who sees the room id can try to guess it (make one with: wgp2p secret)', { source: secret.source });
   const identity = loadOrCreateIdentity(v.stateDir, (msg) => log.warn(msg));
   if (identity.created) log.info('generated a new identity', { keyFile: identity.keyFile });

@@ -36,6 +36,10 @@ export async function runServerCli(argv: string[], env: NodeJS.ProcessEnv): Prom
     return EXIT_USAGE;
   }
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  if (argv.some((a) => a === '--token' || a.startsWith('--token='))) {
+    // Any local user can read another's command line (/proc/PID/cmdline, ps).
+    log.warn('--token on the command line is visible to every local user; prefer WGP2P_TOKEN or the config file', {});
+  }
   let handle: SignalServerHandle;
   try {
     handle = await startSignalServer({ ...config, logger: log });

@@ -53,7 +53,7 @@ export async function runUp(argv: string[], env: NodeJS.ProcessEnv): Promise<num
   if (!(DNS_METHODS as readonly string[]).includes(dnsMethod)) throw new ConfigError('bad_value', `WGP2P_DNS_METHOD must be one of ${DNS_METHODS.join(', ')}`, 'WGP2P_DNS_METHOD');
 
   let started: Tunnel | undefined;
-  const tunnel = await QuickTunnel.start({ ifname, config, log, limits: testLimits(env), dnsMethod: dnsMethod as DnsMethod | 'auto', controlHandlers: testHandlers(env, () => started) });
+  const tunnel = await QuickTunnel.start({ ifname, config, log, limits: testLimits(env, (msg) => log.warn(msg)), dnsMethod: dnsMethod as DnsMethod | 'auto', controlHandlers: testHandlers(env, () => started) });
   started = tunnel.tunnel;
   return await new Promise<number>((resolve) => {
     const stop = (sig: string) => void tunnel.stop(`signal ${sig}`);
@@ -80,9 +80,23 @@ function testHandlers(env: NodeJS.ProcessEnv, tunnel: () => Tunnel | undefined):
   };
 }
 
-/** Test-only knobs that shorten the protocol's limits so rekeying can be exercised quickly. */
-function testLimits(env: NodeJS.ProcessEnv) {
+/** The switch that lets the test-only knobs below work; production never sets both. */
+export function testHooksEnabled(env: NodeJS.ProcessEnv): boolean {
+  return env.NODE_ENV === 'test' && env.WGP2P_TEST_HOOKS === '1';
+}
+
+/**
+ * Test-only knobs that shorten the protocol's limits so rekeying can be exercised quickly.
+ * Honoured only with NODE_ENV=test and WGP2P_TEST_HOOKS=1: a stray variable in a production
+ * environment must not weaken the protocol.
+ */
+export function testLimits(env: NodeJS.ProcessEnv, warn: (msg: string) => void = () => undefined) {
   const limits: Partial<ProtocolLimits> = {};
+  if (!testHooksEnabled(env)) {
+    const stray = Object.keys(env).filter((k) => k.startsWith('WGP2P_TEST_') && k !== 'WGP2P_TEST_HOOKS');
+    if (stray.length > 0) warn(`ignoring ${stray.join(', ')}: test-only (needs NODE_ENV=test and WGP2P_TEST_HOOKS=1)`);
+    return limits;
+  }
   const num = (name: string) => {
     const v = env[name];
     if (v === undefined) return undefined;

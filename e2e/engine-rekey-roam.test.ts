@@ -16,7 +16,7 @@ t.test('rekey under traffic keeps the TCP stream whole', async (t) => {
   const { nsOurs, nsRef, ours, ref } = await startInteropPair(t, {
     tag: 'erk',
     initiator: 'ours',
-    env: { WGP2P_TEST_REKEY_AFTER_TIME_MS: '2000', WGP2P_TEST_REKEY_AFTER_MESSAGES: '3000' },
+    env: { NODE_ENV: 'test', WGP2P_TEST_HOOKS: '1', WGP2P_TEST_REKEY_AFTER_TIME_MS: '2000', WGP2P_TEST_REKEY_AFTER_MESSAGES: '3000' },
   });
   await nsOurs.exec('ping', ['-c', '1', '-W', '5', REF.inner], { timeoutMs: 15_000 });
   const handshakes = new Set<number>();

@@ -51,14 +51,15 @@ export class KeyedRateLimiter {
     this.overflow = new TokenBucket(perSecond, burst, now);
   }
 
-  allow(key: string, now: number): boolean {
+  /** Takes `amount` tokens (1: one event; or bytes) from `key`'s bucket. */
+  allow(key: string, now: number, amount = 1): boolean {
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      if (this.buckets.size >= this.maxKeys) return this.overflow.take(now);
+      if (this.buckets.size >= this.maxKeys) return this.overflow.take(now, amount);
       bucket = new TokenBucket(this.perSecond, this.burst, now);
       this.buckets.set(key, bucket);
     }
-    return bucket.take(now);
+    return bucket.take(now, amount);
   }
 
   /** Forgets full buckets; call periodically. */

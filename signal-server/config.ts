@@ -18,6 +18,8 @@ export interface Limits {
   maxConnections: number;
   /** Open WebSocket connections per client address (IPv6: per /64). */
   maxConnectionsPerIp: number;
+  /** Open WebSocket connections per IPv4 /24 or IPv6 /56 (many addresses of one network). */
+  maxConnectionsPerSubnet: number;
   /** New connections per second per client address, and the burst allowed above that rate. */
   connectRatePerIp: number;
   connectBurstPerIp: number;
@@ -34,6 +36,12 @@ export interface Limits {
   maxMembersPerRoom: number;
   maxRooms: number;
   maxRoomsPerConnection: number;
+  /**
+   * Bytes per second one connection may have the server fan out (an announcement times the
+   * members it goes to), and the burst: joining and updating cost what they make us send.
+   */
+  fanoutBytesPerSecond: number;
+  fanoutBurstBytes: number;
   /** WebSocket ping period; a connection that missed the previous pong is dropped. */
   pingIntervalMs: number;
   /** Bytes queued toward one client before it is considered a slow reader and dropped. */
@@ -50,6 +58,9 @@ export interface Limits {
   /** Relayed bytes per second per member (UDP relay and WebSocket relay), and the burst. */
   relayBytesPerSecond: number;
   relayBurstBytes: number;
+  /** Relayed bytes per second of all members sending from one address (IPv6: /64), and the burst. */
+  addressRelayBytesPerSecond: number;
+  addressRelayBurstBytes: number;
 }
 
 export interface ServerConfig extends Limits {
@@ -84,6 +95,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxFrameBytes: 16 * 1024,
   maxConnections: 20_000,
   maxConnectionsPerIp: 128,
+  maxConnectionsPerSubnet: 512,
   connectRatePerIp: 10,
   connectBurstPerIp: 50,
   messageRate: 20,
@@ -97,8 +109,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxMembersPerRoom: 64,
   maxRooms: 10_000,
   maxRoomsPerConnection: 4,
+  fanoutBytesPerSecond: 64 * 1024,
+  fanoutBurstBytes: 1024 * 1024, // a join to a full room of full announcements fits
   pingIntervalMs: 30_000,
-  sendBufferBytes: 1024 * 1024,
+  sendBufferBytes: 512 * 1024, // above the largest members frame (63 full announcements, ~350 KB)
   handshakeTimeoutMs: 10_000,
   helloTimeoutMs: 10_000,
   stunRatePerIp: 20,
@@ -106,6 +120,8 @@ export const DEFAULT_LIMITS: Limits = {
   shutdownGraceMs: 2_000,
   relayBytesPerSecond: 25_000_000, // 200 Mbit/s
   relayBurstBytes: 4_000_000,
+  addressRelayBytesPerSecond: 100_000_000, // 800 Mbit/s: a few members behind one NAT at full speed
+  addressRelayBurstBytes: 16_000_000,
 };
 
 export const DEFAULT_CONFIG: ServerConfig = {

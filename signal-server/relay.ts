@@ -34,7 +34,7 @@ export interface ServerRelayOptions {
   member(id: string): RelayMember | undefined;
   /** Deliver to members without a UDP binding on their WebSocket, and accept binary frames. */
   wsRelay: boolean;
-  limits: Pick<Limits, 'relayBytesPerSecond' | 'relayBurstBytes' | 'maxConnections'>;
+  limits: Pick<Limits, 'relayBytesPerSecond' | 'relayBurstBytes' | 'addressRelayBytesPerSecond' | 'addressRelayBurstBytes' | 'maxConnections'>;
   metrics: Metrics;
   log: Logger;
 }
@@ -71,6 +71,8 @@ export class ServerRelay {
       {
         bytesPerSecond: o.limits.relayBytesPerSecond,
         burstBytes: o.limits.relayBurstBytes,
+        groupBytesPerSecond: o.limits.addressRelayBytesPerSecond,
+        groupBurstBytes: o.limits.addressRelayBurstBytes,
         maxBindings: o.limits.maxConnections,
       },
     );
@@ -166,10 +168,10 @@ export class ServerRelay {
     }
   }
 
-  /** A packet member `from` sent in a binary WebSocket frame, for member `to`. */
-  forward(from: string, to: string, payload: Buffer, now: number): ForwardResult {
+  /** A packet member `from` (at address group `group`) sent in a binary WebSocket frame, for member `to`. */
+  forward(from: string, to: string, payload: Buffer, now: number, group: string): ForwardResult {
     const unreachableBefore = this.core.stats.dropped.get('unreachable') ?? 0;
-    const r = this.core.forward(from, to, payload, now);
+    const r = this.core.forward(from, to, payload, now, group);
     this.send(r.out);
     if (r.delivered) return 'delivered';
     return (this.core.stats.dropped.get('unreachable') ?? 0) > unreachableBefore ? 'unreachable' : 'dropped';

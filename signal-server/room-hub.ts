@@ -46,6 +46,11 @@ export class RoomHub {
     return this.memberships;
   }
 
+  /** Members of `roomId` now (0 for a room nobody is in). */
+  memberCount(roomId: string): number {
+    return this.rooms.get(roomId)?.size ?? 0;
+  }
+
   /** Everyone in `room` except `except`, as a snapshot (delivery may drop slow members). */
   private others(room: Map<string, Entry>, except: HubMember): HubMember[] {
     const out: HubMember[] = [];

@@ -11,7 +11,7 @@ import { WebSocketServer } from 'ws';
 import type { HostPort } from '../shared/net/host-port.js';
 import { unmapIpv4 } from '../shared/net/ip-bytes.js';
 import { DEFAULT_CONFIG, type ServerConfig } from './config.js';
-import { addressKey, ConnectionGate, type Refusal } from './connection-gate.js';
+import { ConnectionGate, originOf, type Refusal } from './connection-gate.js';
 import { handleHttpRequest, pathOf } from './http-routes.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import { Metrics, type MetricsSnapshot } from './metrics.js';
@@ -49,6 +49,7 @@ export interface SignalServerHandle {
 const REFUSAL_STATUS: Record<Refusal | 'not_found' | 'shutting_down', string> = {
   server_full: '503 Service Unavailable',
   ip_connection_cap: '429 Too Many Requests',
+  subnet_connection_cap: '429 Too Many Requests',
   ip_connect_rate: '429 Too Many Requests',
   not_found: '404 Not Found',
   shutting_down: '503 Service Unavailable',
@@ -144,13 +145,14 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
     if (pathOf(req.url) !== '/ws') return refuse('not_found');
     const remoteAddress = req.socket.remoteAddress ?? '';
     const remotePort = req.socket.remotePort ?? 0;
-    const key = addressKey(remoteAddress);
-    const refusal = gate.admit(key, Date.now());
+    const grouped = originOf(remoteAddress);
+    const key = grouped.host;
+    const refusal = gate.admit(grouped, Date.now());
     if (refusal) return refuse(refusal);
     let upgraded = false;
     // A handshake ws rejects (bad headers) never reaches the callback: free the slot on close.
     socket.once('close', () => {
-      if (!upgraded) gate.release(key);
+      if (!upgraded) gate.release(grouped);
     });
     wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
@@ -159,7 +161,7 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
         sessions.delete(s);
         sessionsById.delete(s.id);
         relay?.memberGone(s.id);
-        gate.release(key);
+        gate.release(grouped);
         metrics.disconnects.inc(reason);
         log.debug('agent disconnected', { id: s.id, reason });
         if (stopping && sessions.size === 0) allClosed?.();

@@ -2,11 +2,12 @@
 // and the abuse counter that closes the connection after repeated bad frames. Binary frames after
 // welcome are the WebSocket packet relay (relay.ts) when it is on: a byte budget of their own,
 // outside the frame budget of the JSON messages.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { nanoid } from 'nanoid';
 import { WebSocket, type RawData } from 'ws';
 import { decodeWsFrame, encodeWsFrame } from '../shared/wire/relay.js';
 import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ErrorCode } from '../shared/signal/index.js';
+import { JOIN_NONCE_BYTES, verifyJoin } from '../shared/signal/join-proof.js';
 import type { Limits } from './config.js';
 import type { Logger } from '../shared/log.js';
 import { endpointFromRinfo, formatEndpoint } from '../shared/net/address.js';
@@ -23,6 +24,8 @@ export const CLOSE_INTERNAL_ERROR = 1011;
 
 /** How long a client gets to answer our close frame before the socket is cut. */
 const CLOSE_GRACE_MS = 1000;
+/** Random payload of each ping: only a client that read the ping can echo it in its pong. */
+const PING_NONCE_BYTES = 8;
 
 export interface SessionContext {
   hub: RoomHub;
@@ -72,8 +75,14 @@ export function digestToken(token: string): Buffer {
 export class Session implements HubMember, RelayMember {
   readonly id = nanoid();
   readonly rooms = new Set<string>();
-  /** Set by every frame and pong; cleared by each ping round. */
+  /** What this connection's join proofs must sign (welcome tells it). */
+  private readonly nonce = randomBytes(JOIN_NONCE_BYTES).toString('base64url');
+  /**
+   * Set by the pong to our latest ping, cleared by each ping round. A pong comes after all that
+   * was queued before the ping, so it proves the client reads; frames it writes prove nothing.
+   */
   alive = true;
+  private pingNonce: Buffer | undefined;
   private welcomed = false;
   private closing = false;
   private closeReason: string | undefined;
@@ -82,6 +91,8 @@ export class Session implements HubMember, RelayMember {
   private readonly bucket: TokenBucket;
   /** Bytes of relayed packets this connection may send (binary frames). */
   private readonly relayBucket: TokenBucket;
+  /** Bytes this connection's announcements may make us send to other members. */
+  private readonly fanoutBucket: TokenBucket;
   private readonly strikes: StrikeCounter;
   private helloTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
@@ -102,11 +113,12 @@ export class Session implements HubMember, RelayMember {
     const now = Date.now();
     this.bucket = new TokenBucket(ctx.limits.messageRate, ctx.limits.messageBurst, now);
     this.relayBucket = new TokenBucket(ctx.limits.relayBytesPerSecond, ctx.limits.relayBurstBytes, now);
+    this.fanoutBucket = new TokenBucket(ctx.limits.fanoutBytesPerSecond, ctx.limits.fanoutBurstBytes, now);
     this.strikes = new StrikeCounter(ctx.limits.maxStrikes, ctx.limits.strikeForgiveMs, now);
     this.helloTimer = setTimeout(() => this.close('hello_timeout', CLOSE_POLICY, 'hello timeout'), ctx.limits.helloTimeoutMs);
     ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
-    ws.on('pong', () => {
-      this.alive = true;
+    ws.on('pong', (data: Buffer) => {
+      if (this.pingNonce && data.equals(this.pingNonce)) this.alive = true;
     });
     ws.on('error', (err: Error & { code?: unknown }) => {
       // ws closes the connection itself after these (1007 invalid UTF-8, 1009 too big, 1002 ...).
@@ -122,10 +134,15 @@ export class Session implements HubMember, RelayMember {
     });
   }
 
+  /** Bytes waiting to go to this client: ws's queue and the socket's, which hold all we sent. */
+  get queuedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
   deliver(frame: PreparedFrame): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
-    if (this.ws.bufferedAmount > this.ctx.limits.sendBufferBytes) {
-      // Never buffer without bound for a client that does not read.
+    if (this.ws.readyState !== WebSocket.OPEN || this.closing) return;
+    if (this.queuedBytes + frame.bytes.length > this.ctx.limits.sendBufferBytes) {
+      // Never hold more than the bound for a client that does not read: it goes instead.
       this.close('slow_reader');
       return;
     }
@@ -158,15 +175,24 @@ export class Session implements HubMember, RelayMember {
     this.killTimer = setTimeout(() => this.ws.terminate(), graceMs);
   }
 
-  /** One round of the idle check: drop if the last ping went unanswered, else ping again. */
+  /**
+   * One round of the idle check, on a timer: drop a client that did not answer the last ping or
+   * whose queue is still over the bound (nothing else may come to trigger the check on send),
+   * else ping again with a fresh nonce.
+   */
   pingRound(): void {
     if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
     if (!this.alive) {
       this.close('idle_timeout');
       return;
     }
+    if (this.queuedBytes > this.ctx.limits.sendBufferBytes) {
+      this.close('slow_reader');
+      return;
+    }
     this.alive = false;
-    this.ws.ping();
+    this.pingNonce = randomBytes(PING_NONCE_BYTES);
+    this.ws.ping(this.pingNonce);
   }
 
   private sendError(code: ErrorCode, message: string, ref?: string, member?: string): void {
@@ -183,7 +209,6 @@ export class Session implements HubMember, RelayMember {
   private onFrame(data: RawData, isBinary: boolean): void {
     if (this.closing) return;
     const now = Date.now();
-    this.alive = true;
     if (isBinary && this.welcomed && this.ctx.relay?.wsRelay) {
       // Relayed WireGuard traffic runs at thousands of frames per second: its own byte budget,
       // not the JSON frame budgets.
@@ -244,7 +269,7 @@ export class Session implements HubMember, RelayMember {
       if (this.strikes.add(now)) this.close('abuse', CLOSE_POLICY, 'too many bad frames');
       return;
     }
-    if (relay.forward(this.id, frame.id, frame.payload, now) !== 'unreachable') return;
+    if (relay.forward(this.id, frame.id, frame.payload, now, this.addressKey) !== 'unreachable') return;
     // Tell the sender, so it can move the member to another path; once a second at most.
     if (now - this.lastUnreachableReply < 1000) return;
     this.lastUnreachableReply = now;
@@ -283,6 +308,18 @@ export class Session implements HubMember, RelayMember {
     return token !== undefined && timingSafeEqual(digestToken(token), expected);
   }
 
+  /**
+   * Charges an announcement's fan-out (its size times the room's members, which for a join is
+   * also about what the members list sends back) to this connection; false, and an error, when
+   * over budget. Small frames can otherwise make the server send a hundred times their size.
+   */
+  private fanout(room: string, announce: string, ref: string | undefined): boolean {
+    const cost = announce.length * Math.max(1, this.ctx.hub.memberCount(room));
+    if (this.fanoutBucket.take(Date.now(), cost)) return true;
+    this.sendError('RATE_LIMITED', 'announcements to this room exceed your fan-out budget; dropped', ref);
+    return false;
+  }
+
   private dispatch(msg: ClientMessage): void {
     if (!this.welcomed) {
       if (msg.type !== 'hello') {
@@ -307,6 +344,7 @@ export class Session implements HubMember, RelayMember {
           v: PROTOCOL_VERSION,
           serverId: this.ctx.serverId,
           id: this.id,
+          nonce: this.nonce,
           yourAddress: formatEndpoint(endpointFromRinfo({ address: this.remoteAddress, port: this.remotePort })),
           ...this.relayWelcome(),
           ...(msg.ref === undefined ? {} : { ref: msg.ref }),
@@ -324,12 +362,19 @@ export class Session implements HubMember, RelayMember {
         this.deliver(prepare(msg.ref === undefined ? { type: 'pong' } : { type: 'pong', ref: msg.ref }));
         return;
       case 'join':
+        // Only a holder of the room secret can sign our nonce with the key the room id hashes.
+        if (!verifyJoin(msg.room, this.nonce, msg.key, msg.proof)) {
+          this.offence('BAD_PROOF', 'join key or proof does not match the room and this connection', msg.ref);
+          return;
+        }
+        if (!this.fanout(msg.room, msg.announce, msg.ref)) return;
         error = this.ctx.hub.join(this, msg.room, msg.announce, msg.ref);
         break;
       case 'leave':
         error = this.ctx.hub.leave(this, msg.room);
         break;
       case 'update':
+        if (!this.fanout(msg.room, msg.announce, msg.ref)) return;
         error = this.ctx.hub.update(this, msg.room, msg.announce);
         break;
       case 'send':

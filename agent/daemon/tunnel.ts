@@ -335,7 +335,8 @@ export class Tunnel {
 }
 
 async function resolveEndpoint(host: string, port: number): Promise<Endpoint> {
-  if (parseIp(host)) return makeEndpoint(host, port);
+  // A literal may carry a zone (fe80::1%eth0), which makeEndpoint keeps; parseIp is strict.
+  if (parseIp(host.split('%')[0]!)) return makeEndpoint(host, port);
   try {
     const r = await lookup(host);
     return makeEndpoint(r.address, port);

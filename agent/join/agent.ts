@@ -115,7 +115,7 @@ export class JoinAgent {
     this.lifecycle = new MemberLifecycle({
       members: this.members,
       guard: new AnnouncementGuard(room, o.identity.publicKey),
-      messages: new PeerMessageGuard(room),
+      messages: new PeerMessageGuard(room, (id, key) => this.members.get(key)?.memberId === id),
       engine: tunnel.engine,
       keepaliveSeconds: o.keepaliveSeconds,
       paths: this.paths,

@@ -67,7 +67,7 @@ t.test('announcements', async (t) => {
 });
 
 t.test('peer messages', async (t) => {
-  const guard = new PeerMessageGuard(room);
+  const guard = new PeerMessageGuard(room, () => true);
   t.ok(guard.check('m1', 'm2', punch, NOW).ok && guard.check('m1', 'm2', bye, NOW).ok, 'valid ones are accepted');
   checkProperty(
     t,

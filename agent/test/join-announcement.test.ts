@@ -6,7 +6,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { deriveRoom, openForRoom, sealForRoom } from '../../shared/signal/room-key.js';
 import { makeEndpoint } from '../../shared/net/address.js';
 import { AnnouncementGuard, openAnnouncement, sealAnnouncement, type AnnouncementBody } from '../join/room/announcement.js';
-import { PeerMessageGuard, sealBye, sealPunchRequest } from '../join/room/peer-message.js';
+import { MAX_SEEN_PER_MEMBER, PeerMessageGuard, sealBye, sealPunchRequest } from '../join/room/peer-message.js';
 import { parseCandidates } from '../join/nat/candidates.js';
 import { xeddsaSign } from '../join/identity/xeddsa.js';
 
@@ -136,6 +136,9 @@ t.test('properly sealed but malformed contents are refused, never thrown', async
     ['IPv6 room address', { ...good, a: 'fd00::1' }],
     ['loopback candidate', { ...good, c: [['lan', '127.0.0.1:1']] }],
     ['multicast candidate', { ...good, c: [['public', '224.0.0.1:1']] }],
+    ['our virtual relay endpoint (100::/64)', { ...good, c: [['public', '[100::1:2]:1']] }],
+    ['discard prefix, long form', { ...good, c: [['public', '[100::ab:1:2:3]:1']] }],
+    ['embedded IPv4 before ::', { ...good, c: [['public', '[1.2.3.4::]:1']] }],
     ['port 0', { ...good, c: [['lan', '10.0.0.1:0']] }],
     ['unknown kind', { ...good, c: [['relay', '10.0.0.1:1']] }],
     ['too many candidates', { ...good, c: Array.from({ length: 17 }, (_, i) => ['lan', `10.0.0.${i + 1}:1`]) }],
@@ -151,10 +154,13 @@ t.test('properly sealed but malformed contents are refused, never thrown', async
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'no prototype pollution');
   t.ok(guard.check('member-A', sealForRoom(room, 'announce', Buffer.from(JSON.stringify(signed({ ...good, future: 'field' }, pub))), NOW), NOW).ok, 'unknown extra fields are ignored (and signed like the rest)');
   t.equal(parseCandidates([['lan', '[fe80::1]:5']]), undefined, 'link-local IPv6 refused');
+  t.equal(parseCandidates([['lan', '[fe80::1%eth0]:5']]), undefined, 'zoned address refused');
+  t.equal(parseCandidates([['public', '[100::1:2]:1']]), undefined, 'a relay virtual endpoint refused');
+  t.ok(parseCandidates([['public', '[100:1::2]:1']]), 'outside 100::/64 is an ordinary address');
 });
 
 t.test('directed punch requests: bound to both ids, fresh, accepted once', async (t) => {
-  const guard = new PeerMessageGuard(room);
+  const guard = new PeerMessageGuard(room, () => true);
   const key = randomBytes(32);
   const msg = { publicKey: key, from: 'member-A', to: 'member-B', session: 's1', candidates: body().candidates, startInMs: 40 };
   const blob = sealPunchRequest(room, msg, NOW);
@@ -180,7 +186,7 @@ t.test('directed punch requests: bound to both ids, fresh, accepted once', async
 });
 
 t.test('goodbyes: sealed, bound to both ids, accepted once', async (t) => {
-  const guard = new PeerMessageGuard(room);
+  const guard = new PeerMessageGuard(room, () => true);
   const key = randomBytes(32);
   const bye = sealBye(room, { publicKey: key, from: 'member-A', to: 'member-B' }, NOW);
   const r = guard.check('member-A', 'member-B', bye, NOW);
@@ -188,4 +194,31 @@ t.test('goodbyes: sealed, bound to both ids, accepted once', async (t) => {
   t.notOk(guard.check('member-A', 'member-B', bye, NOW).ok, 'not twice');
   t.notOk(guard.check('member-M', 'member-B', sealBye(room, { publicKey: key, from: 'member-A', to: 'member-B' }, NOW), NOW).ok, 'not relayed by another member');
   t.notOk(guard.check('member-A', 'member-B', sealBye(deriveRoom('office', 'guessed secret'), { publicKey: key, from: 'member-A', to: 'member-B' }, NOW), NOW).ok, 'not forged');
+});
+
+t.test('a flooding member cannot grow the replay memory or stall the guard; others still get through', async (t) => {
+  const flooder = randomBytes(32);
+  const friend = randomBytes(32);
+  const members = new Map([['member-F', flooder], ['member-A', friend]]);
+  const guard = new PeerMessageGuard(room, (id, key) => members.get(id)?.equals(key) === true);
+  const FLOOD = 100_000;
+  let accepted = 0;
+  let maxSize = 0;
+  for (let i = 0; i < FLOOD; i++) {
+    // Fresh, distinct and properly sealed: only a member with the room secret can send these.
+    const r = guard.check('member-F', 'member-B', sealBye(room, { publicKey: flooder, from: 'member-F', to: 'member-B' }, NOW), NOW + i);
+    if (r.ok) accepted++;
+    maxSize = Math.max(maxSize, guard.size);
+    if (maxSize > MAX_SEEN_PER_MEMBER * 2) break; // the bug: fail fast instead of grinding on
+  }
+  t.ok(maxSize <= MAX_SEEN_PER_MEMBER, `replay memory stays bounded (peak ${maxSize})`);
+  t.ok(accepted < FLOOD / 10, `most of the flood is refused (${accepted} accepted)`);
+  const legit = guard.check('member-A', 'member-B', sealBye(room, { publicKey: friend, from: 'member-A', to: 'member-B' }, NOW + FLOOD), NOW + FLOOD);
+  t.ok(legit.ok, 'another member\'s message still passes after the flood');
+  // A sender that is not a member (or under another key) leaves nothing behind.
+  const before = guard.size;
+  for (let i = 0; i < 1000; i++) guard.check('member-X', 'member-B', sealBye(room, { publicKey: randomBytes(32), from: 'member-X', to: 'member-B' }, NOW), NOW);
+  const r = guard.check('member-A', 'member-B', sealBye(room, { publicKey: flooder, from: 'member-A', to: 'member-B' }, NOW), NOW);
+  t.equal(r.ok ? 'ok' : r.reason, 'unknown_member', 'a key that is not the sender\'s is refused');
+  t.equal(guard.size, before, 'non-members add no entries');
 });

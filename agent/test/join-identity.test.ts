@@ -1,6 +1,6 @@
 // The identity on disk, the room secret's sources, and which host addresses become candidates.
 import t from 'tap';
-import { mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadOrCreateIdentity } from '../join/identity/identity.js';
@@ -69,4 +69,18 @@ t.test('host candidates: every usable address but loopback, link-local, our TUN 
   t.strictSame(v4, ['192.168.1.20:41000']);
   const both = hostCandidates({ ...opts, ipv6: true }).map((c) => c.endpoint.address);
   t.strictSame(both, ['192.168.1.20', '2001:db8::20'], 'global IPv6 when the socket is dual-stack');
+});
+
+t.test('a state directory others could write to, or that is not ours, is refused', async (t) => {
+  const open = mkdtempSync(join(tmpdir(), 'wgp2p-id-'));
+  chmodSync(open, 0o777);
+  t.throws(() => loadOrCreateIdentity(open), /state directory .* is writable by group or others \(mode 777\); run chmod go-w/);
+  chmodSync(open, 0o770);
+  t.throws(() => loadOrCreateIdentity(open), /writable by group or others/, 'group-writable too');
+  chmodSync(open, 0o755);
+  t.ok(loadOrCreateIdentity(open).created, 'readable by others is fine: the key file itself is 0600');
+  if (process.getuid?.() !== 0) return;
+  const theirs = mkdtempSync(join(tmpdir(), 'wgp2p-id-'));
+  chownSync(theirs, 65534, 65534);
+  t.throws(() => loadOrCreateIdentity(theirs), /belongs to uid 65534, not to us/, 'owned by another user');
 });

@@ -5,7 +5,7 @@ import { backoffDelay } from '../join/signalling/backoff.js';
 import { SignalClient } from '../join/signalling/signal-client.js';
 import { createLogger } from '../../shared/log.js';
 import type { ServerMessage } from '../../shared/signal/protocol.js';
-import { blob, roomId, startTestServer, TestClient, waitFor } from '../../signal-server/test/helpers.js';
+import { blob, joinProof, roomId, startTestServer, TestClient, waitFor } from '../../signal-server/test/helpers.js';
 
 const quiet = createLogger({ level: 'error', write: () => undefined });
 
@@ -29,7 +29,7 @@ t.test('reconnects with backoff while the server is away, and joins again when i
   client.start({
     welcome: (w) => {
       welcomes.push(w.serverId);
-      client.send({ type: 'join', room, announce: blob(), ref: 'j' });
+      client.send({ type: 'join', room, announce: blob(), ...joinProof(room, w.nonce), ref: 'j' });
     },
     message: (m) => frames.push(m),
     disconnected: (_reason, retryInMs) => delays.push(retryInMs),
@@ -78,7 +78,7 @@ t.test('hostile server frames are counted and ignored', async (t) => {
   wss.on('connection', (ws) => {
     ws.on('message', () => {
       ws.send('not json');
-      ws.send(JSON.stringify({ type: 'welcome', v: 1, serverId: 'srv', id: 'me' }));
+      ws.send(JSON.stringify({ type: 'welcome', v: 2, serverId: 'srv', id: 'me', nonce: Buffer.alloc(32).toString('base64url') }));
       ws.send(JSON.stringify({ type: 'members', room: 'x', members: [] }));
       ws.send(JSON.stringify({ type: 'message', room: 'a'.repeat(64), from: 'x', data: '!!' }));
       ws.send(Buffer.from([1, 2, 3]));

@@ -76,6 +76,11 @@ t.test('join: every bad flag is one clear line', async (t) => {
     t.match(r.stderr, message, `${what}: ${r.stderr.trim().split('\n')[0]}`);
     t.ok(r.stderr.trim().split('\n').length <= 20 && !/\n\s+at /.test(r.stderr), `${what}: no stack trace`);
   }
+  const flagged = runs[cases.findIndex(([what]) => what === 'unusable state dir')]!;
+  t.match(flagged.stderr, /--secret on the command line is visible to every local user/, 'a secret given as a flag is warned about');
+  const fromFile = await wgp2p(['join', ...room, ...server, '--secret-file', secretFile, '--token', 'tok', '--state-dir', join(secretFile, 'sub')]);
+  t.notMatch(fromFile.stderr, /--secret on the command line/, 'not when it comes from a file');
+  t.match(fromFile.stderr, /--token on the command line is visible to every local user/, 'a token given as a flag is warned about');
   const help = await wgp2p(['join', '--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, /--room NAME[\s\S]*--secret-file F[\s\S]*--keepalive SECONDS/);

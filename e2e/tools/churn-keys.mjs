@@ -6,7 +6,7 @@
 // Prints {"announced": N} once every announcement has been forwarded, then stays connected
 // until SIGTERM (60 s at most), so the test can look at the members meanwhile.
 import WebSocket from 'ws';
-import { deriveRoom } from '../../dist/shared/signal/room-key.js';
+import { deriveRoom, roomJoinProof } from '../../dist/shared/signal/room-key.js';
 import { sealAnnouncement } from '../../dist/agent/join/room/announcement.js';
 import { PrivateKey } from '../../dist/agent/wireguard/crypto.js';
 
@@ -31,7 +31,7 @@ const next = (type) =>
   });
 await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
 const welcomed = next('welcome');
-ws.send(JSON.stringify({ type: 'hello', v: 1 }));
+ws.send(JSON.stringify({ type: 'hello', v: 2 }));
 const welcome = await welcomed;
 const announce = () => {
   const key = PrivateKey.generate();
@@ -39,7 +39,7 @@ const announce = () => {
   return sealAnnouncement(room, body, key.raw);
 };
 const joined = next('members');
-ws.send(JSON.stringify({ type: 'join', room: room.roomId, announce: announce() }));
+ws.send(JSON.stringify({ type: 'join', room: room.roomId, announce: announce(), ...roomJoinProof(room, welcome.nonce) }));
 await joined;
 for (let i = 1; i < count; i++) {
   ws.send(JSON.stringify({ type: 'update', room: room.roomId, announce: announce() }));

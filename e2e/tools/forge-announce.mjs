@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // An attacker on the signal server, as a raw WebSocket client (plain JS, runs with `node` in a
-// namespace). It knows the room id (the operator sees it) but not the secret. It joins the room
-// with an announcement sealed under a guessed secret, updates it with random bytes, replays a
+// namespace). Knowing the room id (the operator sees it) but not the secret, it cannot join (the
+// join proof of a guessed secret is refused). As an insider, it joins with an announcement sealed
+// under a guessed secret, updates it with random bytes, replays a
 // real member's announcement under its own id, and sends each member a forged punch request.
 // Then, as an insider who does know the secret, it announces a real member's public key under its
 // own id (the signature, made without that member's private key, cannot verify).
@@ -9,7 +10,7 @@
 // Prints one JSON line: {"announcements": N, "messages": M, "members": K}.
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { deriveRoom, openForRoom, sealForRoom } from '../../dist/shared/signal/room-key.js';
+import { deriveRoom, openForRoom, roomJoinProof, sealForRoom } from '../../dist/shared/signal/room-key.js';
 import { xeddsaSign } from '../../dist/agent/join/identity/xeddsa.js';
 
 const [url, roomName, secret] = process.argv.slice(2);
@@ -32,10 +33,14 @@ const next = (type) =>
   });
 ws.on('message', (d) => frames.push(JSON.parse(String(d))));
 await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-ws.send(JSON.stringify({ type: 'hello', v: 1 }));
+ws.send(JSON.stringify({ type: 'hello', v: 2 }));
 const welcome = await next('welcome');
 const fake = JSON.stringify({ v: 1, k: randomBytes(32).toString('base64'), m: welcome.id, n: 'mallory', a: '10.147.6.6', c: [], nat: ['unknown', 'unknown'] });
-ws.send(JSON.stringify({ type: 'join', room: real.roomId, announce: sealForRoom(guess, 'announce', Buffer.from(fake)) }));
+const announceFake = sealForRoom(guess, 'announce', Buffer.from(fake));
+ws.send(JSON.stringify({ type: 'join', room: real.roomId, announce: announceFake, ...roomJoinProof(guess, welcome.nonce) }));
+const refused = await next('error');
+if (refused.code !== 'BAD_PROOF') throw new Error(`an outsider's join was not refused: ${JSON.stringify(refused)}`);
+ws.send(JSON.stringify({ type: 'join', room: real.roomId, announce: announceFake, ...roomJoinProof(real, welcome.nonce) }));
 const members = (await next('members')).members;
 ws.send(JSON.stringify({ type: 'update', room: real.roomId, announce: randomBytes(200).toString('base64') }));
 let announcements = 2;

@@ -22,11 +22,12 @@ function parseIpv4(text: string): Uint8Array | undefined {
   return out;
 }
 
-function parseHextets(groups: string[]): number[] | undefined {
+/** Hextets of one side of "::"; an embedded IPv4 only where `v4Last` says the address ends. */
+function parseHextets(groups: string[], v4Last: boolean): number[] | undefined {
   const out: number[] = [];
   for (let i = 0; i < groups.length; i++) {
     const g = groups[i]!;
-    if (i === groups.length - 1 && g.includes('.')) {
+    if (v4Last && i === groups.length - 1 && g.includes('.')) {
       const v4 = parseIpv4(g);
       if (!v4) return undefined;
       out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
@@ -39,17 +40,17 @@ function parseHextets(groups: string[]): number[] | undefined {
   return out;
 }
 
+/** Strict: no zone ("%eth0"; callers that accept one strip it first), IPv4 only at the end. */
 function parseIpv6(text: string): Uint8Array | undefined {
-  const zone = text.indexOf('%');
-  const bare = zone >= 0 ? text.slice(0, zone) : text;
-  const halves = bare.split('::');
+  const halves = text.split('::');
   if (halves.length > 2) return undefined;
-  const head = halves[0] === '' ? [] : parseHextets(halves[0]!.split(':'));
-  const tail = halves.length === 1 || halves[1] === '' ? [] : parseHextets(halves[1]!.split(':'));
+  const single = halves.length === 1;
+  const head = halves[0] === '' ? [] : parseHextets(halves[0]!.split(':'), single);
+  const tail = single || halves[1] === '' ? [] : parseHextets(halves[1]!.split(':'), true);
   if (!head || !tail) return undefined;
   const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const words = [...head, ...new Array<number>(halves.length === 1 ? 0 : missing).fill(0), ...tail];
+  if (single ? missing !== 0 : missing < 1) return undefined;
+  const words = [...head, ...new Array<number>(single ? 0 : missing).fill(0), ...tail];
   const out = new Uint8Array(16);
   words.forEach((w, i) => {
     out[i * 2] = w >> 8;

@@ -6,7 +6,8 @@
 // at the server). DATA from a bound address is forwarded to the destination's binding, with the
 // source's id in front; the relay never reads the payload beyond checking it has the shape of a
 // WireGuard message (or a members' disco probe). Bindings expire when the member stops refreshing
-// them, and each member has its own byte budget so one cannot starve the others.
+// them, and each member has its own byte budget so one cannot starve the others; the members
+// behind one address (IPv6: /64) share a budget too, so many connections do not multiply it.
 //
 // A BIND's source address could be forged, which would aim a member's relayed traffic at a
 // victim; so a binding only moves to (or starts at) an address that answered a CHALLENGE: a
@@ -14,7 +15,8 @@
 // second BIND. Refreshing from the bound address needs no cookie.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { formatEndpoint, type Endpoint } from '../net/address.js';
-import { TokenBucket } from '../rate-limit.js';
+import { hostGroup } from '../net/address-group.js';
+import { KeyedRateLimiter, TokenBucket } from '../rate-limit.js';
 import {
   decodeRelayPacket,
   encodeBound,
@@ -48,6 +50,9 @@ export interface RelayLimits {
   /** Each member's sustained relayed bytes per second, and its burst. */
   bytesPerSecond: number;
   burstBytes: number;
+  /** What all members sending from one address (IPv6: /64) may relay together, and its burst. */
+  groupBytesPerSecond: number;
+  groupBurstBytes: number;
   /** A binding not refreshed (by BIND or DATA) for this long is dropped. */
   bindingTtlMs: number;
   maxBindings: number;
@@ -58,6 +63,9 @@ export interface RelayLimits {
 export const DEFAULT_RELAY_LIMITS: RelayLimits = {
   bytesPerSecond: 25_000_000, // 200 Mbit/s per member
   burstBytes: 4_000_000,
+  // A few members behind one NAT each at full speed, not a hundred connections' worth.
+  groupBytesPerSecond: 100_000_000,
+  groupBurstBytes: 16_000_000,
   bindingTtlMs: 90_000,
   maxBindings: 10_000,
   unreachableGapMs: 1_000,
@@ -78,7 +86,18 @@ interface Binding {
   unreachableSentAt: Map<string, number>;
 }
 
-export type DropReason = 'malformed' | 'unbound_source' | 'bad_auth' | 'not_wireguard' | 'not_allowed' | 'rate_limited' | 'unreachable' | 'full' | 'unexpected';
+export type DropReason =
+  | 'malformed'
+  | 'unbound_source'
+  | 'bad_auth'
+  | 'not_wireguard'
+  | 'not_allowed'
+  | 'self'
+  | 'rate_limited'
+  | 'address_rate_limited'
+  | 'unreachable'
+  | 'full'
+  | 'unexpected';
 
 export interface RelayStats {
   packets: number;
@@ -93,6 +112,8 @@ export class RelaySwitch {
   private readonly byId = new Map<string, Binding>();
   private readonly byEndpoint = new Map<string, Binding>();
   private readonly limits: RelayLimits;
+  /** Byte budgets per source address group (hostGroup). */
+  private readonly groups: KeyedRateLimiter;
   private lastFullSweepAt = -Infinity;
 
   constructor(
@@ -101,6 +122,7 @@ export class RelaySwitch {
     private readonly cookieSecret: Buffer = randomBytes(32),
   ) {
     this.limits = { ...DEFAULT_RELAY_LIMITS, ...limits };
+    this.groups = new KeyedRateLimiter(this.limits.groupBytesPerSecond, this.limits.groupBurstBytes);
   }
 
   /** Members bound to an address now. */
@@ -147,22 +169,26 @@ export class RelaySwitch {
     const source = this.byEndpoint.get(formatEndpoint(from));
     if (!source) return this.drop('unbound_source');
     source.seenAt = now;
-    return this.route(source.id, p.id, p.payload, now, source).out;
+    return this.route(source.id, p.id, p.payload, now, source, hostGroup(from.address)).out;
   }
 
   /**
-   * A payload from member `from` reaching us some other way (the server's WebSocket): forwarded
-   * like DATA. Returns the datagrams to send, and whether it was delivered at all.
+   * A payload from member `from` reaching us some other way (the server's WebSocket, from an
+   * address in `group`, see hostGroup): forwarded like DATA. Returns the datagrams to send, and
+   * whether it was delivered at all.
    */
-  forward(from: string, to: string, payload: Buffer, now: number): { out: Datagram[]; delivered: boolean } {
-    return this.route(from, to, payload, now, this.byId.get(from));
+  forward(from: string, to: string, payload: Buffer, now: number, group: string): { out: Datagram[]; delivered: boolean } {
+    return this.route(from, to, payload, now, this.byId.get(from), group);
   }
 
-  private route(from: string, to: string, payload: Buffer, now: number, source: Binding | undefined): { out: Datagram[]; delivered: boolean } {
+  private route(from: string, to: string, payload: Buffer, now: number, source: Binding | undefined, group: string): { out: Datagram[]; delivered: boolean } {
     const dropped = (reason: DropReason) => ({ out: this.drop(reason), delivered: false });
     if (!isRelayablePayload(payload)) return dropped('not_wireguard');
+    // Relaying to oneself only burns the relay's bandwidth (a loop through us).
+    if (from === to) return dropped('self');
     if (!this.policy.mayForward(from, to)) return dropped('not_allowed');
     if (source && !source.bucket.take(now, payload.length)) return dropped('rate_limited');
+    if (!this.groups.allow(group, now, payload.length)) return dropped('address_rate_limited');
     const dest = this.byId.get(to)?.endpoint;
     if (dest) {
       this.count(payload.length);
@@ -237,5 +263,6 @@ export class RelaySwitch {
   /** Drops bindings that were not refreshed in time. */
   sweep(now: number): void {
     for (const b of this.byId.values()) if (now - b.seenAt > this.limits.bindingTtlMs) this.unbind(b.id);
+    this.groups.sweep(now);
   }
 }

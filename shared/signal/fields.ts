@@ -32,6 +32,11 @@ export function isMemberId(v: unknown): v is string {
   return typeof v === 'string' && MEMBER_ID.test(v);
 }
 
+/** base64url without padding of exactly `bytes` bytes. */
+export function isBase64url(v: unknown, bytes: number): v is string {
+  return typeof v === 'string' && v.length === Math.ceil((bytes * 4) / 3) && /^[A-Za-z0-9_-]*$/.test(v);
+}
+
 export function isRef(v: unknown): v is string {
   return typeof v === 'string' && REF.test(v);
 }

@@ -4,6 +4,7 @@
 import {
   checkBlob,
   field,
+  isBase64url,
   isMemberId,
   isRef,
   isRoomId,
@@ -21,12 +22,13 @@ import {
   type ErrorCode,
   type ParseResult,
 } from './protocol.js';
+import { JOIN_KEY_BYTES, JOIN_PROOF_BYTES } from './join-proof.js';
 
 type Fail = { ok: false; code: ErrorCode; message: string; ref?: string };
 
 const FIELDS: Record<ClientMessageType, readonly string[]> = {
   hello: ['type', 'v', 'token', 'ref'],
-  join: ['type', 'room', 'announce', 'ref'],
+  join: ['type', 'room', 'announce', 'key', 'proof', 'ref'],
   leave: ['type', 'room', 'ref'],
   update: ['type', 'room', 'announce', 'ref'],
   send: ['type', 'room', 'to', 'data', 'ref'],
@@ -92,7 +94,12 @@ function parseObject(o: JsonObject): ParseResult<ClientMessage> {
       const announce = field(o, 'announce');
       const bad = blobError('announce', announce, ref);
       if (bad || typeof announce !== 'string') return bad ?? fail('BAD_FIELD', 'announce missing', ref);
-      return { ok: true, message: withRef({ type, room, announce }, ref) };
+      if (type === 'update') return { ok: true, message: withRef({ type, room, announce }, ref) };
+      const key = field(o, 'key');
+      const proof = field(o, 'proof');
+      if (!isBase64url(key, JOIN_KEY_BYTES)) return fail('BAD_FIELD', 'key must be the room public key (base64url of 32 bytes)', ref);
+      if (!isBase64url(proof, JOIN_PROOF_BYTES)) return fail('BAD_FIELD', 'proof must be a signature (base64url of 64 bytes)', ref);
+      return { ok: true, message: withRef({ type, room, announce, key, proof }, ref) };
     }
     case 'send': {
       const to = field(o, 'to');

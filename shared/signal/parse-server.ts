@@ -76,7 +76,9 @@ function parseObject(o: JsonObject): ParseResult<ServerMessage> {
       const v = field(o, 'v');
       const serverId = field(o, 'serverId');
       const yourAddress = field(o, 'yourAddress');
+      const nonce = field(o, 'nonce');
       if (!isVersion(v) || !isMemberId(serverId) || !isMemberId(id)) return bad('bad welcome');
+      if (!isRelayToken(nonce)) return bad('bad nonce');
       if (yourAddress !== undefined && !isShortText(yourAddress)) return bad('bad yourAddress');
       const stunPort = field(o, 'stunPort');
       const relayPort = field(o, 'relayPort');
@@ -93,6 +95,7 @@ function parseObject(o: JsonObject): ParseResult<ServerMessage> {
           v,
           serverId,
           id,
+          nonce,
           ...ref,
           ...(yourAddress === undefined ? {} : { yourAddress }),
           ...(stunPort === undefined ? {} : { stunPort }),

@@ -1,9 +1,11 @@
-// The signalling protocol between agents and `wgp2p server`, version 1.
+// The signalling protocol between agents and `wgp2p server`, version 2 (joins prove the room secret).
 // Text WebSocket frames, one JSON object each. Binary frames carry the packet relay (see
 // shared/wire/relay.ts) when the server's welcome says `wsRelay`. The server routes by opaque room ids and forwards opaque announcements: room names,
 // secrets and endpoints never reach it in the clear (agents encrypt and authenticate blobs).
+// Joining a room proves its secret without showing it (shared/signal/join-proof.ts).
 
-export const PROTOCOL_VERSION = 1;
+/** 2: join carries the room key and a proof over welcome's nonce; version 1 agents get VERSION. */
+export const PROTOCOL_VERSION = 2;
 
 /** Largest announcement or directed-message payload, in decoded bytes. */
 export const MAX_BLOB_BYTES = 4096;
@@ -30,6 +32,8 @@ export const ERROR_CODES = [
   'NO_SUCH_MEMBER', // send to an id that is not in that room
   'VERSION', // hello asked for a protocol version this server does not speak
   'BINARY_UNSUPPORTED', // a binary frame to a server without the WebSocket relay, or before hello
+  'BAD_PROOF', // join's key is not the room's, or its proof does not sign this connection's nonce
+  'ADDRESS_LIMIT', // the client's address (or its /24, IPv6 /56) holds as many rooms as it may
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -50,6 +54,10 @@ export interface JoinMessage extends WithRef {
   room: string;
   /** Opaque base64 blob, at most MAX_BLOB_BYTES decoded; forwarded to the room as is. */
   announce: string;
+  /** base64url of the room's Ed25519 public key: its SHA-256 (with a label) is the room id. */
+  key: string;
+  /** base64url of the Ed25519 signature over the room id and welcome's nonce. */
+  proof: string;
 }
 export interface LeaveMessage extends WithRef {
   type: 'leave';
@@ -87,6 +95,8 @@ export interface WelcomeMessage extends WithRef {
   serverId: string;
   /** This connection's member id (random, per connection). */
   id: string;
+  /** Random per connection (base64url of 32 bytes): what join proofs sign. */
+  nonce: string;
   /** The address the server sees this connection come from ("ip:port" / "[ip6]:port"). */
   yourAddress?: string;
   /** The server's STUN port, on the host of the URL the agent connected to. */

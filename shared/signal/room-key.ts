@@ -5,6 +5,7 @@
 // a member would accept.
 import { hkdfSync, randomBytes, scrypt, scryptSync } from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { joinPublicKey, roomIdForKey, signJoin, type JoinProof } from './join-proof.js';
 import { MAX_BLOB_BYTES } from './protocol.js';
 
 export interface RoomCredentials {
@@ -12,6 +13,8 @@ export interface RoomCredentials {
   roomId: string;
   /** Seals and opens this room's blobs. Never sent anywhere. */
   key: Uint8Array;
+  /** Seed of the room's Ed25519 key pair, which proves the secret when joining. Never sent. */
+  joinSeed: Uint8Array;
 }
 
 /** What a sealed blob is for; bound into it, so one cannot be replayed as the other. */
@@ -39,7 +42,14 @@ function scryptInputs(name: string, secret: string): { password: Buffer; salt: B
 
 function expandRoom(master: Buffer): RoomCredentials {
   const expand = (label: string) => new Uint8Array(hkdfSync('sha256', master, Buffer.alloc(0), `wgp2p room ${label}`, 32));
-  return { roomId: Buffer.from(expand('id')).toString('hex'), key: expand('seal key') };
+  const joinSeed = expand('join key');
+  // The id is a hash of the join public key, so the server can check a join proof against it.
+  return { roomId: roomIdForKey(joinPublicKey(joinSeed)), key: expand('seal key'), joinSeed };
+}
+
+/** The key and proof a join to `room` carries on the connection welcomed with `nonce`. */
+export function roomJoinProof(room: RoomCredentials, nonce: string): JoinProof {
+  return signJoin(room.roomId, room.joinSeed, nonce);
 }
 
 /** Derives the room id and key from a room name and its secret. Deterministic. */

@@ -6,6 +6,7 @@ import {
   ATTR_ERROR_CODE,
   ATTR_MAPPED_ADDRESS,
   ATTR_OTHER_ADDRESS,
+  ATTR_PADDING,
   ATTR_RESPONSE_ORIGIN,
   ATTR_SOFTWARE,
   ATTR_UNKNOWN_ATTRIBUTES,
@@ -38,6 +39,12 @@ export interface BindingRequestOptions {
   /** RFC 5780: ask the server to answer from its alternate address and/or port. */
   changeIp?: boolean;
   changePort?: boolean;
+  /**
+   * RFC 5780 behaviour discovery: carries CHANGE-REQUEST (flags clear unless asked) and PADDING,
+   * so the server may answer with OTHER-ADDRESS and RESPONSE-ORIGIN without the answer growing
+   * larger than the request (servers keep answers to unauthenticated requests that small).
+   */
+  discovery?: boolean;
   software?: string;
   /** Defaults to true: lets the server tell our request from other traffic cheaply. */
   fingerprint?: boolean;
@@ -66,6 +73,10 @@ export type BindingResponse =
       unknownAttributes?: number[];
     };
 
+/** Size of a discovery request: room for the whole answer, IPv6 addresses included. */
+export const DISCOVERY_REQUEST_BYTES = 136;
+const HEADER_AND_FINGERPRINT_BYTES = 20 + 8;
+
 export function newTransactionId(): Uint8Array {
   return randomBytes(TRANSACTION_ID_LENGTH);
 }
@@ -74,11 +85,15 @@ export function stunBindingRequest(options: BindingRequestOptions = {}): Binding
   const transactionId = options.transactionId ?? newTransactionId();
   const attributes: StunAttribute[] = [];
   if (options.software) attributes.push({ type: ATTR_SOFTWARE, value: encodeText(options.software) });
-  if (options.changeIp || options.changePort) {
+  if (options.changeIp || options.changePort || options.discovery) {
     attributes.push({
       type: ATTR_CHANGE_REQUEST,
       value: encodeChangeRequest({ changeIp: !!options.changeIp, changePort: !!options.changePort }),
     });
+  }
+  if (options.discovery) {
+    const used = HEADER_AND_FINGERPRINT_BYTES + attributes.reduce((n, a) => n + 4 + Math.ceil(a.value.length / 4) * 4, 0);
+    attributes.push({ type: ATTR_PADDING, value: new Uint8Array(Math.max(0, DISCOVERY_REQUEST_BYTES - used - 4)) });
   }
   const packet = encodeStunMessage(
     { type: BINDING_REQUEST, transactionId, attributes },

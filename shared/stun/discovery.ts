@@ -18,7 +18,7 @@ export interface NatBehaviour {
   filtering: FilteringBehaviour;
 }
 
-type Timing = Pick<StunQueryOptions, 'rtoMs' | 'attempts'>;
+type Timing = Pick<StunQueryOptions, 'rtoMs' | 'attempts' | 'discovery'>;
 
 /** Probes whether the NAT filters by port; the real one uses a fresh socket (probeFiltering). */
 export type FilteringProbe = (server: Endpoint, timing: Timing) => Promise<FilteringBehaviour>;
@@ -71,7 +71,7 @@ export interface NatDiscovery {
  * OTHER-ADDRESS; otherwise both come back 'unknown'.
  */
 export async function discoverNat(query: StunQuery, server: Endpoint, filtering: FilteringProbe = realFilteringProbe, timing: Timing = {}): Promise<NatDiscovery> {
-  const first = await query(server, timing);
+  const first = await query(server, { ...timing, discovery: true });
   if (!first || first.response.kind !== 'success') return { mapping: 'unknown', filtering: 'unknown' };
   const mapped = endpointOfStun(first.response.mapped);
   const other = first.response.otherAddress;

@@ -23,6 +23,9 @@ const B1 = makeEndpoint('198.51.100.20', 51820);
 const C1 = makeEndpoint('198.51.100.30', 51820);
 const D1 = makeEndpoint('192.0.2.40', 12345);
 
+/** The address group of members that reach the relay over the server's WebSocket. */
+const WS_GROUP = '203.0.113.50/32';
+
 const authFor = (id: string) => Buffer.from(`ok:${id}`);
 
 interface FakePolicy extends RelayPolicy {
@@ -331,16 +334,16 @@ t.test('forward() from a member that is not bound over UDP', async (t) => {
   bind(t, sw, 'bob', B1, 0);
   const payload = wg(128);
 
-  t.same(sw.forward('ws1', 'bob', payload, 1), { out: [{ to: B1, data: encodeData('ws1', payload) }], delivered: true });
-  t.same(sw.forward('ws1', 'ws2', payload, 2), { out: [], delivered: true }, 'to another WebSocket member');
+  t.same(sw.forward('ws1', 'bob', payload, 1, WS_GROUP), { out: [{ to: B1, data: encodeData('ws1', payload) }], delivered: true });
+  t.same(sw.forward('ws1', 'ws2', payload, 2, WS_GROUP), { out: [], delivered: true }, 'to another WebSocket member');
   t.same(p.elsewhere.map(([f, to]) => [f, to]), [['ws1', 'ws2']]);
   t.equal(sw.stats.packets, 2);
   t.equal(sw.stats.bytes, 256);
 
-  t.same(sw.forward('ws1', 'nobody', payload, 3), { out: [], delivered: false }, 'unreachable: no UDP notice for a source without a binding');
-  t.same(sw.forward('ws1', 'bob', Buffer.from('not wireguard'), 4), { out: [], delivered: false });
+  t.same(sw.forward('ws1', 'nobody', payload, 3, WS_GROUP), { out: [], delivered: false }, 'unreachable: no UDP notice for a source without a binding');
+  t.same(sw.forward('ws1', 'bob', Buffer.from('not wireguard'), 4, WS_GROUP), { out: [], delivered: false });
   p.deny.add('ws1>bob');
-  t.same(sw.forward('ws1', 'bob', payload, 5), { out: [], delivered: false });
+  t.same(sw.forward('ws1', 'bob', payload, 5, WS_GROUP), { out: [], delivered: false });
   t.same(dropped(sw), { unreachable: 1, not_wireguard: 1, not_allowed: 1 });
   t.equal(sw.stats.packets, 2);
   t.equal(sw.bindingCount, 1, 'forward() binds nothing');
@@ -350,11 +353,11 @@ t.test('forward() from a member that is not bound over UDP', async (t) => {
 t.test('forward() from a member also bound over UDP uses its binding', async (t) => {
   const sw = makeSwitch(policy(), { bytesPerSecond: 10_000, burstBytes: 10_000 });
   bind(t, sw, 'alice', A1, 0);
-  t.same(sw.forward('alice', 'nobody', wg(), 1), { out: [{ to: A1, data: encodeUnreachable('nobody') }], delivered: false }, 'UNREACHABLE to its UDP endpoint');
+  t.same(sw.forward('alice', 'nobody', wg(), 1, WS_GROUP), { out: [{ to: A1, data: encodeUnreachable('nobody') }], delivered: false }, 'UNREACHABLE to its UDP endpoint');
   // Shares the member's byte budget with its UDP DATA: 9 × 1024 - 64 left before the rest.
   bind(t, sw, 'bob', B1, 0);
   let delivered = 0;
-  for (let i = 0; i < 20; i++) if (sw.forward('alice', 'bob', wg(1024), 1).delivered) delivered++;
+  for (let i = 0; i < 20; i++) if (sw.forward('alice', 'bob', wg(1024), 1, WS_GROUP).delivered) delivered++;
   t.equal(delivered, 9, '(10000 - 64) / 1024 → 9 packets');
   t.same(sw.receive(encodeData('bob', wg(1024)), A1, 1), [], 'UDP DATA now over budget too');
   t.equal(dropped(sw).rate_limited, 12);
@@ -544,4 +547,32 @@ t.test('unbind', async (t) => {
   // Binding again works.
   bind(t, sw, 'alice', A1, 2);
   t.same(sw.receive(encodeData('bob', wg()), A1, 3), [{ to: B1, data: encodeData('alice', wg()) }]);
+});
+
+t.test('a member may not relay to itself', async (t) => {
+  const sw = makeSwitch(policy());
+  bind(t, sw, 'alice', A1, 0);
+  t.same(sw.receive(encodeData('alice', wg()), A1, 1), [], 'nothing sent back');
+  t.same(sw.forward('alice', 'alice', wg(), 2, '192.0.2.10/32'), { out: [], delivered: false }, 'nor through forward()');
+  t.same(dropped(sw), { self: 2 });
+  t.equal(sw.stats.packets, 0);
+});
+
+t.test('members behind one address share one budget: many connections do not multiply it', async (t) => {
+  const sw = makeSwitch(policy(), { bytesPerSecond: 10_000, burstBytes: 10_000, groupBytesPerSecond: 20_000, groupBurstBytes: 20_000 });
+  const ids = ['m1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7', 'm8'];
+  // Eight members of one insider, each with its own port on one address (A1's).
+  ids.forEach((id, i) => bind(t, sw, id, makeEndpoint('192.0.2.10', 41000 + i), 0));
+  bind(t, sw, 'bob', B1, 0);
+  const p = wg(1024);
+  let ok = 0;
+  for (let round = 0; round < 12; round++) {
+    ids.forEach((id, i) => (ok += sw.receive(encodeData('bob', p), makeEndpoint('192.0.2.10', 41000 + i), 1_000).length));
+  }
+  t.equal(ok, 19, 'the address burst (20000 bytes) carries 19 x 1024, not 8 x 9');
+  // Over WebSocket too: forward() is charged to the sender's address group.
+  t.equal(sw.forward('m1', 'bob', p, 1_000, '192.0.2.10/32').delivered, false, 'a WebSocket sender on the same address is over budget too');
+  ok = 0;
+  for (let i = 0; i < 12; i++) ok += sw.receive(encodeData('m1', p), B1, 1_000).length;
+  t.equal(ok, 9, 'another address keeps its own budget');
 });

@@ -12,13 +12,16 @@ import {
 
 const ROOM = 'a'.repeat(64);
 const blob = (n: number) => Buffer.alloc(n, 7).toString('base64');
+const KEY = Buffer.alloc(32, 1).toString('base64url');
+const PROOF = Buffer.alloc(64, 2).toString('base64url');
+const NONCE = Buffer.alloc(32, 3).toString('base64url');
 
 t.test('every client message type round-trips', async (t) => {
   const valid: ClientMessage[] = [
-    { type: 'hello', v: 1 },
-    { type: 'hello', v: 1, token: 's3cret', ref: 'r1' },
-    { type: 'join', room: ROOM, announce: blob(32) },
-    { type: 'join', room: ROOM, announce: '' },
+    { type: 'hello', v: 2 },
+    { type: 'hello', v: 2, token: 's3cret', ref: 'r1' },
+    { type: 'join', room: ROOM, announce: blob(32), key: KEY, proof: PROOF },
+    { type: 'join', room: ROOM, announce: '', key: KEY, proof: PROOF },
     { type: 'leave', room: ROOM, ref: 'x' },
     { type: 'update', room: ROOM, announce: blob(MAX_BLOB_BYTES) },
     { type: 'send', room: ROOM, to: 'V1StGXR8_Z5jdHi6B-myT', data: blob(100) },
@@ -42,7 +45,7 @@ t.test('malformed client frames get their stable error code', async (t) => {
     ['inherited name as type', '{"type":"constructor"}', 'UNKNOWN_TYPE'],
     ['version as string', '{"type":"hello","v":"1"}', 'BAD_FIELD'],
     ['fractional version', '{"type":"hello","v":1.5}', 'BAD_FIELD'],
-    ['empty token', '{"type":"hello","v":1,"token":""}', 'BAD_FIELD'],
+    ['empty token', '{"type":"hello","v":2,"token":""}', 'BAD_FIELD'],
     ['room too short', `{"type":"join","room":"abc","announce":""}`, 'BAD_FIELD'],
     ['room upper case', `{"type":"join","room":"${'A'.repeat(64)}","announce":""}`, 'BAD_FIELD'],
     ['room as number', `{"type":"leave","room":5}`, 'BAD_FIELD'],
@@ -70,10 +73,10 @@ t.test('errors carry the ref of the failing request', async (t) => {
 });
 
 t.test('parsed messages are fresh objects, not the JSON.parse output', async (t) => {
-  const r = parseClientMessage(`{"type":"join","room":"${ROOM}","announce":""}`);
+  const r = parseClientMessage(`{"type":"join","room":"${ROOM}","announce":"","key":"${KEY}","proof":"${PROOF}"}`);
   if (!r.ok) throw new Error('should parse');
   t.equal(Object.getPrototypeOf(r.message), Object.prototype);
-  t.same(Object.keys(r.message).sort(), ['announce', 'room', 'type']);
+  t.same(Object.keys(r.message).sort(), ['announce', 'key', 'proof', 'room', 'type']);
 });
 
 t.test('base64 size accounting', async (t) => {
@@ -89,19 +92,20 @@ t.test('base64 size accounting', async (t) => {
 
 t.test('server messages parse on the agent side', async (t) => {
   const valid: ServerMessage[] = [
-    { type: 'welcome', v: 1, serverId: 'srv1', id: 'me', yourAddress: '203.0.113.5:4000' },
+    { type: 'welcome', v: 2, serverId: 'srv1', id: 'me', nonce: NONCE, yourAddress: '203.0.113.5:4000' },
     {
       type: 'welcome',
-      v: 1,
+      v: 2,
       serverId: 'srv1',
       id: 'me',
+      nonce: NONCE,
       yourAddress: '203.0.113.5:4000',
       stunPort: 3478,
       relayPort: 3480,
       relayToken: Buffer.alloc(32, 0xfb).toString('base64url'),
       wsRelay: true,
     },
-    { type: 'welcome', v: 1, serverId: 'srv1', id: 'me', wsRelay: false, ref: 'h' },
+    { type: 'welcome', v: 2, serverId: 'srv1', id: 'me', nonce: NONCE, wsRelay: false, ref: 'h' },
     { type: 'members', room: ROOM, members: [{ id: 'a', announce: blob(3) }], ref: 'j1' },
     { type: 'member-joined', room: ROOM, id: 'b', announce: blob(9) },
     { type: 'member-left', room: ROOM, id: 'b' },
@@ -120,12 +124,12 @@ t.test('server messages parse on the agent side', async (t) => {
   t.equal(parseServerMessage('{"type":"error","code":"NO_SUCH_MEMBER","message":"","member":"a/b"}').ok, false, 'a member field must be a member id');
   t.equal(parseServerMessage('{"type":"error","code":"NO_SUCH_MEMBER","message":"","member":7}').ok, false);
   t.equal(parseServerMessage('{"type":"message","room":"' + ROOM + '","from":"x","data":5}').ok, false);
-  t.equal(parseServerMessage('{"type":"hello","v":1}').ok, false, 'client types are not server types');
+  t.equal(parseServerMessage('{"type":"hello","v":2}').ok, false, 'client types are not server types');
   t.equal(parseServerMessage('[').ok, false);
 });
 
 t.test('welcome: STUN port, relay port, relay token and WebSocket relay are checked', async (t) => {
-  const welcome = (extra: Record<string, unknown>) => parseServerMessage(JSON.stringify({ type: 'welcome', v: 1, serverId: 'srv1', id: 'me', ...extra }));
+  const welcome = (extra: Record<string, unknown>) => parseServerMessage(JSON.stringify({ type: 'welcome', v: 2, serverId: 'srv1', id: 'me', nonce: NONCE, ...extra }));
   const token = Buffer.alloc(32, 7).toString('base64url');
   t.equal(token.length, 43);
   t.ok(welcome({ stunPort: 1, relayPort: 65535, relayToken: token, wsRelay: false }).ok, 'edge values');
@@ -142,6 +146,8 @@ t.test('welcome: STUN port, relay port, relay token and WebSocket relay are chec
     ['relayToken as bytes', { relayToken: [1, 2, 3] }],
     ['wsRelay as text', { wsRelay: 'true' }],
     ['wsRelay as number', { wsRelay: 1 }],
+    ['no nonce', { nonce: undefined }],
+    ['nonce of 16 bytes', { nonce: Buffer.alloc(16).toString('base64url') }],
   ];
   for (const [name, extra] of bad) {
     const r = welcome(extra);
@@ -149,5 +155,11 @@ t.test('welcome: STUN port, relay port, relay token and WebSocket relay are chec
     if (!r.ok) t.equal(r.code, 'BAD_FIELD', `${name}: BAD_FIELD`);
   }
   const parsed = welcome({ relayPort: 3480, relayToken: token, future: 'x' });
-  t.strictSame(parsed, { ok: true, message: { type: 'welcome', v: 1, serverId: 'srv1', id: 'me', relayPort: 3480, relayToken: token } }, 'absent fields stay absent');
+  t.test('a join without the room key and proof (a version 1 agent) is refused', async (t) => {
+    const r = parseClientMessage(JSON.stringify({ type: 'join', room: ROOM, announce: '' }));
+    t.same(r.ok ? 'ok' : r.code, 'BAD_FIELD');
+    const short = parseClientMessage(JSON.stringify({ type: 'join', room: ROOM, announce: '', key: KEY, proof: KEY }));
+    t.same(short.ok ? 'ok' : short.code, 'BAD_FIELD', 'a proof must be 64 bytes');
+  });
+  t.strictSame(parsed, { ok: true, message: { type: 'welcome', v: 2, serverId: 'srv1', id: 'me', nonce: NONCE, relayPort: 3480, relayToken: token } }, 'absent fields stay absent');
 });

@@ -66,7 +66,7 @@ export function peekDisco(d: Uint8Array): DiscoHeader | undefined {
 
 /** A pong's address block for `observed` (an IPv4 address is zero-padded to 16 bytes). */
 export function encodeDiscoAddress(observed: Endpoint): Buffer {
-  const ip = parseIp(observed.address);
+  const ip = parseIp(observed.address.split('%')[0]!); // a link-local sender carries a zone
   if (!ip) throw new RangeError(`disco: bad observed address ${observed.address}`);
   const addr = Buffer.alloc(DISCO_ADDRESS_BYTES);
   addr[0] = ip.family === 'IPv4' ? 4 : 6;

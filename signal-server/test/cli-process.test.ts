@@ -42,7 +42,7 @@ t.test('configured from file, environment and flags; SIGTERM shuts down graceful
   const url = `ws://127.0.0.1:${httpPort}/ws`;
 
   const stranger = await TestClient.connect(url);
-  stranger.send({ type: 'hello', v: 1 });
+  stranger.send({ type: 'hello', v: 2 });
   t.equal(((await stranger.next((m) => m.type === 'error')) as { code: string }).code, 'UNAUTHORIZED');
   t.equal(await stranger.closed, 1008, 'no token, no service');
 
@@ -54,7 +54,7 @@ t.test('configured from file, environment and flags; SIGTERM shuts down graceful
   }
   // A client that will never answer the close handshake must not hold the shutdown forever.
   const stubborn = await rawWebSocket(httpPort);
-  stubborn.write(textFrame('{"type":"hello","v":1,"token":"from-file"}'));
+  stubborn.write(textFrame('{"type":"hello","v":2,"token":"from-file"}'));
   await sleep(100);
   stubborn.pause();
 
@@ -80,7 +80,7 @@ t.test('a second signal during shutdown exits at once', async (t) => {
   const { httpPort } = await server.listening();
   const stubborn = await rawWebSocket(httpPort);
   t.teardown(() => stubborn.destroy());
-  stubborn.write(textFrame('{"type":"hello","v":1}'));
+  stubborn.write(textFrame('{"type":"hello","v":2}'));
   await sleep(100);
   stubborn.pause();
   server.child.kill('SIGTERM');

@@ -2,12 +2,27 @@
 // started on loopback with quiet logs. Not a test file itself (no .test.ts suffix).
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { parseServerMessage, type ServerMessage } from '../../shared/signal/index.js';
+import { parseServerMessage, PROTOCOL_VERSION, type ServerMessage } from '../../shared/signal/index.js';
+import { joinPublicKey, roomIdForKey, signJoin, type JoinProof } from '../../shared/signal/join-proof.js';
 import { startSignalServer, type SignalServerHandle, type StartOptions } from '../index.js';
 import { createLogger } from '../../shared/log.js';
 
+/** Join seeds of the rooms made here, by id: TestClient signs its joins with them. */
+const roomSeeds = new Map<string, Buffer>();
+
+/** A new room, as agents make one from a secret: the id hashes the key its seed gives. */
 export function roomId(): string {
-  return randomBytes(32).toString('hex');
+  const seed = randomBytes(32);
+  const id = roomIdForKey(joinPublicKey(seed));
+  roomSeeds.set(id, seed);
+  return id;
+}
+
+/** The key and proof a join to `room` (made by roomId) carries on a connection with `nonce`. */
+export function joinProof(room: string, nonce: string): JoinProof {
+  const seed = roomSeeds.get(room);
+  if (!seed) throw new Error(`room ${room} was not made by roomId()`);
+  return signJoin(room, seed, nonce);
 }
 
 export function blob(n = 16): string {
@@ -47,6 +62,8 @@ export class TestClient {
   readonly binary: Buffer[] = [];
   private binaryWaiters: { match: (b: Buffer) => boolean; resolve: (b: Buffer) => void }[] = [];
   id = '';
+  /** welcome's nonce: what this client's join proofs sign. */
+  nonce = '';
   closeCode: number | undefined;
   readonly closed: Promise<number>;
   private waiters: Waiter[] = [];
@@ -96,14 +113,25 @@ export class TestClient {
   /** Connects and completes hello/welcome. */
   static async join(url: string, token?: string): Promise<TestClient> {
     const c = await TestClient.connect(url);
-    c.send(token === undefined ? { type: 'hello', v: 1 } : { type: 'hello', v: 1, token });
+    c.send(token === undefined ? { type: 'hello', v: PROTOCOL_VERSION } : { type: 'hello', v: PROTOCOL_VERSION, token });
     const welcome = await c.next((m) => m.type === 'welcome');
-    if (welcome.type === 'welcome') c.id = welcome.id;
+    if (welcome.type === 'welcome') {
+      c.id = welcome.id;
+      c.nonce = welcome.nonce;
+    }
     return c;
   }
 
+  /** Sends `message`; a join to a room made by roomId() without a proof gets a valid one added. */
   send(message: unknown): void {
-    this.ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+    this.ws.send(typeof message === 'string' ? message : JSON.stringify(this.withProof(message)));
+  }
+
+  private withProof(message: unknown): unknown {
+    if (typeof message !== 'object' || message === null) return message;
+    const m = message as Record<string, unknown>;
+    if (m.type !== 'join' || 'proof' in m || typeof m.room !== 'string' || !roomSeeds.has(m.room)) return message;
+    return { ...m, ...joinProof(m.room, this.nonce) };
   }
 
   /** The first message (already received or future) matching `match`. */

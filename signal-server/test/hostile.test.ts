@@ -3,8 +3,8 @@
 import t from 'tap';
 import WebSocket from 'ws';
 import type { SignalServerHandle } from '../index.js';
-import { blob, roomId, sleep, startTestServer, TestClient, waitFor } from './helpers.js';
-import { connectTcp, rawWebSocket, textFrame, upgradeRequest, whenClosed } from './raw-ws.js';
+import { blob, joinProof, roomId, sleep, startTestServer, TestClient, waitFor } from './helpers.js';
+import { clientFrame, connectTcp, rawWebSocket, textFrame, upgradeRequest, whenClosed } from './raw-ws.js';
 
 /**
  * Bounds generous enough for a loaded 2-core CI machine, yet far below what a starved server
@@ -93,7 +93,7 @@ t.test('hostile inputs', async (t) => {
       ['[]', 'BAD_JSON'],
       [{ type: 'join', room: 42, announce: '' }, 'BAD_FIELD'],
       [{ type: 'send', room: pair.room, to: ['x'], data: '' }, 'BAD_FIELD'],
-      [{ type: 'hello', v: 1 }, 'BAD_STATE'],
+      [{ type: 'hello', v: 2 }, 'BAD_STATE'],
       [{ type: 'launch-missiles' }, 'UNKNOWN_TYPE'],
     ];
     for (const [frame, code] of cases) {
@@ -210,7 +210,7 @@ t.test('hostile inputs', async (t) => {
 
   t.test('half-open WebSocket that stops reading and never answers pings: dropped as idle', async (t) => {
     const s = await rawWebSocket(server.http.port);
-    s.write(textFrame('{"type":"hello","v":1}'));
+    s.write(textFrame('{"type":"hello","v":2}'));
     await sleep(50);
     const closed = whenClosed(s);
     s.pause(); // stop reading: pings pile up unanswered in the kernel
@@ -222,6 +222,25 @@ t.test('hostile inputs', async (t) => {
     s.resume(); // now the FIN (or reset) the server sent is read
     await closed;
     t.equal(server.metrics().connectedAgents, 2, 'only the well-behaved pair is left');
+  });
+
+  t.test('a WebSocket that keeps writing but never reads: its frames do not keep it alive', async (t) => {
+    const s = await rawWebSocket(server.http.port);
+    s.write(textFrame('{"type":"hello","v":2}'));
+    await sleep(50);
+    s.pause(); // never reads again: our pings (and all else) pile up unread
+    const OPCODE_PONG = 0xa;
+    const chatter = setInterval(() => {
+      // JSON pings and unsolicited pongs: proof of writing, not of reading.
+      s.write(textFrame('{"type":"ping"}'));
+      s.write(clientFrame(OPCODE_PONG, Buffer.from('guess')));
+    }, 50);
+    t.teardown(() => clearInterval(chatter));
+    const start = performance.now();
+    await waitFor(() => disconnects('idle_timeout') === 2, 2 * LIMITS.pingIntervalMs + TIMER_SLACK_MS, 'second idle_timeout counted');
+    clearInterval(chatter);
+    t.ok(performance.now() - start < 2 * LIMITS.pingIntervalMs + TIMER_SLACK_MS, 'dropped within two ping rounds');
+    s.destroy();
   });
 
   t.test('upgrade on another path: 404, no WebSocket', async (t) => {
@@ -251,8 +270,11 @@ t.test('a client that stops reading is dropped once its send buffer passes the l
   sender.send({ type: 'join', room, announce: '' });
   await sender.next((m) => m.type === 'members');
   const victim = await rawWebSocket(server.http.port);
-  victim.write(textFrame('{"type":"hello","v":1}'));
-  victim.write(textFrame(`{"type":"join","room":"${room}","announce":""}`));
+  victim.write(textFrame('{"type":"hello","v":2}'));
+  // The join proof signs welcome's nonce: read that much, then never again.
+  const welcome = await new Promise<string>((resolve) => victim.once('data', (d: Buffer) => resolve(d.toString('latin1'))));
+  const nonce = /"nonce":"([A-Za-z0-9_-]+)"/.exec(welcome)![1]!;
+  victim.write(textFrame(JSON.stringify({ type: 'join', room, announce: '', ...joinProof(room, nonce) })));
   const joined = (await sender.next((m) => m.type === 'member-joined')) as { id: string };
   victim.pause();
   const closed = whenClosed(victim);

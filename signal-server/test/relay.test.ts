@@ -122,6 +122,18 @@ t.test('the relay between members of a room', async (t) => {
     t.equal(server.metrics().relayBindings, 2, 'still a and b only');
   });
 
+  t.test('a member cannot relay to itself, over UDP or WebSocket: dropped as self', async (t) => {
+    const before = dropped('self');
+    ua.sendData(a.id, wgTransport(1));
+    c.client.ws.send(encodeWsFrame(c.id, wgTransport(1)), { binary: true });
+    await waitFor(() => dropped('self') === before + 2, 2000, 'self counted');
+    const marker = wgTransport(0);
+    ub.sendData(a.id, marker);
+    await ua.next(isData(b.id, marker));
+    t.notOk(ua.received.some((d) => d.type === RELAY_DATA && d.id === a.id), 'nothing came back to a from itself');
+    t.equal(c.client.binary.filter((f) => f.equals(encodeWsFrame(c.id, wgTransport(1)))).length, 0, 'nor to c');
+  });
+
   t.test('a member of another room cannot send to the room', async (t) => {
     const before = dropped('not_allowed');
     const us = await udp();

@@ -67,7 +67,7 @@ t.test('Binding with an alternate port: RFC 5780 attributes and CHANGE-REQUEST',
   const client = await udpClient(t);
   const self = { family: 'IPv4', address: '127.0.0.1', port: client.port };
 
-  const plain = await exchange(client, primary, stunBindingRequest().packet);
+  const plain = await exchange(client, primary, stunBindingRequest({ discovery: true }).packet);
   if (!plain) throw new Error('no answer on the primary port');
   const msg = decodeStunMessage(plain.bytes)!;
   t.equal(msg.type, BINDING_SUCCESS);
@@ -83,13 +83,13 @@ t.test('Binding with an alternate port: RFC 5780 attributes and CHANGE-REQUEST',
   t.equal(decodeText(getAttribute(msg, ATTR_SOFTWARE)!), 'wgp2p');
   t.equal(plain.fromPort, primary);
 
-  const changed = await exchange(client, primary, stunBindingRequest({ changePort: true }).packet);
+  const changed = await exchange(client, primary, stunBindingRequest({ changePort: true, discovery: true }).packet);
   const changedMsg = changed && parseBindingResponse(changed.bytes);
   t.equal(changed?.fromPort, alternate, 'change-port request answered from the alternate port');
   t.same(changedMsg?.kind === 'success' && changedMsg.responseOrigin, { ...self, port: alternate }, 'and RESPONSE-ORIGIN says so');
   t.same(changedMsg?.kind === 'success' && changedMsg.mapped, self);
 
-  const viaAlt = await exchange(client, alternate, stunBindingRequest().packet);
+  const viaAlt = await exchange(client, alternate, stunBindingRequest({ discovery: true }).packet);
   const viaAltMsg = viaAlt && parseBindingResponse(viaAlt.bytes);
   t.equal(viaAlt?.fromPort, alternate);
   t.same(viaAltMsg?.kind === 'success' && viaAltMsg.otherAddress, { ...self, port: primary }, 'OTHER-ADDRESS from the alternate is the primary');
@@ -115,7 +115,7 @@ t.test('requests the server cannot honour get the RFC error responses', async (t
   const client = await udpClient(t);
   const port = server.stun!.port;
 
-  const changeIp = await exchange(client, port, stunBindingRequest({ changeIp: true }).packet);
+  const changeIp = await exchange(client, port, stunBindingRequest({ changeIp: true, discovery: true }).packet);
   t.same(changeIp && parseBindingResponse(changeIp.bytes), {
     kind: 'error',
     transactionId: Uint8Array.from(changeIp!.bytes.subarray(8, 20)),
@@ -124,6 +124,9 @@ t.test('requests the server cannot honour get the RFC error responses', async (t
     unknownAttributes: [0x0003],
   }, 'change-IP on a one-address server: 420 naming CHANGE-REQUEST');
   t.equal(decodeStunMessage(changeIp!.bytes)?.fingerprint, 'valid');
+  const small = await exchange(client, port, stunBindingRequest({ changeIp: true }).packet);
+  const sp = small && parseBindingResponse(small.bytes);
+  t.same(sp?.kind === 'error' && [sp.code, sp.reason], [420, ''], 'an unpadded request gets the code without the words');
 
   const responsePort = await exchange(client, port, request([{ type: ATTR_RESPONSE_PORT, value: Buffer.from([0, 80, 0, 0]) }]));
   const rp = responsePort && parseBindingResponse(responsePort.bytes);
@@ -142,7 +145,7 @@ t.test('without an alternate port: no OTHER-ADDRESS, change-port refused', async
   t.teardown(() => server.close());
   t.equal(server.stunAlt, undefined);
   const client = await udpClient(t);
-  const r = await exchange(client, server.stun!.port, stunBindingRequest().packet);
+  const r = await exchange(client, server.stun!.port, stunBindingRequest({ discovery: true }).packet);
   const msg = decodeStunMessage(r!.bytes)!;
   t.equal(getAttribute(msg, ATTR_OTHER_ADDRESS), undefined, 'no OTHER-ADDRESS');
   t.ok(getAttribute(msg, ATTR_RESPONSE_ORIGIN), 'RESPONSE-ORIGIN still tells where the answer came from');
@@ -157,7 +160,7 @@ t.test('a wildcard STUN socket does not guess its public address', async (t) => 
   const server = await startTestServer({ stunPort: 0, stunAltPort: 0, stunHost: '0.0.0.0' });
   t.teardown(() => server.close());
   const client = await udpClient(t);
-  const r = await exchange(client, server.stun!.port, stunBindingRequest().packet);
+  const r = await exchange(client, server.stun!.port, stunBindingRequest({ discovery: true }).packet);
   const parsed = r && parseBindingResponse(r.bytes);
   if (parsed?.kind !== 'success') throw new Error('no success');
   t.equal(parsed.otherAddress, undefined, 'OTHER-ADDRESS left out rather than wrong');
@@ -166,13 +169,14 @@ t.test('a wildcard STUN socket does not guess its public address', async (t) => 
 
   const advertised = await startTestServer({ stunPort: 0, stunAltPort: 0, stunHost: '0.0.0.0', stunPublicIp: '203.0.113.7' });
   t.teardown(() => advertised.close());
-  const r2 = await exchange(client, advertised.stun!.port, stunBindingRequest().packet);
+  const r2 = await exchange(client, advertised.stun!.port, stunBindingRequest({ discovery: true }).packet);
   const p2 = r2 && parseBindingResponse(r2.bytes);
   t.same(p2?.kind === 'success' && p2.otherAddress, { family: 'IPv4', address: '203.0.113.7', port: advertised.stunAlt!.port }, '--stun-public-ip is advertised');
 });
 
 t.test('junk is ignored, counted, and never stops the responder', async (t) => {
-  const server = await startTestServer({ stunPort: 0, stunAltPort: 0 });
+  // A budget the junk cannot exhaust: this test is about decoding, not the limiter.
+  const server = await startTestServer({ stunPort: 0, stunAltPort: 0, stunRatePerIp: 10_000, stunBurstPerIp: 10_000 });
   t.teardown(() => server.close());
   const client = await udpClient(t);
   const port = server.stun!.port;
@@ -221,4 +225,61 @@ t.test('per-address STUN rate limit', async (t) => {
   // 10 of burst, plus at most a few refilled at 5/s while the 50 went out.
   t.ok(answered >= 10 && answered <= 14, `${answered} of 50 answered`);
   t.ok((server.metrics().stunRequests.rate_limited ?? 0) >= 36, 'the rest counted as rate limited');
+});
+
+t.test('answers are never much bigger than their requests; RFC 5780 attributes only for discovery', async (t) => {
+  const server = await startTestServer({ stunPort: 0, stunAltPort: 0 });
+  t.teardown(() => server.close());
+  const client = await udpClient(t);
+  const port = server.stun!.port;
+  // The least a useful answer holds: ERROR-CODE, one UNKNOWN-ATTRIBUTES and FINGERPRINT
+  // (a success over IPv4, XOR-MAPPED-ADDRESS and FINGERPRINT, is 4 bytes less).
+  const smallest = 20 + 8 + 8 + 8;
+  const requests: [string, Buffer][] = [
+    ['bare, no FINGERPRINT', request([], false)],
+    ['plain', stunBindingRequest().packet],
+    ['with SOFTWARE', stunBindingRequest({ software: 'x' }).packet],
+    ['change port', stunBindingRequest({ changePort: true }).packet],
+    ['unknown required attribute', request([{ type: ATTR_RESPONSE_PORT, value: Buffer.from([0, 80, 0, 0]) }])],
+  ];
+  for (const [what, packet] of requests) {
+    const answer = await exchange(client, port, packet);
+    if (!answer) throw new Error(`no answer to ${what}`);
+    t.ok(answer.bytes.length <= Math.max(packet.length, smallest), `${what}: ${answer.bytes.length} bytes for ${packet.length}`);
+    t.ok(parseBindingResponse(answer.bytes), `${what}: still a valid answer`);
+  }
+  const plain = await exchange(client, port, stunBindingRequest().packet);
+  const p = plain && parseBindingResponse(plain.bytes);
+  t.same(p?.kind === 'success' && [p.otherAddress, p.responseOrigin], [undefined, undefined], 'no OTHER-ADDRESS or RESPONSE-ORIGIN unasked');
+  const discovery = stunBindingRequest({ discovery: true }).packet;
+  const d = await exchange(client, port, discovery);
+  const dp = d && parseBindingResponse(d.bytes);
+  t.ok(dp?.kind === 'success' && dp.otherAddress && dp.responseOrigin, 'a discovery request gets both');
+  t.ok(d!.bytes.length <= discovery.length, 'and its answer is no bigger than it');
+});
+
+t.test('oversized requests are refused before decoding, and counted', async (t) => {
+  const server = await startTestServer({ stunPort: 0 });
+  t.teardown(() => server.close());
+  const client = await udpClient(t);
+  // 16k zero-length comprehension-optional attributes: valid STUN, costly to decode.
+  const big = request(Array.from({ length: 150 }, () => ({ type: 0x8055, value: Buffer.alloc(0) })));
+  t.ok(big.length > 548);
+  t.equal(await exchange(client, server.stun!.port, big, 300), undefined, 'no answer');
+  t.equal(server.metrics().stunRequests.too_large, 1, 'counted as too_large');
+  const ok = await exchange(client, server.stun!.port, stunBindingRequest().packet);
+  t.ok(ok, 'a normal request from the same source is still answered');
+});
+
+t.test('the source budget is spent before any decoding', async (t) => {
+  const server = await startTestServer({ stunPort: 0, stunRatePerIp: 1, stunBurstPerIp: 5 });
+  t.teardown(() => server.close());
+  const client = await udpClient(t);
+  const bad = Buffer.from(stunBindingRequest().packet);
+  bad[bad.length - 1]! ^= 0xff;
+  for (let i = 0; i < 30; i++) client.socket.send(bad, server.stun!.port, '127.0.0.1');
+  await sleep(200);
+  const counts = server.metrics().stunRequests;
+  t.ok((counts.bad_fingerprint ?? 0) <= 6, `only the budget is decoded (${counts.bad_fingerprint})`);
+  t.ok((counts.rate_limited ?? 0) >= 24, `the rest refused unread (${counts.rate_limited})`);
 });

@@ -40,7 +40,7 @@ t.test('wss and https with a certificate from files', async (t) => {
 
   const agent = await TestClient.connect(server.url, { ca });
   t.teardown(() => agent.close());
-  agent.send({ type: 'hello', v: 1 });
+  agent.send({ type: 'hello', v: 2 });
   t.equal((await agent.next((m) => m.type === 'welcome')).type, 'welcome', 'hello over wss');
 
   const status = await new Promise<number | undefined>((resolve, reject) => {

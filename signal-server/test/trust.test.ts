@@ -3,7 +3,7 @@
 // an attacker who knows the room id (as the operator does) cannot get a member accepted.
 import t from 'tap';
 import type WebSocket from 'ws';
-import { deriveRoom, openForRoom, sealForRoom, type RoomCredentials } from '../../shared/signal/room-key.js';
+import { deriveRoom, openForRoom, roomJoinProof, sealForRoom, type RoomCredentials } from '../../shared/signal/room-key.js';
 import { startTestServer, TestClient } from './helpers.js';
 
 /** Records every frame a client sends: exactly what reaches the server. */
@@ -34,9 +34,9 @@ t.test('the server routes sealed blobs it cannot read, and cannot forge', async 
   t.teardown(() => [alice, bob, mallory].forEach((c) => c!.close()));
   [alice, bob].forEach((c) => tap(c!.ws, wire));
 
-  alice!.send({ type: 'join', room: room.roomId, announce: sealForRoom(room, 'announce', Buffer.from(`alice ${ENDPOINT}`)) });
+  alice!.send({ type: 'join', room: room.roomId, announce: sealForRoom(room, 'announce', Buffer.from(`alice ${ENDPOINT}`)), ...roomJoinProof(room, alice!.nonce) });
   await alice!.next((m) => m.type === 'members');
-  bob!.send({ type: 'join', room: room.roomId, announce: sealForRoom(room, 'announce', Buffer.from('bob 198.51.100.9:4500')) });
+  bob!.send({ type: 'join', room: room.roomId, announce: sealForRoom(room, 'announce', Buffer.from('bob 198.51.100.9:4500')), ...roomJoinProof(room, bob!.nonce) });
   const seen = await bob!.next((m) => m.type === 'members');
   const joined = await alice!.next((m) => m.type === 'member-joined');
   t.equal(seen.type === 'members' && accept(room, seen.members[0]!.announce), `alice ${ENDPOINT}`, 'bob reads alice');
@@ -48,26 +48,25 @@ t.test('the server routes sealed blobs it cannot read, and cannot forge', async 
   t.equal(msg.type === 'message' && Buffer.from(openForRoom(room, 'message', msg.data)!.payload).toString(), `punch ${ENDPOINT} now`);
 
   const everything = wire.join('\n');
-  for (const secret of [NAME, SECRET, ENDPOINT, '198.51.100.9', Buffer.from(room.key).toString('base64'), Buffer.from(room.key).toString('hex')]) {
+  const keys = [room.key, room.joinSeed].flatMap((k) => ['base64', 'base64url', 'hex'].map((e) => Buffer.from(k).toString(e as BufferEncoding)));
+  for (const secret of [NAME, SECRET, ENDPOINT, '198.51.100.9', ...keys]) {
     t.notOk(everything.includes(secret), `the server never received ${JSON.stringify(secret)}`);
   }
   t.ok(everything.includes(room.roomId), 'only the opaque room id');
 
-  // Mallory knows the room id (the operator sees it) but not the secret.
+  // Mallory knows the room id (the operator sees it) and what crossed the wire, but not the secret.
   const guess = deriveRoom(NAME, 'password123');
-  mallory!.send({ type: 'join', room: room.roomId, announce: sealForRoom(guess, 'announce', Buffer.from('mallory 192.0.2.66:1')) });
-  const intruder = await alice!.next((m) => m.type === 'member-joined' && m.id === mallory!.id);
-  t.equal(intruder.type === 'member-joined' && accept(room, intruder.announce), undefined, 'a forged announcement is rejected by members');
+  mallory!.send({ type: 'join', room: room.roomId, announce: sealForRoom(guess, 'announce', Buffer.from('mallory 192.0.2.66:1')), ...roomJoinProof(guess, mallory!.nonce), ref: 'guess' });
+  const refused = await mallory!.next((m) => m.type === 'error' && m.ref === 'guess');
+  t.equal(refused.type === 'error' && refused.code, 'BAD_PROOF', 'a guessed secret does not admit');
   const stolen = seen.type === 'members' ? seen.members[0]!.announce : '';
-  mallory!.send({ type: 'update', room: room.roomId, announce: stolen });
-  const replay = await bob!.next((m) => m.type === 'member-update' && m.id === mallory!.id);
-  t.equal(
-    replay.type === 'member-update' && accept(room, replay.announce),
-    `alice ${ENDPOINT}`,
-    'a replayed announcement opens, but under the replayer\'s id: agents must key peers by the identity inside it',
-  );
+  mallory!.send({ type: 'update', room: room.roomId, announce: stolen, ref: 'replay' });
+  const notIn = await mallory!.next((m) => m.type === 'error' && m.ref === 'replay');
+  t.equal(notIn.type === 'error' && notIn.code, 'NOT_IN_ROOM', 'so she cannot replay announcements into it either');
+  await alice!.sync();
+  t.notOk(alice!.received.some((m) => (m.type === 'member-joined' || m.type === 'member-update') && m.id === mallory!.id), 'the members never hear of her');
   const otherRoom = deriveRoom('other', SECRET);
-  mallory!.send({ type: 'join', room: otherRoom.roomId, announce: stolen });
+  mallory!.send({ type: 'join', room: otherRoom.roomId, announce: stolen, ...roomJoinProof(otherRoom, mallory!.nonce) });
   await mallory!.next((m) => m.type === 'members' && m.room === otherRoom.roomId);
   t.equal(openForRoom(otherRoom, 'announce', stolen), undefined, 'an announcement moved to another room does not open there');
 });

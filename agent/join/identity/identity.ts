@@ -47,6 +47,18 @@ function makeDirectory(dir: string, depth: number): void {
 }
 
 /**
+ * A state directory others could write to would let them swap our key for theirs: refuse one
+ * that is group- or world-writable or owned by another user (root may use root's).
+ */
+function checkStateDirectory(dir: string): void {
+  const st = statSync(dir);
+  const mode = st.mode & 0o777;
+  if (mode & 0o022) throw new Error(`state directory ${dir} is writable by group or others (mode ${mode.toString(8)}); run chmod go-w ${dir}`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid) throw new Error(`state directory ${dir} belongs to uid ${st.uid}, not to us (uid ${uid}); choose another --state-dir`);
+}
+
+/**
  * Reads the identity from `stateDir`, or creates the directory (0700) and a new key (0600).
  * A key file others can read is tightened to 0600 with `onWarning`. Throws one clear line.
  */
@@ -57,6 +69,7 @@ export function loadOrCreateIdentity(stateDir: string, onWarning: (msg: string) 
   } catch (e) {
     throw new Error(`cannot create state directory ${stateDir}: ${reason(e)}`);
   }
+  checkStateDirectory(stateDir);
   let text: string | undefined;
   try {
     text = readFileSync(keyFile, 'utf8');

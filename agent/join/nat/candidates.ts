@@ -17,7 +17,8 @@ export interface Candidate {
 
 /**
  * False for addresses no peer could reach us at or that we must never probe: unspecified,
- * loopback, multicast, limited broadcast, IPv4 and IPv6 link-local (the latter need a zone).
+ * loopback, multicast, limited broadcast, IPv4 and IPv6 link-local (the latter need a zone), and
+ * 100::/64, where our relayed paths' virtual endpoints live (relay-endpoint.ts).
  */
 export function isProbeableAddress(address: string): boolean {
   const ip = parseIp(address);
@@ -31,6 +32,7 @@ export function isProbeableAddress(address: string): boolean {
   if (b.slice(0, 15).every((x) => x === 0) && b[15] === 1) return false;
   if (b[0] === 0xff) return false;
   if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return false;
+  if (b[0] === 0x01 && b.slice(1, 8).every((x) => x === 0)) return false;
   // IPv4-mapped forms must arrive as plain IPv4.
   return !(b.slice(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff);
 }

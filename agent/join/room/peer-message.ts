@@ -71,31 +71,77 @@ function parse(room: RoomCredentials, blob: string): OpenResult<{ message: PeerM
   return { ok: true, value: { message, issuedAt: opened.issuedAt } };
 }
 
-/** Checks directed messages: binding to both ids, freshness, and at-most-once delivery. */
+/** Replay memory per sender: far above what a member sends honestly (a few per minute). */
+export const MAX_SEEN_PER_MEMBER = 256;
+/** Bounds the replay memory however many ids have sent: (members per room) x per member. */
+export const MAX_SEEN = 64 * MAX_SEEN_PER_MEMBER;
+
+/** Says whether `memberId` is a member we know under `publicKey`. */
+export type MemberCheck = (memberId: string, publicKey: Buffer) => boolean;
+
+interface SeenEntry {
+  id: string;
+  from: string;
+  expires: number;
+}
+
+/**
+ * Checks directed messages: sender membership, binding to both ids, freshness, and at-most-once
+ * delivery. Membership comes before anything is remembered, each sender has a bounded share of
+ * the replay memory, and entries expire first-in first-out, so a flooding member costs O(1) per
+ * message and cannot push out what others sent.
+ */
 export class PeerMessageGuard {
-  /** Nonces of accepted blobs, until the blobs would be stale anyway. */
-  private readonly seen = new Map<string, number>();
+  private readonly seen = new Set<string>();
+  /** In expiry order: each expires a fixed time after it was accepted. */
+  private readonly queue: SeenEntry[] = [];
+  private head = 0;
+  private readonly perSender = new Map<string, number>();
 
   constructor(
     private readonly room: RoomCredentials,
+    private readonly isMember: MemberCheck,
     private readonly maxSkewMs = 60_000,
   ) {}
+
+  /** Entries held for replay detection. */
+  get size(): number {
+    return this.seen.size;
+  }
 
   check(fromId: string, ourId: string, blob: string, now = Date.now()): OpenResult<PeerMessage> {
     const r = parse(this.room, blob);
     if (!r.ok) return r;
     const { message, issuedAt } = r.value;
     if (message.from !== fromId || message.to !== ourId) return { ok: false, reason: 'wrong_member_id' };
+    if (!this.isMember(fromId, message.publicKey)) return { ok: false, reason: 'unknown_member' };
     if (Math.abs(issuedAt - now) > this.maxSkewMs) return { ok: false, reason: 'stale' };
-    this.sweep(now);
+    this.expire(now);
     // The first 36 base64 characters hold version, purpose and the random 24-byte nonce.
     const id = blob.slice(0, 36);
     if (this.seen.has(id)) return { ok: false, reason: 'replayed' };
-    this.seen.set(id, issuedAt + this.maxSkewMs);
+    const held = this.perSender.get(fromId) ?? 0;
+    if (held >= MAX_SEEN_PER_MEMBER || this.seen.size >= MAX_SEEN) return { ok: false, reason: 'flood' };
+    this.seen.add(id);
+    this.perSender.set(fromId, held + 1);
+    // A blob is fresh until issuedAt + skew <= now + 2 x skew: holding it that long from now
+    // keeps the queue in expiry order.
+    this.queue.push({ id, from: fromId, expires: now + 2 * this.maxSkewMs });
     return { ok: true, value: message };
   }
 
-  private sweep(now: number): void {
-    for (const [blob, expires] of this.seen) if (expires < now) this.seen.delete(blob);
+  private expire(now: number): void {
+    while (this.head < this.queue.length && this.queue[this.head]!.expires < now) {
+      const e = this.queue[this.head++]!;
+      this.seen.delete(e.id);
+      const held = (this.perSender.get(e.from) ?? 1) - 1;
+      if (held <= 0) this.perSender.delete(e.from);
+      else this.perSender.set(e.from, held);
+    }
+    // Compact once the consumed prefix dominates: amortised O(1) per entry.
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
   }
 }

@@ -3,7 +3,7 @@
 // what the server sends to the parts that own it.
 import { randomBytes } from 'node:crypto';
 import type { ServerMessage, WelcomeMessage } from '../../../shared/signal/protocol.js';
-import type { RoomCredentials } from '../../../shared/signal/room-key.js';
+import { roomJoinProof, type RoomCredentials } from '../../../shared/signal/room-key.js';
 import type { Logger } from '../../../shared/log.js';
 import { MAX_CANDIDATES, type Candidate } from '../nat/candidates.js';
 import type { NatInfo } from '../room/announcement.js';
@@ -45,6 +45,8 @@ export class RoomSignalling {
   rttMs: number | undefined;
   lastAnnounceAt = 0;
   private joinSentAt = 0;
+  /** What our join proof signs on the current connection (its welcome's nonce). */
+  private joinNonce = '';
 
   constructor(private readonly c: DispatchContext) {}
 
@@ -56,6 +58,7 @@ export class RoomSignalling {
 
   onWelcome(w: WelcomeMessage): void {
     this.c.log.info('connected to the signal server', { memberId: w.id, serverId: w.serverId, seenAs: w.yourAddress, relayPort: w.relayPort, wsRelay: w.wsRelay });
+    this.joinNonce = w.nonce;
     this.c.welcomed(w);
     this.sendJoin();
   }
@@ -65,7 +68,7 @@ export class RoomSignalling {
     if (!id) return;
     this.joinSentAt = this.c.clock.now();
     this.lastAnnounceAt = this.joinSentAt;
-    this.c.signal.send({ type: 'join', room: this.c.room.roomId, announce: this.announcement(id), ref: 'join' });
+    this.c.signal.send({ type: 'join', room: this.c.room.roomId, announce: this.announcement(id), ...roomJoinProof(this.c.room, this.joinNonce), ref: 'join' });
   }
 
   announceUpdate(): void {
