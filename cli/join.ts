@@ -17,6 +17,8 @@ import { createLogger } from '../shared/log.js';
 import { parseEndpoint } from '../shared/net/address.js';
 import { isToken } from '../shared/signal/fields.js';
 import { parseInterfaceName } from './interface-name.js';
+import { domainForRoom, parseDnsDomain } from '../agent/join/names/name-table.js';
+import { DNS_CONFIG_MODES, type DnsConfigMode } from '../agent/join/names/resolver-config.js';
 
 export const DEFAULT_JOIN_INTERFACE = 'wgp2p0';
 const DEFAULT_KEEPALIVE = 25;
@@ -67,6 +69,13 @@ export const JOIN_OPTIONS = {
     help: 'also forward decrypted room traffic for members that have no direct path\nand no relay (the classic hub: it sees their plaintext; see README)',
   },
   metricsListen: { parse: named(parseEndpoint), value: 'IP:PORT', help: 'serve Prometheus metrics (relayed packets and bytes, paths) on /metrics' },
+  dnsDomain: { parse: named(parseDnsDomain), value: 'D', help: 'answer DNS for NAME.D on our room address (default: the room name)' },
+  dnsConfig: {
+    parse: check((t) => (DNS_CONFIG_MODES as readonly string[]).includes(t), `expected one of ${DNS_CONFIG_MODES.join(', ')}`),
+    default: 'auto',
+    value: 'HOW',
+    help: 'how the system resolver learns the domain: auto (resolvectl when systemd-resolved\nruns, else resolv-conf), resolvectl, resolv-conf (edits /etc/resolv.conf, restored\non exit), off',
+  },
   token: { parse: check(isToken, 'expected 1 to 256 characters'), value: 'T', help: "the server's access token, if it wants one" },
   ...LOG_OPTIONS,
 } satisfies Record<string, Option<unknown>>;
@@ -139,6 +148,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     bounce: v.bounce,
     hub: v.hub,
     metricsListen: v.metricsListen,
+    names: { domain: v.dnsDomain ?? domainForRoom(v.room), config: { mode: v.dnsConfig as DnsConfigMode, stateDir: v.stateDir, ifname: v.interface } },
   });
   return await new Promise<number>((resolve) => {
     const stop = (sig: string) => agent.close(`signal ${sig}`);

@@ -5,7 +5,7 @@ import { loadOptions } from '../shared/config/options.js';
 import { ConfigError } from '../shared/errors.js';
 import { CONTROL_OPTIONS } from './control-options.js';
 
-const USAGE = 'usage: wgp2p status [--interface IF] [--json]';
+const USAGE = 'usage: wgp2p status [PEER (name, DNS name, address or public key)] [--interface IF] [--json]';
 
 export async function runStatus(argv: string[]): Promise<number> {
   const args = loadOptions(CONTROL_OPTIONS, argv, {});
@@ -13,11 +13,26 @@ export async function runStatus(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (args.positional.length > 0) throw new ConfigError('usage', USAGE);
+  if (args.positional.length > 1) throw new ConfigError('usage', USAGE);
   const ifname = pickInterface(args.values.interface);
-  const status = (await controlRequest(ifname, { op: 'status' })) as DeviceStatus;
+  let status = (await controlRequest(ifname, { op: 'status' })) as DeviceStatus;
+  const peer = args.positional[0];
+  if (peer !== undefined) {
+    status = { ...status, peers: status.peers.filter((p) => isPeer(p, peer)) };
+    if (status.peers.length === 0) {
+      process.stderr.write(`wgp2p status: no member "${peer}" in the room\n`);
+      return 1;
+    }
+  }
   process.stdout.write(args.values.json ? JSON.stringify(status, null, 2) + '\n' : formatStatus(status));
   return 0;
+}
+
+/** PEER as `wgp2p ping` takes it: name, DNS name (NAME.DOMAIN or NAME, any case), address or key. */
+export function isPeer(p: DeviceStatus['peers'][number], ref: string): boolean {
+  const dns = p.dnsName?.toLowerCase();
+  const r = ref.toLowerCase().replace(/\.$/, '');
+  return p.name === ref || p.address === ref || p.publicKey === ref || (dns !== undefined && (dns === r || dns.split('.')[0] === r));
 }
 
 function ago(iso: string | undefined): string {
@@ -30,7 +45,7 @@ export function formatStatus(s: DeviceStatus): string {
   const lines = [`interface ${s.self.interface}  ${s.self.name ?? ''}  ${s.self.address ?? ''}  key ${s.self.publicKey ?? '(none)'}  port ${s.self.listenPort}`];
   for (const p of s.peers) {
     lines.push(
-      `  ${p.name ?? p.publicKey.slice(0, 10)}  ${p.address ?? '-'}  ${p.path ?? 'no path'}${p.relay ? ` (${p.relay})` : ''}  ${p.endpoint ?? '-'}` +
+      `  ${p.name ?? p.publicKey.slice(0, 10)}${p.dnsName ? ` (${p.dnsName})` : ''}  ${p.address ?? '-'}  ${p.path ?? 'no path'}${p.relay ? ` (${p.relay})` : ''}  ${p.endpoint ?? '-'}` +
         `  rtt ${p.rttMs === undefined ? '-' : `${p.rttMs} ms`}  handshake ${ago(p.lastHandshake)}  rx ${p.rxBytes} tx ${p.txBytes}`,
     );
   }

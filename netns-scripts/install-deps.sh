@@ -7,7 +7,7 @@ export PATH="$PATH:/usr/sbin:/sbin"
 
 PACKAGES=(wireguard-go wireguard-tools iperf3 iproute2 iptables nftables conntrack systemd
   iputils-ping tcpdump tshark procps psmisc kmod ca-certificates openssl util-linux
-  miniupnpd-nftables)  # the binary alone: the `miniupnpd` package adds a system service the lab does not want
+  miniupnpd-nftables dnsutils)  # the binary alone: the `miniupnpd` package adds a system service the lab does not want
 
 missing() {
   local pkg status

@@ -5,6 +5,8 @@ import type { Device } from '../wireguard/device.js';
 
 export interface PeerStatus {
   name: string | undefined;
+  /** Its DNS name in the room (join agents answering DNS). */
+  dnsName?: string;
   publicKey: string;
   address: string | undefined;
   /** How packets reach the peer: 'direct' when it has an endpoint, else undefined (not reachable yet). */
@@ -21,7 +23,7 @@ export interface PeerStatus {
 }
 
 export interface DeviceStatus {
-  self: { name: string | undefined; publicKey: string | undefined; address: string | undefined; interface: string; listenPort: number };
+  self: { dnsName?: string; name: string | undefined; publicKey: string | undefined; address: string | undefined; interface: string; listenPort: number };
   peers: PeerStatus[];
   /** Drop and event counters by reason (malformed, replay, bad mac1, cookie replies, ...). */
   counters: Record<string, number>;

@@ -32,6 +32,8 @@ import { JoinTicker } from './tick.js';
 import { StunService } from './nat/stun-service.js';
 import type { JoinPorts } from './ports.js';
 import { useServerRelays } from './paths/relay/server-relays.js';
+import { RoomNames, type NamesOptions } from './names/room-names.js';
+import type { NamedMember } from './names/name-table.js';
 
 export interface JoinAgentOptions {
   name: string;
@@ -47,6 +49,8 @@ export interface JoinAgentOptions {
   /** Forward decrypted room traffic for members that have no other path (`--hub`). */
   hub?: boolean;
   relayTiming?: Partial<RelayTiming>;
+  /** Answer DNS for the room's names (needs ports.dns). */
+  names?: NamesOptions;
 }
 
 export class JoinAgent {
@@ -65,6 +69,7 @@ export class JoinAgent {
   readonly stun: StunClient;
   readonly datagrams: DatagramInput;
   readonly stunService: StunService;
+  readonly names: RoomNames | undefined;
   private readonly ticker: JoinTicker;
   /** Our member id at the server, kept while offline: bounces still know us by it. */
   private lastMemberId: string | undefined;
@@ -111,7 +116,8 @@ export class JoinAgent {
     });
     const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log);
     const membersChanged = () => this.own.resolve();
-    this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, log, moved: () => this.signalling.announceUpdate() }, address);
+    this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, log, moved: () => this.addressMoved() }, address);
+    this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => this.namedMembers(), now: () => clock.now(), count, log }) : undefined;
     this.lifecycle = new MemberLifecycle({
       members: this.members,
       guard: new AnnouncementGuard(room, o.identity.publicKey),
@@ -152,7 +158,7 @@ export class JoinAgent {
     this.datagrams = new DatagramInput({ stun: this.stun, paths: this.paths, links: this.links, relayed: this.relayed, bounce: this.bounce, clock, count });
     this.stunService = new StunService({ local: this.local, paths: this.paths, resolve: ports.resolveStun, port: ports.stunPort, log, announceUpdate: () => this.signalling.announceUpdate() });
     this.ticker = new JoinTicker({ clock, log, members: this.members, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
-    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, self: () => ({ name: o.name, address: this.own.address }) });
+    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)) }), names: () => this.names?.names });
   }
 
   get address(): string {
@@ -163,6 +169,7 @@ export class JoinAgent {
   async begin(serverUrl: string, roomName: string): Promise<void> {
     await this.ports.tunnel.addRoute(formatSubnet(this.o.subnet)).catch((e: Error) => this.o.log.debug('room route not replaced', { error: e.message }));
     await this.stunService.begin();
+    await this.names?.listen(this.address);
     this.o.log.info('joining', { room: roomName, server: serverUrl, name: this.o.name, address: this.address, publicKey: formatKey(this.o.identity.publicKey), candidates: describe(this.local.list()) });
     this.ports.signal.start({
       welcome: (w) => this.guarded('welcome', () => this.signalling.onWelcome(w)),
@@ -176,6 +183,17 @@ export class JoinAgent {
     });
     this.ticker.start();
     this.stunService.discoverNat();
+  }
+
+  private addressMoved(): void {
+    this.signalling.announceUpdate();
+    void this.names?.listen(this.own.address);
+  }
+
+  /** The room's members for DNS, ourselves included. */
+  private namedMembers(): NamedMember[] {
+    const self = { key: formatKey(this.o.identity.publicKey), name: this.o.name, address: this.own.address };
+    return [self, ...this.members.all().map((m) => ({ key: m.key, name: m.name, address: m.address }))];
   }
 
   private onWelcome(w: WelcomeMessage): void {
@@ -216,6 +234,7 @@ export class JoinAgent {
     this.ports.signal.close();
     this.paths.close();
     this.stun.close();
+    this.names?.close();
     this.ports.tunnel.close(reason);
   }
 }

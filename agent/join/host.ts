@@ -15,6 +15,8 @@ import { candidateAddress } from './room/room-address.js';
 import type { BackoffPolicy } from './signalling/backoff.js';
 import { SignalClient } from './signalling/signal-client.js';
 import { systemJoinClock, type TunnelPort } from './ports.js';
+import { dnsSockets } from './names/dns-sockets.js';
+import { restoreLeftover } from './names/resolver-config.js';
 
 export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
   roomName: string;
@@ -56,6 +58,8 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
   roomReady.catch(() => undefined); // awaited below; this only keeps it from counting as unhandled meanwhile
   setImmediate(warmUpSignatures);
   const address = o.fixedAddress ?? candidateAddress(o.identity.publicKey, o.subnet, 0);
+  // A resolv.conf a crashed run left changed goes back first, whatever --dns-config says now.
+  if (o.names?.config) restoreLeftover(o.names.config.stateDir, o.log);
   let agent: JoinAgent | undefined;
   const tunnel = await Tunnel.start({
     ifname: o.ifname,
@@ -100,6 +104,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     clock: systemJoinClock,
     tunnel: port,
     signal,
+    dns: dnsSockets,
     stunPort: o.stunPort,
     resolveStun: (p) => resolveStunServer(o.serverUrl, p),
   }, address);

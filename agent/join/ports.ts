@@ -7,6 +7,7 @@ import type { FilteringProbe } from '../../shared/stun/discovery.js';
 import type { ClientMessage } from '../../shared/signal/index.js';
 import type { Clock } from '../wireguard/device.js';
 import type { SignalHandlers } from './signalling/signal-client.js';
+import type { DnsPort } from './names/dns-port.js';
 
 export type TimerHandle = unknown;
 
@@ -79,4 +80,6 @@ export interface JoinPorts {
   /** For in-memory networks: our interfaces, and the NAT filtering probe. */
   interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]>;
   probeFiltering?: FilteringProbe;
+  /** UDP and TCP sockets for the room's DNS (names/). */
+  dns?: DnsPort;
 }

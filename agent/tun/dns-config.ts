@@ -83,7 +83,7 @@ function once(method: DnsMethod, undo: () => Promise<unknown>): AppliedDns {
   return { method, undo: () => (done ??= undo().then(() => undefined)) };
 }
 
-function findBinary(name: string): string | undefined {
+export function findBinary(name: string): string | undefined {
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean).concat(FALLBACK_DIRS);
   for (const dir of dirs) {
     try {
@@ -96,7 +96,7 @@ function findBinary(name: string): string | undefined {
   return undefined;
 }
 
-function run(cmd: string, args: string[], input?: string): Promise<void> {
+export function run(cmd: string, args: string[], input?: string): Promise<void> {
   const bin = findBinary(cmd);
   if (!bin) return Promise.reject(new Error(`${cmd} was not found on PATH`));
   return new Promise((resolve, reject) => {

@@ -9,6 +9,8 @@ import { cliPath } from './wgp2p-tunnel.js';
 
 export interface JoinPeerStatus {
   name?: string;
+  /** Its name in the room's DNS, e.g. bob.office. */
+  dnsName?: string;
   publicKey: string;
   address?: string;
   path?: 'direct' | 'relay';
@@ -22,7 +24,7 @@ export interface JoinPeerStatus {
 }
 
 export interface JoinStatus {
-  self: { name?: string; publicKey?: string; address?: string; interface: string; listenPort: number };
+  self: { name?: string; dnsName?: string; publicKey?: string; address?: string; interface: string; listenPort: number };
   peers: JoinPeerStatus[];
   counters: Record<string, number>;
 }

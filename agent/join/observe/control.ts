@@ -11,6 +11,7 @@ import { hubPathInfo } from '../roles/hub.js';
 import type { RoomMembers } from '../room/room-members.js';
 import type { SignallingPort } from '../ports.js';
 import { joinStatus } from './join-status.js';
+import type { NameTable } from '../names/name-table.js';
 
 export interface ControlContext {
   members: RoomMembers;
@@ -20,7 +21,9 @@ export interface ControlContext {
   bounce: Bounce | undefined;
   signal: Pick<SignallingPort, 'stats'>;
   counters: Map<string, number>;
-  self(): { name: string; address: string };
+  self(): { name: string; address: string; dnsName?: string };
+  /** The room's DNS names, when the agent answers DNS. */
+  names?(): NameTable | undefined;
 }
 
 export class JoinControl {
@@ -31,7 +34,7 @@ export class JoinControl {
     const s = c.signal.stats;
     const signal = { signal_connects: s.welcomes, signal_attempts: s.attempts, signal_invalid_frames: s.invalidFrames };
     const counters = { ...Object.fromEntries(c.counters), ...signal, ...c.bounce?.counters() };
-    return joinStatus(base, c.self(), c.members, (m) => c.relayed.info(m) ?? hubPathInfo(c.members, m), counters);
+    return joinStatus(base, c.self(), c.members, (m) => c.relayed.info(m) ?? hubPathInfo(c.members, m), counters, undefined, c.names?.());
   }
 
   /** `wgp2p ping PEER`: one disco probe on the peer's current path. */
@@ -39,7 +42,7 @@ export class JoinControl {
     const c = this.c;
     const ref = req.peer;
     if (typeof ref !== 'string' || ref.length === 0 || ref.length > 128) throw new Error('ping needs {"peer": NAME|ADDRESS|PUBLIC-KEY}');
-    const m = c.members.find(ref);
+    const m = c.members.find(ref) ?? this.byDnsName(ref);
     if (!m) throw new Error(`no member "${ref}" in the room`);
     if (m.viaHub) throw new Error(`${m.name} is reached through the hub: no path of our own to probe`);
     if (!c.arbiters.hasDirect(m)) {
@@ -51,6 +54,12 @@ export class JoinControl {
     }
     const r = await c.paths.ping(m);
     return { name: m.name, address: m.address, publicKey: m.key, endpoint: formatEndpoint(r.endpoint), path: 'direct', rttMs: r.rttMs };
+  }
+
+  /** A member by its DNS name, NAME.DOMAIN or the bare label. */
+  private byDnsName(ref: string) {
+    const e = this.c.names?.()?.lookup(ref, true);
+    return e && this.c.members.find(e.key);
   }
 
   /** Members by the path we have to them, for metrics. */

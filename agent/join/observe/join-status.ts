@@ -5,6 +5,7 @@ import type { DeviceStatus } from '../../daemon/status.js';
 import { RELAY_ENDPOINT_TEXT } from '../paths/relay/relay-endpoint.js';
 import type { RelayedPathInfo } from '../paths/relay/relay-paths.js';
 import type { Member, RoomMembers } from '../room/room-members.js';
+import type { NameTable } from '../names/name-table.js';
 
 /** A WireGuard handshake this recent still counts as a working direct path. */
 const HANDSHAKE_FRESH_MS = 180_000;
@@ -12,6 +13,7 @@ const HANDSHAKE_FRESH_MS = 180_000;
 export interface SelfInfo {
   name: string;
   address: string;
+  dnsName?: string;
 }
 
 export function joinStatus(
@@ -21,12 +23,15 @@ export function joinStatus(
   relayed: (m: Member) => RelayedPathInfo | undefined,
   counters: Record<string, number>,
   wallNow = Date.now(),
+  names?: NameTable,
 ): DeviceStatus {
   return {
-    self: { ...base.self, name: self.name, address: self.address },
+    self: { ...base.self, name: self.name, address: self.address, ...(self.dnsName && { dnsName: self.dnsName }) },
     peers: base.peers.map((p) => {
       const m = members.find(p.publicKey);
       if (!m) return p;
+      const dnsName = names?.fqdn(m.key);
+      if (dnsName) p = { ...p, dnsName };
       const active = m.finder.active;
       const relay = active ? undefined : relayed(m);
       if (relay) return { ...p, name: m.name, address: m.address, path: 'relay', relay: relay.relay, endpoint: relay.endpoint, rttMs: relay.rttMs };

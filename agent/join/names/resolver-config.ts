@@ -1,0 +1,114 @@
+// Tells the system resolver about the room's domain. systemd-resolved (resolvectl): our address
+// as the DNS server of our interface with "~DOMAIN" as its routing domain, so only room names
+// come to us; the link's settings go with the interface. Otherwise (resolv-conf) /etc/resolv.conf
+// gets our nameserver first and DOMAIN first in its search list, written in place (it may be a
+// bind mount, as under `ip netns exec`), the old text kept in the state directory: restored when
+// we stop, or on the next start after a crash.
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../../../shared/log.js';
+import { findBinary, RESOLV_CONF, run as runCommand } from '../../tun/dns-config.js';
+
+export const DNS_CONFIG_MODES = ['auto', 'resolvectl', 'resolv-conf', 'off'] as const;
+export type DnsConfigMode = (typeof DNS_CONFIG_MODES)[number];
+const RESOLVED_RUNTIME_DIR = '/run/systemd/resolve';
+const BACKUP_FILE = 'dns-resolv-conf.json';
+const MARKER = '# wgp2p join';
+
+export interface ResolverSetup {
+  readonly method: 'resolvectl' | 'resolv-conf';
+  /** Takes the settings back; safe to call more than once. */
+  undo(): void;
+}
+
+export interface ResolverOptions {
+  mode: DnsConfigMode;
+  ifname: string;
+  address: string;
+  domain: string;
+  stateDir: string;
+  log: Logger;
+  resolvConf?: string;
+}
+
+interface Backup {
+  path: string;
+  /** null: there was no file. */
+  previous: string | null;
+  written: string;
+}
+
+/** auto: systemd-resolved when it runs, else resolv.conf (what Tailscale's MagicDNS does too). */
+export function detectResolver(): 'resolvectl' | 'resolv-conf' {
+  return findBinary('resolvectl') && existsSync(RESOLVED_RUNTIME_DIR) ? 'resolvectl' : 'resolv-conf';
+}
+
+/** resolv.conf with our nameserver first and DOMAIN first in the (single: glibc reads the last) search line. */
+export function resolvConfWithRoom(previous: string, address: string, domain: string): string {
+  const lines = previous.split('\n');
+  const search = lines.filter((l) => /^\s*(search|domain)\s/.test(l)).flatMap((l) => l.trim().split(/\s+/).slice(1));
+  const rest = lines.filter((l) => !/^\s*(search|domain)\s/.test(l) && !l.startsWith(MARKER));
+  const domains = [domain, ...search.filter((d) => d !== domain)];
+  const body = rest.join('\n').replace(/^\n+/, '');
+  return `${MARKER}: room names under ${domain}; the old text comes back when it stops\nnameserver ${address}\nsearch ${domains.join(' ')}\n${body}${body.endsWith('\n') || body === '' ? '' : '\n'}`;
+}
+
+/** Puts back a resolv.conf a crashed agent left (its backup is in `stateDir`); true if there was one. */
+export function restoreLeftover(stateDir: string, log: Logger): boolean {
+  const file = join(stateDir, BACKUP_FILE);
+  let backup: Backup;
+  try {
+    backup = JSON.parse(readFileSync(file, 'utf8')) as Backup;
+  } catch {
+    return false;
+  }
+  try {
+    const current = existsSync(backup.path) ? readFileSync(backup.path, 'utf8') : undefined;
+    if (current !== backup.written) log.warn('resolv.conf changed since we wrote it: left as it is', { path: backup.path });
+    else if (backup.previous === null) unlinkSync(backup.path);
+    else writeFileSync(backup.path, backup.previous);
+  } catch (e) {
+    log.warn('could not restore resolv.conf', { path: backup.path, error: (e as Error).message });
+  }
+  unlinkSync(file);
+  return true;
+}
+
+export async function configureResolver(o: ResolverOptions): Promise<ResolverSetup | undefined> {
+  if (o.mode === 'off') return undefined;
+  const how = o.mode === 'auto' ? detectResolver() : o.mode;
+  if (how === 'resolvectl') {
+    await runCommand('resolvectl', ['dns', o.ifname, o.address]);
+    await runCommand('resolvectl', ['domain', o.ifname, `~${o.domain}`]);
+    let done = false;
+    return {
+      method: how,
+      undo: () => {
+        if (done) return;
+        done = true;
+        void runCommand('resolvectl', ['revert', o.ifname]).catch(() => undefined);
+      },
+    };
+  }
+  const path = o.resolvConf ?? RESOLV_CONF;
+  restoreLeftover(o.stateDir, o.log);
+  let previous: string | null = null;
+  try {
+    previous = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  const written = resolvConfWithRoom(previous ?? '', o.address, o.domain);
+  // The backup first: a crash between the two writes still leaves a way back.
+  writeFileSync(join(o.stateDir, BACKUP_FILE), JSON.stringify({ path, previous, written } satisfies Backup), { mode: 0o600 });
+  writeFileSync(path, written);
+  let done = false;
+  return {
+    method: how,
+    undo: () => {
+      if (done) return;
+      done = true;
+      restoreLeftover(o.stateDir, o.log);
+    },
+  };
+}
