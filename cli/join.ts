@@ -66,6 +66,12 @@ export const JOIN_OPTIONS = {
     default: false,
     help: 'also forward decrypted room traffic for members that have no direct path\nand no relay (the classic hub: it sees their plaintext; see README)',
   },
+  portmap: {
+    parse: parseBool,
+    boolean: true,
+    default: true,
+    help: 'ask the gateway (PCP, NAT-PMP, UPnP IGD) to map our WireGuard port and\nannounce the mapping as a candidate (--no-portmap: never ask)',
+  },
   metricsListen: { parse: named(parseEndpoint), value: 'IP:PORT', help: 'serve Prometheus metrics (relayed packets and bytes, paths) on /metrics' },
   token: { parse: check(isToken, 'expected 1 to 256 characters'), value: 'T', help: "the server's access token, if it wants one" },
   ...LOG_OPTIONS,
@@ -136,6 +142,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     bounce: v.bounce,
     hub: v.hub,
     metricsListen: v.metricsListen,
+    portmap: v.portmap,
   });
   return await new Promise<number>((resolve) => {
     const stop = (sig: string) => agent.close(`signal ${sig}`);

@@ -12,6 +12,8 @@ const HANDSHAKE_FRESH_MS = 180_000;
 export interface SelfInfo {
   name: string;
   address: string;
+  /** Our portmap candidate, ip:port. */
+  portmap?: string;
 }
 
 export function joinStatus(
@@ -23,7 +25,7 @@ export function joinStatus(
   wallNow = Date.now(),
 ): DeviceStatus {
   return {
-    self: { ...base.self, name: self.name, address: self.address },
+    self: { ...base.self, name: self.name, address: self.address, ...(self.portmap && { portmap: self.portmap }) },
     peers: base.peers.map((p) => {
       const m = members.find(p.publicKey);
       if (!m) return p;
