@@ -30,20 +30,23 @@ t.test('a symmetric NAT with miniupnpd: the mapped member is reached directly', 
     await t.test(protocol, async (t) => {
       const mp = await miniupnpdSite(lab, `jp${protocol.slice(0, 2)}`, { nat: 'symmetric', protocol });
       const host = mp.site.hosts[0]!;
-      const check = JSON.parse((await host.exec('node', [cliPath(), 'netcheck', '--server', server.url, '--json'], { timeoutMs: 30_000 })).stdout) as { portmap: Record<string, unknown> };
+      // netcheck runs while the agents start: it only probes the gateway, it maps nothing.
+      const netcheck = host.exec('node', [cliPath(), 'netcheck', '--server', server.url, '--json'], { timeoutMs: 30_000 });
+      const base = { room: `portmap-${i}`, server: server.url, secret: SECRET };
+      const [a, b] = await Promise.all([
+        startJoinAgent(host, { ...base, name: `pm-${protocol}`, ifname: `jp${i}a` }),
+        startJoinAgent(peerSite.hosts[0]!, { ...base, name: `sy-${protocol}`, ifname: `jp${i}b` }),
+      ]);
+      t.teardown(() => Promise.all([a.stop(), b.stop()]));
+      const check = JSON.parse((await netcheck).stdout) as { portmap: Record<string, unknown> };
       const gateway = mp.site.hostAddresses[0]!.replace(/\.\d+$/, '.1');
       t.strictSame(check.portmap, { gateway, pcp: protocol === 'pcp', natpmp: protocol === 'natpmp', upnp: protocol === 'upnp' }, `netcheck: the gateway speaks ${protocol} only`);
 
-      const base = { room: `portmap-${i}`, server: server.url, secret: SECRET };
-      const a = await startJoinAgent(host, { ...base, name: `pm-${protocol}`, ifname: `jp${i}a` });
-      t.teardown(() => a.stop());
       const mapped = await waitFor(async () => (await a.status()).self.portmap, { timeoutMs: MAPPING_TIMEOUT_MS, what: `a ${protocol} mapping in status` });
       t.equal(mapped.split(':')[0], mp.site.wanAddress, `status shows the mapping ${mapped} on the router's WAN address`);
       const port = mapped.split(':')[1];
       t.match(await mp.redirects(), new RegExp(`dport ${port} dnat`), 'miniupnpd holds the DNAT rule');
 
-      const b = await startJoinAgent(peerSite.hosts[0]!, { ...base, name: `sy-${protocol}`, ifname: `jp${i}b` });
-      t.teardown(() => b.stop());
       const addressA = (await a.status()).self.address!;
       const addressB = (await b.status()).self.address!;
       await firstPing(peerSite.hosts[0]!, addressA, DIRECT_TIMEOUT_MS);
