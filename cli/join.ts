@@ -68,6 +68,12 @@ export const JOIN_OPTIONS = {
     default: false,
     help: 'also forward decrypted room traffic for members that have no direct path\nand no relay (the classic hub: it sees their plaintext; see README)',
   },
+  portmap: {
+    parse: parseBool,
+    boolean: true,
+    default: true,
+    help: 'ask the gateway (PCP, NAT-PMP, UPnP IGD) to map our WireGuard port and\nannounce the mapping as a candidate (--no-portmap: never ask)',
+  },
   metricsListen: { parse: named(parseEndpoint), value: 'IP:PORT', help: 'serve Prometheus metrics (relayed packets and bytes, paths) on /metrics' },
   dnsDomain: { parse: named(parseDnsDomain), value: 'D', help: 'answer DNS for NAME.D on our room address (default: the room name)' },
   dnsConfig: {
@@ -149,6 +155,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     hub: v.hub,
     metricsListen: v.metricsListen,
     names: { domain: v.dnsDomain ?? domainForRoom(v.room), config: { mode: v.dnsConfig as DnsConfigMode, stateDir: v.stateDir, ifname: v.interface } },
+    portmap: v.portmap,
   });
   return await new Promise<number>((resolve) => {
     const stop = (sig: string) => agent.close(`signal ${sig}`);

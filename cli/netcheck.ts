@@ -2,6 +2,7 @@
 // from a signal server (no tunnel needed, no root needed).
 import { netcheck, type NetcheckReport } from '../agent/join/nat/netcheck.js';
 import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/nat/stun-server.js';
+import { PROTOCOLS, type PortmapProtocol, type ProbeResult } from '../agent/portmap/index.js';
 import { loadOptions, type Option } from '../shared/config/options.js';
 import { asText, integer, parseBool } from '../shared/config/values.js';
 import { ConfigError } from '../shared/errors.js';
@@ -13,6 +14,8 @@ const NETCHECK_OPTIONS = {
   stunPort: { parse: integer(1, 65535), default: DEFAULT_STUN_PORT, value: 'P', help: `its STUN port (default ${DEFAULT_STUN_PORT})` },
   json: { parse: parseBool, boolean: true, default: false, help: 'the report as JSON' },
 } satisfies Record<string, Option<unknown>>;
+
+const PROTOCOL_NAMES: Record<PortmapProtocol, string> = { pcp: 'PCP', natpmp: 'NAT-PMP', upnp: 'UPnP IGD' };
 
 const MAPPING_WORDS: Record<string, string> = {
   'endpoint-independent': 'endpoint-independent (one public port for every destination: hole punching works)',
@@ -38,6 +41,12 @@ export async function runNetcheck(argv: string[]): Promise<number> {
   return r.mapped ? 0 : 1;
 }
 
+function portmapText(p: ProbeResult): string {
+  if (!p.gateway) return 'no default gateway';
+  const spoken = PROTOCOLS.filter((k) => p[k]).map((k) => PROTOCOL_NAMES[k]);
+  return `${spoken.length ? spoken.join(', ') : 'none'} (gateway ${p.gateway})`;
+}
+
 function format(r: NetcheckReport): string {
   const ms = (v: number | undefined) => (v === undefined ? 'no answer' : `${v} ms`);
   const lines = [
@@ -47,6 +56,7 @@ function format(r: NetcheckReport): string {
     `mapping       ${MAPPING_WORDS[r.mapping]}`,
     `filtering     ${r.filtering}`,
     `hairpinning   ${r.hairpinning === 'unknown' ? 'unknown' : r.hairpinning ? 'yes' : 'no'}`,
+    `port mapping  ${portmapText(r.portmap)}`,
     `IPv6          ${r.ipv6.hostAddresses.length ? `${r.ipv6.hostAddresses.join(', ')}${r.ipv6.mapped ? `; the server sees ${r.ipv6.mapped}` : ''}` : 'no global IPv6 address'}`,
   ];
   for (const p of r.problems) lines.push(`problem       ${p}`);

@@ -42,7 +42,7 @@ function ago(iso: string | undefined): string {
 }
 
 export function formatStatus(s: DeviceStatus): string {
-  const lines = [`interface ${s.self.interface}  ${s.self.name ?? ''}  ${s.self.address ?? ''}  key ${s.self.publicKey ?? '(none)'}  port ${s.self.listenPort}`];
+  const lines = [`interface ${s.self.interface}  ${s.self.name ?? ''}  ${s.self.address ?? ''}  key ${s.self.publicKey ?? '(none)'}  port ${s.self.listenPort}${s.self.portmap ? `  portmap ${s.self.portmap}` : ''}`];
   for (const p of s.peers) {
     lines.push(
       `  ${p.name ?? p.publicKey.slice(0, 10)}${p.dnsName ? ` (${p.dnsName})` : ''}  ${p.address ?? '-'}  ${p.path ?? 'no path'}${p.relay ? ` (${p.relay})` : ''}  ${p.endpoint ?? '-'}` +

@@ -23,7 +23,12 @@ export interface PeerStatus {
 }
 
 export interface DeviceStatus {
-  self: { dnsName?: string; name: string | undefined; publicKey: string | undefined; address: string | undefined; interface: string; listenPort: number };
+  self: {
+    dnsName?: string;
+    name: string | undefined; publicKey: string | undefined; address: string | undefined; interface: string; listenPort: number;
+    /** A join agent's port mapping on its gateway (ip:port), when one is granted. */
+    portmap?: string;
+  };
   peers: PeerStatus[];
   /** Drop and event counters by reason (malformed, replay, bad mac1, cookie replies, ...). */
   counters: Record<string, number>;

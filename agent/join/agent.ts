@@ -3,7 +3,7 @@
 // over three ports (ports.ts: a clock, the tunnel, the signalling connection) and feeds them the
 // inputs: server frames, datagrams and the clock's ticks. host.ts plugs in the real ports. The
 // server going away only pauses discovery of new members: tunnels, paths and heartbeats carry on.
-import type { Endpoint } from '../../shared/net/address.js';
+import { formatEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { formatKey } from '../../shared/keys.js';
 import type { WelcomeMessage } from '../../shared/signal/protocol.js';
 import type { RoomCredentials } from '../../shared/signal/room-key.js';
@@ -74,6 +74,7 @@ export class JoinAgent {
   /** Our member id at the server, kept while offline: bounces still know us by it. */
   private lastMemberId: string | undefined;
   private closed = false;
+  private closing: Promise<void> = Promise.resolve();
 
   constructor(
     readonly o: JoinAgentOptions,
@@ -158,7 +159,7 @@ export class JoinAgent {
     this.datagrams = new DatagramInput({ stun: this.stun, paths: this.paths, links: this.links, relayed: this.relayed, bounce: this.bounce, clock, count });
     this.stunService = new StunService({ local: this.local, paths: this.paths, resolve: ports.resolveStun, port: ports.stunPort, log, announceUpdate: () => this.signalling.announceUpdate() });
     this.ticker = new JoinTicker({ clock, log, members: this.members, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
-    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)) }), names: () => this.names?.names });
+    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)), portmap: this.local.portmapEndpoint && formatEndpoint(this.local.portmapEndpoint) }), names: () => this.names?.names });
   }
 
   get address(): string {
@@ -183,6 +184,14 @@ export class JoinAgent {
     });
     this.ticker.start();
     this.stunService.discoverNat();
+    this.ports.portmap?.start(this.ports.tunnel.listenPort, (e) => this.guarded('port mapping', () => this.onPortmap(e)));
+  }
+
+  /** The gateway granted, moved or lost our mapping: a candidate of its own, announced at once. */
+  private onPortmap(external: Endpoint | undefined): void {
+    if (this.closed || !this.local.setPortmap(external)) return;
+    this.o.log.info(external ? 'port mapping up' : 'port mapping gone', { ...(external && { mapped: formatEndpoint(external) }), candidates: describe(this.local.list()) });
+    this.signalling.announceUpdate();
   }
 
   private addressMoved(): void {
@@ -226,9 +235,11 @@ export class JoinAgent {
     this.counters.set(what, (this.counters.get(what) ?? 0) + 1);
   }
 
-  close(reason = 'closed'): void {
-    if (this.closed) return;
+  /** Stops everything; the promise settles once the gateway's mapping is deleted (if any). */
+  close(reason = 'closed'): Promise<void> {
+    if (this.closed) return this.closing;
     this.closed = true;
+    this.closing = this.ports.portmap?.close().catch((e: Error) => this.o.log.warn('port mapping not deleted', { error: e.message })) ?? Promise.resolve();
     this.ticker.stop();
     this.signalling.sayGoodbye(this.members.all());
     this.ports.signal.close();
@@ -236,5 +247,6 @@ export class JoinAgent {
     this.stun.close();
     this.names?.close();
     this.ports.tunnel.close(reason);
+    return this.closing;
   }
 }

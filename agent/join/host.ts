@@ -2,7 +2,8 @@
 // client, real timers, the control socket, hub forwarding and the metrics listener. The CLI calls
 // startJoin; everything the agent does lives behind the ports it is given here (agent.ts).
 import type { Server } from 'node:http';
-import type { Endpoint } from '../../shared/net/address.js';
+import { makeEndpoint, type Endpoint } from '../../shared/net/address.js';
+import { PortMapper } from '../portmap/index.js';
 import { deriveRoomAsync, type RoomCredentials } from '../../shared/signal/room-key.js';
 import { Tunnel } from '../daemon/tunnel.js';
 import { JoinAgent, type JoinAgentOptions } from './agent.js';
@@ -14,7 +15,7 @@ import { enableHubForwarding } from './roles/hub-forwarding.js';
 import { candidateAddress } from './room/room-address.js';
 import type { BackoffPolicy } from './signalling/backoff.js';
 import { SignalClient } from './signalling/signal-client.js';
-import { systemJoinClock, type TunnelPort } from './ports.js';
+import { systemJoinClock, type PortmapPort, type TunnelPort } from './ports.js';
 import { dnsSockets } from './names/dns-sockets.js';
 import { restoreLeftover } from './names/resolver-config.js';
 
@@ -34,6 +35,8 @@ export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
   uapiDir?: string;
   /** Serve Prometheus metrics on this address (`--metrics-listen`). */
   metricsListen?: Endpoint;
+  /** Ask the gateway for a port mapping (off with `--no-portmap`). */
+  portmap?: boolean;
 }
 
 /**
@@ -107,6 +110,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     dns: dnsSockets,
     stunPort: o.stunPort,
     resolveStun: (p) => resolveStunServer(o.serverUrl, p),
+    ...(o.portmap === false ? {} : { portmap: gatewayPortmap(o.log) }),
   }, address);
   let metrics: Server | undefined;
   const close = (reason = 'closed') => {
@@ -126,5 +130,19 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     close();
     throw e;
   }
-  return { agent: running, tunnel, close, onClosed: (cb) => tunnel.onClosed(cb) };
+  // Callers learn of the end once the gateway's mapping is deleted too (the process may exit then).
+  return { agent: running, tunnel, close, onClosed: (cb) => tunnel.onClosed((reason) => void running.close(reason).then(() => cb(reason))) };
+}
+
+/** The real port mapper (agent/portmap) behind the agent's port; its log lines at debug level. */
+function gatewayPortmap(log: JoinOptions['log']): PortmapPort {
+  let mapper: PortMapper | undefined;
+  return {
+    start(internalPort, changed) {
+      mapper = new PortMapper({ internalPort, log: (message) => log.debug(message) });
+      mapper.on('change', (m) => changed(m && makeEndpoint(m.externalAddress, m.externalPort)));
+      mapper.start();
+    },
+    close: () => mapper?.close() ?? Promise.resolve(),
+  };
 }

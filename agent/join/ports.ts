@@ -68,6 +68,17 @@ export interface SignallingPort {
   close(): void;
 }
 
+/**
+ * A port mapping of our WireGuard port on the default gateway (PCP, NAT-PMP or UPnP IGD), kept
+ * and renewed by the host (agent/portmap); an in-memory network fakes it.
+ */
+export interface PortmapPort {
+  /** Starts asking for a mapping of `internalPort`; `changed` gets its public endpoint, undefined when lost. */
+  start(internalPort: number, changed: (external: Endpoint | undefined) => void): void;
+  /** Stops renewing and deletes the mapping at the gateway (best effort). */
+  close(): Promise<void>;
+}
+
 /** Everything the agent gets from its host (host.ts, or an in-memory network in tests). */
 export interface JoinPorts {
   clock: JoinClock;
@@ -77,6 +88,8 @@ export interface JoinPorts {
   resolveStun(port: number): Promise<Endpoint>;
   /** The server's STUN port we start with (--stun-port; its welcome may name another). */
   stunPort: number;
+  /** Absent with --no-portmap. */
+  portmap?: PortmapPort;
   /** For in-memory networks: our interfaces, and the NAT filtering probe. */
   interfaces?: NodeJS.Dict<NetworkInterfaceInfo[]>;
   probeFiltering?: FilteringProbe;

@@ -24,7 +24,7 @@ export interface JoinPeerStatus {
 }
 
 export interface JoinStatus {
-  self: { name?: string; dnsName?: string; publicKey?: string; address?: string; interface: string; listenPort: number };
+  self: { name?: string; dnsName?: string; publicKey?: string; address?: string; interface: string; listenPort: number; portmap?: string };
   peers: JoinPeerStatus[];
   counters: Record<string, number>;
 }

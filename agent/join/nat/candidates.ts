@@ -1,12 +1,17 @@
-// Where a member can be reached: host addresses of its own interfaces ("lan") and the address its
-// NAT maps the WireGuard socket to, learned by STUN ("public"). Also the codec for candidates in
+// Where a member can be reached: host addresses of its own interfaces ("lan"), the address its
+// NAT maps the WireGuard socket to, learned by STUN ("public"), and the mapping the gateway granted
+// by PCP, NAT-PMP or UPnP ("portmap": open to any peer, even behind a symmetric NAT). Also the codec for candidates in
 // announcements, which checks every one: a candidate is a place we will send probes to.
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { formatEndpoint, makeEndpoint, parseEndpoint, type Endpoint } from '../../../shared/net/address.js';
 import { parseIp } from '../../../shared/net/ip-bytes.js';
 
-export type CandidateKind = 'lan' | 'public';
-export const CANDIDATE_KINDS: readonly CandidateKind[] = ['lan', 'public'];
+export type CandidateKind = 'lan' | 'public' | 'portmap';
+export const CANDIDATE_KINDS: readonly CandidateKind[] = ['lan', 'public', 'portmap'];
+/** Reachable from anywhere: a peer probes these before the others (portmap first, the most reliable). */
+export const PUBLIC_KINDS: readonly CandidateKind[] = ['portmap', 'public'];
+/** Room left after the host candidates for the public and portmap ones. */
+const NON_HOST_CANDIDATES = 2;
 /** More than any real host has; bounds what one announcement can make us probe. */
 export const MAX_CANDIDATES = 16;
 
@@ -61,6 +66,12 @@ export function parseCandidates(v: unknown): Candidate[] | undefined {
   return out;
 }
 
+/** Portmap candidates first, then public ones, then the rest, each group in its order. */
+export function publicFirst<T extends Pick<Candidate, 'kind'>>(list: readonly T[]): T[] {
+  const rank = (c: T) => { const i = PUBLIC_KINDS.indexOf(c.kind); return i < 0 ? PUBLIC_KINDS.length : i; };
+  return [...list].sort((a, b) => rank(a) - rank(b));
+}
+
 export function candidateKey(c: Candidate): string {
   return `${c.kind} ${formatEndpoint(c.endpoint)}`;
 }
@@ -96,7 +107,7 @@ export function hostCandidates(o: HostCandidateOptions): Candidate[] {
       if (info.family === 'IPv6' && !o.ipv6) continue;
       if (!isProbeableAddress(info.address) || o.excludeAddress?.(info.address)) continue;
       out.push({ kind: 'lan', endpoint: makeEndpoint(info.address, o.port) });
-      if (out.length === MAX_CANDIDATES - 2) return out; // leave room for the public ones
+      if (out.length === MAX_CANDIDATES - NON_HOST_CANDIDATES) return out;
     }
   }
   return out;

@@ -1,7 +1,7 @@
 // Our own reachable addresses, kept current: host addresses (re-read periodically, so a network
 // change is noticed) and the server-reflexive address of the WireGuard socket (STUN through the
-// socket itself). `refresh()` says whether anything changed, so the agent re-announces only then.
-import type { Endpoint } from '../../../shared/net/address.js';
+// socket itself), and the gateway's port mapping when it granted one. `refresh()` says whether anything changed, so the agent re-announces only then.
+import { sameEndpoint, type Endpoint } from '../../../shared/net/address.js';
 import type { NatInfo } from '../room/announcement.js';
 import { hostCandidates, sameCandidates, type Candidate, type HostCandidateOptions } from './candidates.js';
 import { endpointOfStun, type StunClient } from '../../../shared/stun/client.js';
@@ -22,16 +22,28 @@ export interface LocalCandidateOptions extends Omit<HostCandidateOptions, 'port'
 export class LocalCandidates {
   private host: Candidate[] = [];
   private reflexive: Endpoint | undefined;
+  private mapped: Endpoint | undefined;
   nat: NatInfo = { mapping: 'unknown', filtering: 'unknown' };
 
   constructor(private readonly o: LocalCandidateOptions) {}
 
   list(): Candidate[] {
     const out = [...this.host];
-    if (this.reflexive && !out.some((c) => c.endpoint.address === this.reflexive!.address && c.endpoint.port === this.reflexive!.port)) {
-      out.push({ kind: 'public', endpoint: this.reflexive });
-    }
+    const listed = (e: Endpoint) => out.some((c) => sameEndpoint(c.endpoint, e));
+    if (this.mapped && !listed(this.mapped)) out.push({ kind: 'portmap', endpoint: this.mapped });
+    if (this.reflexive && !listed(this.reflexive)) out.push({ kind: 'public', endpoint: this.reflexive });
     return out;
+  }
+
+  get portmapEndpoint(): Endpoint | undefined {
+    return this.mapped;
+  }
+
+  /** The gateway's mapping of our port (undefined: none): true when our candidates changed. */
+  setPortmap(endpoint: Endpoint | undefined): boolean {
+    const before = this.list();
+    this.mapped = endpoint;
+    return !sameCandidates(before, this.list());
   }
 
   get publicEndpoint(): Endpoint | undefined {

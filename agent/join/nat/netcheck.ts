@@ -1,7 +1,8 @@
 // `wgp2p netcheck`: what the network between this host and a signal server looks like, from a
 // fresh UDP socket: the mapped address, the NAT's mapping and filtering behaviour (RFC 5780,
 // with the server's alternate STUN port), hairpinning (does a datagram sent to our own mapped
-// address come back?), IPv6, and latency to the server (STUN and the WebSocket greeting).
+// address come back?), IPv6, latency to the server (STUN and the WebSocket greeting), and which
+// port-mapping protocols the default gateway speaks (PCP, NAT-PMP, UPnP IGD).
 import dgram, { type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
@@ -13,6 +14,12 @@ import { discoverNatBehaviour, type FilteringBehaviour, type MappingBehaviour } 
 import { stunQuery } from '../../../shared/stun/client.js';
 import { isProbeableAddress } from './candidates.js';
 import { resolveStunServer } from './stun-server.js';
+import { probePortMapping, type ProbeResult } from '../../portmap/index.js';
+
+export interface NetcheckOptions {
+  /** Default: ask the default gateway (agent/portmap). */
+  probePortmap?: () => Promise<ProbeResult>;
+}
 
 export interface NetcheckReport {
   server: string;
@@ -25,6 +32,8 @@ export interface NetcheckReport {
   hairpinning: boolean | 'unknown';
   ipv6: { hostAddresses: string[]; mapped?: string };
   latency: { stunMs?: number; websocketMs?: number };
+  /** The default gateway and the port-mapping protocols it answers. */
+  portmap: ProbeResult;
   /** What went wrong, in words (server unreachable, no UDP, ...). */
   problems: string[];
 }
@@ -112,16 +121,24 @@ function globalIpv6(): string[] {
     .map((i) => i!.address);
 }
 
-export async function netcheck(serverUrl: string, stunPort: number): Promise<NetcheckReport> {
-  const report: NetcheckReport = { server: serverUrl, stun: '', mapping: 'unknown', filtering: 'unknown', hairpinning: 'unknown', ipv6: { hostAddresses: globalIpv6() }, latency: {}, problems: [] };
+const NO_PORTMAP: ProbeResult = { gateway: undefined, pcp: false, natpmp: false, upnp: false };
+
+export async function netcheck(serverUrl: string, stunPort: number, o: NetcheckOptions = {}): Promise<NetcheckReport> {
+  const report: NetcheckReport = { server: serverUrl, stun: '', mapping: 'unknown', filtering: 'unknown', hairpinning: 'unknown', ipv6: { hostAddresses: globalIpv6() }, latency: {}, portmap: NO_PORTMAP, problems: [] };
   const wsLatency = websocketLatency(serverUrl);
+  // The gateway is asked meanwhile: its timeouts then cost no extra time.
+  const portmap = (o.probePortmap ?? (() => probePortMapping()))().catch(() => NO_PORTMAP);
+  const done = async () => {
+    report.latency.websocketMs = await wsLatency;
+    report.portmap = await portmap;
+    return report;
+  };
   let server: Endpoint;
   try {
     server = await resolveStunServer(serverUrl, stunPort);
   } catch (e) {
     report.problems.push(`cannot resolve the server: ${(e as Error).message}`);
-    report.latency.websocketMs = await wsLatency;
-    return report;
+    return done();
   }
   report.stun = formatEndpoint(server);
   const family = server.family === 6 ? 'udp6' : 'udp4';
@@ -144,7 +161,7 @@ export async function netcheck(serverUrl: string, stunPort: number): Promise<Net
     socket.close();
   }
   if (report.ipv6.hostAddresses.length > 0) report.ipv6.mapped = await ipv6Mapped(serverUrl, stunPort);
-  report.latency.websocketMs = await wsLatency;
+  await done();
   if (report.latency.websocketMs === undefined) report.problems.push(`no welcome from ${serverUrl} over WebSocket`);
   return report;
 }

@@ -10,7 +10,7 @@ import type { Bounce } from '../roles/bounce.js';
 import { hubPathInfo } from '../roles/hub.js';
 import type { RoomMembers } from '../room/room-members.js';
 import type { SignallingPort } from '../ports.js';
-import { joinStatus } from './join-status.js';
+import { joinStatus, type SelfInfo } from './join-status.js';
 import type { NameTable } from '../names/name-table.js';
 
 export interface ControlContext {
@@ -21,7 +21,7 @@ export interface ControlContext {
   bounce: Bounce | undefined;
   signal: Pick<SignallingPort, 'stats'>;
   counters: Map<string, number>;
-  self(): { name: string; address: string; dnsName?: string };
+  self(): SelfInfo;
   /** The room's DNS names, when the agent answers DNS. */
   names?(): NameTable | undefined;
 }

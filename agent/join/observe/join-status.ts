@@ -14,6 +14,8 @@ export interface SelfInfo {
   name: string;
   address: string;
   dnsName?: string;
+  /** Our portmap candidate, ip:port. */
+  portmap?: string;
 }
 
 export function joinStatus(
@@ -26,7 +28,7 @@ export function joinStatus(
   names?: NameTable,
 ): DeviceStatus {
   return {
-    self: { ...base.self, name: self.name, address: self.address, ...(self.dnsName && { dnsName: self.dnsName }) },
+    self: { ...base.self, name: self.name, address: self.address, ...(self.dnsName && { dnsName: self.dnsName }), ...(self.portmap && { portmap: self.portmap }) },
     peers: base.peers.map((p) => {
       const m = members.find(p.publicKey);
       if (!m) return p;

@@ -13,6 +13,7 @@ import { bounceBindAuth } from '../roles/bounce-auth.js';
 import type { AnnouncementGuard } from './announcement.js';
 import type { PeerMessageGuard } from './peer-message.js';
 import type { Member, RoomMembers } from './room-members.js';
+import { publicFirst } from '../nat/candidates.js';
 
 /**
  * A member the server no longer lists (it left without a goodbye, or we reconnected and it is not
@@ -137,7 +138,7 @@ export class MemberLifecycle {
       c.links.remove(m.key, 'no longer a bounce');
       return;
     }
-    const ordered = [...m.candidates.filter((x) => x.kind === 'public'), ...m.candidates.filter((x) => x.kind !== 'public')];
+    const ordered = publicFirst(m.candidates);
     const targets = ordered.map((x) => x.endpoint).filter((e) => e.family === 4 || c.dualStack);
     c.links.upsert(m.key, 'bounce', m.name, targets, () => {
       const id = c.lastMemberId();

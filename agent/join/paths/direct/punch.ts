@@ -86,7 +86,8 @@ interface Outstanding {
 }
 
 export function betterPath(a: Path, b: Path, t: Pick<PunchTiming, 'switchRatio' | 'switchMinGainMs'>): boolean {
-  if (a.kind !== b.kind) return a.kind === 'lan';
+  // A LAN path beats any other; public and portmap paths rank alike, by RTT.
+  if ((a.kind === 'lan') !== (b.kind === 'lan')) return a.kind === 'lan';
   return a.rttMs < b.rttMs * t.switchRatio && b.rttMs - a.rttMs >= t.switchMinGainMs;
 }
 
