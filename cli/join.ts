@@ -7,7 +7,7 @@ import { sanitizeName, isMemberName } from '../agent/join/room/announcement.js';
 import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../agent/join/identity/identity.js';
 import { DEFAULT_ROOM_SUBNET, parseMemberAddress, parseSubnet } from '../agent/join/room/room-address.js';
 import { resolveSecret, type SecretSources } from '../agent/join/room/secret.js';
-import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/nat/stun-server.js';
+import { DEFAULT_STUN_PORT } from '../agent/join/nat/stun-server.js';
 import { optionHelp } from '../shared/config/help.js';
 import { loadOptions, type Option, type OptionSource, type OptionValues, type Resolved } from '../shared/config/options.js';
 import { LOG_OPTIONS } from '../shared/config/log-options.js';
@@ -15,6 +15,7 @@ import { asText, badValue, integer, parseBool } from '../shared/config/values.js
 import { ConfigError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
 import { parseEndpoint } from '../shared/net/address.js';
+import { normalizeServerUrl } from '../shared/net/server-url.js';
 import { isToken } from '../shared/signal/fields.js';
 import { parseInterfaceName } from './interface-name.js';
 
@@ -43,7 +44,7 @@ function check(ok: (text: string) => boolean, expected: string): (raw: unknown, 
 
 export const JOIN_OPTIONS = {
   room: { parse: check((t) => t.length >= 1 && t.length <= 128, 'expected 1 to 128 characters'), value: 'NAME', help: 'the room to join (members share its name and secret)' },
-  server: { parse: named((t) => (parseServerUrl(t), t)), value: 'URL', help: 'the signal server, e.g. ws://signal.example:8080/ws' },
+  server: { parse: named(normalizeServerUrl), value: 'URL', help: 'the signal server: host, host:port or a ws://, wss://, http://, https:// URL\n(default port 8080, path /ws)' },
   secret: { parse: asText, value: 'S', help: 'the room secret (or --secret-file F, or WGP2P_SECRET; make one with wgp2p secret)' },
   secretFile: { parse: asText, value: 'F', help: 'read the secret from a file' },
   name: { parse: check(isMemberName, 'expected 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit'), value: 'N', help: 'our name in the room (default: the host name)' },
