@@ -18,6 +18,7 @@ import { parseEndpoint } from '../shared/net/address.js';
 import { normalizeServerUrl } from '../shared/net/server-url.js';
 import { isToken } from '../shared/signal/fields.js';
 import { parseInterfaceName } from './interface-name.js';
+import { reloadOnSighup } from './join-reload.js';
 
 export const DEFAULT_JOIN_INTERFACE = 'wgp2p0';
 const DEFAULT_KEEPALIVE = 25;
@@ -80,7 +81,8 @@ ${optionHelp(JOIN_OPTIONS, { flagWidth: 25 }).join('\n')}
 
 Every option is also an environment variable: WGP2P_ and its name in capitals, e.g.
 WGP2P_SECRET, WGP2P_LISTEN_PORT, WGP2P_BOUNCE=true. Flags win over the environment, which wins
-over the file.
+over the file. SIGHUP reads them again: --log-level and --keepalive change at once, the log
+names any other changed option (it needs a restart).
 `;
 
 const RANK: Record<OptionSource, number> = { file: 1, env: 2, flag: 3 };
@@ -138,10 +140,12 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     hub: v.hub,
     metricsListen: v.metricsListen,
   });
+  const stopReload = reloadOnSighup(JOIN_OPTIONS, argv, env, r, { log, setKeepalive: (s) => agent.agent.setKeepalive(s) });
   return await new Promise<number>((resolve) => {
     const stop = (sig: string) => agent.close(`signal ${sig}`);
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    agent.onClosed(stopReload);
     agent.onClosed((reason) => resolve(reason.startsWith('signal') || reason === 'control socket removed' ? 0 : 1));
   });
 }

@@ -208,6 +208,12 @@ export class JoinAgent {
     this.counters.set(what, (this.counters.get(what) ?? 0) + 1);
   }
 
+  /** A new persistent keepalive for every member, now and later (a live config reload). */
+  setKeepalive(seconds: number): void {
+    this.lifecycle.setKeepalive(seconds);
+    for (const m of this.members.all()) this.ports.tunnel.engine.setKeepalive(m.publicKey, seconds);
+  }
+
   close(reason = 'closed'): void {
     if (this.closed) return;
     this.closed = true;
