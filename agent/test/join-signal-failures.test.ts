@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
 import { WebSocketServer } from 'ws';
+import { classifyClose } from '../join/signalling/connect-failure.js';
 import { SignalClient } from '../join/signalling/signal-client.js';
 import { createLogger } from '../../shared/log.js';
 import { normalizeServerUrl } from '../../shared/net/server-url.js';
@@ -143,4 +144,10 @@ t.test('--server host:port reaches a server at /ws', async (t) => {
   client.start({ welcome: () => (welcomed = true), message: () => undefined });
   await waitFor(() => welcomed, 5000, 'welcome');
   t.ok(client.connected);
+});
+
+t.test('close codes: 1008 before the greeting is the token, after it no hint', async (t) => {
+  t.equal(classifyClose(1008, 'unauthorized', false)?.code, 'token_required');
+  t.strictSame(classifyClose(1008, 'too many bad frames', true), { code: 'closed_by_server', message: 'closed by the server (1008 too many bad frames)' });
+  t.equal(classifyClose(1006, '', false), undefined, 'a plain drop has no cause of its own');
 });

@@ -65,11 +65,14 @@ export function classifyStatus(status: number): ConnectFailure {
   return { code: 'http_status', message: `HTTP ${status} on upgrade` };
 }
 
-/** The server closed the connection before greeting us; undefined for a plain drop. */
-export function classifyClose(code: number, reason: string): ConnectFailure | undefined {
+/**
+ * The server closed the connection; undefined for a plain drop. 1008 before the greeting is the
+ * token (after it, it means misbehaving frames, so no hint then).
+ */
+export function classifyClose(code: number, reason: string, greeted: boolean): ConnectFailure | undefined {
   if (!code || code === CLOSE_ABNORMAL) return undefined;
   const why = reason ? ` ${reason}` : '';
-  if (code === CLOSE_POLICY_VIOLATION) return { code: 'token_required', message: `closed by the server (${code}${why}): ${TOKEN_HINT}` };
+  if (code === CLOSE_POLICY_VIOLATION && !greeted) return { code: 'token_required', message: `closed by the server (${code}${why}): ${TOKEN_HINT}` };
   return { code: 'closed_by_server', message: `closed by the server (${code}${why})` };
 }
 

@@ -157,7 +157,7 @@ export class SignalClient {
       if (this.ws !== ws) return;
       this.ws = undefined;
       const wasConnected = this.stats.welcomes > welcomesBefore;
-      const closedBy = classifyClose(code, why.toString('utf8'));
+      const closedBy = classifyClose(code, why.toString('utf8'), wasConnected);
       const f = wasConnected ? closedBy : this.failure;
       this.scheduleRetry(f ?? closedBy ?? { code: 'network_error', message: wasConnected ? 'connection closed' : 'connection closed before the server greeted us' }, wasConnected);
     });
