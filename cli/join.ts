@@ -7,7 +7,7 @@ import { sanitizeName, isMemberName } from '../agent/join/room/announcement.js';
 import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../agent/join/identity/identity.js';
 import { DEFAULT_ROOM_SUBNET, parseMemberAddress, parseSubnet } from '../agent/join/room/room-address.js';
 import { resolveSecret, type SecretSources } from '../agent/join/room/secret.js';
-import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/nat/stun-server.js';
+import { DEFAULT_STUN_PORT } from '../agent/join/nat/stun-server.js';
 import { optionHelp } from '../shared/config/help.js';
 import { loadOptions, type Option, type OptionSource, type OptionValues, type Resolved } from '../shared/config/options.js';
 import { LOG_OPTIONS } from '../shared/config/log-options.js';
@@ -15,10 +15,12 @@ import { asText, badValue, integer, parseBool } from '../shared/config/values.js
 import { ConfigError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
 import { parseEndpoint } from '../shared/net/address.js';
+import { normalizeServerUrl } from '../shared/net/server-url.js';
 import { isToken } from '../shared/signal/fields.js';
 import { parseInterfaceName } from './interface-name.js';
 import { domainForRoom, parseDnsDomain } from '../agent/join/names/name-table.js';
 import { DNS_CONFIG_MODES, type DnsConfigMode } from '../agent/join/names/resolver-config.js';
+import { reloadOnSighup } from './join-reload.js';
 
 export const DEFAULT_JOIN_INTERFACE = 'wgp2p0';
 const DEFAULT_KEEPALIVE = 25;
@@ -45,7 +47,7 @@ function check(ok: (text: string) => boolean, expected: string): (raw: unknown, 
 
 export const JOIN_OPTIONS = {
   room: { parse: check((t) => t.length >= 1 && t.length <= 128, 'expected 1 to 128 characters'), value: 'NAME', help: 'the room to join (members share its name and secret)' },
-  server: { parse: named((t) => (parseServerUrl(t), t)), value: 'URL', help: 'the signal server, e.g. ws://signal.example:8080/ws' },
+  server: { parse: named(normalizeServerUrl), value: 'URL', help: 'the signal server: host, host:port or a ws://, wss://, http://, https:// URL\n(default port 8080, path /ws)' },
   secret: { parse: asText, value: 'S', help: 'the room secret (or --secret-file F, or WGP2P_SECRET; make one with wgp2p secret)' },
   secretFile: { parse: asText, value: 'F', help: 'read the secret from a file' },
   name: { parse: check(isMemberName, 'expected 1-63 of A-Z a-z 0-9 . _ -, starting with a letter or digit'), value: 'N', help: 'our name in the room (default: the host name)' },
@@ -94,7 +96,8 @@ ${optionHelp(JOIN_OPTIONS, { flagWidth: 25 }).join('\n')}
 
 Every option is also an environment variable: WGP2P_ and its name in capitals, e.g.
 WGP2P_SECRET, WGP2P_LISTEN_PORT, WGP2P_BOUNCE=true. Flags win over the environment, which wins
-over the file.
+over the file. SIGHUP reads them again: --log-level and --keepalive change at once, the log
+names any other changed option (it needs a restart).
 `;
 
 const RANK: Record<OptionSource, number> = { file: 1, env: 2, flag: 3 };
@@ -157,10 +160,12 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     names: { domain: v.dnsDomain ?? domainForRoom(v.room), config: { mode: v.dnsConfig as DnsConfigMode, stateDir: v.stateDir, ifname: v.interface } },
     portmap: v.portmap,
   });
+  const stopReload = reloadOnSighup(JOIN_OPTIONS, argv, env, r, { log, setKeepalive: (s) => agent.agent.setKeepalive(s) });
   return await new Promise<number>((resolve) => {
     const stop = (sig: string) => agent.close(`signal ${sig}`);
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    agent.onClosed(stopReload);
     agent.onClosed((reason) => resolve(reason.startsWith('signal') || reason === 'control socket removed' ? 0 : 1));
   });
 }

@@ -1,8 +1,9 @@
 // `wgp2p netcheck --server URL [--stun-port P] [--json]`: what this network does to UDP, as seen
 // from a signal server (no tunnel needed, no root needed).
 import { netcheck, type NetcheckReport } from '../agent/join/nat/netcheck.js';
-import { DEFAULT_STUN_PORT, parseServerUrl } from '../agent/join/nat/stun-server.js';
+import { DEFAULT_STUN_PORT } from '../agent/join/nat/stun-server.js';
 import { PROTOCOLS, type PortmapProtocol, type ProbeResult } from '../agent/portmap/index.js';
+import { normalizeServerUrl } from '../shared/net/server-url.js';
 import { loadOptions, type Option } from '../shared/config/options.js';
 import { asText, integer, parseBool } from '../shared/config/values.js';
 import { ConfigError } from '../shared/errors.js';
@@ -10,7 +11,7 @@ import { ConfigError } from '../shared/errors.js';
 const USAGE = 'usage: wgp2p netcheck --server URL [--stun-port P] [--json]';
 
 const NETCHECK_OPTIONS = {
-  server: { parse: asText, value: 'URL', help: 'the signal server, e.g. ws://signal.example:8080/ws' },
+  server: { parse: asText, value: 'URL', help: 'the signal server: host, host:port or a ws(s):// or http(s):// URL' },
   stunPort: { parse: integer(1, 65535), default: DEFAULT_STUN_PORT, value: 'P', help: `its STUN port (default ${DEFAULT_STUN_PORT})` },
   json: { parse: parseBool, boolean: true, default: false, help: 'the report as JSON' },
 } satisfies Record<string, Option<unknown>>;
@@ -29,10 +30,10 @@ export async function runNetcheck(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const server = args.values.server;
-  if (!server || args.positional.length > 0) throw new ConfigError('usage', USAGE);
+  if (!args.values.server || args.positional.length > 0) throw new ConfigError('usage', USAGE);
+  let server: string;
   try {
-    parseServerUrl(server);
+    server = normalizeServerUrl(args.values.server);
   } catch (e) {
     throw new ConfigError('bad_value', (e as Error).message, '--server');
   }

@@ -16,6 +16,12 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
 }
 
+/** The logger createLogger makes: its level can change while it runs (SIGHUP, say). */
+export interface AdjustableLogger extends Logger {
+  readonly level: LogLevel;
+  setLevel(level: LogLevel): void;
+}
+
 export interface LoggerOptions {
   level?: LogLevel;
   /** Names the part that logs (`join`, `tunnel`, ...); the server logs without one. */
@@ -42,8 +48,9 @@ export function defaultLogFormat(env: NodeJS.ProcessEnv = process.env, isTty = p
   return isTty ? 'text' : 'json';
 }
 
-export function createLogger(o: LoggerOptions = {}): Logger {
-  const threshold = LOG_LEVELS.indexOf(o.level ?? 'info');
+export function createLogger(o: LoggerOptions = {}): AdjustableLogger {
+  let level: LogLevel = o.level ?? 'info';
+  let threshold = LOG_LEVELS.indexOf(level);
   const format = o.format ?? defaultLogFormat();
   const write = o.write ?? ((l: string) => process.stderr.write(l));
   const emit = (lvl: Exclude<LogLevel, 'silent'>, msg: string, fields?: LogFields) => {
@@ -51,6 +58,13 @@ export function createLogger(o: LoggerOptions = {}): Logger {
     write(format === 'json' ? jsonLine(lvl, o.component, msg, fields) : textLine(lvl, o.component, msg, fields));
   };
   return {
+    get level() {
+      return level;
+    },
+    setLevel(next: LogLevel) {
+      level = next;
+      threshold = LOG_LEVELS.indexOf(next);
+    },
     debug: (msg, fields) => emit('debug', msg, fields),
     info: (msg, fields) => emit('info', msg, fields),
     warn: (msg, fields) => emit('warn', msg, fields),

@@ -235,6 +235,12 @@ export class JoinAgent {
     this.counters.set(what, (this.counters.get(what) ?? 0) + 1);
   }
 
+  /** A new persistent keepalive for every member, now and later (a live config reload). */
+  setKeepalive(seconds: number): void {
+    this.lifecycle.setKeepalive(seconds);
+    for (const m of this.members.all()) this.ports.tunnel.engine.setKeepalive(m.publicKey, seconds);
+  }
+
   /** Stops everything; the promise settles once the gateway's mapping is deleted (if any). */
   close(reason = 'closed'): Promise<void> {
     if (this.closed) return this.closing;

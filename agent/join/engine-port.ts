@@ -10,6 +10,11 @@ export function deviceEngine(device: Device): JoinEngine {
       return !!peer;
     },
     removePeer: (publicKey) => void device.removePeer(publicKey),
+    setKeepalive(publicKey, seconds) {
+      const peer = device.getPeer(publicKey);
+      peer?.setPersistentKeepalive(seconds, true);
+      return !!peer;
+    },
     hasPeer: (publicKey) => !!device.getPeer(publicKey),
     endpoint: (publicKey) => device.getPeer(publicKey)?.endpoint,
     setEndpoint(publicKey, to) {

@@ -30,6 +30,8 @@ export const systemJoinClock: JoinClock = {
 export interface JoinEngine {
   addPeer(publicKey: Buffer, presharedKey: Buffer, keepaliveSeconds: number): boolean;
   removePeer(publicKey: Buffer): void;
+  /** Changes the peer's persistent keepalive (0 turns it off); false when the peer is gone. */
+  setKeepalive(publicKey: Buffer, seconds: number): boolean;
   hasPeer(publicKey: Buffer): boolean;
   /** Where the engine sends to the peer now (after its roaming, if any). */
   endpoint(publicKey: Buffer): Endpoint | undefined;

@@ -21,6 +21,19 @@ t.test('levels filter', async (t) => {
   t.equal(silent.lines.length, 0);
 });
 
+t.test('the level changes while the logger runs', async (t) => {
+  const { lines, log } = capture('json', 'warn');
+  t.equal(log.level, 'warn');
+  log.debug('hidden');
+  log.setLevel('debug');
+  t.equal(log.level, 'debug');
+  log.debug('shown');
+  log.setLevel('error');
+  log.warn('hidden again');
+  log.error('e');
+  t.same(lines.map((l) => JSON.parse(l).msg), ['shown', 'e']);
+});
+
 t.test('JSON lines: one object a line, fields cannot overwrite the envelope', async (t) => {
   const { lines, log } = capture('json', 'info', 'join');
   log.info('member joined', { name: 'alice', msg: 'spoof', level: 'error', candidates: ['a b', 'c'] });

@@ -52,6 +52,11 @@ export class MemberLifecycle {
 
   constructor(private readonly c: LifecycleContext) {}
 
+  /** The keepalive members added from now on get (a live config reload). */
+  setKeepalive(seconds: number): void {
+    this.c.keepaliveSeconds = seconds;
+  }
+
   /** A member's announcement from the server; the member, when it verifies and fits. */
   onAnnouncement(memberId: string, blob: string): Member | undefined {
     const c = this.c;

@@ -1,11 +1,13 @@
 // The agent's connection to the signalling server: hello, then whatever the agent sends (join,
 // update, send); every server frame is validated before the agent sees it. When the connection
 // drops it reconnects with exponential backoff and jitter, and the agent re-announces in its
-// welcome handler. Nothing here touches tunnels: a missing server only delays new peers.
+// welcome handler. Nothing here touches tunnels: a missing server only delays new peers. Why a
+// connection failed is logged once at error level (connect-failure.ts), repeats at debug level.
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION, encodeMessage, parseServerMessage, type ClientMessage, type ServerMessage, type WelcomeMessage } from '../../../shared/signal/index.js';
 import type { Logger } from '../../../shared/log.js';
 import { backoffDelay, DEFAULT_RECONNECT_BACKOFF, type BackoffPolicy } from './backoff.js';
+import { classifyClose, classifyError, classifyServerError, classifyStatus, type ConnectFailure } from './connect-failure.js';
 
 export interface SignalClientOptions {
   url: string;
@@ -20,6 +22,7 @@ export interface SignalClientOptions {
 }
 
 const MAX_BINARY_BACKLOG = 512 * 1024;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export interface SignalHandlers {
   /** Greeted by a server: (re)join rooms now. */
@@ -29,7 +32,7 @@ export interface SignalHandlers {
   /** A binary frame (the WebSocket packet relay) after welcome. */
   binary?(data: Buffer): void;
   /** The connection ended; the next attempt starts in `retryInMs`. */
-  disconnected?(reason: string, retryInMs: number): void;
+  disconnected?(reason: string, retryInMs: number, failure?: ConnectFailure): void;
 }
 
 export class SignalClient {
@@ -45,6 +48,9 @@ export class SignalClient {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private lastFrameAt = 0;
   private closed = false;
+  /** Why connecting failed on this attempt (the first cause seen wins), and the cause last logged. */
+  private failure: ConnectFailure | undefined;
+  private loggedCause: string | undefined;
   private readonly backoff: BackoffPolicy;
   private readonly keepaliveMs: number;
 
@@ -115,15 +121,19 @@ export class SignalClient {
     this.stats.attempts++;
     const welcomesBefore = this.stats.welcomes;
     let ws: WebSocket;
+    let url: URL;
+    this.failure = undefined;
     try {
-      ws = new WebSocket(this.o.url, { handshakeTimeout: 10_000, perMessageDeflate: false, maxPayload: this.o.maxFrameBytes ?? 1 << 20 });
+      url = new URL(this.o.url);
+      ws = new WebSocket(url, { handshakeTimeout: HANDSHAKE_TIMEOUT_MS, perMessageDeflate: false, maxPayload: this.o.maxFrameBytes ?? 1 << 20 });
     } catch (e) {
       // A URL ws refuses (bad scheme) would fail every time: say so, keep trying with backoff.
-      this.scheduleRetry(`cannot connect to ${this.o.url}: ${(e as Error).message}`, false);
+      this.scheduleRetry({ code: 'network_error', message: `cannot connect to ${this.o.url}: ${(e as Error).message}` }, false);
       return;
     }
     this.ws = ws;
-    let reason = 'connection closed';
+    // The first cause wins: aborting the handshake makes ws report a generic error after it.
+    const failed = (f: ConnectFailure) => (this.failure ??= f);
     ws.on('open', () => {
       this.lastFrameAt = Date.now();
       ws.send(encodeMessage(this.o.token === undefined ? { type: 'hello', v: PROTOCOL_VERSION } : { type: 'hello', v: PROTOCOL_VERSION, token: this.o.token }));
@@ -138,17 +148,18 @@ export class SignalClient {
     });
     ws.on('pong', () => (this.lastFrameAt = Date.now()));
     ws.on('unexpected-response', (_req, res) => {
-      reason = `server answered HTTP ${res.statusCode}`;
+      failed(classifyStatus(res.statusCode ?? 0));
+      res.resume();
       ws.terminate();
     });
-    ws.on('error', (e: Error) => {
-      reason = e.message;
-    });
+    ws.on('error', (e: Error) => failed(classifyError(e, url)));
     ws.on('close', (code: number, why: Buffer) => {
       if (this.ws !== ws) return;
       this.ws = undefined;
-      const text = why.toString('utf8');
-      this.scheduleRetry(code && code !== 1006 ? `closed by server (${code}${text ? ` ${text}` : ''})` : reason, this.stats.welcomes > welcomesBefore);
+      const wasConnected = this.stats.welcomes > welcomesBefore;
+      const closedBy = classifyClose(code, why.toString('utf8'), wasConnected);
+      const f = wasConnected ? closedBy : this.failure;
+      this.scheduleRetry(f ?? closedBy ?? { code: 'network_error', message: wasConnected ? 'connection closed' : 'connection closed before the server greeted us' }, wasConnected);
     });
   }
 
@@ -165,13 +176,15 @@ export class SignalClient {
       this.memberId = m.id;
       this.serverId = m.serverId;
       this.attempt = 0;
+      this.loggedCause = undefined;
       this.stats.welcomes++;
       this.startKeepalive();
       this.handlers?.welcome(m);
       return;
     }
     if (m.type === 'error' && !this.connected) {
-      this.o.log.error('the signal server refused us', { code: m.code, error: m.message });
+      // Logged with the retry, once the server closes the connection.
+      this.failure ??= classifyServerError(m.code, m.message);
       return;
     }
     if (this.connected) this.handlers?.message(m);
@@ -190,13 +203,23 @@ export class SignalClient {
     this.keepaliveTimer.unref?.();
   }
 
-  private scheduleRetry(reason: string, wasConnected: boolean): void {
+  private scheduleRetry(failure: ConnectFailure, wasConnected: boolean): void {
     clearInterval(this.keepaliveTimer);
     this.memberId = undefined;
     if (this.closed) return;
     const delay = backoffDelay(this.attempt++, this.backoff, this.o.random);
-    this.o.log.info(wasConnected ? 'signal server connection lost; reconnecting' : 'cannot reach the signal server; retrying', { reason, retryInMs: delay });
-    this.handlers?.disconnected?.(reason, delay);
+    const fields = { code: failure.code, server: this.o.url, retryInMs: delay };
+    if (wasConnected) {
+      this.o.log.info('signal server connection lost; reconnecting', { reason: failure.message, ...fields });
+    } else {
+      // A cause is news once; while it stays the same each retry is only debug detail.
+      const cause = `${failure.code} ${failure.message}`;
+      const msg = `cannot connect to the signal server: ${failure.message}`;
+      if (cause === this.loggedCause) this.o.log.debug(msg, fields);
+      else this.o.log.error(msg, fields);
+      this.loggedCause = cause;
+    }
+    this.handlers?.disconnected?.(failure.message, delay, failure);
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
 }
