@@ -18,6 +18,7 @@ import { PathArbiters } from './paths/arbiter.js';
 import { RelayLinks } from './paths/relay/relay-links.js';
 import { DEFAULT_RELAY_TIMING, RelayPaths, type RelayTiming } from './paths/relay/relay-paths.js';
 import { derivePairKeys } from './room/pair-keys.js';
+import { PrivateKey } from '../wireguard/crypto.js';
 import { PeerMessageGuard } from './room/peer-message.js';
 import { AddressRouting } from './room/address-routing.js';
 import { MemberLifecycle } from './room/lifecycle.js';
@@ -81,7 +82,8 @@ export class JoinAgent {
     const count = (what: string) => this.count(what);
     const timing = o.punchTiming ?? DEFAULT_PUNCH_TIMING;
     const relayTiming = { ...DEFAULT_RELAY_TIMING, ...o.relayTiming };
-    this.members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(room.key, o.identity.publicKey, a.publicKey), finder: new PathFinder(timing) }));
+    const staticKey = new PrivateKey(o.identity.privateKey);
+    this.members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(room.key, staticKey, a.publicKey), finder: new PathFinder(timing) }));
     this.stun = new StunClient((d, to) => tunnel.sendDatagram(d, to), clock);
     this.local = new LocalCandidates({
       stun: this.stun,

@@ -27,7 +27,7 @@ function sortedKeys(n: number): PrivateKey[] {
 function harness(self: PrivateKey) {
   const device = new Device({ privateKey: self.raw, clock: new FakeClock(), jitter: () => 0, output: { udp: () => undefined, tun: () => undefined } });
   const routing = new AddressRouting(deviceEngine(device), SUBNET, self.publicKey, quiet);
-  const members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(roomKey, self.publicKey, a.publicKey), finder: new PathFinder() }));
+  const members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(roomKey, self, a.publicKey), finder: new PathFinder() }));
   const add = (key: PrivateKey, name: string, address: string, hub = false): Member => {
     const { member } = members.upsert({ publicKey: key.publicKey, memberId: name, name, address, candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, bounce: false, hub, issuedAt: 0 })!;
     device.addPeer(member.publicKey, member.keys.presharedKey);

@@ -79,7 +79,7 @@ function agentSide(self: PrivateKey, opts: { timing?: Partial<RelayTiming>; nat?
   const members = new RoomMembers((a) => ({
     key: formatKey(a.publicKey),
     publicKey: a.publicKey,
-    keys: derivePairKeys(roomKey, self.publicKey, a.publicKey),
+    keys: derivePairKeys(roomKey, self, a.publicKey),
     finder: new PathFinder(),
   }));
   const engine = deviceEngine(device);
@@ -149,7 +149,7 @@ function agentSide(self: PrivateKey, opts: { timing?: Partial<RelayTiming>; nat?
 
 /** The member's end: its pair keys and a Device of its own with us as its peer. */
 function memberSide(key: PrivateKey, us: PrivateKey) {
-  const keys: PairKeys = derivePairKeys(roomKey, key.publicKey, us.publicKey);
+  const keys: PairKeys = derivePairKeys(roomKey, key, us.publicKey);
   const out: Buffer[] = [];
   const device = new Device({ privateKey: key.raw, clock: new FakeClock(), jitter: () => 0, output: { udp: (d) => out.push(Buffer.from(d)), tun: () => undefined } });
   const peer = device.addPeer(us.publicKey, keys.presharedKey)!;

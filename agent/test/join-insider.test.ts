@@ -1,0 +1,59 @@
+// An insider (a member holding the room secret) attacks another pair on the in-memory JoinNet
+// (fixtures/join-net.ts). The room secret admits it to the room, never to the pair's traffic:
+// each test tries an attack and checks it fails.
+import t from 'tap';
+import { hkdfSync } from 'node:crypto';
+import { sameEndpoint, type Endpoint } from '../../shared/net/address.js';
+import { DISCO_PING, peekDisco } from '../../shared/wire/disco.js';
+import { encodePing, encodePong } from '../join/paths/direct/disco.js';
+import { JoinNet, type JoinNode } from './fixtures/join-net.js';
+
+function member(at: JoinNode, of: JoinNode) {
+  return at.agent.members.get(of.key.publicKey);
+}
+
+/** Lets the insider see the datagrams that reach it, before its own agent does. */
+function tap(x: JoinNode, fn: (data: Buffer, from: Endpoint) => boolean): void {
+  const own = x.agent.onDatagram.bind(x.agent);
+  x.agent.onDatagram = (data, from) => fn(data, from) || own(data, from);
+}
+
+/** Every pair key an insider can compute from the room key and the two public keys alone. */
+function publicOnlyGuesses(roomKey: Uint8Array, a: Buffer, b: Buffer) {
+  const salt = Buffer.concat(Buffer.compare(a, b) < 0 ? [a, b] : [b, a]);
+  const hk = (ikm: Uint8Array, label: string, v: string, n: number) => Buffer.from(hkdfSync('sha256', ikm, salt, `wgp2p pair ${label} ${v}`, n));
+  return ['v1', 'v2'].map((v) => {
+    const psk = hk(roomKey, 'psk', v, 32);
+    return { discoKey: hk(psk, 'disco key', v, 32), pairId: hk(psk, 'disco id', v, 8) };
+  });
+}
+
+t.test('an insider cannot forge disco probes that move a pair\'s WireGuard endpoint to it', async (t) => {
+  const net = new JoinNet();
+  t.teardown(() => net.closeAll());
+  const a = await net.add('a');
+  const b = await net.add('b');
+  const x = await net.add('x');
+  const direct = () => [b, x].every((p) => a.agent.arbiters.route(member(a, p)!) === 'direct');
+  t.ok((await net.until(direct, 10_000)) >= 0, 'a reaches b and x directly');
+  const xAtA = a.device.getPeer(x.key.publicKey)!.endpoint!;
+  const aAtX = x.device.getPeer(a.key.publicKey)!.endpoint!;
+  const bSide = Buffer.compare(b.key.publicKey, a.key.publicKey) < 0 ? 0 : 1;
+  const guesses = publicOnlyGuesses(net.room.key, a.key.publicKey, b.key.publicKey);
+  // Answer a's probes for the pair a-b as if x were b.
+  tap(x, (data, from) => {
+    const h = peekDisco(data);
+    const g = h && guesses.find((k) => k.pairId.equals(h.pairId));
+    if (!h || !g || h.type !== DISCO_PING) return false;
+    x.agent.ports.tunnel.sendDatagram(encodePong(g.discoKey, bSide, g.pairId, h.txid, from), from);
+    return true;
+  });
+  // b goes quiet (the insider may as well make it so), then x pings a as b.
+  net.cut('a', 'b');
+  await net.run(3_500);
+  for (const g of guesses) x.agent.ports.tunnel.sendDatagram(encodePing(g.discoKey, bSide, g.pairId, Buffer.alloc(12, 7)), aAtX);
+  await net.run(1_000);
+  const endpoint = a.device.getPeer(b.key.publicKey)!.endpoint;
+  t.notOk(endpoint && sameEndpoint(endpoint, xAtA), 'a\'s peer b does not point at the insider');
+  t.ok((a.agent.counters.get('disco_unknown_pair') ?? 0) > 0, 'a did not recognise the forged pair');
+});
