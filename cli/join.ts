@@ -66,6 +66,7 @@ export const JOIN_OPTIONS = {
     default: false,
     help: 'also forward decrypted room traffic for members that have no direct path\nand no relay (the classic hub: it sees their plaintext; see README)',
   },
+  useHub: { parse: check((t) => isMemberName(t) || /^[A-Za-z0-9+/]{43}=$/.test(t), 'expected a member name or base64 public key'), value: 'NAME', help: 'reach members we have no other path to through this member\'s --hub (name or\npublic key); without it no hub is used: a hub sees what it forwards' },
   metricsListen: { parse: named(parseEndpoint), value: 'IP:PORT', help: 'serve Prometheus metrics (relayed packets and bytes, paths) on /metrics' },
   token: { parse: check(isToken, 'expected 1 to 256 characters'), value: 'T', help: "the server's access token, if it wants one" },
   ...LOG_OPTIONS,
@@ -135,6 +136,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     log,
     bounce: v.bounce,
     hub: v.hub,
+    useHub: v.useHub,
     metricsListen: v.metricsListen,
   });
   return await new Promise<number>((resolve) => {

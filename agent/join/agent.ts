@@ -47,6 +47,8 @@ export interface JoinAgentOptions {
   bounce?: boolean;
   /** Forward decrypted room traffic for members that have no other path (`--hub`). */
   hub?: boolean;
+  /** Route through this hub (name or public key) when a member has no other path (`--use-hub`); none without it. */
+  useHub?: string;
   relayTiming?: Partial<RelayTiming>;
 }
 
@@ -111,7 +113,7 @@ export class JoinAgent {
       announceUpdate: () => this.signalling.announceUpdate(),
       signalRttMs: () => this.signalling.rttMs,
     });
-    const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log);
+    const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
     const membersChanged = () => this.own.resolve();
     this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, log, moved: () => this.signalling.announceUpdate() }, address);
     this.lifecycle = new MemberLifecycle({
@@ -153,8 +155,8 @@ export class JoinAgent {
     });
     this.datagrams = new DatagramInput({ stun: this.stun, paths: this.paths, links: this.links, relayed: this.relayed, bounce: this.bounce, clock, count });
     this.stunService = new StunService({ local: this.local, paths: this.paths, resolve: ports.resolveStun, port: ports.stunPort, log, announceUpdate: () => this.signalling.announceUpdate() });
-    this.ticker = new JoinTicker({ clock, log, members: this.members, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
-    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, self: () => ({ name: o.name, address: this.own.address }) });
+    this.ticker = new JoinTicker({ clock, log, members: this.members, useHub: o.useHub, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
+    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, useHub: o.useHub, self: () => ({ name: o.name, address: this.own.address }) });
   }
 
   get address(): string {

@@ -7,6 +7,7 @@ import { sameEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { DISCO_PING, peekDisco } from '../../shared/wire/disco.js';
 import { encodePing, encodePong } from '../join/paths/direct/disco.js';
 import { JoinNet, type JoinNode } from './fixtures/join-net.js';
+import { ipv4Packet } from './fixtures/engine-net.js';
 
 function member(at: JoinNode, of: JoinNode) {
   return at.agent.members.get(of.key.publicKey);
@@ -56,4 +57,22 @@ t.test('an insider cannot forge disco probes that move a pair\'s WireGuard endpo
   const endpoint = a.device.getPeer(b.key.publicKey)!.endpoint;
   t.notOk(endpoint && sameEndpoint(endpoint, xAtA), 'a\'s peer b does not point at the insider');
   t.ok((a.agent.counters.get('disco_unknown_pair') ?? 0) > 0, 'a did not recognise the forged pair');
+});
+
+t.test('a self-declared hub gets no traffic from members that did not choose it (--use-hub)', async (t) => {
+  const net = new JoinNet();
+  t.teardown(() => net.closeAll());
+  const h = await net.add('h', { nat: 'public', agent: { hub: true } });
+  const a = await net.add('a', { nat: 'symmetric' });
+  const b = await net.add('b', { nat: 'symmetric' });
+  const hubDirect = () => [a, b].every((m) => m.agent.arbiters.route(member(m, h)!) === 'direct');
+  t.ok((await net.until(hubDirect, 10_000)) >= 0, 'both reach the self-declared hub directly');
+  net.setServer(false); // no relay either: the hub would be the only way
+  await net.run(30_000, 50);
+  t.equal(a.agent.arbiters.route(member(a, b)!), 'none', 'a does not go through a hub it did not choose');
+  h.tun.length = 0;
+  a.device.sendPacket(ipv4Packet(a.agent.address, b.agent.address, 'for b only'));
+  a.device.sendPacket(ipv4Packet(a.agent.address, '10.147.250.250', 'for nobody'));
+  await net.run(200);
+  t.equal(h.tun.length, 0, 'the hub sees none of a\'s room traffic');
 });

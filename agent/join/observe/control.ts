@@ -21,6 +21,8 @@ export interface ControlContext {
   signal: Pick<SignallingPort, 'stats'>;
   counters: Map<string, number>;
   self(): { name: string; address: string };
+  /** `--use-hub`: the hub we chose, if any. */
+  useHub?: string;
 }
 
 export class JoinControl {
@@ -31,7 +33,7 @@ export class JoinControl {
     const s = c.signal.stats;
     const signal = { signal_connects: s.welcomes, signal_attempts: s.attempts, signal_invalid_frames: s.invalidFrames };
     const counters = { ...Object.fromEntries(c.counters), ...signal, ...c.bounce?.counters() };
-    return joinStatus(base, c.self(), c.members, (m) => c.relayed.info(m) ?? hubPathInfo(c.members, m), counters);
+    return joinStatus(base, c.self(), c.members, (m) => c.relayed.info(m) ?? hubPathInfo(c.members, c.useHub, m), counters);
   }
 
   /** `wgp2p ping PEER`: one disco probe on the peer's current path. */
