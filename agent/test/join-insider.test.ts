@@ -3,7 +3,7 @@
 // each test tries an attack and checks it fails.
 import t from 'tap';
 import { hkdfSync } from 'node:crypto';
-import { sameEndpoint, type Endpoint } from '../../shared/net/address.js';
+import { makeEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { DISCO_PING, peekDisco } from '../../shared/wire/disco.js';
 import { encodePing, encodePong } from '../join/paths/direct/disco.js';
 import { JoinNet, type JoinNode } from './fixtures/join-net.js';
@@ -35,7 +35,7 @@ t.test('an insider cannot forge disco probes that move a pair\'s WireGuard endpo
   const a = await net.add('a');
   const b = await net.add('b');
   const x = await net.add('x');
-  const direct = () => [b, x].every((p) => a.agent.arbiters.route(member(a, p)!) === 'direct');
+  const direct = () => [b, x].every((p) => !!member(a, p) && a.agent.arbiters.route(member(a, p)!) === 'direct');
   t.ok((await net.until(direct, 10_000)) >= 0, 'a reaches b and x directly');
   const xAtA = a.device.getPeer(x.key.publicKey)!.endpoint!;
   const aAtX = x.device.getPeer(a.key.publicKey)!.endpoint!;
@@ -65,7 +65,7 @@ t.test('a self-declared hub gets no traffic from members that did not choose it 
   const h = await net.add('h', { nat: 'public', agent: { hub: true } });
   const a = await net.add('a', { nat: 'symmetric' });
   const b = await net.add('b', { nat: 'symmetric' });
-  const hubDirect = () => [a, b].every((m) => m.agent.arbiters.route(member(m, h)!) === 'direct');
+  const hubDirect = () => [a, b].every((m) => !!member(m, h) && m.agent.arbiters.route(member(m, h)!) === 'direct');
   t.ok((await net.until(hubDirect, 10_000)) >= 0, 'both reach the self-declared hub directly');
   net.setServer(false); // no relay either: the hub would be the only way
   await net.run(30_000, 50);
@@ -75,4 +75,34 @@ t.test('a self-declared hub gets no traffic from members that did not choose it 
   a.device.sendPacket(ipv4Packet(a.agent.address, '10.147.250.250', 'for nobody'));
   await net.run(200);
   t.equal(h.tun.length, 0, 'the hub sees none of a\'s room traffic');
+});
+
+t.test('a captured disco ping replayed later from a forged source makes no one probe that source', async (t) => {
+  const net = new JoinNet();
+  t.teardown(() => net.closeAll());
+  const a = await net.add('a');
+  const b = await net.add('b');
+  t.ok((await net.until(() => !!member(a, b) && a.agent.arbiters.route(member(a, b)!) === 'direct', 10_000)) >= 0);
+  const pairId = member(a, b)!.keys.pairId;
+  let captured: Buffer | undefined;
+  tap(a, (data) => {
+    const h = peekDisco(data);
+    if (!captured && h?.type === DISCO_PING && h.pairId.equals(pairId)) captured = Buffer.from(data);
+    return false;
+  });
+  await net.run(3_000);
+  t.ok(captured, 'a ping of b to a, as seen on the wire');
+  // Long enough for hundreds of newer pings, so a bounded replay memory has forgotten it.
+  await net.run(10 * 60_000, 250);
+  const victim = makeEndpoint('198.51.100.77', 4242);
+  let toVictim = 0;
+  const tunnel = a.agent.ports.tunnel;
+  const send = tunnel.sendDatagram.bind(tunnel);
+  tunnel.sendDatagram = (d, to) => {
+    if (sameEndpoint(to, victim)) toVictim++;
+    send(d, to);
+  };
+  a.agent.onDatagram(captured!, victim);
+  await net.run(10_000, 50);
+  t.equal(toVictim, 0, 'a sent nothing to the forged source');
 });
