@@ -76,6 +76,7 @@ export const JOIN_OPTIONS = {
     default: true,
     help: 'ask the gateway (PCP, NAT-PMP, UPnP IGD) to map our WireGuard port and\nannounce the mapping as a candidate (--no-portmap: never ask)',
   },
+  useHub: { parse: check((t) => isMemberName(t) || /^[A-Za-z0-9+/]{43}=$/.test(t), 'expected a member name or base64 public key'), value: 'NAME', help: 'reach members we have no other path to through this member\'s --hub (name or\npublic key); without it no hub is used: a hub sees what it forwards' },
   metricsListen: { parse: named(parseEndpoint), value: 'IP:PORT', help: 'serve Prometheus metrics (relayed packets and bytes, paths) on /metrics' },
   dnsDomain: { parse: named(parseDnsDomain), value: 'D', help: 'answer DNS for NAME.D on our room address (default: the room name)' },
   dnsConfig: {
@@ -156,6 +157,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     log,
     bounce: v.bounce,
     hub: v.hub,
+    useHub: v.useHub,
     metricsListen: v.metricsListen,
     names: { domain: v.dnsDomain ?? domainForRoom(v.room), config: { mode: v.dnsConfig as DnsConfigMode, stateDir: v.stateDir, ifname: v.interface } },
     portmap: v.portmap,

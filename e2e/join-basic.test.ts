@@ -135,7 +135,7 @@ t.test('two agents on a plain network: direct link, status, ping; intruders refu
     const port = (await bob.status()).self.listenPort;
     const tool = join(projectRoot(), 'e2e/tools/udp-send.mjs');
     await cNs.exec('node', [tool, '198.51.100.12', String(port), 'random', '2000'], { timeoutMs: 20_000 });
-    const discoJunk = ['d15c0d01' + '00'.repeat(38), 'd15c0d01' + 'ff'.repeat(57), '000100002112a442' + '00'.repeat(12)].join('\n');
+    const discoJunk = ['d15c0d02' + '00'.repeat(46), 'd15c0d02' + 'ff'.repeat(57), '000100002112a442' + '00'.repeat(12)].join('\n');
     await cNs.exec('node', [tool, '198.51.100.12', String(port), 'hex'], { input: discoJunk, timeoutMs: 10_000 });
     t.ok(bob.process.running, 'bob is still running');
     const s = await bob.status();

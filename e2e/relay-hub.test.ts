@@ -28,9 +28,9 @@ t.test('symmetric × symmetric through a classic hub', async (t) => {
   const hub = await startJoinAgent(hubHost, { ...base, name: 'hub1', ifname: 'hbz', args: ['--hub'] });
   t.teardown(() => hub.stop());
   t.equal((await hubHost.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), '1', 'the hub turned on IPv4 forwarding in its namespace');
-  const a = await startJoinAgent((await lab.site('sy1', 'symmetric')).hosts[0]!, { ...base, name: 'a', ifname: 'hba' });
+  const a = await startJoinAgent((await lab.site('sy1', 'symmetric')).hosts[0]!, { ...base, name: 'a', ifname: 'hba', args: ['--use-hub', 'hub1'] });
   t.teardown(() => a.stop());
-  const b = await startJoinAgent((await lab.site('sy2', 'symmetric')).hosts[0]!, { ...base, name: 'b', ifname: 'hbb' });
+  const b = await startJoinAgent((await lab.site('sy2', 'symmetric')).hosts[0]!, { ...base, name: 'b', ifname: 'hbb', args: ['--use-hub', 'hub1'] });
   t.teardown(() => b.stop());
   // Through the hub the two members never handshake with each other: wait on status alone.
   const hubbed = async () => {

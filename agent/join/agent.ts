@@ -18,6 +18,7 @@ import { PathArbiters } from './paths/arbiter.js';
 import { RelayLinks } from './paths/relay/relay-links.js';
 import { DEFAULT_RELAY_TIMING, RelayPaths, type RelayTiming } from './paths/relay/relay-paths.js';
 import { derivePairKeys } from './room/pair-keys.js';
+import { PrivateKey } from '../wireguard/crypto.js';
 import { PeerMessageGuard } from './room/peer-message.js';
 import { AddressRouting } from './room/address-routing.js';
 import { MemberLifecycle } from './room/lifecycle.js';
@@ -48,6 +49,8 @@ export interface JoinAgentOptions {
   bounce?: boolean;
   /** Forward decrypted room traffic for members that have no other path (`--hub`). */
   hub?: boolean;
+  /** Route through this hub (name or public key) when a member has no other path (`--use-hub`); none without it. */
+  useHub?: string;
   relayTiming?: Partial<RelayTiming>;
   /** Answer DNS for the room's names (needs ports.dns). */
   names?: NamesOptions;
@@ -87,7 +90,8 @@ export class JoinAgent {
     const count = (what: string) => this.count(what);
     const timing = o.punchTiming ?? DEFAULT_PUNCH_TIMING;
     const relayTiming = { ...DEFAULT_RELAY_TIMING, ...o.relayTiming };
-    this.members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(room.key, o.identity.publicKey, a.publicKey), finder: new PathFinder(timing) }));
+    const staticKey = new PrivateKey(o.identity.privateKey);
+    this.members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(room.key, staticKey, a.publicKey), finder: new PathFinder(timing) }));
     this.stun = new StunClient((d, to) => tunnel.sendDatagram(d, to), clock);
     this.local = new LocalCandidates({
       stun: this.stun,
@@ -115,7 +119,7 @@ export class JoinAgent {
       announceUpdate: () => this.signalling.announceUpdate(),
       signalRttMs: () => this.signalling.rttMs,
     });
-    const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log);
+    const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
     const membersChanged = () => this.own.resolve();
     this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, log, moved: () => this.addressMoved() }, address);
     this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => this.namedMembers(), now: () => clock.now(), count, log }) : undefined;
@@ -158,8 +162,8 @@ export class JoinAgent {
     });
     this.datagrams = new DatagramInput({ stun: this.stun, paths: this.paths, links: this.links, relayed: this.relayed, bounce: this.bounce, clock, count });
     this.stunService = new StunService({ local: this.local, paths: this.paths, resolve: ports.resolveStun, port: ports.stunPort, log, announceUpdate: () => this.signalling.announceUpdate() });
-    this.ticker = new JoinTicker({ clock, log, members: this.members, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
-    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)), portmap: this.local.portmapEndpoint && formatEndpoint(this.local.portmapEndpoint) }), names: () => this.names?.names });
+    this.ticker = new JoinTicker({ clock, log, members: this.members, useHub: o.useHub, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
+    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, useHub: o.useHub, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)), portmap: this.local.portmapEndpoint && formatEndpoint(this.local.portmapEndpoint) }), names: () => this.names?.names });
   }
 
   get address(): string {

@@ -11,7 +11,7 @@ import type { PathArbiters } from './paths/arbiter.js';
 import type { RelayLinks } from './paths/relay/relay-links.js';
 import type { RelayPaths } from './paths/relay/relay-paths.js';
 import type { Bounce } from './roles/bounce.js';
-import { roomHub } from './roles/hub.js';
+import { chosenHub } from './roles/hub.js';
 import type { MemberLifecycle } from './room/lifecycle.js';
 import type { RoomMembers } from './room/room-members.js';
 import type { RoomSignalling } from './signalling/dispatch.js';
@@ -22,6 +22,8 @@ export interface TickContext {
   clock: JoinClock;
   log: Logger;
   members: RoomMembers;
+  /** `--use-hub`: the hub we chose, if any. */
+  useHub?: string;
   local: LocalCandidates;
   paths: PathKeeper;
   relayed: RelayPaths;
@@ -91,7 +93,7 @@ export class JoinTicker {
       this.lastSweepAt = now;
       c.bounce.sweep(now);
     }
-    const hub = roomHub(c.members);
+    const hub = chosenHub(c.members.all(), c.useHub);
     let hubChanged = false;
     for (const m of c.members.all()) {
       c.paths.tick(m, now);

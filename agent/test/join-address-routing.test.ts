@@ -24,12 +24,12 @@ function sortedKeys(n: number): PrivateKey[] {
   return Array.from({ length: n }, () => PrivateKey.generate()).sort((a, b) => Buffer.compare(a.publicKey, b.publicKey));
 }
 
-function harness(self: PrivateKey) {
+function harness(self: PrivateKey, useHub = 'hub') {
   const device = new Device({ privateKey: self.raw, clock: new FakeClock(), jitter: () => 0, output: { udp: () => undefined, tun: () => undefined } });
-  const routing = new AddressRouting(deviceEngine(device), SUBNET, self.publicKey, quiet);
-  const members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(roomKey, self.publicKey, a.publicKey), finder: new PathFinder() }));
-  const add = (key: PrivateKey, name: string, address: string, hub = false): Member => {
-    const { member } = members.upsert({ publicKey: key.publicKey, memberId: name, name, address, candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, bounce: false, hub, issuedAt: 0 })!;
+  const routing = new AddressRouting(deviceEngine(device), SUBNET, self.publicKey, quiet, useHub);
+  const members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(roomKey, self, a.publicKey), finder: new PathFinder() }));
+  const add = (key: PrivateKey, name: string, address: string, hub = false, memberId = name): Member => {
+    const { member } = members.upsert({ publicKey: key.publicKey, memberId, name, address, candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, bounce: false, hub, issuedAt: 0 })!;
     device.addPeer(member.publicKey, member.keys.presharedKey);
     return member;
   };
@@ -108,44 +108,41 @@ t.test('a hub gets the room subnet; a member reached via the hub loses its /32 t
   t.equal(h.lookup('10.147.0.3'), h.peer(a), 'back to the member');
 });
 
-t.test('with two hubs the lowest key gets the subnet, whatever the order; a hub going away takes it along', async (t) => {
-  const [k1, k2, k3, self] = sortedKeys(4);
-  const h = harness(self!);
-  const high = h.add(k2!, 'high', '10.147.0.3', true);
+t.test('only the hub we chose gets the subnet: never a lower key announcing --hub, nor a copy of its name', async (t) => {
+  const [k1, k2, k3, k4, self] = sortedKeys(5);
+  const h = harness(self!, 'chosen');
+  const chosen = h.add(k2!, 'chosen', '10.147.0.3', true);
   const low = h.add(k1!, 'low', '10.147.0.2', true);
   const a = h.add(k3!, 'a', '10.147.0.4');
-  h.routing.apply([high, a, low], '10.147.0.1');
-  t.equal(h.lookup('10.147.99.99'), h.peer(low));
-  t.same(h.prefixes(low), ['10.147.0.0/16', '10.147.0.2/32']);
-  t.same(h.prefixes(high), ['10.147.0.3/32'], 'the other hub has its /32 only');
-  h.routing.apply([low, a, high], '10.147.0.1');
-  t.equal(h.lookup('10.147.99.99'), h.peer(low), 'same in another order');
+  h.routing.apply([chosen, a, low], '10.147.0.1');
+  t.equal(h.lookup('10.147.99.99'), h.peer(chosen));
+  t.same(h.prefixes(low), ['10.147.0.2/32'], 'the lower-keyed hub we did not choose has its /32 only');
+  t.same(h.prefixes(chosen), ['10.147.0.0/16', '10.147.0.3/32']);
 
-  // The lowest hub stops being one: the subnet moves to the other.
-  low.hub = false;
-  h.routing.apply(h.members.all(), '10.147.0.1');
-  t.same(h.prefixes(low), ['10.147.0.2/32']);
-  t.same(h.prefixes(high), ['10.147.0.0/16', '10.147.0.3/32']);
-  t.equal(h.lookup('10.147.99.99'), h.peer(high));
-
-  // The last hub leaves the room (as the agent removes a member: peer first, then apply).
-  h.members.remove(high);
-  h.device.removePeer(high.publicKey);
-  a.viaHub = false;
-  h.routing.apply(h.members.all(), '10.147.0.1');
-  t.equal(h.lookup('10.147.99.99'), undefined, 'no hub: the prefix is gone');
-  t.equal(h.lookup('10.147.0.3'), undefined);
-  t.same(h.prefixes(low), ['10.147.0.2/32']);
-  t.same(h.prefixes(a), ['10.147.0.4/32']);
-
-  // A hub announced later gets the subnet; stopping being a hub (still a member) takes it away.
-  low.hub = true;
-  h.routing.apply(h.members.all(), '10.147.0.1');
-  t.equal(h.lookup('10.147.99.99'), h.peer(low));
-  low.hub = false;
+  // Our hub stops being one: the subnet goes nowhere (not to the other hub).
+  chosen.hub = false;
   h.routing.apply(h.members.all(), '10.147.0.1');
   t.equal(h.lookup('10.147.99.99'), undefined);
   t.same(h.prefixes(low), ['10.147.0.2/32']);
+  chosen.hub = true;
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.equal(h.lookup('10.147.99.99'), h.peer(chosen));
+
+  // An insider announces a hub under the same name: ambiguous, so no hub at all.
+  const copy = h.add(k4!, 'chosen', '10.147.0.5', true, 'copy');
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.equal(h.lookup('10.147.99.99'), undefined, 'two hubs by one name: neither');
+  h.members.remove(copy);
+  h.device.removePeer(copy.publicKey);
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.equal(h.lookup('10.147.99.99'), h.peer(chosen), 'back to ours');
+
+  // Our hub leaves the room (as the agent removes a member: peer first, then apply).
+  h.members.remove(chosen);
+  h.device.removePeer(chosen.publicKey);
+  h.routing.apply(h.members.all(), '10.147.0.1');
+  t.equal(h.lookup('10.147.99.99'), undefined, 'no hub: the prefix is gone');
+  t.same(h.prefixes(a), ['10.147.0.4/32']);
 });
 
 t.test('a hub whose peer is not there yet gets the subnet once it is', async (t) => {

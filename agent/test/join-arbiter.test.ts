@@ -24,7 +24,7 @@ function setup(ourNat: NatInfo = EIM, theirNat: NatInfo = EIM, side?: 0 | 1) {
   for (;;) {
     const us = PrivateKey.generate();
     const them = PrivateKey.generate();
-    const members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(randomBytes(32), us.publicKey, a.publicKey), finder: new PathFinder() }));
+    const members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(randomBytes(32), us, a.publicKey), finder: new PathFinder() }));
     const m = members.upsert({ publicKey: them.publicKey, memberId: 'm', name: 'm', address: '10.147.0.2', candidates: [], nat: theirNat, bounce: false, hub: false, issuedAt: 0 })!.member;
     if (side === undefined || m.keys.side === side) return { arbiters, writes, m };
   }

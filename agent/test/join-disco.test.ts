@@ -4,8 +4,8 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { makeEndpoint } from '../../shared/net/address.js';
 import { stunBindingRequest } from '../../shared/stun/binding.js';
-import { DISCO_PING, DISCO_PONG, peekDisco, PING_BYTES, PONG_BYTES } from '../../shared/wire/disco.js';
-import { AnsweredPings, classifyDatagram, encodePing, encodePong, newTxid, openDisco } from '../join/paths/direct/disco.js';
+import { decodeDiscoTime as decodeTime, DISCO_PING, DISCO_PONG, peekDisco, PING_BYTES, PONG_BYTES } from '../../shared/wire/disco.js';
+import { AnsweredPings, DISCO_PING_WINDOW_MS, classifyDatagram, encodePing, encodePong, newTxid, openDisco } from '../join/paths/direct/disco.js';
 import { EngineNet, ipv4Packet } from './fixtures/engine-net.js';
 
 const key = randomBytes(32);
@@ -13,10 +13,10 @@ const pairId = randomBytes(8);
 
 t.test('ping and pong round trip, IPv4 and IPv6 observed addresses', async (t) => {
   const txid = newTxid();
-  const ping = encodePing(key, 1, pairId, txid);
+  const ping = encodePing(key, 1, pairId, txid, 1_700_000_000_123);
   t.equal(ping.length, PING_BYTES);
   const opened = openDisco(key, ping);
-  t.strictSame(opened, { type: DISCO_PING, side: 1, pairId, txid });
+  t.strictSame(opened, { type: DISCO_PING, side: 1, pairId, txid, sentAt: 1_700_000_000_123 });
   for (const observed of [makeEndpoint('203.0.113.7', 41641), makeEndpoint('2001:db8::1', 65535)]) {
     const pong = encodePong(key, 0, pairId, txid, observed);
     t.equal(pong.length, PONG_BYTES);
@@ -62,7 +62,7 @@ t.test('demultiplexing: WireGuard, STUN, disco and junk on one socket', async (t
     ['one byte', Buffer.from([1])],
     ['type 5', Buffer.from([5, 0, 0, 0, 1, 2, 3])],
     ['type 1 with a non-zero reserved byte', Buffer.from([1, 0, 1, 0])],
-    ['disco magic, wrong version', Buffer.concat([Buffer.from([0xd1, 0x5c, 0x0d, 0x02]), Buffer.alloc(PING_BYTES - 4)])],
+    ['disco magic, wrong version', Buffer.concat([Buffer.from([0xd1, 0x5c, 0x0d, 0x01]), Buffer.alloc(PING_BYTES - 4)])],
     ['disco magic, wrong length', Buffer.concat([Buffer.from([0xd1, 0x5c, 0x0d, 0x01]), Buffer.alloc(10)])],
     ['STUN cookie, wrong length field', (() => { const s = stunBindingRequest().packet; s.writeUInt16BE(4, 2); return s; })()],
     ['text', Buffer.from('GET / HTTP/1.1\r\n\r\n')],
@@ -82,11 +82,20 @@ t.test('random datagrams never throw and never open', async (t) => {
   t.equal(opened, 0);
 });
 
-t.test('each ping is answered once: replays get nothing, memory stays bounded', async (t) => {
-  const seen = new AnsweredPings(4);
-  const ids = [0, 1, 2, 3, 4].map(() => newTxid());
-  t.ok(seen.firstTime(ids[0]!));
-  t.notOk(seen.firstTime(Buffer.from(ids[0]!)), 'a replay');
-  for (const id of ids.slice(1)) t.ok(seen.firstTime(id));
-  t.ok(seen.firstTime(ids[0]!), 'the oldest was forgotten (capacity 4)');
+t.test('each ping is answered once and only while fresh; memory covers the window, bounded', async (t) => {
+  const now = 1_700_000_000_000;
+  const seen = new AnsweredPings(4, DISCO_PING_WINDOW_MS);
+  const ping = (sentAt = now) => ({ txid: newTxid(), sentAt });
+  const first = ping();
+  t.ok(seen.firstTime(first, now));
+  t.notOk(seen.firstTime({ ...first, txid: Buffer.from(first.txid) }, now + DISCO_PING_WINDOW_MS), 'a replay within the window');
+  t.notOk(seen.firstTime(ping(now - DISCO_PING_WINDOW_MS - 1), now), 'too old');
+  t.notOk(seen.firstTime(ping(now + DISCO_PING_WINDOW_MS + 1), now), 'too far ahead');
+  t.ok(seen.firstTime(ping(now - DISCO_PING_WINDOW_MS + 1_000), now), 'clock skew within the window');
+  for (let i = 0; i < 2; i++) t.ok(seen.firstTime(ping(), now));
+  t.notOk(seen.firstTime(ping(), now), 'full: refused rather than forgetting a fresh id');
+  const later = now + 2 * DISCO_PING_WINDOW_MS + 1;
+  t.notOk(seen.firstTime(first, later), 'the first, replayed after it expired from memory, is stale');
+  t.ok(seen.firstTime(ping(later), later), 'expired ids make room');
+  t.equal(decodeTime(encodePing(Buffer.alloc(32), 0, Buffer.alloc(8), newTxid(), now)), now, 'the send time is in the ping');
 });

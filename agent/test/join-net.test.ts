@@ -118,8 +118,8 @@ t.test('hub choice: with no direct path and no relay, a member is reached throug
   const net = new JoinNet();
   t.teardown(() => net.closeAll());
   const h = await net.add('h', { nat: 'public', agent: { hub: true } });
-  const a = await net.add('a', { nat: 'symmetric' });
-  const b = await net.add('b', { nat: 'symmetric' });
+  const a = await net.add('a', { nat: 'symmetric', agent: { useHub: 'h' } });
+  const b = await net.add('b', { nat: 'symmetric', agent: { useHub: 'h' } });
   t.ok((await net.until(() => route(a, h) === 'direct' && route(b, h) === 'direct', 10_000)) >= 0, 'both reach the hub directly');
   // No relay reaches either: the server relays nothing now.
   net.setServer(false);

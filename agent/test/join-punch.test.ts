@@ -190,3 +190,31 @@ t.test('NAT rebinding: a ping from a new address is probed back at once and repl
   const other = healthy.f.pingedFrom(rebound, false, healthy.now)!;
   t.equal(healthy.f.onPong(other.txid, rebound, healthy.now + 10), undefined, 'while the active path answers, an equal one does not replace it');
 });
+
+t.test('announced addresses that never answer are probed a few rounds, then rarely; few per round', async (t) => {
+  // An insider announces 16 candidates pointing at someone else: we must not flood them.
+  const victims: RemoteCandidate[] = Array.from({ length: 16 }, (_, i) => ({ kind: i < 8 ? 'lan' : 'public', endpoint: makeEndpoint(`192.0.2.${i + 1}`, 9_000 + i) }));
+  const d = new Driver();
+  d.f.start(victims, d.now);
+  const retried = (from: number) => d.events.slice(from).some((e) => e.type === 'retry');
+  for (let minute = d.now + 60_000; d.now < minute; ) {
+    const seen = d.events.length;
+    d.run(100);
+    if (retried(seen)) d.f.start(victims, d.now); // as the agent does
+  }
+  const perCandidate = victims.map((c) => d.probesTo(c).length);
+  const total = perCandidate.reduce((a, b) => a + b, 0);
+  t.ok(total <= 150, `${total} probes in a minute (${total * 50} bytes)`);
+  t.ok(perCandidate.filter((n) => n > 0).length <= 8, 'at most 8 candidates probed');
+  t.ok(Math.max(...perCandidate) <= 20, `at most ${Math.max(...perCandidate)} probes to one address`);
+
+  // One of them starts answering: it is still found, within a session or two.
+  const answering = victims[0]!;
+  const before = d.events.length;
+  for (let end = d.now + 60_000; d.now < end && !d.f.active; ) {
+    const seen = d.events.length;
+    d.run(100, answers([[answering, 5]]));
+    if (retried(seen)) d.f.start(victims, d.now);
+  }
+  t.ok(d.events.slice(before).some((e) => e.type === 'adopted'), 'a dead candidate that comes alive is adopted');
+});

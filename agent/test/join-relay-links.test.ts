@@ -355,3 +355,21 @@ t.test('link slots are 16-bit: after 0xffff they wrap around to the first free o
   t.equal(b.slot, 70);
   t.equal(h.links.all().length, 0xffff);
 });
+
+t.test('a bounce that never bound: BINDs to at most 4 of its announced targets, backing off to a minute', async (t) => {
+  // An insider may announce a bounce whose 16 targets are someone else's addresses.
+  const h = harness();
+  const targets = Array.from({ length: 16 }, (_, i) => makeEndpoint(`192.0.2.${i + 1}`, 51820));
+  h.links.upsert('B', 'bounce', 'b', targets, creds);
+  let sent = 0;
+  const to = new Set<string>();
+  for (let now = 0; now <= 5 * 60_000; now += 100) {
+    h.links.tick(now);
+    for (const b of h.binds()) {
+      sent++;
+      to.add(b.to.address);
+    }
+  }
+  t.ok(to.size <= 4, `${to.size} addresses bound to`);
+  t.ok(sent <= 4 * 20, `${sent} BINDs in five minutes`);
+});

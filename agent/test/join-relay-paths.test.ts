@@ -6,6 +6,7 @@ import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { formatEndpoint, makeEndpoint, parsePrefix, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { formatKey } from '../../shared/keys.js';
+import { PING_BYTES } from '../../shared/wire/disco.js';
 import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_DATA } from '../../shared/wire/relay.js';
 import { createLogger } from '../../shared/log.js';
 import { Device } from '../wireguard/device.js';
@@ -79,7 +80,7 @@ function agentSide(self: PrivateKey, opts: { timing?: Partial<RelayTiming>; nat?
   const members = new RoomMembers((a) => ({
     key: formatKey(a.publicKey),
     publicKey: a.publicKey,
-    keys: derivePairKeys(roomKey, self.publicKey, a.publicKey),
+    keys: derivePairKeys(roomKey, self, a.publicKey),
     finder: new PathFinder(),
   }));
   const engine = deviceEngine(device);
@@ -149,7 +150,7 @@ function agentSide(self: PrivateKey, opts: { timing?: Partial<RelayTiming>; nat?
 
 /** The member's end: its pair keys and a Device of its own with us as its peer. */
 function memberSide(key: PrivateKey, us: PrivateKey) {
-  const keys: PairKeys = derivePairKeys(roomKey, key.publicKey, us.publicKey);
+  const keys: PairKeys = derivePairKeys(roomKey, key, us.publicKey);
   const out: Buffer[] = [];
   const device = new Device({ privateKey: key.raw, clock: new FakeClock(), jitter: () => 0, output: { udp: (d) => out.push(Buffer.from(d)), tun: () => undefined } });
   const peer = device.addPeer(us.publicKey, keys.presharedKey)!;
@@ -181,7 +182,7 @@ const peerOf = (s: ReturnType<typeof agentSide>, m: Member) => s.device.getPeer(
 /** Disco pings among `sent`, opened with the member's keys. */
 function pings(sent: Relayed[], m: ReturnType<typeof memberSide>) {
   return sent.flatMap((r) => {
-    const p = r.payload.length === 42 ? openDisco(m.keys.discoKey, r.payload) : undefined;
+    const p = r.payload.length === PING_BYTES ? openDisco(m.keys.discoKey, r.payload) : undefined;
     return p && p.type === DISCO_PING ? [{ ...r, txid: p.txid, side: p.side }] : [];
   });
 }
@@ -295,7 +296,7 @@ t.test('the WebSocket only when no UDP link is up; a UDP link coming up takes ov
     first.map((r) => [r.link.key, r.id, r.payload[0], r.payload.length]),
     [
       ['ws', 'ma', MSG_INITIATION, 148],
-      ['ws', 'ma', 0xd1, 42],
+      ['ws', 'ma', 0xd1, PING_BYTES],
     ],
     'a handshake initiation and a disco ping, both over the WebSocket to the member',
   );
@@ -311,7 +312,7 @@ t.test('the WebSocket only when no UDP link is up; a UDP link coming up takes ov
   const moved = s.sent();
   t.same(
     moved.map((r) => [r.link.key, r.payload.length]),
-    [['server', 42]],
+    [['server', PING_BYTES]],
     'a ping on the new link (the handshake in flight is not repeated yet)',
   );
 });
@@ -621,9 +622,9 @@ t.test('the follower (side 1) follows the link its peer’s packets come through
   t.same(
     s.sent().map((r) => [r.link.key, r.id, r.payload.length]),
     [
-      ['slow', 'leader', 42],
-      ['slow', 'leader', 42],
-      ['fast', 'leader', 42],
+      ['slow', 'leader', PING_BYTES],
+      ['slow', 'leader', PING_BYTES],
+      ['fast', 'leader', PING_BYTES],
     ],
     'heartbeats on the followed link, then a ping on the fast one',
   );

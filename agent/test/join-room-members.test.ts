@@ -6,9 +6,10 @@ import type { Announcement } from '../join/room/announcement.js';
 import { derivePairKeys } from '../join/room/pair-keys.js';
 import { PathFinder } from '../join/paths/direct/punch.js';
 import { MAX_MEMBERS, RoomMembers } from '../join/room/room-members.js';
+import { PrivateKey } from '../wireguard/crypto.js';
 
 const roomKey = randomBytes(32);
-const self = randomBytes(32);
+const self = PrivateKey.generate();
 
 function members(): RoomMembers {
   return new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(roomKey, self, a.publicKey), finder: new PathFinder() }));

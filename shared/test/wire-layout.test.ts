@@ -13,6 +13,8 @@ import {
   looksLikeDisco,
   peekDisco,
   PING_BYTES,
+  encodeDiscoTime,
+  decodeDiscoTime,
   PONG_BYTES,
 } from '../wire/disco.js';
 import * as relay from '../wire/relay.js';
@@ -58,11 +60,11 @@ t.test('relay datagrams, byte for byte', async (t) => {
 });
 
 t.test('disco framing, byte for byte', async (t) => {
-  t.equal(hex(DISCO_MAGIC), 'd15c0d01');
-  t.same([PING_BYTES, PONG_BYTES], [42, 61]);
+  t.equal(hex(DISCO_MAGIC), 'd15c0d02');
+  t.same([PING_BYTES, PONG_BYTES], [50, 61]);
   const pairId = Buffer.from('1112131415161718', 'hex');
   const h = encodeDiscoHeader(DISCO_PONG, 1, pairId, TXID);
-  t.equal(hex(h), 'd15c0d01' + '02' + '01' + hex(pairId) + hex(TXID));
+  t.equal(hex(h), 'd15c0d02' + '02' + '01' + hex(pairId) + hex(TXID));
   const v4 = encodeDiscoAddress(makeEndpoint('192.0.2.7', 51820));
   t.equal(hex(v4), '04' + 'ca6c' + 'c0000207' + '00'.repeat(12), 'IPv4 zero-padded to 16 bytes');
   const v6 = encodeDiscoAddress(makeEndpoint('2001:db8::1', 443));
@@ -70,8 +72,11 @@ t.test('disco framing, byte for byte', async (t) => {
   const pong = Buffer.concat([h, v4, Buffer.alloc(16)]);
   t.same(peekDisco(pong), { type: DISCO_PONG, side: 1, pairId, txid: TXID });
   t.same(decodeDiscoAddress(pong), makeEndpoint('192.0.2.7', 51820));
-  const ping = Buffer.concat([encodeDiscoHeader(DISCO_PING, 0, pairId, TXID), Buffer.alloc(16)]);
+  const sentAt = encodeDiscoTime(0x0102030405);
+  t.equal(hex(sentAt), '0000000102030405', 'a ping\'s send time: 8 bytes, big-endian wall ms');
+  const ping = Buffer.concat([encodeDiscoHeader(DISCO_PING, 0, pairId, TXID), sentAt, Buffer.alloc(16)]);
   t.same(peekDisco(ping), { type: DISCO_PING, side: 0, pairId, txid: TXID });
+  t.equal(decodeDiscoTime(ping), 0x0102030405);
   t.equal(peekDisco(Buffer.concat([h, Buffer.alloc(16)])), undefined, 'a pong at a ping size');
 });
 

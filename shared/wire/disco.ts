@@ -1,13 +1,14 @@
 // The disco framing: small ping/pong probes between two members (agent/join/disco.ts seals and
 // opens them). Relays recognise them too, since probes also travel relayed paths. Layout:
 //   magic+version(4) type(1) side(1) pairId(8) txid(12)      the header
+//   [ping only: sentAt(8, big-endian wall ms)]                bounds replays to a time window
 //   [pong only: family(1) port(2, big-endian) address(16)]   where the pinger's ping came from
 //   tag(16)                                                   HMAC-SHA256 under the pair's disco key
 // 0xD1 is neither a WireGuard type (1..4) nor a STUN first byte (top two bits zero).
 import { makeEndpoint, type Endpoint } from '../net/address.js';
 import { formatIp, parseIp } from '../net/ip-bytes.js';
 
-export const DISCO_MAGIC = Buffer.from([0xd1, 0x5c, 0x0d, 0x01]);
+export const DISCO_MAGIC = Buffer.from([0xd1, 0x5c, 0x0d, 0x02]);
 export const DISCO_PING = 1;
 export const DISCO_PONG = 2;
 
@@ -25,8 +26,10 @@ const ADDRESS_PORT_OFFSET = 1;
 const ADDRESS_IP_OFFSET = 3;
 const IPV4_BYTES = 4;
 export const DISCO_TAG_BYTES = 16;
+/** A ping's send time, right after the header. */
+export const DISCO_TIME_BYTES = 8;
 
-export const PING_BYTES = DISCO_HEADER_BYTES + DISCO_TAG_BYTES;
+export const PING_BYTES = DISCO_HEADER_BYTES + DISCO_TIME_BYTES + DISCO_TAG_BYTES;
 export const PONG_BYTES = DISCO_HEADER_BYTES + DISCO_ADDRESS_BYTES + DISCO_TAG_BYTES;
 
 export interface DiscoHeader {
@@ -62,6 +65,18 @@ export function peekDisco(d: Uint8Array): DiscoHeader | undefined {
   if (side !== 0 && side !== 1) return undefined;
   const b = Buffer.from(d.buffer, d.byteOffset, d.length);
   return { type, side, pairId: Buffer.from(b.subarray(DISCO_PAIR_ID_OFFSET, DISCO_TXID_OFFSET)), txid: Buffer.from(b.subarray(DISCO_TXID_OFFSET, DISCO_HEADER_BYTES)) };
+}
+
+/** A ping's time block: when it was sent, wall-clock milliseconds. */
+export function encodeDiscoTime(wallMs: number): Buffer {
+  const b = Buffer.alloc(DISCO_TIME_BYTES);
+  b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(wallMs))));
+  return b;
+}
+
+/** The send time of a ping `d` (checked by peekDisco). */
+export function decodeDiscoTime(d: Uint8Array): number {
+  return Number(Buffer.from(d.buffer, d.byteOffset, d.length).readBigUInt64BE(DISCO_HEADER_BYTES));
 }
 
 /** A pong's address block for `observed` (an IPv4 address is zero-padded to 16 bytes). */

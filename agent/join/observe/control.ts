@@ -24,6 +24,8 @@ export interface ControlContext {
   self(): SelfInfo;
   /** The room's DNS names, when the agent answers DNS. */
   names?(): NameTable | undefined;
+  /** `--use-hub`: the hub we chose, if any. */
+  useHub?: string;
 }
 
 export class JoinControl {
@@ -34,7 +36,7 @@ export class JoinControl {
     const s = c.signal.stats;
     const signal = { signal_connects: s.welcomes, signal_attempts: s.attempts, signal_invalid_frames: s.invalidFrames };
     const counters = { ...Object.fromEntries(c.counters), ...signal, ...c.bounce?.counters() };
-    return joinStatus(base, c.self(), c.members, (m) => c.relayed.info(m) ?? hubPathInfo(c.members, m), counters, undefined, c.names?.());
+    return joinStatus(base, c.self(), c.members, (m) => c.relayed.info(m) ?? hubPathInfo(c.members, c.useHub, m), counters, undefined, c.names?.());
   }
 
   /** `wgp2p ping PEER`: one disco probe on the peer's current path. */

@@ -1,5 +1,6 @@
 // How a member proves to a bounce peer (a room member that relays, see bounce.ts) that the member
-// id it binds is its own: an HMAC, with the key of their pair (pair-keys.ts), over the id and the
+// id it binds is its own: an HMAC, with the relay key of their pair (pair-keys.ts: it mixes their
+// X25519 result, so no third member can compute it), over the id and the
 // time. Only that member and the bounce hold the key; the time bounds how long a captured bind
 // could be replayed from another address (it would only redirect packets the replayer could not
 // read anyway).

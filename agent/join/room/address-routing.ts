@@ -5,15 +5,16 @@
 // addresses of our room subnet are routed: a member announcing 8.8.8.8 (or the server's address)
 // would otherwise pull that traffic into its tunnel.
 //
-// With a classic hub in the room (`--hub`), the hub's peer also gets the whole room subnet, and a
-// member we reach only through the hub (no direct path, no relay) loses its own /32: its address
-// then falls to the hub's prefix, both for sending and for the source check of what the hub
-// forwards from it.
+// With the classic hub we chose (`--use-hub`, see roles/hub.ts; never one that merely announces
+// `--hub`), the hub's peer also gets the whole room subnet, and a member we reach only through
+// the hub (no direct path, no relay) loses its own /32: its address then falls to the hub's
+// prefix, both for sending and for the source check of what the hub forwards from it.
 import { parsePrefix } from '../../../shared/net/address.js';
 import type { Logger } from '../../../shared/log.js';
 import type { JoinEngine } from '../ports.js';
 import { claimWinners, formatSubnet, isRoomHost, type RoomSubnet } from './room-address.js';
 import type { Member } from './room-members.js';
+import { chosenHub } from '../roles/hub.js';
 
 export class AddressRouting {
   constructor(
@@ -21,6 +22,7 @@ export class AddressRouting {
     private readonly subnet: RoomSubnet,
     private readonly selfKey: Buffer,
     private readonly log: Logger,
+    private readonly useHub?: string,
   ) {}
 
   private hubKey: Buffer | undefined;
@@ -48,15 +50,15 @@ export class AddressRouting {
     return winners.get(selfAddress)?.equals(this.selfKey) ?? false;
   }
 
-  /** The room subnet goes to the hub with the lowest key, if any (one prefix has one peer). */
+  /** The room subnet goes to our chosen hub, if any (one prefix has one peer). */
   private applyHub(members: readonly Member[]): void {
-    const hubs = members.filter((m) => m.hub).sort((a, b) => Buffer.compare(a.publicKey, b.publicKey));
-    const key = hubs[0]?.publicKey;
+    const hub = chosenHub(members, this.useHub);
+    const key = hub?.publicKey;
     if (key === this.hubKey || (key && this.hubKey?.equals(key))) return;
     const prefix = parsePrefix(formatSubnet(this.subnet));
     if (this.hubKey) this.engine.disallow(prefix, this.hubKey);
     const peer = !!key && this.engine.allow(prefix, key);
     this.hubKey = peer ? key : undefined;
-    if (peer) this.log.info('the room subnet routes to the hub for members without another path', { hub: hubs[0]!.name });
+    if (peer) this.log.info('the room subnet routes to the hub for members without another path', { hub: hub!.name });
   }
 }

@@ -1,6 +1,9 @@
-// Per-pair secrets derived from the room key and the two members' public keys. Both members
-// compute the same values without talking (the keys are sorted first), and nobody outside the
-// room can: the WireGuard preshared key of the pair, and the keys of its disco path probes.
+// Per-pair secrets of two members. Both compute the same values without talking (the keys are
+// sorted first): the WireGuard preshared key of the pair, the keys of its disco path probes and
+// its relay binding key. Like WireGuard's own handshake, the input mixes the room key with the
+// X25519 result of the two members' static keys, so only the two ends can compute them: the room
+// secret admits a member to the room, never to another pair's keys (a third member holding the
+// room key alone could otherwise forge their disco probes or relay bindings).
 import { hkdfSync } from 'node:crypto';
 
 export interface PairKeys {
@@ -16,6 +19,12 @@ export interface PairKeys {
   side: 0 | 1;
 }
 
+/** Our static key: its public half, and X25519 with a peer's public key (undefined for a low-order key). */
+export interface PairIdentity {
+  publicKey: Uint8Array;
+  dh(peer: Uint8Array): Buffer | undefined;
+}
+
 function ordered(a: Uint8Array, b: Uint8Array): [Buffer, Buffer] {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -23,25 +32,22 @@ function ordered(a: Uint8Array, b: Uint8Array): [Buffer, Buffer] {
 }
 
 function expand(ikm: Uint8Array, salt: Buffer, label: string, bytes: number): Buffer {
-  return Buffer.from(hkdfSync('sha256', ikm, salt, `wgp2p pair ${label} v1`, bytes));
+  return Buffer.from(hkdfSync('sha256', ikm, salt, `wgp2p pair ${label} v2`, bytes));
 }
 
-/** The pair's preshared key: the same whichever member computes it. */
-export function pairPresharedKey(roomKey: Uint8Array, a: Uint8Array, b: Uint8Array): Buffer {
-  return expand(roomKey, Buffer.concat(ordered(a, b)), 'psk', 32);
-}
-
-/** Everything a member needs for one peer: `self` is our public key, `peer` theirs. */
-export function derivePairKeys(roomKey: Uint8Array, self: Uint8Array, peer: Uint8Array): PairKeys {
-  if (Buffer.from(self).equals(Buffer.from(peer))) throw new Error('a pair needs two different public keys');
-  const salt = Buffer.concat(ordered(self, peer));
-  const presharedKey = expand(roomKey, salt, 'psk', 32);
+/** Everything a member needs for one peer: `self` is our static key, `peer` their public key. */
+export function derivePairKeys(roomKey: Uint8Array, self: PairIdentity, peer: Uint8Array): PairKeys {
+  if (Buffer.from(self.publicKey).equals(Buffer.from(peer))) throw new Error('a pair needs two different public keys');
+  const shared = self.dh(peer);
+  if (!shared) throw new Error('a pair needs a usable public key (X25519 gave zero)');
+  const salt = Buffer.concat(ordered(self.publicKey, peer));
+  const presharedKey = expand(Buffer.concat([roomKey, shared]), salt, 'psk', 32);
   return {
     presharedKey,
-    // Disco keys come from the psk, so they are bound to exactly this pair in this room.
+    // Disco and relay keys come from the psk, so they are bound to exactly this pair in this room.
     discoKey: expand(presharedKey, salt, 'disco key', 32),
     pairId: expand(presharedKey, salt, 'disco id', 8),
     relayKey: expand(presharedKey, salt, 'relay key', 32),
-    side: Buffer.compare(Buffer.from(self), Buffer.from(peer)) < 0 ? 0 : 1,
+    side: Buffer.compare(Buffer.from(self.publicKey), Buffer.from(peer)) < 0 ? 0 : 1,
   };
 }

@@ -57,7 +57,7 @@ export class PathKeeper {
   }
 
   private send(m: Member, txid: Buffer, to: Endpoint): void {
-    this.c.tunnel.sendDatagram(encodePing(m.keys.discoKey, m.keys.side, m.keys.pairId, txid), to);
+    this.c.tunnel.sendDatagram(encodePing(m.keys.discoKey, m.keys.side, m.keys.pairId, txid, this.clock.wallNow()), to);
   }
 
   /** Starts a punching session toward `m`; with `notify`, asks it to start too at about the same moment. */
@@ -146,7 +146,7 @@ export class PathKeeper {
     if (p.type === DISCO_PING) {
       let seen = this.answered.get(m);
       if (!seen) this.answered.set(m, (seen = new AnsweredPings()));
-      if (!seen.firstTime(p.txid)) return this.c.count('disco_replayed_ping');
+      if (!seen.firstTime(p, this.clock.wallNow())) return this.c.count('disco_replayed_ping');
       this.c.tunnel.sendDatagram(encodePong(m.keys.discoKey, m.keys.side, m.keys.pairId, p.txid, from), from);
       // A source we are not using (a NAT mapping only the path knows, or the peer's NAT rebound):
       // probe it straight back; it also joins the probing rounds.

@@ -6,6 +6,10 @@
 // goes on a little longer (settleMs) so a LAN path can beat a public one and a faster path a
 // slower one. Once settled, the active path is probed every heartbeatMs; a path that stops
 // answering for pathTimeoutMs is lost, and a session that finds nothing is retried with backoff.
+//
+// Candidates are what a member announces, so an insider could point them at a third party: we
+// probe at most MAX_PROBED_CANDIDATES announced ones, and one that never answered after
+// MAX_UNANSWERED_PROBES probes only in the first DEAD_ROUNDS rounds of later sessions.
 import { formatEndpoint, sameEndpoint, type Endpoint } from '../../../../shared/net/address.js';
 import type { CandidateKind } from '../../nat/candidates.js';
 import { newTxid } from './disco.js';
@@ -64,6 +68,14 @@ export const DEFAULT_PUNCH_TIMING: PunchTiming = {
 /** Peer-reflexive candidates (learned from pings) kept per peer. */
 const MAX_LEARNED = 4;
 const REVERSE_PROBE_GAP_MS = 1_000;
+/** Candidates probed per round (an honest member announces a handful). */
+export const MAX_PROBED_CANDIDATES = 8;
+/** Probes to a candidate that never answered before it counts as dead... */
+export const MAX_UNANSWERED_PROBES = 6;
+/** ... after which each session probes it in its first rounds only (it may come alive). */
+const DEAD_ROUNDS = 2;
+/** Unanswered-probe counts remembered per peer. */
+const MAX_TRACKED = 64;
 
 export interface Probe {
   txid: Buffer;
@@ -106,6 +118,8 @@ export class PathFinder {
   private retryAt: number | undefined;
   /** When we last probed back an address that pinged us, by address. */
   private readonly reverseProbes = new Map<string, number>();
+  /** Probes sent to each address since it last answered (never answered: since first probed). */
+  private readonly unanswered = new Map<string, number>();
 
   constructor(
     private readonly timing: PunchTiming = DEFAULT_PUNCH_TIMING,
@@ -177,7 +191,7 @@ export class PathFinder {
       if (now >= this.deadline || (this.firstAnswerAt !== undefined && now >= this.firstAnswerAt + this.timing.settleMs)) {
         this.finishSession(now, events);
       } else if (now >= this.nextRoundAt) {
-        for (const c of [...this.candidates, ...this.learned]) probes.push(this.probe(c.endpoint, c.kind, now));
+        for (const c of this.roundCandidates()) probes.push(this.probe(c.endpoint, c.kind, now));
         const gaps = this.timing.roundGapsMs;
         this.nextRoundAt += gaps[Math.min(this.round, gaps.length - 1)]!;
         if (this.nextRoundAt <= now) this.nextRoundAt = now + gaps[gaps.length - 1]!; // we slept: do not burst
@@ -193,6 +207,24 @@ export class PathFinder {
       events.push({ type: 'retry' });
     }
     return { probes, events };
+  }
+
+  /**
+   * The candidates this round probes: the first few announced ones and the learned ones (those
+   * came from authenticated pings), the dead ones only early in a session.
+   */
+  private roundCandidates(): RemoteCandidate[] {
+    const out: RemoteCandidate[] = [];
+    for (const c of [...this.candidates.slice(0, MAX_PROBED_CANDIDATES), ...this.learned]) {
+      const key = formatEndpoint(c.endpoint);
+      const misses = this.unanswered.get(key) ?? 0;
+      if (misses >= MAX_UNANSWERED_PROBES && this.round >= DEAD_ROUNDS) continue;
+      this.unanswered.delete(key); // re-inserted last: the oldest entries go first
+      this.unanswered.set(key, misses + 1);
+      if (this.unanswered.size > MAX_TRACKED) this.unanswered.delete(this.unanswered.keys().next().value!);
+      out.push(c);
+    }
+    return out;
   }
 
   private finishSession(now: number, events: PathEvent[]): void {
@@ -215,6 +247,7 @@ export class PathFinder {
     const o = this.outstanding.get(key);
     if (!o || !sameEndpoint(o.to, from)) return undefined; // unsolicited, replayed, or from elsewhere
     this.outstanding.delete(key);
+    this.unanswered.delete(formatEndpoint(o.to));
     const path: Path = { endpoint: o.to, kind: o.kind, rttMs: now - o.sentAt, lastAnswerAt: now };
     const active = this.active;
     if (!active) {

@@ -49,6 +49,12 @@ const RETRY_MAX_MS = 10_000;
 /** A link that has not answered a bind for this long is down. */
 const DOWN_AFTER_MS = 5_000;
 const PENDING_MAX = 16;
+/**
+ * A bounce's targets are what it announces, perhaps a third party's addresses: we BIND to at most
+ * this many, and one that never bound backs off to BOUNCE_NEVER_BOUND_RETRY_MAX_MS.
+ */
+const MAX_BIND_TARGETS = 4;
+const BOUNCE_NEVER_BOUND_RETRY_MAX_MS = 60_000;
 
 const mono = () => performance.now();
 
@@ -149,7 +155,7 @@ export class RelayLinks {
       const cred = link.credentials();
       if (!cred) continue;
       // Bound: refresh where it answered. Not bound: try every target (a bounce's LAN and public).
-      const targets = link.up && link.endpoint ? [link.endpoint] : link.targets;
+      const targets = link.up && link.endpoint ? [link.endpoint] : link.targets.slice(0, MAX_BIND_TARGETS);
       for (const to of targets) {
         const txid = randomBytes(RELAY_TXID_BYTES);
         this.pending.set(txid.toString('hex'), { link, to, sentAt: now });
@@ -157,7 +163,8 @@ export class RelayLinks {
       }
       while (this.pending.size > PENDING_MAX * Math.max(1, this.links.size)) this.pending.delete(this.pending.keys().next().value!);
       link.bindAttempts = link.up ? 0 : link.bindAttempts + 1;
-      link.nextBindAt = now + (link.up ? REFRESH_MS : Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** Math.max(0, link.bindAttempts - 5)));
+      const retryMax = link.kind === 'bounce' && link.lastBoundAt === -Infinity ? BOUNCE_NEVER_BOUND_RETRY_MAX_MS : RETRY_MAX_MS;
+      link.nextBindAt = now + (link.up ? REFRESH_MS : Math.min(retryMax, RETRY_MS * 2 ** Math.max(0, link.bindAttempts - 5)));
     }
   }
 

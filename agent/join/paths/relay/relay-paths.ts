@@ -255,7 +255,7 @@ export class RelayPaths {
     const txid = newTxid();
     st.outstanding.set(txid.toString('hex'), { link, sentAt: now, answered });
     for (const [k, o] of st.outstanding) if (now - o.sentAt > this.timing.pathTimeoutMs) st.outstanding.delete(k);
-    this.c.links.send(link, m.memberId, encodePing(m.keys.discoKey, m.keys.side, m.keys.pairId, txid));
+    this.c.links.send(link, m.memberId, encodePing(m.keys.discoKey, m.keys.side, m.keys.pairId, txid, this.clock.wallNow()));
   }
 
   private onDisco(m: Member, st: RelayState, link: RelayLink, payload: Buffer, now: number): void {
@@ -263,7 +263,7 @@ export class RelayPaths {
     if (!p) return this.c.count('disco_bad_tag');
     if (p.side === m.keys.side) return this.c.count('disco_reflected');
     if (p.type === DISCO_PING) {
-      if (!st.answered.firstTime(p.txid)) return this.c.count('disco_replayed_ping');
+      if (!st.answered.firstTime(p, this.clock.wallNow())) return this.c.count('disco_replayed_ping');
       this.c.links.send(link, m.memberId, encodePong(m.keys.discoKey, m.keys.side, m.keys.pairId, p.txid, this.virtual(st, link)));
       return;
     }
