@@ -38,9 +38,13 @@ interface Backup {
   written: string;
 }
 
-/** auto: systemd-resolved when it runs, else resolv.conf (what Tailscale's MagicDNS does too). */
-export function detectResolver(): 'resolvectl' | 'resolv-conf' {
-  return findBinary('resolvectl') && existsSync(RESOLVED_RUNTIME_DIR) ? 'resolvectl' : 'resolv-conf';
+/**
+ * auto: systemd-resolved when it runs (a per-link routing domain touches nothing else), else
+ * nothing: rewriting /etc/resolv.conf is shared by every agent and network namespace without a
+ * file of its own, so it is only done when asked for (--dns-config resolv-conf).
+ */
+export function detectResolver(): 'resolvectl' | 'off' {
+  return findBinary('resolvectl') && existsSync(RESOLVED_RUNTIME_DIR) ? 'resolvectl' : 'off';
 }
 
 /** resolv.conf with our nameserver first and DOMAIN first in the (single: glibc reads the last) search line. */
@@ -77,6 +81,10 @@ export function restoreLeftover(stateDir: string, log: Logger): boolean {
 export async function configureResolver(o: ResolverOptions): Promise<ResolverSetup | undefined> {
   if (o.mode === 'off') return undefined;
   const how = o.mode === 'auto' ? detectResolver() : o.mode;
+  if (how === 'off') {
+    if (o.mode === 'auto') o.log.info('no systemd-resolved: the system resolver is left alone (--dns-config resolv-conf writes /etc/resolv.conf)');
+    return undefined;
+  }
   if (how === 'resolvectl') {
     await runCommand('resolvectl', ['dns', o.ifname, o.address]);
     await runCommand('resolvectl', ['domain', o.ifname, `~${o.domain}`]);
