@@ -88,15 +88,7 @@ export async function configureResolver(o: ResolverOptions): Promise<ResolverSet
   if (how === 'resolvectl') {
     await runCommand('resolvectl', ['dns', o.ifname, o.address]);
     await runCommand('resolvectl', ['domain', o.ifname, `~${o.domain}`]);
-    let done = false;
-    return {
-      method: how,
-      undo: () => {
-        if (done) return;
-        done = true;
-        void runCommand('resolvectl', ['revert', o.ifname]).catch(() => undefined);
-      },
-    };
+    return setupUndoneOnce(how, () => void runCommand('resolvectl', ['revert', o.ifname]).catch(() => undefined));
   }
   const path = o.resolvConf ?? RESOLV_CONF;
   restoreLeftover(o.stateDir, o.log);
@@ -110,13 +102,18 @@ export async function configureResolver(o: ResolverOptions): Promise<ResolverSet
   // The backup first: a crash between the two writes still leaves a way back.
   writeFileSync(join(o.stateDir, BACKUP_FILE), JSON.stringify({ path, previous, written } satisfies Backup), { mode: 0o600 });
   writeFileSync(path, written);
+  return setupUndoneOnce(how, () => restoreLeftover(o.stateDir, o.log));
+}
+
+/** A setup whose undo runs at most once (exit paths can call it twice). */
+function setupUndoneOnce(method: ResolverSetup['method'], undo: () => void): ResolverSetup {
   let done = false;
   return {
-    method: how,
+    method,
     undo: () => {
       if (done) return;
       done = true;
-      restoreLeftover(o.stateDir, o.log);
+      undo();
     },
   };
 }
