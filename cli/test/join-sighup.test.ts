@@ -95,6 +95,9 @@ t.test('SIGHUP re-reads --config FILE', { skip: process.getuid?.() === 0 ? false
   await waitFor(() => logs.slice(afterBroken).some((l) => l.level === 'debug' && l.msg === INVALID_FRAME), STEP_TIMEOUT_MS, 'debug lines still');
   t.pass('and on the level it had');
 
-  child.kill('SIGTERM');
-  t.equal(await exited, 0, 'SIGTERM still ends it cleanly');
+  // `wgp2p down IFACE` stops a join as it stops an up, and waits until it is gone.
+  const down = spawn(process.execPath, tsScriptArgv('cli/main.ts', ['down', base.interface]), { env: { ...env, ...tsChildEnv() }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const downCode = await new Promise<number | null>((r) => down.on('exit', (code) => r(code)));
+  t.equal(downCode, 0, 'wgp2p down returns once the agent is gone');
+  t.equal(await exited, 0, 'and the agent ended cleanly');
 });
