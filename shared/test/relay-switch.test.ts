@@ -217,10 +217,10 @@ t.test('DATA from bound A to bound B', async (t) => {
   init[1] = init[2] = init[3] = 0;
   const back = sw.receive(encodeData('alice', init), B1, 20);
   t.same(back, [{ to: A1, data: encodeData('bob', init) }]);
-  const disco = Buffer.concat([Buffer.from([0xd1, 0x5c, 0x0d, 0x01]), Buffer.alloc(38, 9)]);
+  const disco = Buffer.concat([Buffer.from([0xd1, 0x5c, 0x0d, 0x02]), Buffer.alloc(46, 9)]);
   t.same(sw.receive(encodeData('alice', disco), B1, 30), [{ to: A1, data: encodeData('bob', disco) }], 'disco ping is relayed');
   t.equal(sw.stats.packets, 3);
-  t.equal(sw.stats.bytes, 1440 + 148 + 42);
+  t.equal(sw.stats.bytes, 1440 + 148 + 50);
   t.same(dropped(sw), {});
 });
 

@@ -240,8 +240,8 @@ t.test('isRelayPacket against WireGuard, STUN and disco', async (t) => {
   }
 
   // Disco: 0xD1 0x5C 0x0D 0x01.
-  for (const len of [42, 61]) {
-    const disco = Buffer.concat([Buffer.from([0xd1, 0x5c, 0x0d, 0x01]), Buffer.alloc(len - 4, 0x33)]);
+  for (const len of [50, 61]) {
+    const disco = Buffer.concat([Buffer.from([0xd1, 0x5c, 0x0d, 0x02]), Buffer.alloc(len - 4, 0x33)]);
     t.equal(looksLikeDisco(disco), true, `disco ${len}`);
     t.equal(isRelayPacket(disco), false, `disco ${len} is not relay`);
     t.equal(decodeRelayPacket(disco), undefined);
@@ -290,13 +290,13 @@ t.test('looksLikeWireGuard', async (t) => {
 });
 
 t.test('looksLikeDisco and isRelayablePayload', async (t) => {
-  const disco = (len: number, magic = [0xd1, 0x5c, 0x0d, 0x01]) => Buffer.concat([Buffer.from(magic), Buffer.alloc(len - 4)]);
-  t.equal(looksLikeDisco(disco(42)), true);
+  const disco = (len: number, magic = [0xd1, 0x5c, 0x0d, 0x02]) => Buffer.concat([Buffer.from(magic), Buffer.alloc(len - 4)]);
+  t.equal(looksLikeDisco(disco(50)), true);
   t.equal(looksLikeDisco(disco(61)), true);
-  for (const len of [4, 41, 43, 60, 62, 100]) t.equal(looksLikeDisco(disco(len)), false, `disco magic at ${len}`);
-  t.equal(looksLikeDisco(disco(42, [0xd1, 0x5c, 0x0d, 0x02])), false, 'wrong version');
-  t.equal(looksLikeDisco(disco(42, [0xd2, 0x5c, 0x0d, 0x01])), false);
-  t.equal(isRelayablePayload(disco(42)), true);
+  for (const len of [4, 42, 49, 51, 60, 62, 100]) t.equal(looksLikeDisco(disco(len)), false, `disco magic at ${len}`);
+  t.equal(looksLikeDisco(disco(50, [0xd1, 0x5c, 0x0d, 0x01])), false, 'the old version');
+  t.equal(looksLikeDisco(disco(50, [0xd2, 0x5c, 0x0d, 0x02])), false);
+  t.equal(isRelayablePayload(disco(50)), true);
   t.equal(isRelayablePayload(wgMessage(1, 148)), true);
   t.equal(isRelayablePayload(wgTransport(31)), false);
   t.equal(isRelayablePayload(Buffer.from('hello, world')), false);
