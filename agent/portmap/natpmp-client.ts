@@ -5,7 +5,7 @@ import {
   decodeNatpmpExternalAddress, decodeNatpmpMap, encodeNatpmpExternalAddress, encodeNatpmpMap,
   NATPMP_RESULT, NATPMP_SERVER_PORT, type NatpmpMapRequest, type NatpmpResult,
 } from './natpmp.js';
-import { MAX_HONOURED_LIFETIME_S, withSocket, type ClientContext, type MapRequest, type MapResult, type ProtocolClient } from './protocol-client.js';
+import { grantedMapping, withSocket, type ClientContext, type MapRequest, type MapResult, type ProtocolClient } from './protocol-client.js';
 import { exchange } from './udp-exchange.js';
 import { PortmapError, type Decoded, type PortMapping } from './types.js';
 
@@ -20,13 +20,7 @@ export class NatpmpClient implements ProtocolClient {
   async map(req: MapRequest, signal: AbortSignal): Promise<MapResult> {
     const r = await this.#send({ internalPort: req.internalPort, suggestedExternalPort: req.previous?.externalPort ?? req.internalPort, lifetimeS: req.lifetimeS }, signal);
     const address = await this.#externalAddress(signal);
-    const mapping: PortMapping = {
-      protocol: 'natpmp',
-      externalAddress: address.externalAddress,
-      externalPort: r.externalPort,
-      internalPort: req.internalPort,
-      lifetimeS: Math.min(r.lifetimeS, MAX_HONOURED_LIFETIME_S),
-    };
+    const mapping = grantedMapping('natpmp', { ...r, externalAddress: address.externalAddress }, req.internalPort);
     return { mapping, epoch: r.epoch };
   }
 

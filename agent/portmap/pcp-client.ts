@@ -1,7 +1,7 @@
 // PCP client: MAP for the agent's UDP port, renewed with the same nonce, deleted with
 // lifetime 0; ANNOUNCE as the probe.
 import { decodePcpAnnounce, decodePcpMap, encodePcpAnnounce, encodePcpMap, newPcpNonce, PCP_RESULT, PCP_SERVER_PORT, type PcpMapRequest } from './pcp.js';
-import { MAX_HONOURED_LIFETIME_S, withSocket, type ClientContext, type MapRequest, type MapResult, type ProtocolClient } from './protocol-client.js';
+import { grantedMapping, withSocket, type ClientContext, type MapRequest, type MapResult, type ProtocolClient } from './protocol-client.js';
 import { exchange } from './udp-exchange.js';
 import { PortmapError, type PortMapping } from './types.js';
 
@@ -29,13 +29,7 @@ export class PcpClient implements ProtocolClient {
       },
       signal,
     );
-    const mapping: PortMapping = {
-      protocol: 'pcp',
-      externalAddress: r.externalAddress,
-      externalPort: r.externalPort,
-      internalPort: req.internalPort,
-      lifetimeS: Math.min(r.lifetimeS, MAX_HONOURED_LIFETIME_S),
-    };
+    const mapping = grantedMapping('pcp', r, req.internalPort);
     return { mapping, epoch: r.epoch };
   }
 

@@ -49,3 +49,8 @@ export async function withSocket<T>(ctx: ClientContext, fn: (socket: UdpEndpoint
 
 /** Lifetimes beyond this are treated as this (a day): renewal timers stay sane. */
 export const MAX_HONOURED_LIFETIME_S = 86_400;
+
+/** What a gateway granted, as a mapping; a lifetime beyond a day is not believed (renewals keep it). */
+export function grantedMapping(protocol: PortMapping['protocol'], granted: { externalAddress: string; externalPort: number; lifetimeS: number }, internalPort: number): PortMapping {
+  return { protocol, externalAddress: granted.externalAddress, externalPort: granted.externalPort, internalPort, lifetimeS: Math.min(granted.lifetimeS, MAX_HONOURED_LIFETIME_S) };
+}
