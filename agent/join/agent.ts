@@ -121,7 +121,7 @@ export class JoinAgent {
     });
     const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
     const membersChanged = () => this.own.resolve();
-    this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, log, moved: () => this.addressMoved() }, address);
+    this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, clock, log, moved: () => this.addressMoved() }, address);
     this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => this.namedMembers(), now: () => clock.now(), count, log }) : undefined;
     this.lifecycle = new MemberLifecycle({
       members: this.members,
@@ -150,7 +150,7 @@ export class JoinAgent {
       lifecycle: this.lifecycle,
       clock,
       log,
-      address: () => this.own.address,
+      address: () => ({ address: this.own.address, since: this.own.since }),
       candidates: () => this.local.list(),
       nat: () => this.local.nat,
       welcomed: (w) => this.onWelcome(w),
