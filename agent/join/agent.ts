@@ -107,7 +107,7 @@ export class JoinAgent {
     });
     const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
     const membersChanged = () => this.own.resolve();
-    this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, log, moved: () => this.addressMoved() }, address);
+    this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, clock, log, moved: () => this.addressMoved() }, address);
     this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => namedMembers({ key: formatKey(o.identity.publicKey), name: o.name, address: this.own.address }, this.members.all()), now: () => clock.now(), count, log }) : undefined;
     this.lifecycle = new MemberLifecycle({
       members: this.members,
@@ -136,7 +136,7 @@ export class JoinAgent {
       lifecycle: this.lifecycle,
       clock,
       log,
-      address: () => this.own.address,
+      address: () => ({ address: this.own.address, since: this.own.since }),
       candidates: () => this.local.list(),
       nat: () => this.local.nat,
       welcomed: (w) => this.onWelcome(w),

@@ -28,8 +28,8 @@ export interface DispatchContext {
   lifecycle: MemberLifecycle;
   clock: JoinClock;
   log: Logger;
-  /** Our current room address and candidates, as announced. */
-  address(): string;
+  /** Our current room address (and since when we hold it) and candidates, as announced. */
+  address(): { address: string; since: number };
   candidates(): Candidate[];
   nat(): NatInfo;
   /** The welcome's offers (STUN port, relays) and what follows from a (re)connection. */
@@ -53,7 +53,8 @@ export class RoomSignalling {
   private announcement(memberId: string): string {
     const c = this.c;
     const candidates = c.candidates().slice(0, MAX_CANDIDATES);
-    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: c.address(), candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub }, c.self.privateKey);
+    const own = c.address();
+    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: own.address, addressSince: own.since, candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub }, c.self.privateKey);
   }
 
   onWelcome(w: WelcomeMessage): void {
