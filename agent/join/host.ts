@@ -18,6 +18,8 @@ import { SignalClient } from './signalling/signal-client.js';
 import { systemJoinClock, type PortmapPort, type TunnelPort } from './ports.js';
 import { dnsSockets } from './names/dns-sockets.js';
 import { restoreLeftover } from './names/resolver-config.js';
+import { startGateway, type Gateway } from './routes/gateway.js';
+import { formatSubnet } from './room/room-address.js';
 
 export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
   roomName: string;
@@ -37,6 +39,8 @@ export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
   metricsListen?: Endpoint;
   /** Ask the gateway for a port mapping (off with `--no-portmap`). */
   portmap?: boolean;
+  /** Masquerade room traffic into the advertised routes (`--snat-routes`). */
+  snatRoutes?: boolean;
 }
 
 /**
@@ -80,8 +84,11 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     uapiDir: o.uapiDir,
   });
   let room: RoomCredentials;
+  let gateway: Gateway | undefined;
   try {
     if (o.hub) enableHubForwarding(tunnel.ifname);
+    gateway = startGateway({ ifname: tunnel.ifname, roomSubnet: formatSubnet(o.subnet), routes: o.routes?.advertise ?? [], snatRoutes: !!o.snatRoutes, exitNode: !!o.routes?.advertiseExitNode, log: o.log });
+    tunnel.onClosed(() => gateway?.close());
     room = await roomReady;
   } catch (e) {
     tunnel.close('startup failed');
@@ -99,6 +106,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     sendDatagram: (d, to) => tunnel.sendDatagram(d, to),
     queueDatagram: (d, to) => tunnel.queueDatagram(d, to),
     addRoute: (cidr) => tunnel.addRoute(cidr),
+    removeRoute: (cidr) => tunnel.removeRoute(cidr),
     replaceAddress: (from, to) => tunnel.replaceAddress(from, to),
     close: (reason) => tunnel.close(reason),
   };
