@@ -90,6 +90,9 @@ export const JOIN_OPTIONS = {
   advertiseRoutes: { parse: named(parseAdvertisedRoutes), value: 'CIDRS', help: 'announce LAN prefixes reachable through us (192.168.1.0/24[,...]): members\nwith --accept-routes route them here; turns on IPv4 forwarding' },
   snatRoutes: { parse: parseBool, boolean: true, default: false, help: 'masquerade room traffic into the advertised routes (for LANs whose hosts\nhave no route back to the room subnet)' },
   acceptRoutes: { parse: parseBool, boolean: true, default: false, help: "route other members' advertised prefixes through them (else ignored)" },
+  advertiseExitNode: { parse: parseBool, boolean: true, default: false, help: "offer members our default route (--exit-node); their traffic leaves\nmasqueraded as ours" },
+  exitNode: { parse: check((t) => isMemberName(t) || /^[A-Za-z0-9+/]{43}=$/.test(t), 'expected a member name or base64 public key'), value: 'NAME', help: "send our default route through this member's --advertise-exit-node (name or\npublic key); normal routing again whenever it is gone" },
+  exitNodeAllowLan: { parse: parseBool, boolean: true, default: false, help: 'with --exit-node: keep our LAN direct (else it goes through the exit node too)' },
   token: { parse: check(isToken, 'expected 1 to 256 characters'), value: 'T', help: "the server's access token, if it wants one" },
   ...LOG_OPTIONS,
 } satisfies Record<string, Option<unknown>>;
@@ -122,6 +125,9 @@ function secretSources(r: Resolved<typeof JOIN_OPTIONS>): SecretSources {
 /** Route flags that make no sense together or with the room subnet, before anything starts. */
 function checkRouteOptions(v: OptionValues<typeof JOIN_OPTIONS>, room: string): void {
   if (v.snatRoutes && !v.advertiseRoutes) throw new ConfigError('usage', '--snat-routes needs --advertise-routes');
+  if (v.exitNodeAllowLan && !v.exitNode) throw new ConfigError('usage', '--exit-node-allow-lan needs --exit-node');
+  if (v.exitNode && v.advertiseExitNode) throw new ConfigError('usage', '--exit-node and --advertise-exit-node exclude each other (an exit node leaves through its own default route)');
+  if (v.exitNode !== undefined && v.exitNode === v.name) throw new ConfigError('bad_value', '--exit-node names ourselves');
   const clash = v.advertiseRoutes?.find((r) => overlaps(parseRoute(r)!, parseRoute(room)!));
   if (clash) throw new ConfigError('bad_value', `--advertise-routes ${clash} overlaps the room subnet ${room}`);
 }
@@ -174,8 +180,9 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     metricsListen: v.metricsListen,
     names: { domain: v.dnsDomain ?? domainForRoom(v.room), config: { mode: v.dnsConfig as DnsConfigMode, stateDir: v.stateDir, ifname: v.interface } },
     portmap: v.portmap,
-    routes: { advertise: v.advertiseRoutes, accept: v.acceptRoutes },
+    routes: { advertise: v.advertiseRoutes, accept: v.acceptRoutes, advertiseExitNode: v.advertiseExitNode, exitNode: v.exitNode },
     snatRoutes: v.snatRoutes,
+    exitNodeAllowLan: v.exitNodeAllowLan,
   });
   const stopReload = reloadOnSighup(JOIN_OPTIONS, argv, env, r, { log, setKeepalive: (s) => agent.agent.setKeepalive(s) });
   return await new Promise<number>((resolve) => {

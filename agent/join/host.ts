@@ -19,6 +19,8 @@ import { systemJoinClock, type PortmapPort, type TunnelPort } from './ports.js';
 import { dnsSockets } from './names/dns-sockets.js';
 import { restoreLeftover } from './names/resolver-config.js';
 import { startGateway, type Gateway } from './routes/gateway.js';
+import { hostExitRoute } from './routes/exit-route.js';
+import { freeDefaultRouteTable } from '../tun/default-route.js';
 import { formatSubnet } from './room/room-address.js';
 
 export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
@@ -41,6 +43,8 @@ export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
   portmap?: boolean;
   /** Masquerade room traffic into the advertised routes (`--snat-routes`). */
   snatRoutes?: boolean;
+  /** With --exit-node: keep the LAN direct (`--exit-node-allow-lan`). */
+  exitNodeAllowLan?: boolean;
 }
 
 /**
@@ -68,11 +72,13 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
   // A resolv.conf a crashed run left changed goes back first, whatever --dns-config says now.
   if (o.names?.config) restoreLeftover(o.names.config.stateDir, o.log);
   let agent: JoinAgent | undefined;
+  // With --exit-node our socket carries the default route's fwmark from the start (as wg-quick).
+  const exitTable = o.routes?.exitNode !== undefined ? freeDefaultRouteTable() : undefined;
   const tunnel = await Tunnel.start({
     ifname: o.ifname,
     log: o.log,
     config: {
-      interface: { privateKey: o.identity.privateKey, listenPort: o.listenPort, addresses: [`${address}/${o.subnet.bits}`], mtu: o.mtu ?? JOIN_DEFAULT_MTU, fwmark: undefined },
+      interface: { privateKey: o.identity.privateKey, listenPort: o.listenPort, addresses: [`${address}/${o.subnet.bits}`], mtu: o.mtu ?? JOIN_DEFAULT_MTU, fwmark: exitTable },
       peers: [],
       ignored: [],
     },
@@ -119,6 +125,9 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     stunPort: o.stunPort,
     resolveStun: (p) => resolveStunServer(o.serverUrl, p),
     ...(o.portmap === false ? {} : { portmap: gatewayPortmap(o.log) }),
+    ...(exitTable !== undefined && {
+      exitRoute: hostExitRoute({ ifname: tunnel.ifname, table: exitTable, allowLan: !!o.exitNodeAllowLan, serverAddress: async () => (await resolveStunServer(o.serverUrl, o.stunPort)).address, log: o.log }),
+    }),
   }, address);
   let metrics: Server | undefined;
   const close = (reason = 'closed') => {
