@@ -21,6 +21,8 @@ import { parseInterfaceName } from './interface-name.js';
 import { domainForRoom, parseDnsDomain } from '../agent/join/names/name-table.js';
 import { DNS_CONFIG_MODES, type DnsConfigMode } from '../agent/join/names/resolver-config.js';
 import { reloadOnSighup } from './join-reload.js';
+import { overlaps, parseAdvertisedRoutes, parseRoute } from '../agent/join/routes/route-prefix.js';
+import { formatSubnet } from '../agent/join/room/room-address.js';
 
 export const DEFAULT_JOIN_INTERFACE = 'wgp2p0';
 const DEFAULT_KEEPALIVE = 25;
@@ -85,6 +87,12 @@ export const JOIN_OPTIONS = {
     value: 'HOW',
     help: 'how the system resolver learns the domain: auto (resolvectl when systemd-resolved\nruns, else resolv-conf), resolvectl, resolv-conf (edits /etc/resolv.conf, restored\non exit), off',
   },
+  advertiseRoutes: { parse: named(parseAdvertisedRoutes), value: 'CIDRS', help: 'announce LAN prefixes reachable through us (192.168.1.0/24[,...]): members\nwith --accept-routes route them here; turns on IPv4 forwarding' },
+  snatRoutes: { parse: parseBool, boolean: true, default: false, help: 'masquerade room traffic into the advertised routes (for LANs whose hosts\nhave no route back to the room subnet)' },
+  acceptRoutes: { parse: parseBool, boolean: true, default: false, help: "route other members' advertised prefixes through them (else ignored)" },
+  advertiseExitNode: { parse: parseBool, boolean: true, default: false, help: "offer members our default route (--exit-node); their traffic leaves\nmasqueraded as ours" },
+  exitNode: { parse: check((t) => isMemberName(t) || /^[A-Za-z0-9+/]{43}=$/.test(t), 'expected a member name or base64 public key'), value: 'NAME', help: "send our default route through this member's --advertise-exit-node (name or\npublic key); normal routing again whenever it is gone" },
+  exitNodeAllowLan: { parse: parseBool, boolean: true, default: false, help: 'with --exit-node: keep our LAN direct (else it goes through the exit node too)' },
   token: { parse: check(isToken, 'expected 1 to 256 characters'), value: 'T', help: "the server's access token, if it wants one" },
   ...LOG_OPTIONS,
 } satisfies Record<string, Option<unknown>>;
@@ -114,6 +122,16 @@ function secretSources(r: Resolved<typeof JOIN_OPTIONS>): SecretSources {
   };
 }
 
+/** Route flags that make no sense together or with the room subnet, before anything starts. */
+function checkRouteOptions(v: OptionValues<typeof JOIN_OPTIONS>, room: string): void {
+  if (v.snatRoutes && !v.advertiseRoutes) throw new ConfigError('usage', '--snat-routes needs --advertise-routes');
+  if (v.exitNodeAllowLan && !v.exitNode) throw new ConfigError('usage', '--exit-node-allow-lan needs --exit-node');
+  if (v.exitNode && v.advertiseExitNode) throw new ConfigError('usage', '--exit-node and --advertise-exit-node exclude each other (an exit node leaves through its own default route)');
+  if (v.exitNode !== undefined && v.exitNode === v.name) throw new ConfigError('bad_value', '--exit-node names ourselves');
+  const clash = v.advertiseRoutes?.find((r) => overlaps(parseRoute(r)!, parseRoute(room)!));
+  if (clash) throw new ConfigError('bad_value', `--advertise-routes ${clash} overlaps the room subnet ${room}`);
+}
+
 export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const r = loadOptions(JOIN_OPTIONS, argv, { env, configFile: true });
   if (r.help) {
@@ -132,6 +150,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   const name = v.name ?? sanitizeName(hostname());
   if (!isMemberName(name)) throw new ConfigError('bad_value', `the host name "${name}" is no member name: choose one with --name`);
   const subnet = v.address?.subnet ?? parseSubnet(DEFAULT_ROOM_SUBNET);
+  checkRouteOptions(v, formatSubnet(subnet));
   const log = createLogger({ component: 'join', level: v.logLevel, format: v.logFormat });
   // Any local user can read another's command line (/proc/PID/cmdline, ps).
   if (r.sources.secret === 'flag') log.warn('--secret on the command line is visible to every local user; prefer --secret-file or WGP2P_SECRET');
@@ -161,6 +180,9 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     metricsListen: v.metricsListen,
     names: { domain: v.dnsDomain ?? domainForRoom(v.room), config: { mode: v.dnsConfig as DnsConfigMode, stateDir: v.stateDir, ifname: v.interface } },
     portmap: v.portmap,
+    routes: { advertise: v.advertiseRoutes, accept: v.acceptRoutes, advertiseExitNode: v.advertiseExitNode, exitNode: v.exitNode },
+    snatRoutes: v.snatRoutes,
+    exitNodeAllowLan: v.exitNodeAllowLan,
   });
   const stopReload = reloadOnSighup(JOIN_OPTIONS, argv, env, r, { log, setKeepalive: (s) => agent.agent.setKeepalive(s) });
   return await new Promise<number>((resolve) => {

@@ -43,6 +43,13 @@ function ago(iso: string | undefined): string {
 
 export function formatStatus(s: DeviceStatus): string {
   const lines = [`interface ${s.self.interface}  ${s.self.name ?? ''}  ${s.self.address ?? ''}  key ${s.self.publicKey ?? '(none)'}  port ${s.self.listenPort}${s.self.portmap ? `  portmap ${s.self.portmap}` : ''}`];
+  const routes = [
+    s.self.advertisedRoutes && `advertises ${s.self.advertisedRoutes.join(', ')}`,
+    s.self.advertisesExitNode && 'offers an exit node',
+    s.self.acceptedRoutes && `routes ${s.self.acceptedRoutes.map((r) => `${r.prefix} via ${r.via}`).join(', ')}`,
+    s.self.exitNode && `exit node ${s.self.exitNode}`,
+  ].filter(Boolean);
+  if (routes.length) lines.push(`  ${routes.join('  ')}`);
   for (const p of s.peers) {
     lines.push(
       `  ${p.name ?? p.publicKey.slice(0, 10)}${p.dnsName ? ` (${p.dnsName})` : ''}  ${p.address ?? '-'}  ${p.path ?? 'no path'}${p.relay ? ` (${p.relay})` : ''}  ${p.endpoint ?? '-'}` +

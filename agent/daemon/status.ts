@@ -28,6 +28,11 @@ export interface DeviceStatus {
     name: string | undefined; publicKey: string | undefined; address: string | undefined; interface: string; listenPort: number;
     /** A join agent's port mapping on its gateway (ip:port), when one is granted. */
     portmap?: string;
+    /** A join agent's subnet routes and exit node (agent/join/routes). */
+    advertisedRoutes?: string[];
+    advertisesExitNode?: boolean;
+    acceptedRoutes?: { prefix: string; via: string }[];
+    exitNode?: string;
   };
   peers: PeerStatus[];
   /** Drop and event counters by reason (malformed, replay, bad mac1, cookie replies, ...). */

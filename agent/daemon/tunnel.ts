@@ -4,7 +4,7 @@ import { lookup } from 'node:dns/promises';
 import type { TunnelConfig } from '../config/wg-quick.js';
 import type { Logger } from '../../shared/log.js';
 import { TunDevice } from '../tun/tun-device.js';
-import { addAddress, addRoute, removeAddress } from '../tun/link-config.js';
+import { addAddress, addRoute, removeAddress, removeRoute } from '../tun/link-config.js';
 import { freeDefaultRouteTable, routeDefaultThroughTunnel, type DefaultRoute } from '../tun/default-route.js';
 import { UapiServer } from '../uapi/server.js';
 import { ERRNO_INVALID, ERRNO_IO, ERRNO_PORT_IN_USE, UapiError } from '../uapi/protocol.js';
@@ -204,6 +204,11 @@ export class Tunnel {
   /** Routes `cidr` into the TUN (replacing any route for the same prefix). */
   async addRoute(cidr: string): Promise<void> {
     await addRoute(this.tun.name, cidr);
+  }
+
+  /** Removes the TUN's route for `cidr` (one already gone counts as removed). */
+  async removeRoute(cidr: string): Promise<void> {
+    await removeRoute(this.tun.name, cidr);
   }
 
   /** A socket on `port` feeding this tunnel. Throws UapiError: PORT_IN_USE, or IO for a refused fwmark. */

@@ -32,6 +32,7 @@ import { StunService } from './nat/stun-service.js';
 import type { JoinPorts } from './ports.js';
 import { useServerRelays } from './paths/relay/server-relays.js';
 import { RoomNames } from './names/room-names.js';
+import { RoomRoutes } from './routes/room-routes.js';
 import { namedMembers } from './names/name-table.js';
 import { AgentCounters } from './observe/counters.js';
 import { portmapChanged } from './nat/portmap-candidate.js';
@@ -57,6 +58,7 @@ export class JoinAgent {
   readonly datagrams: DatagramInput;
   readonly stunService: StunService;
   readonly names: RoomNames | undefined;
+  readonly routes: RoomRoutes;
   private readonly ticker: JoinTicker;
   /** Our member id at the server, kept while offline: bounces still know us by it. */
   private lastMemberId: string | undefined;
@@ -106,7 +108,11 @@ export class JoinAgent {
       signalRttMs: () => this.signalling.rttMs,
     });
     const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
-    const membersChanged = () => this.own.resolve();
+    this.routes = new RoomRoutes(o.routes ?? {}, { engine: tunnel.engine, tunnel, subnet: o.subnet, exitRoute: ports.exitRoute, interfaces: ports.interfaces, log, count });
+    const membersChanged = () => {
+      this.own.resolve();
+      this.routes.apply(this.members.all());
+    };
     this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, clock, log, moved: () => this.addressMoved() }, address);
     this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => namedMembers({ key: formatKey(o.identity.publicKey), name: o.name, address: this.own.address }, this.members.all()), now: () => clock.now(), count, log }) : undefined;
     this.lifecycle = new MemberLifecycle({
@@ -131,7 +137,7 @@ export class JoinAgent {
     });
     this.signalling = new RoomSignalling({
       room,
-      self: { publicKey: o.identity.publicKey, privateKey: o.identity.privateKey, name: o.name, bounce: o.bounce, hub: o.hub },
+      self: { publicKey: o.identity.publicKey, privateKey: o.identity.privateKey, name: o.name, bounce: o.bounce, hub: o.hub, routes: o.routes?.advertise, exitNode: o.routes?.advertiseExitNode },
       signal,
       lifecycle: this.lifecycle,
       clock,
@@ -149,7 +155,7 @@ export class JoinAgent {
     this.datagrams = new DatagramInput({ stun: this.stun, paths: this.paths, links: this.links, relayed: this.relayed, bounce: this.bounce, clock, count });
     this.stunService = new StunService({ local: this.local, paths: this.paths, resolve: ports.resolveStun, port: ports.stunPort, log, announceUpdate: () => this.signalling.announceUpdate() });
     this.ticker = new JoinTicker({ clock, log, members: this.members, useHub: o.useHub, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
-    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, useHub: o.useHub, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)), portmap: this.local.portmapEndpoint && formatEndpoint(this.local.portmapEndpoint) }), names: () => this.names?.names });
+    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, useHub: o.useHub, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)), portmap: this.local.portmapEndpoint && formatEndpoint(this.local.portmapEndpoint), ...this.routes.status() }), names: () => this.names?.names });
   }
 
   get address(): string {
@@ -213,6 +219,7 @@ export class JoinAgent {
     this.paths.close();
     this.stun.close();
     this.names?.close();
+    this.routes.close();
     this.ports.tunnel.close(reason);
     return this.closing;
   }

@@ -18,6 +18,10 @@ import { SignalClient } from './signalling/signal-client.js';
 import { systemJoinClock, type PortmapPort, type TunnelPort } from './ports.js';
 import { dnsSockets } from './names/dns-sockets.js';
 import { restoreLeftover } from './names/resolver-config.js';
+import { startGateway, type Gateway } from './routes/gateway.js';
+import { hostExitRoute } from './routes/exit-route.js';
+import { freeDefaultRouteTable } from '../tun/default-route.js';
+import { formatSubnet } from './room/room-address.js';
 
 export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
   roomName: string;
@@ -37,6 +41,10 @@ export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
   metricsListen?: Endpoint;
   /** Ask the gateway for a port mapping (off with `--no-portmap`). */
   portmap?: boolean;
+  /** Masquerade room traffic into the advertised routes (`--snat-routes`). */
+  snatRoutes?: boolean;
+  /** With --exit-node: keep the LAN direct (`--exit-node-allow-lan`). */
+  exitNodeAllowLan?: boolean;
 }
 
 /**
@@ -64,11 +72,13 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
   // A resolv.conf a crashed run left changed goes back first, whatever --dns-config says now.
   if (o.names?.config) restoreLeftover(o.names.config.stateDir, o.log);
   let agent: JoinAgent | undefined;
+  // With --exit-node our socket carries the default route's fwmark from the start (as wg-quick).
+  const exitTable = o.routes?.exitNode !== undefined ? freeDefaultRouteTable() : undefined;
   const tunnel = await Tunnel.start({
     ifname: o.ifname,
     log: o.log,
     config: {
-      interface: { privateKey: o.identity.privateKey, listenPort: o.listenPort, addresses: [`${address}/${o.subnet.bits}`], mtu: o.mtu ?? JOIN_DEFAULT_MTU, fwmark: undefined },
+      interface: { privateKey: o.identity.privateKey, listenPort: o.listenPort, addresses: [`${address}/${o.subnet.bits}`], mtu: o.mtu ?? JOIN_DEFAULT_MTU, fwmark: exitTable },
       peers: [],
       ignored: [],
     },
@@ -80,8 +90,11 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     uapiDir: o.uapiDir,
   });
   let room: RoomCredentials;
+  let gateway: Gateway | undefined;
   try {
     if (o.hub) enableHubForwarding(tunnel.ifname);
+    gateway = startGateway({ ifname: tunnel.ifname, roomSubnet: formatSubnet(o.subnet), routes: o.routes?.advertise ?? [], snatRoutes: !!o.snatRoutes, exitNode: !!o.routes?.advertiseExitNode, log: o.log });
+    tunnel.onClosed(() => gateway?.close());
     room = await roomReady;
   } catch (e) {
     tunnel.close('startup failed');
@@ -99,6 +112,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     sendDatagram: (d, to) => tunnel.sendDatagram(d, to),
     queueDatagram: (d, to) => tunnel.queueDatagram(d, to),
     addRoute: (cidr) => tunnel.addRoute(cidr),
+    removeRoute: (cidr) => tunnel.removeRoute(cidr),
     replaceAddress: (from, to) => tunnel.replaceAddress(from, to),
     close: (reason) => tunnel.close(reason),
   };
@@ -111,6 +125,9 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     stunPort: o.stunPort,
     resolveStun: (p) => resolveStunServer(o.serverUrl, p),
     ...(o.portmap === false ? {} : { portmap: gatewayPortmap(o.log) }),
+    ...(exitTable !== undefined && {
+      exitRoute: hostExitRoute({ ifname: tunnel.ifname, table: exitTable, allowLan: !!o.exitNodeAllowLan, serverAddress: async () => (await resolveStunServer(o.serverUrl, o.stunPort)).address, log: o.log }),
+    }),
   }, address);
   let metrics: Server | undefined;
   const close = (reason = 'closed') => {

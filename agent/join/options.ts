@@ -5,6 +5,7 @@ import type { PunchTiming } from './paths/direct/punch.js';
 import type { RelayTiming } from './paths/relay/relay-paths.js';
 import type { RoomSubnet } from './room/room-address.js';
 import type { NamesOptions } from './names/room-names.js';
+import type { RouteOptions } from './routes/room-routes.js';
 
 export interface JoinAgentOptions {
   name: string;
@@ -24,4 +25,6 @@ export interface JoinAgentOptions {
   relayTiming?: Partial<RelayTiming>;
   /** Answer DNS for the room's names (needs ports.dns). */
   names?: NamesOptions;
+  /** Subnet routes and exit nodes (routes/). */
+  routes?: RouteOptions;
 }

@@ -8,6 +8,7 @@ import type { ClientMessage } from '../../shared/signal/index.js';
 import type { Clock } from '../wireguard/device.js';
 import type { SignalHandlers } from './signalling/signal-client.js';
 import type { DnsPort } from './names/dns-port.js';
+import type { ExitRoutePort } from './routes/exit-node.js';
 
 export type TimerHandle = unknown;
 
@@ -56,6 +57,8 @@ export interface TunnelPort {
   /** A datagram for the socket's next batch. */
   queueDatagram(data: Buffer, to: Endpoint): void;
   addRoute(cidr: string): Promise<void>;
+  /** Removes the tunnel's route for `cidr` (one already gone counts as removed). */
+  removeRoute(cidr: string): Promise<void>;
   replaceAddress(from: string | undefined, to: string): Promise<void>;
   close(reason: string): void;
 }
@@ -97,4 +100,6 @@ export interface JoinPorts {
   probeFiltering?: FilteringProbe;
   /** UDP and TCP sockets for the room's DNS (names/). */
   dns?: DnsPort;
+  /** The host's default route through the tunnel, for `--exit-node`. */
+  exitRoute?: ExitRoutePort;
 }

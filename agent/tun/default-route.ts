@@ -20,11 +20,21 @@ export interface DefaultRoute {
   remove(): void;
 }
 
-function rules(family: 4 | 6, table: number): string[][] {
+export interface DefaultRouteOptions {
+  /** The main table still wins for all but its default route (wg-quick's rule; default true). */
+  keepMain?: boolean;
+  /** Addresses that keep using the main table whatever the rest does (a join's signal server, its gateway). */
+  bypass?: readonly string[];
+}
+
+// Rules added without a priority go before the ones already there: the last added is read first.
+function rules(family: 4 | 6, table: number, o: DefaultRouteOptions): string[][] {
   const f = family === 4 ? '-4' : '-6';
+  const host = family === 4 ? 32 : 128;
   return [
     [f, 'rule', 'add', 'not', 'fwmark', String(table), 'table', String(table)],
-    [f, 'rule', 'add', 'table', 'main', 'suppress_prefixlength', '0'],
+    ...(o.keepMain === false ? [] : [[f, 'rule', 'add', 'table', 'main', 'suppress_prefixlength', '0']]),
+    ...(o.bypass ?? []).map((a) => [f, 'rule', 'add', 'to', `${a}/${host}`, 'table', 'main']),
   ];
 }
 
@@ -46,16 +56,24 @@ export function freeDefaultRouteTable(): number {
  * `table`. Throws (with ip's message) when policy routing cannot be set up, after removing the
  * rules it had added.
  */
-export async function routeDefaultThroughTunnel(ifname: string, family: 4 | 6, table: number): Promise<DefaultRoute> {
+export async function routeDefaultThroughTunnel(ifname: string, family: 4 | 6, table: number, o: DefaultRouteOptions = {}): Promise<DefaultRoute> {
   checkIfName(ifname);
   if (RESERVED_TABLES.has(table) || !Number.isInteger(table) || table < 0 || table > 0xffffffff) {
     throw new Error(`fwmark ${table} names a reserved routing table (0, 253, 254, 255): pick another FwMark for a default route`);
   }
   const added: string[][] = [];
-  const remove = () => added.splice(0).forEach((r) => runIpSync(deleting(r)));
+  const defaultPrefix = family === 4 ? '0.0.0.0/0' : '::/0';
+  let routed = false;
+  const remove = () => {
+    added.splice(0).forEach((r) => runIpSync(deleting(r)));
+    // Gone with the device at exit; a join dropping its exit node keeps the device.
+    if (routed) runIpSync([family === 4 ? '-4' : '-6', 'route', 'del', defaultPrefix, 'dev', ifname, 'table', String(table)]);
+    routed = false;
+  };
   try {
-    await addRoute(ifname, family === 4 ? '0.0.0.0/0' : '::/0', table);
-    for (const r of rules(family, table)) {
+    await addRoute(ifname, defaultPrefix, table);
+    routed = true;
+    for (const r of rules(family, table, o)) {
       await runIp(r);
       added.push(r);
     }

@@ -31,6 +31,13 @@ export async function addRoute(ifname: string, cidr: string, table?: number): Pr
   await runIp([family, 'route', 'replace', text, 'dev', ifname, ...(table === undefined ? [] : ['table', String(table)])]);
 }
 
+/** Removes the route for `cidr` through `ifname` (in `table`, default main); one already gone counts as success. */
+export async function removeRoute(ifname: string, cidr: string, table?: number): Promise<void> {
+  const { family, text } = checkCidr(cidr);
+  checkIfName(ifname);
+  await runIp([family, 'route', 'del', text, 'dev', ifname, ...(table === undefined ? [] : ['table', String(table)])], /No such process|Cannot find device/);
+}
+
 function checkCidr(cidr: unknown): { family: '-4' | '-6'; text: string } {
   if (typeof cidr !== 'string') throw new TypeError(`address must be a string like 10.0.0.1/24, got ${typeof cidr}`);
   const [addr = '', prefix, ...rest] = cidr.trim().split('/');
@@ -42,23 +49,27 @@ function checkCidr(cidr: unknown): { family: '-4' | '-6'; text: string } {
   return { family: version === 6 ? '-6' : '-4', text: prefix === undefined ? addr : `${addr}/${prefix}` };
 }
 
-let ipPath: string | undefined;
+const toolPaths = new Map<string, string>();
 
-function findIp(): string {
-  if (ipPath) return ipPath;
+/** The path of a system tool (ip, nft), looked up once on PATH and the sbin directories. */
+export function findTool(name: string): string {
+  const known = toolPaths.get(name);
+  if (known) return known;
   const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean).concat(FALLBACK_DIRS);
   for (const dir of dirs) {
-    const candidate = join(dir, 'ip');
+    const candidate = join(dir, name);
     try {
       accessSync(candidate, fsConstants.X_OK);
-      ipPath = candidate;
+      toolPaths.set(name, candidate);
       return candidate;
     } catch {
       /* keep looking */
     }
   }
-  throw new Error(`the ip command (iproute2) was not found on PATH or in ${FALLBACK_DIRS.join(', ')}`);
+  throw new Error(`the ${name} command was not found on PATH or in ${FALLBACK_DIRS.join(', ')}`);
 }
+
+const findIp = () => findTool('ip');
 
 /**
  * Runs `ip ARGS` and waits (for shutdown paths that cannot wait for the event loop, and quick

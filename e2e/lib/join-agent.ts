@@ -24,7 +24,10 @@ export interface JoinPeerStatus {
 }
 
 export interface JoinStatus {
-  self: { name?: string; dnsName?: string; publicKey?: string; address?: string; interface: string; listenPort: number; portmap?: string };
+  self: {
+    name?: string; dnsName?: string; publicKey?: string; address?: string; interface: string; listenPort: number; portmap?: string;
+    advertisedRoutes?: string[]; advertisesExitNode?: boolean; acceptedRoutes?: { prefix: string; via: string }[]; exitNode?: string;
+  };
   peers: JoinPeerStatus[];
   counters: Record<string, number>;
 }

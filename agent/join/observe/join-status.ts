@@ -6,11 +6,12 @@ import { RELAY_ENDPOINT_TEXT } from '../paths/relay/relay-endpoint.js';
 import type { RelayedPathInfo } from '../paths/relay/relay-paths.js';
 import type { Member, RoomMembers } from '../room/room-members.js';
 import type { NameTable } from '../names/name-table.js';
+import type { RoutesStatus } from '../routes/room-routes.js';
 
 /** A WireGuard handshake this recent still counts as a working direct path. */
 const HANDSHAKE_FRESH_MS = 180_000;
 
-export interface SelfInfo {
+export interface SelfInfo extends RoutesStatus {
   name: string;
   address: string;
   dnsName?: string;
@@ -28,7 +29,7 @@ export function joinStatus(
   names?: NameTable,
 ): DeviceStatus {
   return {
-    self: { ...base.self, name: self.name, address: self.address, ...(self.dnsName && { dnsName: self.dnsName }), ...(self.portmap && { portmap: self.portmap }) },
+    self: { ...base.self, name: self.name, address: self.address, ...(self.dnsName && { dnsName: self.dnsName }), ...(self.portmap && { portmap: self.portmap }), ...routesOf(self) },
     peers: base.peers.map((p) => {
       const m = members.find(p.publicKey);
       if (!m) return p;
@@ -48,5 +49,14 @@ export function joinStatus(
       };
     }),
     counters: { ...base.counters, ...counters },
+  };
+}
+
+function routesOf(s: RoutesStatus): RoutesStatus {
+  return {
+    ...(s.advertisedRoutes && { advertisedRoutes: s.advertisedRoutes }),
+    ...(s.advertisesExitNode && { advertisesExitNode: true }),
+    ...(s.acceptedRoutes && { acceptedRoutes: s.acceptedRoutes }),
+    ...(s.exitNode && { exitNode: s.exitNode }),
   };
 }

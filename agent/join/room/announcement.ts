@@ -8,6 +8,7 @@ import { isMemberId } from '../../../shared/signal/fields.js';
 import { openForRoom, sealForRoom, type OpenedBlob, type RoomCredentials, type SealPurpose } from '../../../shared/signal/room-key.js';
 import { encodeCandidates, parseCandidates, type Candidate } from '../nat/candidates.js';
 import { ipv4ToInt } from './room-address.js';
+import { parseRouteList } from '../routes/route-prefix.js';
 import { xeddsaSign, xeddsaVerify } from '../identity/xeddsa.js';
 import type { FilteringBehaviour, MappingBehaviour } from '../../../shared/stun/discovery.js';
 
@@ -35,6 +36,10 @@ export interface AnnouncementBody {
   bounce?: boolean;
   /** True when the member is a classic hub (`--hub`): it forwards decrypted traffic between members. */
   hub?: boolean;
+  /** LAN prefixes reachable through the member (`--advertise-routes`): canonical IPv4 CIDRs. */
+  routes?: string[];
+  /** The member offers to be an exit node (`--advertise-exit-node`). */
+  exitNode?: boolean;
 }
 
 export interface Announcement extends AnnouncementBody {
@@ -79,6 +84,8 @@ export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, pri
     nat: [a.nat.mapping, a.nat.filtering],
     ...(a.bounce ? { b: 1 } : {}),
     ...(a.hub ? { h: 1 } : {}),
+    ...(a.routes?.length ? { r: a.routes } : {}),
+    ...(a.exitNode ? { x: 1 } : {}),
     t: now,
   };
   const s = xeddsaSign(privateKey, signedBytes(JSON.stringify(payload))).toString('base64');
@@ -118,7 +125,9 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
   const candidates = parseCandidates(o.c);
   if (!candidates) return { ok: false, reason: 'malformed' };
   if (o.as !== undefined && !(Number.isSafeInteger(o.as) && (o.as as number) >= 0)) return { ok: false, reason: 'malformed' };
-  if ((o.b !== undefined && o.b !== 1) || (o.h !== undefined && o.h !== 1)) return { ok: false, reason: 'malformed' };
+  if ((o.b !== undefined && o.b !== 1) || (o.h !== undefined && o.h !== 1) || (o.x !== undefined && o.x !== 1)) return { ok: false, reason: 'malformed' };
+  const routes = parseRouteList(o.r);
+  if (!routes) return { ok: false, reason: 'bad_routes' };
   // Signed by the key it announces, for the moment it was sealed (a re-sealed copy is refused).
   const { s, ...signed } = o;
   if (typeof s !== 'string' || !SIGNATURE.test(s) || o.t !== opened.issuedAt) return { ok: false, reason: 'malformed' };
@@ -135,6 +144,8 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
       nat: { mapping: nat[0] as MappingBehaviour, filtering: nat[1] as FilteringBehaviour },
       bounce: o.b === 1,
       hub: o.h === 1,
+      ...(routes.length > 0 && { routes }),
+      ...(o.x === 1 && { exitNode: true }),
       issuedAt: opened.issuedAt,
     },
   };

@@ -25,6 +25,9 @@ export interface Member {
   bounce: boolean;
   /** It is a classic hub (announced `--hub`). */
   hub: boolean;
+  /** LAN prefixes it advertises (canonical IPv4 CIDRs) and whether it offers to be an exit node. */
+  routes: string[];
+  exitNode: boolean;
   /** We reach it through the hub: no direct path and no relay (set by the path arbiter; its address then routes to the hub). */
   viaHub: boolean;
   keys: PairKeys;
@@ -54,7 +57,7 @@ export class RoomMembers {
   private readonly byMemberId = new Map<string, Member>();
   private readonly byPairId = new Map<string, Member>();
 
-  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'addressSince' | 'claimSeenAt' | 'candidates' | 'nat' | 'bounce' | 'hub' | 'viaHub' | 'routed'>) {}
+  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'addressSince' | 'claimSeenAt' | 'candidates' | 'nat' | 'bounce' | 'hub' | 'routes' | 'exitNode' | 'viaHub' | 'routed'>) {}
 
   all(): Member[] {
     return [...this.byKey.values()];
@@ -95,7 +98,7 @@ export class RoomMembers {
     if (replaced) this.remove(replaced);
     if (!m) {
       if (this.byKey.size >= MAX_MEMBERS) return undefined;
-      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, addressSince: NO_CLAIM_TIME, claimSeenAt: undefined, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, viaHub: false, routed: undefined };
+      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, addressSince: NO_CLAIM_TIME, claimSeenAt: undefined, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, routes: a.routes ?? [], exitNode: a.exitNode === true, viaHub: false, routed: undefined };
       this.byKey.set(key, m);
       this.byPairId.set(m.keys.pairId.toString('hex'), m);
     }
@@ -103,7 +106,7 @@ export class RoomMembers {
     const addressChanged = !isNew && m.address !== a.address;
     if (isNew || addressChanged) m.claimSeenAt = seenAt;
     if (m.memberId !== a.memberId && this.byMemberId.get(m.memberId) === m) this.byMemberId.delete(m.memberId);
-    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, addressSince: a.addressSince ?? NO_CLAIM_TIME, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true });
+    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, addressSince: a.addressSince ?? NO_CLAIM_TIME, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, routes: a.routes ?? [], exitNode: a.exitNode === true });
     this.byMemberId.set(a.memberId, m);
     return { member: m, isNew, candidatesChanged, addressChanged, replaced };
   }

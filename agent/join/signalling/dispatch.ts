@@ -19,6 +19,9 @@ export interface Self {
   name: string;
   bounce?: boolean;
   hub?: boolean;
+  /** What we announce with --advertise-routes and --advertise-exit-node. */
+  routes?: string[];
+  exitNode?: boolean;
 }
 
 export interface DispatchContext {
@@ -54,7 +57,7 @@ export class RoomSignalling {
     const c = this.c;
     const candidates = c.candidates().slice(0, MAX_CANDIDATES);
     const own = c.address();
-    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: own.address, addressSince: own.since, candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub }, c.self.privateKey);
+    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: own.address, addressSince: own.since, candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub, routes: c.self.routes, exitNode: c.self.exitNode }, c.self.privateKey);
   }
 
   onWelcome(w: WelcomeMessage): void {

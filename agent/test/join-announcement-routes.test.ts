@@ -1,0 +1,89 @@
+// Routes and exit-node offers in announcements: they survive sealing, are refused unless
+// canonical and bounded, and an insider cannot put routes in another member's mouth (the
+// announcement is signed by the member's own key); a refused one is counted like a forged one.
+import t from 'tap';
+import { deriveRoom, sealForRoom } from '../../shared/signal/room-key.js';
+import { openAnnouncement, sealAnnouncement, type AnnouncementBody } from '../join/room/announcement.js';
+import { xeddsaSign } from '../join/identity/xeddsa.js';
+import { PrivateKey } from '../wireguard/crypto.js';
+import { MAX_ANNOUNCED_ROUTES, parseAdvertisedRoutes } from '../join/routes/route-prefix.js';
+import { JoinNet } from './fixtures/join-net.js';
+
+const room = deriveRoom('office', 'correct horse battery staple');
+const NOW = Date.UTC(2026, 5, 1);
+const alice = PrivateKey.generate();
+
+function body(over: Partial<AnnouncementBody> = {}): AnnouncementBody {
+  return { publicKey: alice.publicKey, memberId: 'member-A', name: 'alice', address: '10.147.3.4', candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, ...over };
+}
+
+/** A hand-made payload with route list `r`, properly signed by alice. */
+function withRoutes(r: unknown, extra: Record<string, unknown> = {}): string {
+  const payload = { v: 2, k: alice.publicKey.toString('base64'), m: 'member-A', n: 'alice', a: '10.147.3.4', c: [], nat: ['unknown', 'unknown'], r, ...extra, t: NOW };
+  const s = xeddsaSign(alice.raw, Buffer.from(`wgp2p announcement v2\0${JSON.stringify(payload)}`)).toString('base64');
+  return sealForRoom(room, 'announce', Buffer.from(JSON.stringify({ ...payload, s })), NOW);
+}
+
+t.test('routes and the exit-node offer survive sealing', async (t) => {
+  const r = openAnnouncement(room, sealAnnouncement(room, body({ routes: ['192.168.1.0/24', '10.9.0.0/16'], exitNode: true }), alice.raw, NOW));
+  t.ok(r.ok);
+  if (!r.ok) return;
+  t.same(r.value.routes, ['192.168.1.0/24', '10.9.0.0/16']);
+  t.equal(r.value.exitNode, true);
+  const plain = openAnnouncement(room, sealAnnouncement(room, body(), alice.raw, NOW));
+  t.ok(plain.ok && plain.value.routes === undefined && plain.value.exitNode === undefined, 'none announced: none read');
+});
+
+t.test('a route list that is not canonical, distinct IPv4 CIDRs within the bound is refused', async (t) => {
+  const bad: [string, unknown][] = [
+    ['host bits set', ['192.168.1.1/24']],
+    ['no prefix length', ['192.168.1.0']],
+    ['IPv6', ['fd00::/64']],
+    ['leading zeros', ['192.168.01.0/24']],
+    ['a number', [42]],
+    ['a duplicate', ['10.0.0.0/8', '10.0.0.0/8']],
+    ['empty', []],
+    ['not a list', '10.0.0.0/8'],
+    ['too many', Array.from({ length: MAX_ANNOUNCED_ROUTES + 1 }, (_, i) => `10.${i}.0.0/16`)],
+    ['prefix too long', ['10.0.0.0/33']],
+  ];
+  for (const [what, r] of bad) t.same(openAnnouncement(room, withRoutes(r)), { ok: false, reason: 'bad_routes' }, what);
+  t.same(openAnnouncement(room, withRoutes(['10.0.0.0/8'], { x: 2 })), { ok: false, reason: 'malformed' }, 'x: 2');
+  const ok = openAnnouncement(room, withRoutes(['10.0.0.0/8'], { x: 1 }));
+  t.ok(ok.ok && ok.value.exitNode === true && ok.value.routes?.[0] === '10.0.0.0/8', 'a valid list with x: 1 opens');
+});
+
+t.test('an insider cannot announce routes for another member, and a refused list is counted like a forgery', async (t) => {
+  const net = new JoinNet();
+  t.teardown(() => net.closeAll());
+  const a = await net.add('a');
+  const b = await net.add('b', { agent: { routes: { accept: true } } });
+  const x = await net.add('x');
+  await net.until(() => b.agent.members.size === 2 && a.agent.members.size === 2, 10_000);
+  const aAtB = b.agent.members.get(a.key.publicKey)!;
+  // x holds the room secret: it seals a's identity with a route, signed with its own key.
+  const forged = sealAnnouncement(net.room, { publicKey: a.key.publicKey, memberId: aAtB.memberId, name: 'a', address: aAtB.address, candidates: aAtB.candidates, nat: aAtB.nat, routes: ['192.0.2.0/24'] }, x.key.raw, net.clock.wallNow());
+  t.equal(b.agent.lifecycle.onAnnouncement(aAtB.memberId, forged), undefined, 'the forged announcement is refused');
+  t.equal(b.agent.counters.get('announce_rejected_bad_signature'), 1);
+  t.same(b.agent.members.get(a.key.publicKey)!.routes, [], "a's routes are unchanged");
+  // x's own announcement with a malformed list, properly signed by x.
+  const xAtB = b.agent.members.get(x.key.publicKey)!;
+  const invalid = sealAnnouncement(net.room, { publicKey: x.key.publicKey, memberId: xAtB.memberId, name: 'x', address: xAtB.address, candidates: xAtB.candidates, nat: xAtB.nat, routes: ['192.0.2.7/24'] }, x.key.raw, net.clock.wallNow());
+  const before = b.agent.counters.get('announce_rejected') ?? 0;
+  t.equal(b.agent.lifecycle.onAnnouncement(xAtB.memberId, invalid), undefined, 'a non-canonical list is refused');
+  t.equal(b.agent.counters.get('announce_rejected'), before + 1, 'counted with the rejected announcements');
+  t.equal(b.agent.counters.get('announce_rejected_bad_routes'), 1);
+  t.equal(b.device.allowedIps.lookup(4, Buffer.from([192, 0, 2, 7])), undefined, 'nothing routed for it');
+});
+
+t.test('--advertise-routes: canonical IPv4 prefixes outside special space, or a clear error', async (t) => {
+  t.same(parseAdvertisedRoutes('192.168.1.0/24, 10.9.0.0/16,192.168.1.0/24'), ['192.168.1.0/24', '10.9.0.0/16']);
+  t.throws(() => parseAdvertisedRoutes('192.168.1.1/24'), /host bits are set \(did you mean 192\.168\.1\.0\/24\?\)/);
+  t.throws(() => parseAdvertisedRoutes('0.0.0.0/0'), /--advertise-exit-node/);
+  t.throws(() => parseAdvertisedRoutes('127.0.0.0/8'), /loopback/);
+  t.throws(() => parseAdvertisedRoutes('169.254.0.0/16'), /link-local/);
+  t.throws(() => parseAdvertisedRoutes('239.1.0.0/16'), /multicast/);
+  t.throws(() => parseAdvertisedRoutes('fd00::/64'), /IPv4/);
+  t.throws(() => parseAdvertisedRoutes('10.0.0.1'), /IPv4 prefix/);
+  t.throws(() => parseAdvertisedRoutes(''), /CIDR/);
+});

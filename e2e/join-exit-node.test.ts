@@ -1,0 +1,79 @@
+// Exit nodes in the NAT lab: a laptop behind a NAT with --exit-node vps sends its traffic to a
+// host on the fake internet through the member "vps" (--advertise-exit-node, on a public
+// address): the destination sees vps's address, not the laptop's site. The signal server stays
+// outside the tunnel (its own rule), and stopping vps restores the laptop's own default route
+// within seconds (its goodbye still arrives over the signal server); when vps returns it is used again.
+//
+//   internet: ex-srv 203.0.113.10 (server), ex-vps 203.0.113.40 (exit node), ex-dst 198.51.100.20 (tells callers their address)
+//   home (port-restricted): h1 laptop
+import t from 'tap';
+import { NatLab } from './lib/nat-lab.js';
+import { requireRootOrSkip } from './lib/root.js';
+import { startJoinAgent, startSignalServer, type JoinAgent } from './lib/join-agent.js';
+import { waitFor } from './lib/process.js';
+import type { Netns } from './lib/netns.js';
+
+const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping', 'curl'], tun: true, probeName: 'ex-probe' };
+const SECRET = 'ex-exit-secret-0123456789abcdef';
+const DEST = '198.51.100.20';
+const VPS = '203.0.113.40';
+const SERVER = '203.0.113.10';
+
+/** An HTTP server answering each request with the caller's address. */
+const WHOAMI = `require('node:http').createServer((q, s) => s.end(q.socket.remoteAddress)).listen(8000, '${DEST}', () => console.log('listening'))`;
+
+/** The address `ns` appears from at the destination ('' when it does not get there). */
+async function seenAs(ns: Netns): Promise<string> {
+  const r = await ns.exec('curl', ['-s', '--max-time', '2', `http://${DEST}:8000/`], { allowFail: true, timeoutMs: 5_000 });
+  return r.code === 0 ? r.stdout.trim() : '';
+}
+
+t.test('a member leaves through an exit node, and falls back to its own route when it goes', async (t) => {
+  if (!(await requireRootOrSkip(t, NEEDS))) return;
+  const lab = await NatLab.create(t, { prefix: 'ex' });
+  const srv = await lab.publicHost('srv', SERVER);
+  const dst = await lab.publicHost('dst', DEST);
+  const vpsNs = await lab.publicHost('vps', VPS);
+  const home = await lab.site('home', 'port-restricted');
+  const whoami = dst.spawn('node', ['-e', WHOAMI], { name: 'ex-dst.whoami' });
+  await whoami.waitForOutput(/listening/, 10_000);
+  const server = await startSignalServer(srv, SERVER);
+  const base = { room: 'exit', server: server.url, secret: SECRET };
+  const laptopNs = home.hosts[0]!;
+  t.equal(await seenAs(laptopNs), home.wanAddress, `before: the destination sees the laptop's site (${home.wanAddress})`);
+
+  const laptop = await startJoinAgent(laptopNs, { ...base, name: 'laptop', ifname: 'exl0', args: ['--exit-node', 'vps', '--no-portmap'] });
+  t.teardown(() => laptop.stop());
+  const startVps = async () => {
+    const a = await startJoinAgent(vpsNs, { ...base, name: 'vps', ifname: 'exv0', args: ['--advertise-exit-node', '--no-portmap'] });
+    t.teardown(() => a.stop());
+    return a;
+  };
+  let vps: JoinAgent = await startVps();
+  t.match((await vpsNs.exec('nft', ['list', 'table', 'ip', 'wgp2p_exv0'])).stdout, /masquerade/, 'the exit node masquerades what leaves the room');
+  await waitFor(async () => (await seenAs(laptopNs)) === VPS, { timeoutMs: 20_000, intervalMs: 250, what: 'the laptop leaving through vps' });
+  t.pass(`with --exit-node vps: the destination sees ${VPS}`);
+  t.equal((await laptop.status()).self.exitNode, 'vps', 'status names the exit node in use');
+  t.equal((await vps.status()).self.advertisesExitNode, true, "the exit node's status says it offers");
+  t.match((await laptopNs.ip(['-4', 'route', 'get', DEST])).stdout, /dev exl0/, 'the internet goes into the tunnel');
+  t.match((await laptopNs.ip(['-4', 'route', 'get', SERVER])).stdout, /dev eth0/, 'the signal server does not');
+  t.match((await laptopNs.ip(['-4', 'rule', 'show'])).stdout, new RegExp(`to ${SERVER.replace(/\./g, '\\.')} lookup main`), '(a rule of its own)');
+  const peer = (await laptop.status()).peers.find((p) => p.name === 'vps');
+  t.match(peer?.endpoint, new RegExp(`^${VPS.replace(/\./g, '\\.')}:`), "the tunnel's own datagrams go straight to vps (marked, outside the tunnel)");
+
+  // vps stops: its goodbye reaches the laptop over the signal server, routing comes back at once.
+  const stoppedAt = Date.now();
+  await vps.stop();
+  await waitFor(async () => (await seenAs(laptopNs)) === home.wanAddress, { timeoutMs: 10_000, intervalMs: 100, what: 'the laptop back on its own route' });
+  const restoreMs = Date.now() - stoppedAt;
+  t.ok(restoreMs < 5_000, `vps stopped: the laptop's own default route is back after ${restoreMs} ms`);
+  t.match(laptop.process.stdout + laptop.process.stderr, /exit node gone; normal routing restored/, 'logged');
+  t.notMatch((await laptopNs.ip(['-4', 'rule', 'show'])).stdout, /lookup 51820/, 'the rules are gone');
+
+  vps = await startVps();
+  await waitFor(async () => (await seenAs(laptopNs)) === VPS, { timeoutMs: 20_000, intervalMs: 250, what: 'vps used again' });
+  t.pass('a returning exit node is used again');
+  await laptop.stop();
+  t.equal(await seenAs(laptopNs), home.wanAddress, 'the laptop stopped: its own route again');
+  t.equal((await laptopNs.ip(['-4', 'rule', 'show'])).stdout.split('\n').filter(Boolean).length, 3, 'only the three default rules are left');
+});

@@ -1,0 +1,79 @@
+// Subnet routes in the NAT lab: a member at "home" advertises its LAN (--advertise-routes,
+// --snat-routes); a laptop at a café with --accept-routes reaches a LAN host that runs no agent
+// (ping, and a checksummed TCP transfer), while a member without --accept-routes does not, even
+// with a route of its own into the tunnel. Hostile: that member also advertises a prefix inside
+// the room subnet and the laptop's own LAN: the laptop refuses both and says so. The router's
+// nftables table and forwarding go back as they were when it stops.
+//
+//   internet: rt-srv 203.0.113.10 (server)
+//   home (full-cone): h1 router member, h2 LAN host (no agent)   café (full-cone): h1 laptop
+//   x (full-cone): h1 member with --address 10.147.0.5/24, advertising hostile prefixes
+import t from 'tap';
+import { NatLab } from './lib/nat-lab.js';
+import { requireRootOrSkip } from './lib/root.js';
+import { pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
+import { waitFor } from './lib/process.js';
+import { tcpTransfer } from './lib/tcp-transfer.js';
+
+const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping'], tun: true, probeName: 'rt-probe' };
+const SECRET = 'rt-routes-secret-0123456789abcdef';
+const MB = 1024 * 1024;
+
+const lanOf = (address: string) => address.replace(/\.\d+$/, '.0/24');
+
+t.test('a LAN host without an agent, reached through a subnet router', async (t) => {
+  if (!(await requireRootOrSkip(t, NEEDS))) return;
+  const lab = await NatLab.create(t, { prefix: 'rt' });
+  const srv = await lab.publicHost('srv', '203.0.113.10');
+  const server = await startSignalServer(srv, '203.0.113.10');
+  const base = { room: 'routes', server: server.url, secret: SECRET };
+  const home = await lab.site('home', 'full-cone', { hosts: 2 });
+  const cafe = await lab.site('cafe', 'full-cone');
+  const xSite = await lab.site('x', 'full-cone');
+  const homeLan = lanOf(home.hostAddresses[0]!);
+  const lanHost = home.hostAddresses[1]!;
+  const [routerNs, lanHostNs] = home.hosts as [typeof home.hosts[0], typeof home.hosts[0]];
+  const forwardBefore = (await routerNs.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
+
+  const router = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', args: ['--advertise-routes', homeLan, '--snat-routes', '--no-portmap'] });
+  t.teardown(() => router.stop());
+  const laptop = await startJoinAgent(cafe.hosts[0]!, { ...base, name: 'laptop', ifname: 'rtl0', args: ['--accept-routes', '--no-portmap'] });
+  t.teardown(() => laptop.stop());
+  const hostile = ['10.147.9.0/24', lanOf(cafe.hostAddresses[0]!)];
+  const x = await startJoinAgent(xSite.hosts[0]!, { ...base, name: 'x', ifname: 'rtx0', args: ['--address', '10.147.0.5/24', '--advertise-routes', hostile.join(','), '--no-portmap'] });
+  t.teardown(() => x.stop());
+
+  t.equal((await routerNs.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), '1', 'the router turned on IPv4 forwarding');
+  t.match((await routerNs.exec('nft', ['list', 'table', 'ip', 'wgp2p_rtr0'])).stdout, /masquerade/, 'and masquerades into its LAN (--snat-routes)');
+  const accepted = await waitFor(async () => {
+    const s = await laptop.status();
+    return s.self.acceptedRoutes?.length && s.peers.filter((p) => p.path === 'direct').length === 2 ? s.self.acceptedRoutes : undefined;
+  }, { timeoutMs: 20_000, intervalMs: 250, what: 'the laptop accepting the home LAN' });
+  t.same(accepted, [{ prefix: homeLan, via: 'router' }], `laptop status: ${homeLan} via router`);
+  t.same((await router.status()).self.advertisedRoutes, [homeLan], 'router status: advertised');
+
+  t.equal(await pingCount(laptop.ns, lanHost, 5), 5, `the laptop pings the LAN host ${lanHost} (no agent there)`);
+  const r = await tcpTransfer(laptop.ns, lanHostNs, lanHost, { bytes: 4 * MB, timeoutMs: 60_000 });
+  t.equal(r.receivedSha256, r.sentSha256, `4 MB to the LAN host intact (${((4 * 8) / r.seconds).toFixed(0)} Mbit/s)`);
+
+  // x has no --accept-routes: even a route of its own into its tunnel leads nowhere.
+  await x.ns.ip(['route', 'add', homeLan, 'dev', 'rtx0']);
+  t.equal(await pingCount(x.ns, lanHost, 3), 0, 'a member without --accept-routes does not reach the LAN host');
+
+  // Hostile prefixes from x: refused by the laptop with a log line, no route for them.
+  await waitFor(() => hostile.every((p) => (laptop.process.stdout + laptop.process.stderr).includes(p)), { timeoutMs: 5_000, what: 'refusal log lines' });
+  const log = laptop.process.stdout + laptop.process.stderr;
+  for (const p of hostile) t.match(log, new RegExp(`advertised route refused[^\\n]*${p.replace(/\./g, '\\.')}`), `refused: ${p}`);
+  t.equal((await laptop.status()).counters.routes_refused, 2, 'both counted');
+  const routes = (await laptop.ns.ip(['-4', 'route', 'show'])).stdout;
+  t.notMatch(routes, /10\.147\.9\.0\/24/, 'no route for the prefix inside the room subnet');
+  t.match(routes, new RegExp(`^${hostile[1]!.replace(/\./g, '\\.')} dev eth0`, 'm'), "the laptop's LAN stays on eth0");
+  t.equal(await pingCount(laptop.ns, cafe.hostAddresses[0]!.replace(/\.\d+$/, '.1'), 2), 2, 'and the laptop still reaches its own gateway');
+
+  // Stopping the router: its table goes, forwarding is back as it was, the laptop withdraws the route.
+  await router.stop();
+  t.equal((await routerNs.exec('nft', ['list', 'table', 'ip', 'wgp2p_rtr0'], { allowFail: true })).code === 0, false, 'the nftables table is gone');
+  t.equal((await routerNs.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), forwardBefore, `ip_forward back to ${forwardBefore}`);
+  await waitFor(async () => !(await laptop.status()).self.acceptedRoutes, { timeoutMs: 5_000, what: 'the route withdrawn' });
+  t.notMatch((await laptop.ns.ip(['-4', 'route', 'show'])).stdout, new RegExp(homeLan.replace(/\./g, '\\.')), 'the kernel route is gone');
+});
