@@ -163,7 +163,7 @@ export class JoinAgent {
     this.datagrams = new DatagramInput({ stun: this.stun, paths: this.paths, links: this.links, relayed: this.relayed, bounce: this.bounce, clock, count });
     this.stunService = new StunService({ local: this.local, paths: this.paths, resolve: ports.resolveStun, port: ports.stunPort, log, announceUpdate: () => this.signalling.announceUpdate() });
     this.ticker = new JoinTicker({ clock, log, members: this.members, useHub: o.useHub, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
-    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, useHub: o.useHub, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)), portmap: this.local.portmapEndpoint && formatEndpoint(this.local.portmapEndpoint) }), names: () => this.names?.names });
+    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, useHub: o.useHub, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)), portmap: this.local.portmapEndpoint && formatEndpoint(this.local.portmapEndpoint) }), names: () => this.names?.names, local: this.local, listenPort: () => tunnel.listenPort, portmapEnabled: !!ports.portmap });
   }
 
   get address(): string {

@@ -6,6 +6,7 @@ import { RELAY_ENDPOINT_TEXT } from '../paths/relay/relay-endpoint.js';
 import type { RelayedPathInfo } from '../paths/relay/relay-paths.js';
 import type { Member, RoomMembers } from '../room/room-members.js';
 import type { NameTable } from '../names/name-table.js';
+import type { WhyRelayed } from './why-relayed.js';
 
 /** A WireGuard handshake this recent still counts as a working direct path. */
 const HANDSHAKE_FRESH_MS = 180_000;
@@ -26,6 +27,7 @@ export function joinStatus(
   counters: Record<string, number>,
   wallNow = Date.now(),
   names?: NameTable,
+  why?: (m: Member) => WhyRelayed | undefined,
 ): DeviceStatus {
   return {
     self: { ...base.self, name: self.name, address: self.address, ...(self.dnsName && { dnsName: self.dnsName }), ...(self.portmap && { portmap: self.portmap }) },
@@ -36,6 +38,9 @@ export function joinStatus(
       if (dnsName) p = { ...p, dnsName };
       const active = m.finder.active;
       const relay = active ? undefined : relayed(m);
+      // Only for members without a direct path: the relayed ones, and those with no path at all.
+      const whyRelayed = active ? undefined : why?.(m);
+      if (whyRelayed && !(p.lastHandshake && p.endpoint && !p.endpoint.startsWith(RELAY_ENDPOINT_TEXT) && wallNow - Date.parse(p.lastHandshake) < HANDSHAKE_FRESH_MS)) p = { ...p, whyRelayed };
       if (relay) return { ...p, name: m.name, address: m.address, path: 'relay', relay: relay.relay, endpoint: relay.endpoint, rttMs: relay.rttMs };
       const fresh = p.lastHandshake !== undefined && wallNow - Date.parse(p.lastHandshake) < HANDSHAKE_FRESH_MS;
       const viaRelay = p.endpoint !== undefined && p.endpoint.startsWith(RELAY_ENDPOINT_TEXT);
