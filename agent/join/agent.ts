@@ -15,6 +15,9 @@ import { StunClient } from '../../shared/stun/client.js';
 import { describe, PathKeeper } from './paths/direct/path-keeper.js';
 import { PathFinder, type PunchTiming, DEFAULT_PUNCH_TIMING } from './paths/direct/punch.js';
 import { PathArbiters } from './paths/arbiter.js';
+import { ExtraSockets } from './paths/direct/extra-sockets.js';
+import { BirthdayPunch } from './paths/direct/birthday-runner.js';
+import type { BirthdayTiming } from './paths/direct/birthday.js';
 import { RelayLinks } from './paths/relay/relay-links.js';
 import { DEFAULT_RELAY_TIMING, RelayPaths, type RelayTiming } from './paths/relay/relay-paths.js';
 import { derivePairKeys } from './room/pair-keys.js';
@@ -54,6 +57,7 @@ export interface JoinAgentOptions {
   relayTiming?: Partial<RelayTiming>;
   /** Answer DNS for the room's names (needs ports.dns). */
   names?: NamesOptions;
+  birthdayTiming?: Partial<BirthdayTiming>;
 }
 
 export class JoinAgent {
@@ -73,6 +77,8 @@ export class JoinAgent {
   readonly datagrams: DatagramInput;
   readonly stunService: StunService;
   readonly names: RoomNames | undefined;
+  readonly sockets: ExtraSockets | undefined;
+  readonly birthday: BirthdayPunch;
   private readonly ticker: JoinTicker;
   /** Our member id at the server, kept while offline: bounces still know us by it. */
   private lastMemberId: string | undefined;
@@ -107,7 +113,10 @@ export class JoinAgent {
     this.links = new RelayLinks({ queue: (d, to) => tunnel.queueDatagram(d, to), sendWs: (frame) => signal.sendBinary(frame), log, linkDown: (link) => this.relayed.linkDown(link) });
     this.relayed = new RelayPaths({ engine: tunnel.engine, links: this.links, members: this.members, arbiters: this.arbiters, clock, log, count }, relayTiming);
     if (o.bounce) this.bounce = new Bounce(this.members, (d) => tunnel.queueDatagram(d.data, d.to));
+    const openSocket = tunnel.openSocket?.bind(tunnel);
+    this.sockets = openSocket && new ExtraSockets({ open: openSocket, count, deliver: (d, from) => void (this.onDatagram(d, from) || tunnel.engine.receive(d, from)) });
     this.paths = new PathKeeper({
+      sockets: this.sockets,
       tunnel,
       arbiters: this.arbiters,
       clock,
@@ -119,6 +128,7 @@ export class JoinAgent {
       announceUpdate: () => this.signalling.announceUpdate(),
       signalRttMs: () => this.signalling.rttMs,
     });
+    this.birthday = new BirthdayPunch({ members: this.members, arbiters: this.arbiters, paths: this.paths, sockets: this.sockets, ourNat: () => this.local.nat, log, timing: o.birthdayTiming });
     const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
     const membersChanged = () => this.own.resolve();
     this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, log, moved: () => this.addressMoved() }, address);
@@ -162,8 +172,8 @@ export class JoinAgent {
     });
     this.datagrams = new DatagramInput({ stun: this.stun, paths: this.paths, links: this.links, relayed: this.relayed, bounce: this.bounce, clock, count });
     this.stunService = new StunService({ local: this.local, paths: this.paths, resolve: ports.resolveStun, port: ports.stunPort, log, announceUpdate: () => this.signalling.announceUpdate() });
-    this.ticker = new JoinTicker({ clock, log, members: this.members, useHub: o.useHub, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
-    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, useHub: o.useHub, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)), portmap: this.local.portmapEndpoint && formatEndpoint(this.local.portmapEndpoint) }), names: () => this.names?.names, local: this.local, listenPort: () => tunnel.listenPort, portmapEnabled: !!ports.portmap });
+    this.ticker = new JoinTicker({ clock, log, members: this.members, useHub: o.useHub, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, birthday: this.birthday, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
+    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, useHub: o.useHub, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)), portmap: this.local.portmapEndpoint && formatEndpoint(this.local.portmapEndpoint) }), names: () => this.names?.names, local: this.local, listenPort: () => tunnel.listenPort, portmapEnabled: !!ports.portmap, birthday: (m) => this.birthday.report(m, clock.now()), describeEndpoint: (e) => this.sockets?.describe(e) });
   }
 
   get address(): string {
@@ -216,6 +226,11 @@ export class JoinAgent {
     useServerRelays({ links: this.links, stunServer: () => this.stunService.server, resolve: ports.resolveStun, memberId: () => ports.signal.memberId, signalRttMs: () => this.signalling.rttMs, log: this.o.log }, w);
   }
 
+  /** The engine's send path: relayed paths and birthday sockets take their virtual endpoints' datagrams. */
+  outbound(data: Buffer, to: Endpoint): boolean {
+    return this.relayed.send(data, to) || (this.sockets?.send(data, to) ?? false);
+  }
+
   /** The tunnel's intercept: STUN, disco and relay datagrams are ours, WireGuard goes to the engine. */
   onDatagram(data: Buffer, from: Endpoint): boolean {
     return this.datagrams.onDatagram(data, from, (fn) => this.guarded('datagram', fn));
@@ -254,6 +269,8 @@ export class JoinAgent {
     this.signalling.sayGoodbye(this.members.all());
     this.ports.signal.close();
     this.paths.close();
+    this.birthday.close();
+    this.sockets?.closeAll();
     this.stun.close();
     this.names?.close();
     this.ports.tunnel.close(reason);

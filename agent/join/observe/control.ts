@@ -1,7 +1,7 @@
 // The control socket's join operations: `status` (the tunnel's, completed with names, paths and
 // counters) and `ping PEER` (one disco probe on the member's current path), and the metrics'
 // count of members by path.
-import { formatEndpoint } from '../../../shared/net/address.js';
+import { formatEndpoint, type Endpoint } from '../../../shared/net/address.js';
 import type { DeviceStatus } from '../../daemon/status.js';
 import type { PathKeeper } from '../paths/direct/path-keeper.js';
 import type { PathArbiters } from '../paths/arbiter.js';
@@ -37,6 +37,8 @@ export interface ControlContext {
   portmapEnabled: boolean;
   /** How birthday punching went with a member (absent: never applicable). */
   birthday?(m: Member): BirthdayReport | undefined;
+  /** What a virtual endpoint stands for (a birthday socket), for status. */
+  describeEndpoint?(e: Endpoint): string | undefined;
 }
 
 export class JoinControl {
@@ -47,7 +49,7 @@ export class JoinControl {
     const s = c.signal.stats;
     const signal = { signal_connects: s.welcomes, signal_attempts: s.attempts, signal_invalid_frames: s.invalidFrames };
     const counters = { ...Object.fromEntries(c.counters), ...signal, ...c.bounce?.counters() };
-    return joinStatus(base, c.self(), c.members, (m) => c.relayed.info(m) ?? hubPathInfo(c.members, c.useHub, m), counters, undefined, c.names?.(), (m) => (c.arbiters.hasDirect(m) ? undefined : this.whyRelayed(m)));
+    return joinStatus(base, c.self(), c.members, (m) => c.relayed.info(m) ?? hubPathInfo(c.members, c.useHub, m), counters, undefined, c.names?.(), (m) => (c.arbiters.hasDirect(m) ? undefined : this.whyRelayed(m)), (e) => c.describeEndpoint?.(e));
   }
 
   /** Why `m` has no direct path, from both sides' announcements and what we tried. */
@@ -79,7 +81,7 @@ export class JoinControl {
       }
     }
     const r = await c.paths.ping(m);
-    return { name: m.name, address: m.address, publicKey: m.key, endpoint: formatEndpoint(r.endpoint), path: 'direct', rttMs: r.rttMs };
+    return { name: m.name, address: m.address, publicKey: m.key, endpoint: c.describeEndpoint?.(r.endpoint) ?? formatEndpoint(r.endpoint), path: 'direct', rttMs: r.rttMs };
   }
 
   /** A member by its DNS name, NAME.DOMAIN or the bare label. */
