@@ -58,6 +58,8 @@ export interface JoinAgentOptions {
   /** Answer DNS for the room's names (needs ports.dns). */
   names?: NamesOptions;
   birthdayTiming?: Partial<BirthdayTiming>;
+  /** Birthday punching for symmetric × port-restricted pairs (off with `--no-birthday`). */
+  birthday?: boolean;
 }
 
 export class JoinAgent {
@@ -128,7 +130,7 @@ export class JoinAgent {
       announceUpdate: () => this.signalling.announceUpdate(),
       signalRttMs: () => this.signalling.rttMs,
     });
-    this.birthday = new BirthdayPunch({ members: this.members, arbiters: this.arbiters, paths: this.paths, sockets: this.sockets, ourNat: () => this.local.nat, log, timing: o.birthdayTiming });
+    this.birthday = new BirthdayPunch({ members: this.members, arbiters: this.arbiters, paths: this.paths, sockets: this.sockets, ourNat: () => this.local.nat, log, timing: o.birthdayTiming, enabled: o.birthday !== false });
     const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
     const membersChanged = () => this.own.resolve();
     this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, log, moved: () => this.addressMoved() }, address);

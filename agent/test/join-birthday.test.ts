@@ -160,3 +160,16 @@ t.test('JoinNet: when the probes cannot get through, the attempt fails, the sock
   t.equal(hard.agent.arbiters.route(me()!), 'relay', 'still relayed');
   t.match(hard.agent.control.whyRelayed(me()!).reason, /birthday punching failed 1×/);
 });
+
+t.test('JoinNet: --no-birthday leaves such a pair relayed, with no extra sockets', async (t) => {
+  const net = new JoinNet('birthday-off', { natDiscovery: true, seed: 42 });
+  t.teardown(() => net.closeAll());
+  const hard = await net.add('hard', { nat: 'symmetric-random', agent: { birthday: false } });
+  const easy = await net.add('easy', { nat: 'eim', agent: { birthday: false } });
+  const me = () => hard.agent.members.get(easy.key.publicKey);
+  t.ok((await net.until(() => !!me() && hard.agent.arbiters.route(me()!) === 'relay', 10_000)) >= 0);
+  await net.run(25_000, 50);
+  t.equal(hard.agent.arbiters.route(me()!), 'relay', 'still relayed');
+  t.equal(hard.agent.sockets!.size, 0, 'no extra sockets');
+  t.equal(hard.agent.control.whyRelayed(me()!).code, 'symmetric-vs-port-restricted');
+});

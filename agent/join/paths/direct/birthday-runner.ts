@@ -26,6 +26,8 @@ export interface BirthdayContext {
   log: Logger;
   timing?: Partial<BirthdayTiming>;
   random?: () => number;
+  /** False with `--no-birthday`: such pairs just stay relayed. */
+  enabled?: boolean;
 }
 
 interface PairState {
@@ -51,7 +53,7 @@ export class BirthdayPunch {
   }
 
   private tickMember(m: Member, now: number): void {
-    const role = birthdayRole(this.c.ourNat(), m.nat);
+    const role = this.c.enabled === false ? undefined : birthdayRole(this.c.ourNat(), m.nat);
     let st = this.pairs.get(m);
     if (!role || (role === 'hard' && !this.c.sockets)) {
       if (st) this.drop(m, st);
