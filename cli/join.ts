@@ -78,6 +78,12 @@ export const JOIN_OPTIONS = {
     default: true,
     help: 'ask the gateway (PCP, NAT-PMP, UPnP IGD) to map our WireGuard port and\nannounce the mapping as a candidate (--no-portmap: never ask)',
   },
+  birthday: {
+    parse: parseBool,
+    boolean: true,
+    default: true,
+    help: 'birthday punching for a symmetric NAT against a port-restricted one: many\nsockets on one side, random-port probes from the other (--no-birthday: relay)',
+  },
   useHub: { parse: check((t) => isMemberName(t) || /^[A-Za-z0-9+/]{43}=$/.test(t), 'expected a member name or base64 public key'), value: 'NAME', help: 'reach members we have no other path to through this member\'s --hub (name or\npublic key); without it no hub is used: a hub sees what it forwards' },
   metricsListen: { parse: named(parseEndpoint), value: 'IP:PORT', help: 'serve Prometheus metrics (relayed packets and bytes, paths) on /metrics' },
   dnsDomain: { parse: named(parseDnsDomain), value: 'D', help: 'answer DNS for NAME.D on our room address (default: the room name)' },
@@ -183,6 +189,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     routes: { advertise: v.advertiseRoutes, accept: v.acceptRoutes, advertiseExitNode: v.advertiseExitNode, exitNode: v.exitNode },
     snatRoutes: v.snatRoutes,
     exitNodeAllowLan: v.exitNodeAllowLan,
+    birthday: v.birthday,
   });
   const stopReload = reloadOnSighup(JOIN_OPTIONS, argv, env, r, { log, setKeepalive: (s) => agent.agent.setKeepalive(s) });
   return await new Promise<number>((resolve) => {

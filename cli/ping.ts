@@ -5,6 +5,7 @@ import { loadOptions, type Option } from '../shared/config/options.js';
 import { integer } from '../shared/config/values.js';
 import { ConfigError } from '../shared/errors.js';
 import { CONTROL_OPTIONS } from './control-options.js';
+import { formatWhyRelayed, type WhyRelayed } from '../agent/join/observe/why-relayed.js';
 
 const USAGE = 'usage: wgp2p ping PEER (name, address or public key) [--interface IF] [--count N] [--json]';
 
@@ -20,6 +21,8 @@ interface PingResult {
   path: 'direct' | 'relay';
   relay?: string;
   rttMs: number;
+  /** For a relayed path: why it is not direct. */
+  whyRelayed?: WhyRelayed;
 }
 
 export async function runPing(argv: string[]): Promise<number> {
@@ -36,7 +39,7 @@ export async function runPing(argv: string[]): Promise<number> {
     if (i > 0) await new Promise((r) => setTimeout(r, 1000));
     try {
       const r = (await controlRequest(ifname, { op: 'ping', peer }, 5000)) as PingResult;
-      process.stdout.write(args.values.json ? JSON.stringify(r) + '\n' : `pong from ${r.name} (${r.address}) via ${r.endpoint}: ${r.path}${r.relay ? ` through ${r.relay}` : ''}, ${r.rttMs} ms\n`);
+      process.stdout.write(args.values.json ? JSON.stringify(r) + '\n' : `pong from ${r.name} (${r.address}) via ${r.endpoint}: ${r.path}${r.relay ? ` through ${r.relay}` : ''}, ${r.rttMs} ms\n${r.whyRelayed && i === 0 ? `  ${formatWhyRelayed(r.whyRelayed)}\n` : ''}`);
     } catch (e) {
       failures++;
       process.stderr.write(`wgp2p ping: ${(e as Error).message}\n`);

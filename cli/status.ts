@@ -4,6 +4,7 @@ import type { DeviceStatus } from '../agent/daemon/status.js';
 import { loadOptions } from '../shared/config/options.js';
 import { ConfigError } from '../shared/errors.js';
 import { CONTROL_OPTIONS } from './control-options.js';
+import { formatWhyRelayed } from '../agent/join/observe/why-relayed.js';
 
 const USAGE = 'usage: wgp2p status [PEER (name, DNS name, address or public key)] [--interface IF] [--json]';
 
@@ -55,6 +56,7 @@ export function formatStatus(s: DeviceStatus): string {
       `  ${p.name ?? p.publicKey.slice(0, 10)}${p.dnsName ? ` (${p.dnsName})` : ''}  ${p.address ?? '-'}  ${p.path ?? 'no path'}${p.relay ? ` (${p.relay})` : ''}  ${p.endpoint ?? '-'}` +
         `  rtt ${p.rttMs === undefined ? '-' : `${p.rttMs} ms`}  handshake ${ago(p.lastHandshake)}  rx ${p.rxBytes} tx ${p.txBytes}`,
     );
+    if (p.whyRelayed) lines.push(`    ${formatWhyRelayed(p.whyRelayed)}`);
   }
   const drops = Object.entries(s.counters).filter(([, n]) => n > 0);
   if (drops.length) lines.push(`  counters: ${drops.map(([k, n]) => `${k}=${n}`).join(' ')}`);

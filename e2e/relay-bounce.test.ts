@@ -72,9 +72,11 @@ t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
       const base = { room, server: server.url, secret: SECRET };
       const bounce = await startJoinAgent(host, { ...base, name: `bounce${i}`, ifname: `rb${i}z`, args: ['--bounce', '--metrics-listen', '127.0.0.1:9100'] });
       t.teardown(() => bounce.stop());
-      const a = await startJoinAgent(sites[x]!.hosts[0]!, { ...base, name: `${x}-a`, ifname: `rb${i}a` });
+      // Symmetric × port-restricted would go direct by birthday punching (join-birthday.test.ts): here it must relay.
+      const args = ['--no-birthday'];
+      const a = await startJoinAgent(sites[x]!.hosts[0]!, { ...base, name: `${x}-a`, ifname: `rb${i}a`, args });
       t.teardown(() => a.stop());
-      const b = await startJoinAgent(sites[y]!.hosts[0]!, { ...base, name: `${y}-b`, ifname: `rb${i}b` });
+      const b = await startJoinAgent(sites[y]!.hosts[0]!, { ...base, name: `${y}-b`, ifname: `rb${i}b`, args });
       t.teardown(() => b.stop());
       const [sa, sb] = await waitPath(a, b, 'a relayed path through the bounce', (s) => s.path === 'relay' && s.relay === `bounce${i}`, 15_000);
       t.pass(`relayed both ways through the bounce (${sa.endpoint} / ${sb.endpoint})`);

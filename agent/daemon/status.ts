@@ -2,6 +2,7 @@
 import { formatEndpoint, formatPrefix } from '../../shared/net/address.js';
 import { formatKey } from '../../shared/keys.js';
 import type { Device } from '../wireguard/device.js';
+import type { WhyRelayed } from '../join/observe/why-relayed.js';
 
 export interface PeerStatus {
   name: string | undefined;
@@ -14,6 +15,8 @@ export interface PeerStatus {
   /** For a relayed path: the relay ('server', 'ws' or a bounce's name). */
   relay?: string;
   endpoint: string | undefined;
+  /** A join agent's member without a direct path: why (NATs, candidates tried, port mapping, birthday punching). */
+  whyRelayed?: WhyRelayed;
   rttMs: number | undefined;
   /** ISO time of the latest handshake, undefined if none. */
   lastHandshake: string | undefined;

@@ -13,6 +13,8 @@ import { StunClient } from '../../shared/stun/client.js';
 import { describe, PathKeeper } from './paths/direct/path-keeper.js';
 import { PathFinder, DEFAULT_PUNCH_TIMING } from './paths/direct/punch.js';
 import { PathArbiters } from './paths/arbiter.js';
+import { ExtraSockets } from './paths/direct/extra-sockets.js';
+import { BirthdayPunch } from './paths/direct/birthday-runner.js';
 import { RelayLinks } from './paths/relay/relay-links.js';
 import { DEFAULT_RELAY_TIMING, RelayPaths } from './paths/relay/relay-paths.js';
 import { derivePairKeys } from './room/pair-keys.js';
@@ -59,6 +61,8 @@ export class JoinAgent {
   readonly stunService: StunService;
   readonly names: RoomNames | undefined;
   readonly routes: RoomRoutes;
+  readonly sockets: ExtraSockets | undefined;
+  readonly birthday: BirthdayPunch;
   private readonly ticker: JoinTicker;
   /** Our member id at the server, kept while offline: bounces still know us by it. */
   private lastMemberId: string | undefined;
@@ -95,7 +99,10 @@ export class JoinAgent {
     this.links = new RelayLinks({ queue: (d, to) => tunnel.queueDatagram(d, to), sendWs: (frame) => signal.sendBinary(frame), log, linkDown: (link) => this.relayed.linkDown(link) });
     this.relayed = new RelayPaths({ engine: tunnel.engine, links: this.links, members: this.members, arbiters: this.arbiters, clock, log, count }, relayTiming);
     if (o.bounce) this.bounce = new Bounce(this.members, (d) => tunnel.queueDatagram(d.data, d.to));
+    const openSocket = tunnel.openSocket?.bind(tunnel);
+    this.sockets = openSocket && new ExtraSockets({ open: openSocket, count, deliver: (d, from) => void (this.onDatagram(d, from) || tunnel.engine.receive(d, from)) });
     this.paths = new PathKeeper({
+      sockets: this.sockets,
       tunnel,
       arbiters: this.arbiters,
       clock,
@@ -107,6 +114,7 @@ export class JoinAgent {
       announceUpdate: () => this.signalling.announceUpdate(),
       signalRttMs: () => this.signalling.rttMs,
     });
+    this.birthday = new BirthdayPunch({ members: this.members, arbiters: this.arbiters, paths: this.paths, sockets: this.sockets, ourNat: () => this.local.nat, log, timing: o.birthdayTiming, enabled: o.birthday !== false });
     const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
     this.routes = new RoomRoutes(o.routes ?? {}, { engine: tunnel.engine, tunnel, subnet: o.subnet, exitRoute: ports.exitRoute, interfaces: ports.interfaces, log, count });
     const membersChanged = () => {
@@ -154,8 +162,8 @@ export class JoinAgent {
     });
     this.datagrams = new DatagramInput({ stun: this.stun, paths: this.paths, links: this.links, relayed: this.relayed, bounce: this.bounce, clock, count });
     this.stunService = new StunService({ local: this.local, paths: this.paths, resolve: ports.resolveStun, port: ports.stunPort, log, announceUpdate: () => this.signalling.announceUpdate() });
-    this.ticker = new JoinTicker({ clock, log, members: this.members, useHub: o.useHub, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
-    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, useHub: o.useHub, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)), portmap: this.local.portmapEndpoint && formatEndpoint(this.local.portmapEndpoint), ...this.routes.status() }), names: () => this.names?.names });
+    this.ticker = new JoinTicker({ clock, log, members: this.members, useHub: o.useHub, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, birthday: this.birthday, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
+    this.control = new JoinControl({ members: this.members, arbiters: this.arbiters, paths: this.paths, relayed: this.relayed, bounce: this.bounce, signal, counters: this.counters, useHub: o.useHub, self: () => ({ name: o.name, address: this.own.address, dnsName: this.names?.names.fqdn(formatKey(o.identity.publicKey)), portmap: this.local.portmapEndpoint && formatEndpoint(this.local.portmapEndpoint), ...this.routes.status() }), names: () => this.names?.names, local: this.local, listenPort: () => tunnel.listenPort, portmapEnabled: !!ports.portmap, birthday: (m) => this.birthday.report(m, clock.now()), describeEndpoint: (e) => this.sockets?.describe(e) });
   }
 
   get address(): string {
@@ -192,6 +200,11 @@ export class JoinAgent {
     useServerRelays({ links: this.links, stunServer: () => this.stunService.server, resolve: ports.resolveStun, memberId: () => ports.signal.memberId, signalRttMs: () => this.signalling.rttMs, log: this.o.log }, w);
   }
 
+  /** The engine's send path: relayed paths and birthday sockets take their virtual endpoints' datagrams. */
+  outbound(data: Buffer, to: Endpoint): boolean {
+    return this.relayed.send(data, to) || (this.sockets?.send(data, to) ?? false);
+  }
+
   /** The tunnel's intercept: STUN, disco and relay datagrams are ours, WireGuard goes to the engine. */
   onDatagram(data: Buffer, from: Endpoint): boolean {
     return this.datagrams.onDatagram(data, from, (fn) => this.guarded('datagram', fn));
@@ -217,6 +230,8 @@ export class JoinAgent {
     this.signalling.sayGoodbye(this.members.all());
     this.ports.signal.close();
     this.paths.close();
+    this.birthday.close();
+    this.sockets?.closeAll();
     this.stun.close();
     this.names?.close();
     this.routes.close();

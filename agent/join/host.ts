@@ -6,6 +6,7 @@ import { makeEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { PortMapper } from '../portmap/index.js';
 import { deriveRoomAsync, type RoomCredentials } from '../../shared/signal/room-key.js';
 import { Tunnel } from '../daemon/tunnel.js';
+import { BatchUdpSocket } from '../daemon/batch-udp-socket.js';
 import { JoinAgent, type JoinAgentOptions } from './agent.js';
 import { deviceEngine } from './engine-port.js';
 import { warmUpSignatures } from './identity/xeddsa.js';
@@ -15,7 +16,7 @@ import { enableHubForwarding } from './roles/hub-forwarding.js';
 import { candidateAddress } from './room/room-address.js';
 import type { BackoffPolicy } from './signalling/backoff.js';
 import { SignalClient } from './signalling/signal-client.js';
-import { systemJoinClock, type PortmapPort, type TunnelPort } from './ports.js';
+import { systemJoinClock, type ExtraSocket, type PortmapPort, type TunnelPort } from './ports.js';
 import { dnsSockets } from './names/dns-sockets.js';
 import { restoreLeftover } from './names/resolver-config.js';
 import { startGateway, type Gateway } from './routes/gateway.js';
@@ -83,7 +84,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
       ignored: [],
     },
     intercept: (d, from) => agent?.onDatagram(d, from) ?? false,
-    outbound: (d, to) => (agent ? agent.relayed.send(d, to) : false),
+    outbound: (d, to) => (agent ? agent.outbound(d, to) : false),
     status: (base) => (agent ? agent.control.status(base) : base),
     controlHandlers: { ping: (req) => (agent ? agent.control.ping(req) : Promise.reject(new Error('agent starting'))) },
     controlDir: o.controlDir,
@@ -115,6 +116,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     removeRoute: (cidr) => tunnel.removeRoute(cidr),
     replaceAddress: (from, to) => tunnel.replaceAddress(from, to),
     close: (reason) => tunnel.close(reason),
+    openSocket: (onMessage) => openExtraSocket(onMessage, tunnel),
   };
   const signal = new SignalClient({ url: o.serverUrl, token: o.token, log: o.log, backoff: o.reconnect });
   const running = agent = new JoinAgent({ ...o, fixedAddress: o.fixedAddress !== undefined }, room, {
@@ -162,4 +164,11 @@ function gatewayPortmap(log: JoinOptions['log']): PortmapPort {
     },
     close: () => mapper?.close() ?? Promise.resolve(),
   };
+}
+
+/** Another UDP socket on any port (birthday punching); the agent closes it (on close, all of them). */
+async function openExtraSocket(onMessage: (data: Buffer, from: Endpoint) => void, tunnel: Tunnel): Promise<ExtraSocket> {
+  const sock = await BatchUdpSocket.bind(0, onMessage, undefined, () => sock.close());
+  if (tunnel.device.fwmark) sock.setMark(tunnel.device.fwmark);
+  return { port: sock.port, send: (d, to) => sock.enqueue(d, to), close: () => sock.close() };
 }

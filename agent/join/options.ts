@@ -6,6 +6,7 @@ import type { RelayTiming } from './paths/relay/relay-paths.js';
 import type { RoomSubnet } from './room/room-address.js';
 import type { NamesOptions } from './names/room-names.js';
 import type { RouteOptions } from './routes/room-routes.js';
+import type { BirthdayTiming } from './paths/direct/birthday.js';
 
 export interface JoinAgentOptions {
   name: string;
@@ -27,4 +28,7 @@ export interface JoinAgentOptions {
   names?: NamesOptions;
   /** Subnet routes and exit nodes (routes/). */
   routes?: RouteOptions;
+  birthdayTiming?: Partial<BirthdayTiming>;
+  /** Birthday punching for symmetric × port-restricted pairs (off with `--no-birthday`). */
+  birthday?: boolean;
 }

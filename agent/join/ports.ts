@@ -47,6 +47,13 @@ export interface JoinEngine {
   disallow(prefix: Prefix, publicKey: Buffer): void;
 }
 
+/** One extra UDP socket (birthday punching's hard side, paths/direct/extra-sockets.ts). */
+export interface ExtraSocket {
+  readonly port: number;
+  send(data: Buffer, to: Endpoint): void;
+  close(): void;
+}
+
 export interface TunnelPort {
   readonly engine: JoinEngine;
   readonly listenPort: number;
@@ -61,6 +68,8 @@ export interface TunnelPort {
   removeRoute(cidr: string): Promise<void>;
   replaceAddress(from: string | undefined, to: string): Promise<void>;
   close(reason: string): void;
+  /** Opens another UDP socket on any port; absent where there are none (birthday punching is then off). */
+  openSocket?(onMessage: (data: Buffer, from: Endpoint) => void): Promise<ExtraSocket>;
 }
 
 export interface SignallingPort {

@@ -11,6 +11,7 @@ import type { PathArbiters } from './paths/arbiter.js';
 import type { RelayLinks } from './paths/relay/relay-links.js';
 import type { RelayPaths } from './paths/relay/relay-paths.js';
 import type { Bounce } from './roles/bounce.js';
+import type { BirthdayPunch } from './paths/direct/birthday-runner.js';
 import { chosenHub } from './roles/hub.js';
 import type { MemberLifecycle } from './room/lifecycle.js';
 import type { RoomMembers } from './room/room-members.js';
@@ -34,6 +35,7 @@ export interface TickContext {
   signal: Pick<SignallingPort, 'reconnect'>;
   signalling: RoomSignalling;
   stun: StunService;
+  birthday?: BirthdayPunch;
   membersChanged(): void;
   guarded(what: string, fn: () => void): void;
 }
@@ -102,6 +104,7 @@ export class JoinTicker {
       c.lifecycle.tick(m, now);
     }
     if (hubChanged) c.membersChanged();
+    c.birthday?.tick(now);
     if (now - this.lastHostPollAt > HOST_POLL_MS) {
       this.lastHostPollAt = now;
       if (c.local.refreshHost()) {

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { formatEndpoint, makeEndpoint, parseEndpoint } from '../../shared/net/address.js';
 import { isRelayEndpoint, parseRelayEndpoint, relayEndpoint, RELAY_ENDPOINT_TEXT } from '../join/paths/relay/relay-endpoint.js';
+import { isSocketEndpoint, socketEndpoint } from '../join/paths/direct/extra-sockets.js';
 
 const SAMPLES = [1, 2, 9, 0xa, 0xf, 0x10, 0xff, 0x100, 0xfff, 0x1000, 0x1001, 0x7fff, 0x8000, 0xabcd, 0xfffe, 0xffff];
 
@@ -58,12 +59,14 @@ t.test('real endpoints are not relayed paths', async (t) => {
 });
 
 t.test('100:: addresses that are not ours do not parse', async (t) => {
-  // Our prefix with another port: isRelayEndpoint is the cheap prefix test, parse is strict.
+  // Our prefix with another port: not a relayed path (port 2 is a birthday socket's, extra-sockets.ts).
   for (const port of [0, 2, 51820, 65535]) {
     const e = makeEndpoint('100::1:2', port);
-    t.equal(isRelayEndpoint(e), true, `port ${port}: the prefix matches`);
+    t.equal(isRelayEndpoint(e), false, `port ${port}: not a relayed path`);
     t.equal(parseRelayEndpoint(e), undefined, `port ${port} is not a virtual endpoint`);
   }
+  t.notOk(isRelayEndpoint(socketEndpoint(5)), 'a birthday socket\'s endpoint is not a relayed path');
+  t.ok(isSocketEndpoint(socketEndpoint(5)) && !isSocketEndpoint(relayEndpoint(1, 5)), 'nor the other way round');
   // More than two groups after the prefix is not one of ours either.
   t.equal(parseRelayEndpoint(makeEndpoint('100::1:2:3', 1)), undefined, 'three groups');
   t.equal(parseRelayEndpoint(makeEndpoint('100::1:2:3:4', 1)), undefined, 'four groups');

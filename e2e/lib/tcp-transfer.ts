@@ -10,6 +10,8 @@ export interface TransferResult {
   receivedBytes: number;
   receivedSha256: string;
   seconds: number;
+  /** Wall clock (Date.now()) when the sender was started. */
+  startedAt: number;
 }
 
 export interface TransferOptions {
@@ -18,6 +20,8 @@ export interface TransferOptions {
   /** Pace the sender to this many bytes per second (0: as fast as possible). */
   rate?: number;
   timeoutMs?: number;
+  /** The receiver listens at once; the sender starts once this settles (e.g. a log line). */
+  startAfter?: Promise<unknown>;
 }
 
 /** Sends `bytes` from `from` to `toAddr` (an address of `to`); resolves once the receiver hashed it all. */
@@ -28,6 +32,8 @@ export async function tcpTransfer(from: Netns, to: Netns, toAddr: string, o: Tra
   try {
     await server.waitForOutput(/listening/, 10_000);
     const timeoutMs = o.timeoutMs ?? 120_000;
+    await o.startAfter;
+    const startedAt = Date.now();
     const r = await from.exec('node', [tool, 'send', toAddr, String(port), String(o.bytes), String(o.rate ?? 0)], { timeoutMs });
     const out = JSON.parse(r.stdout.trim()) as { sent: { bytes: number; sha256: string; seconds: number }; received: { bytes: number; sha256: string } | null };
     if (!out.received) throw new Error(`receiver did not report (sender: ${r.stdout} ${r.stderr})`);
@@ -38,6 +44,7 @@ export async function tcpTransfer(from: Netns, to: Netns, toAddr: string, o: Tra
       receivedBytes: out.received.bytes,
       receivedSha256: out.received.sha256,
       seconds: out.sent.seconds,
+      startedAt,
     };
   } finally {
     await server.kill('SIGTERM', 1_000);

@@ -1,7 +1,7 @@
 // The control socket's join operations: `status` (the tunnel's, completed with names, paths and
 // counters) and `ping PEER` (one disco probe on the member's current path), and the metrics'
 // count of members by path.
-import { formatEndpoint } from '../../../shared/net/address.js';
+import { formatEndpoint, type Endpoint } from '../../../shared/net/address.js';
 import type { DeviceStatus } from '../../daemon/status.js';
 import type { PathKeeper } from '../paths/direct/path-keeper.js';
 import type { PathArbiters } from '../paths/arbiter.js';
@@ -12,6 +12,11 @@ import type { RoomMembers } from '../room/room-members.js';
 import type { SignallingPort } from '../ports.js';
 import { joinStatus, type SelfInfo } from './join-status.js';
 import type { NameTable } from '../names/name-table.js';
+import type { LocalCandidates } from '../nat/local-candidates.js';
+import type { Member } from '../room/room-members.js';
+import { whyRelayed, type BirthdayReport, type WhyRelayed } from './why-relayed.js';
+
+const NOT_APPLICABLE: BirthdayReport = { state: 'not-applicable', attempts: 0 };
 
 export interface ControlContext {
   members: RoomMembers;
@@ -26,6 +31,14 @@ export interface ControlContext {
   names?(): NameTable | undefined;
   /** `--use-hub`: the hub we chose, if any. */
   useHub?: string;
+  /** Our side of "why relayed": NAT behaviour, candidates, port mapping. */
+  local: Pick<LocalCandidates, 'nat' | 'list' | 'portmapEndpoint'>;
+  listenPort(): number;
+  portmapEnabled: boolean;
+  /** How birthday punching went with a member (absent: never applicable). */
+  birthday?(m: Member): BirthdayReport | undefined;
+  /** What a virtual endpoint stands for (a birthday socket), for status. */
+  describeEndpoint?(e: Endpoint): string | undefined;
 }
 
 export class JoinControl {
@@ -36,7 +49,20 @@ export class JoinControl {
     const s = c.signal.stats;
     const signal = { signal_connects: s.welcomes, signal_attempts: s.attempts, signal_invalid_frames: s.invalidFrames };
     const counters = { ...Object.fromEntries(c.counters), ...signal, ...c.bounce?.counters() };
-    return joinStatus(base, c.self(), c.members, (m) => c.relayed.info(m) ?? hubPathInfo(c.members, c.useHub, m), counters, undefined, c.names?.());
+    return joinStatus(base, c.self(), c.members, (m) => c.relayed.info(m) ?? hubPathInfo(c.members, c.useHub, m), counters, undefined, c.names?.(), (m) => (c.arbiters.hasDirect(m) ? undefined : this.whyRelayed(m)), (e) => c.describeEndpoint?.(e));
+  }
+
+  /** Why `m` has no direct path, from both sides' announcements and what we tried. */
+  whyRelayed(m: Member): WhyRelayed {
+    const c = this.c;
+    return whyRelayed({
+      ours: { nat: c.local.nat, candidates: c.local.list(), listenPort: c.listenPort() },
+      theirs: { nat: m.nat, candidates: m.candidates },
+      portmap: { enabled: c.portmapEnabled, ours: c.local.portmapEndpoint },
+      tried: m.finder.describeCandidates(),
+      failedSessions: m.finder.failedSessions,
+      birthday: c.birthday?.(m) ?? NOT_APPLICABLE,
+    });
   }
 
   /** `wgp2p ping PEER`: one disco probe on the peer's current path. */
@@ -51,11 +77,11 @@ export class JoinControl {
       const relayed = c.relayed.info(m);
       if (relayed) {
         const r = await c.relayed.pingOnce(m);
-        return { name: m.name, address: m.address, publicKey: m.key, endpoint: relayed.endpoint, path: 'relay', relay: r.relay, rttMs: r.rttMs };
+        return { name: m.name, address: m.address, publicKey: m.key, endpoint: relayed.endpoint, path: 'relay', relay: r.relay, rttMs: r.rttMs, whyRelayed: this.whyRelayed(m) };
       }
     }
     const r = await c.paths.ping(m);
-    return { name: m.name, address: m.address, publicKey: m.key, endpoint: formatEndpoint(r.endpoint), path: 'direct', rttMs: r.rttMs };
+    return { name: m.name, address: m.address, publicKey: m.key, endpoint: c.describeEndpoint?.(r.endpoint) ?? formatEndpoint(r.endpoint), path: 'direct', rttMs: r.rttMs };
   }
 
   /** A member by its DNS name, NAME.DOMAIN or the bare label. */

@@ -2,11 +2,13 @@
 // bytes, counters) completed with what only the agent knows: names, room addresses, whether the
 // path is direct or relayed (and through which relay), its RTT, and the agent's own counters (rejected announcements, ...).
 import type { DeviceStatus } from '../../daemon/status.js';
-import { RELAY_ENDPOINT_TEXT } from '../paths/relay/relay-endpoint.js';
+import { isRelayEndpointText } from '../paths/relay/relay-endpoint.js';
 import type { RelayedPathInfo } from '../paths/relay/relay-paths.js';
 import type { Member, RoomMembers } from '../room/room-members.js';
 import type { NameTable } from '../names/name-table.js';
 import type { RoutesStatus } from '../routes/room-routes.js';
+import type { WhyRelayed } from './why-relayed.js';
+import type { Endpoint } from '../../../shared/net/address.js';
 
 /** A WireGuard handshake this recent still counts as a working direct path. */
 const HANDSHAKE_FRESH_MS = 180_000;
@@ -27,6 +29,8 @@ export function joinStatus(
   counters: Record<string, number>,
   wallNow = Date.now(),
   names?: NameTable,
+  why?: (m: Member) => WhyRelayed | undefined,
+  describe?: (e: Endpoint) => string | undefined,
 ): DeviceStatus {
   return {
     self: { ...base.self, name: self.name, address: self.address, ...(self.dnsName && { dnsName: self.dnsName }), ...(self.portmap && { portmap: self.portmap }), ...routesOf(self) },
@@ -37,11 +41,16 @@ export function joinStatus(
       if (dnsName) p = { ...p, dnsName };
       const active = m.finder.active;
       const relay = active ? undefined : relayed(m);
+      // Only for members without a direct path: the relayed ones, and those with no path at all.
+      const whyRelayed = active ? undefined : why?.(m);
+      if (whyRelayed && !(p.lastHandshake && p.endpoint && !isRelayEndpointText(p.endpoint) && wallNow - Date.parse(p.lastHandshake) < HANDSHAKE_FRESH_MS)) p = { ...p, whyRelayed };
       if (relay) return { ...p, name: m.name, address: m.address, path: 'relay', relay: relay.relay, endpoint: relay.endpoint, rttMs: relay.rttMs };
       const fresh = p.lastHandshake !== undefined && wallNow - Date.parse(p.lastHandshake) < HANDSHAKE_FRESH_MS;
-      const viaRelay = p.endpoint !== undefined && p.endpoint.startsWith(RELAY_ENDPOINT_TEXT);
+      const viaRelay = p.endpoint !== undefined && isRelayEndpointText(p.endpoint);
+      const shown = active && describe?.(active.endpoint);
       return {
         ...p,
+        ...(shown && { endpoint: shown }),
         name: m.name,
         address: m.address,
         path: active || (fresh && p.endpoint && !viaRelay) ? 'direct' : viaRelay ? 'relay' : undefined,

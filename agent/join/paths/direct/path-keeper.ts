@@ -27,6 +27,8 @@ export interface PathKeeperContext {
   announceUpdate(): void;
   /** One signal server round trip, when measured: about how long a punch request takes to arrive. */
   signalRttMs(): number | undefined;
+  /** Birthday punching's extra sockets: datagrams for their virtual endpoints leave through them. */
+  sockets?: { send(data: Buffer, to: Endpoint): boolean };
 }
 
 const PING_TIMEOUT_MS = 2_000;
@@ -57,7 +59,17 @@ export class PathKeeper {
   }
 
   private send(m: Member, txid: Buffer, to: Endpoint): void {
-    this.c.tunnel.sendDatagram(encodePing(m.keys.discoKey, m.keys.side, m.keys.pairId, txid, this.clock.wallNow()), to);
+    this.sendDatagram(encodePing(m.keys.discoKey, m.keys.side, m.keys.pairId, txid, this.clock.wallNow()), to);
+  }
+
+  private sendDatagram(data: Buffer, to: Endpoint): void {
+    if (!this.c.sockets?.send(data, to)) this.c.tunnel.sendDatagram(data, to);
+  }
+
+  /** A probe outside the finder's rounds (birthday punching): its pong is matched like any other. */
+  probeTo(m: Member, to: Endpoint): void {
+    const p = m.finder.probe(to, 'public', this.clock.now());
+    this.send(m, p.txid, p.to);
   }
 
   /** Starts a punching session toward `m`; with `notify`, asks it to start too at about the same moment. */
@@ -147,7 +159,7 @@ export class PathKeeper {
       let seen = this.answered.get(m);
       if (!seen) this.answered.set(m, (seen = new AnsweredPings()));
       if (!seen.firstTime(p, this.clock.wallNow())) return this.c.count('disco_replayed_ping');
-      this.c.tunnel.sendDatagram(encodePong(m.keys.discoKey, m.keys.side, m.keys.pairId, p.txid, from), from);
+      this.sendDatagram(encodePong(m.keys.discoKey, m.keys.side, m.keys.pairId, p.txid, from), from);
       // A source we are not using (a NAT mapping only the path knows, or the peer's NAT rebound):
       // probe it straight back; it also joins the probing rounds.
       const announced = m.candidates.some((c) => sameEndpoint(c.endpoint, from));

@@ -274,6 +274,11 @@ export class PathFinder {
     return undefined;
   }
 
+  /** Sessions in a row that found nothing (0 once a path answers), for "why relayed". */
+  get failedSessions(): number {
+    return this.failures;
+  }
+
   /** The endpoints a session probes, for diagnostics. */
   describeCandidates(): string[] {
     return [...this.candidates, ...this.learned].map((c) => `${c.kind} ${formatEndpoint(c.endpoint)}`);

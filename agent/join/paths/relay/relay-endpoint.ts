@@ -17,9 +17,14 @@ export function relayEndpoint(linkSlot: number, memberSlot: number): Endpoint {
   return makeEndpoint(`${PREFIX}${linkSlot.toString(16)}:${memberSlot.toString(16)}`, VIRTUAL_PORT);
 }
 
-/** Cheap test for the send path: is `e` a relayed path? */
+/** Cheap test for the send path: is `e` a relayed path? (Port 1: other virtual endpoints share the prefix.) */
 export function isRelayEndpoint(e: Endpoint): boolean {
-  return e.family === 6 && e.address.startsWith(PREFIX);
+  return e.port === VIRTUAL_PORT && e.family === 6 && e.address.startsWith(PREFIX);
+}
+
+/** The same test on an endpoint's text (status). */
+export function isRelayEndpointText(text: string): boolean {
+  return text.startsWith(RELAY_ENDPOINT_TEXT) && text.endsWith(`]:${VIRTUAL_PORT}`);
 }
 
 export function parseRelayEndpoint(e: Endpoint): { linkSlot: number; memberSlot: number } | undefined {

@@ -1,0 +1,132 @@
+// Birthday punching, the doing: runs each eligible member's BirthdayPlan (birthday.ts) on the
+// agent's tick. The hard side opens extra sockets (extra-sockets.ts) toward the easy side's public
+// endpoint and sends a disco ping from each; the easy side sends disco pings to random ports of
+// the hard side's public address. All of them are ordinary probes of the member's PathFinder, so
+// the first authenticated pong adopts the path through the usual route (PathKeeper → arbiter, the
+// only owner of the engine's endpoint): on the hard side that path is a socket's virtual endpoint,
+// and the WireGuard session roams onto that socket. Then the other sockets close; keepalives and
+// the path finder's heartbeats keep the winning mapping alive.
+import { makeEndpoint, sameEndpoint, type Endpoint } from '../../../../shared/net/address.js';
+import type { Logger } from '../../../../shared/log.js';
+import type { BirthdayReport } from '../../observe/why-relayed.js';
+import type { NatInfo } from '../../room/announcement.js';
+import type { Member, RoomMembers } from '../../room/room-members.js';
+import type { PathArbiters } from '../arbiter.js';
+import { BirthdayPlan, birthdayRole, DEFAULT_BIRTHDAY_TIMING, type BirthdayAction, type BirthdayTiming } from './birthday.js';
+import type { ExtraSockets } from './extra-sockets.js';
+import type { PathKeeper } from './path-keeper.js';
+
+export interface BirthdayContext {
+  members: RoomMembers;
+  arbiters: Pick<PathArbiters, 'hasDirect'>;
+  paths: Pick<PathKeeper, 'probeTo'>;
+  /** Absent when the host cannot open sockets: we can then only be the easy side. */
+  sockets: ExtraSockets | undefined;
+  ourNat(): NatInfo;
+  log: Logger;
+  timing?: Partial<BirthdayTiming>;
+  random?: () => number;
+  /** False with `--no-birthday`: such pairs just stay relayed. */
+  enabled?: boolean;
+}
+
+interface PairState {
+  plan: BirthdayPlan;
+  /** The hard side's sockets of the current (or last won) attempt. */
+  sockets: Endpoint[];
+  /** Bumped when an attempt ends: sockets that finish opening after that close at once. */
+  generation: number;
+}
+
+export class BirthdayPunch {
+  private readonly pairs = new Map<Member, PairState>();
+  private readonly timing: BirthdayTiming;
+
+  constructor(private readonly c: BirthdayContext) {
+    this.timing = { ...DEFAULT_BIRTHDAY_TIMING, ...c.timing };
+  }
+
+  tick(now: number): void {
+    const present = new Set(this.c.members.all());
+    for (const m of present) this.tickMember(m, now);
+    for (const [m, st] of this.pairs) if (!present.has(m)) this.drop(m, st);
+  }
+
+  private tickMember(m: Member, now: number): void {
+    const role = this.c.enabled === false ? undefined : birthdayRole(this.c.ourNat(), m.nat);
+    let st = this.pairs.get(m);
+    if (!role || (role === 'hard' && !this.c.sockets)) {
+      if (st) this.drop(m, st);
+      return;
+    }
+    if (!st || st.plan.role !== role) {
+      if (st) this.drop(m, st);
+      st = { plan: new BirthdayPlan(role, this.timing, this.c.random), sockets: [], generation: 0 };
+      this.pairs.set(m, st);
+    }
+    const target = m.candidates.find((c) => c.kind === 'public')?.endpoint;
+    const direct = this.c.arbiters.hasDirect(m);
+    for (const a of st.plan.tick(now, !!target, direct)) this.act(m, st, a, target!);
+    // A won socket whose path was lost later (or replaced) is of no more use.
+    if (st.sockets.length > 0 && !st.plan.running && !st.sockets.some((e) => this.inUse(m, e))) this.closeSockets(st, undefined);
+  }
+
+  private inUse(m: Member, e: Endpoint): boolean {
+    const active = m.finder.active?.endpoint;
+    return !!active && sameEndpoint(active, e);
+  }
+
+  private act(m: Member, st: PairState, a: BirthdayAction, target: Endpoint): void {
+    switch (a.type) {
+      case 'open': {
+        const generation = st.generation;
+        this.c.log.info('birthday punching: opening sockets', { peer: m.name, sockets: a.count, to: `${target.address}:${target.port}` });
+        void this.c.sockets!.openMany(a.count, target).then((opened) => {
+          if (st.generation !== generation || this.pairs.get(m) !== st) {
+            for (const e of opened) this.c.sockets!.close(e);
+            return;
+          }
+          st.sockets = opened;
+          for (const e of opened) this.c.paths.probeTo(m, e);
+        });
+        return;
+      }
+      case 'resend':
+        for (const e of st.sockets) this.c.paths.probeTo(m, e);
+        return;
+      case 'probe':
+        for (const port of a.ports) this.c.paths.probeTo(m, makeEndpoint(target.address, port));
+        return;
+      case 'end':
+        st.generation++;
+        this.c.log.info(a.won ? 'birthday punching found a direct path' : 'birthday punching found nothing; backing off', { peer: m.name, role: st.plan.role });
+        this.closeSockets(st, a.won ? m.finder.active?.endpoint : undefined);
+        return;
+    }
+  }
+
+  /** Closes the pair's sockets but `keep` (the one the path uses). */
+  private closeSockets(st: PairState, keep: Endpoint | undefined): void {
+    const kept: Endpoint[] = [];
+    for (const e of st.sockets) {
+      if (keep && sameEndpoint(e, keep)) kept.push(e);
+      else this.c.sockets?.close(e);
+    }
+    st.sockets = kept;
+  }
+
+  private drop(m: Member, st: PairState): void {
+    st.generation++;
+    this.closeSockets(st, undefined);
+    this.pairs.delete(m);
+  }
+
+  /** How it went with `m`, for "why relayed"; undefined when the NATs do not call for it. */
+  report(m: Member, now: number): BirthdayReport | undefined {
+    return this.pairs.get(m)?.plan.report(now, this.pairs.get(m)!.sockets.length);
+  }
+
+  close(): void {
+    for (const [m, st] of this.pairs) this.drop(m, st);
+  }
+}
