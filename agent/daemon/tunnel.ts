@@ -4,6 +4,7 @@ import { lookup } from 'node:dns/promises';
 import type { TunnelConfig } from '../config/wg-quick.js';
 import type { Logger } from '../../shared/log.js';
 import { TunDevice } from '../tun/tun-device.js';
+import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_USO4, TUN_F_USO6 } from '../tun/offload/tun-offload.js';
 import { addAddress, addRoute, removeAddress } from '../tun/link-config.js';
 import { freeDefaultRouteTable, routeDefaultThroughTunnel, type DefaultRoute } from '../tun/default-route.js';
 import { UapiServer } from '../uapi/server.js';
@@ -14,6 +15,7 @@ import type { ProtocolLimits } from '../wireguard/peer.js';
 import { formatPrefix, makeEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { parseIp } from '../../shared/net/ip-bytes.js';
 import { BatchUdpSocket } from './batch-udp-socket.js';
+import { offloadSwitches } from './offload-switches.js';
 import { ControlSocket, type ControlHandler } from './control-socket.js';
 import { deviceStatus, type DeviceStatus } from './status.js';
 
@@ -86,10 +88,11 @@ export class Tunnel {
           if (opts.outbound?.(data, to)) return;
           (tunnel ? tunnel.udp : udpRef)?.enqueue(data, to);
         },
-        tun: (packet) => void tunRef?.write(packet),
+        // Queued too, so a wake-up's packets of one TCP flow reach the kernel as one write.
+        tun: (packet) => tunRef?.queueWrite(packet),
       },
     });
-    const tun = TunDevice.open({ name: ifname, mtu });
+    const tun = TunDevice.open({ name: ifname, mtu, offload: offloadSwitches().tunOffload });
     tunRef = tun;
     let udp: BatchUdpSocket;
     // A receive failure before the Tunnel exists waits for it (it can only come between ticks).
@@ -99,7 +102,10 @@ export class Tunnel {
       udp = await BatchUdpSocket.bind(
         config.interface.listenPort ?? 0,
         (d, from) => (tunnel ? tunnel.receive(d, from) : device.receive(d, from)),
-        () => (tunnel ? tunnel.udp : udpRef)?.flush(),
+        () => {
+          (tunnel ? tunnel.udp : udpRef)?.flush();
+          tun.flushWrites();
+        },
         (err) => (tunnel ? void tunnel.reopenUdp(udp, err) : (earlyUdpError = err)),
       );
       udpRef = udp;
@@ -165,7 +171,7 @@ export class Tunnel {
         t.close('control socket removed');
       }
     }, TICK_MS);
-    log.info('tunnel up', { interface: tun.name, listenPort: udp.port, mtu, peers: device.listPeers().length });
+    log.info('tunnel up', { interface: tun.name, listenPort: udp.port, mtu, peers: device.listPeers().length, offloads: describeOffloads(tun, udp) });
     return t;
   }
 
@@ -216,7 +222,10 @@ export class Tunnel {
       fresh = await BatchUdpSocket.bind(
         port,
         (d, from) => this.receive(d, from),
-        () => this.udp.flush(),
+        () => {
+          this.udp.flush();
+          this.tun.flushWrites();
+        },
         (err) => void this.reopenUdp(fresh, err),
       );
     } catch (e) {
@@ -332,6 +341,14 @@ export class Tunnel {
     this.log.info('tunnel down', { interface: this.tun.name, reason });
     for (const cb of this.closedCallbacks) cb(reason);
   }
+}
+
+/** "tun tso4 tso6 uso csum, udp gso gro": what the kernel granted, for the log. */
+function describeOffloads(tun: TunDevice, udp: BatchUdpSocket): string {
+  const f = tun.offload.flags;
+  const tunParts = [[TUN_F_CSUM, 'csum'], [TUN_F_TSO4, 'tso4'], [TUN_F_TSO6, 'tso6'], [TUN_F_USO4, 'uso4'], [TUN_F_USO6, 'uso6']].filter(([bit]) => f & (bit as number)).map(([, n]) => n);
+  const udpParts = [udp.gso ? 'gso' : '', udp.gro ? 'gro' : ''].filter(Boolean);
+  return `tun ${tun.offload.vnetHdr ? tunParts.join(' ') || 'vnet-hdr' : 'off'}, udp ${udpParts.join(' ') || 'off'}`;
 }
 
 async function resolveEndpoint(host: string, port: number): Promise<Endpoint> {
