@@ -4,7 +4,6 @@ import { lookup } from 'node:dns/promises';
 import type { TunnelConfig } from '../config/wg-quick.js';
 import type { Logger } from '../../shared/log.js';
 import { TunDevice } from '../tun/tun-device.js';
-import { TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6, TUN_F_USO4, TUN_F_USO6 } from '../tun/offload/tun-offload.js';
 import { addAddress, addRoute, removeAddress } from '../tun/link-config.js';
 import { freeDefaultRouteTable, routeDefaultThroughTunnel, type DefaultRoute } from '../tun/default-route.js';
 import { UapiServer } from '../uapi/server.js';
@@ -16,6 +15,7 @@ import { formatPrefix, makeEndpoint, type Endpoint } from '../../shared/net/addr
 import { parseIp } from '../../shared/net/ip-bytes.js';
 import { BatchUdpSocket } from './batch-udp-socket.js';
 import { offloadSwitches } from './offload-switches.js';
+import { describeOffloads, offloadCounters } from './offload-report.js';
 import { ControlSocket, type ControlHandler } from './control-socket.js';
 import { deviceStatus, type DeviceStatus } from './status.js';
 
@@ -146,6 +146,7 @@ export class Tunnel {
       t.uapi = await UapiServer.listen(tun.name, device, { setListenPort: (p) => t.rebind(p), setFwmark: (m) => t.setFwmark(m) }, opts.uapiDir);
       const status = () => {
         const base = deviceStatus(device, tun.name, config.interface.addresses[0]);
+        Object.assign(base.counters, offloadCounters(tun, t.udp));
         return opts.status ? opts.status(base) : base;
       };
       t.control = await ControlSocket.listen(tun.name, { ...opts.controlHandlers, status }, opts.controlDir);
@@ -341,14 +342,6 @@ export class Tunnel {
     this.log.info('tunnel down', { interface: this.tun.name, reason });
     for (const cb of this.closedCallbacks) cb(reason);
   }
-}
-
-/** "tun tso4 tso6 uso csum, udp gso gro": what the kernel granted, for the log. */
-function describeOffloads(tun: TunDevice, udp: BatchUdpSocket): string {
-  const f = tun.offload.flags;
-  const tunParts = [[TUN_F_CSUM, 'csum'], [TUN_F_TSO4, 'tso4'], [TUN_F_TSO6, 'tso6'], [TUN_F_USO4, 'uso4'], [TUN_F_USO6, 'uso6']].filter(([bit]) => f & (bit as number)).map(([, n]) => n);
-  const udpParts = [udp.gso ? 'gso' : '', udp.gro ? 'gro' : ''].filter(Boolean);
-  return `tun ${tun.offload.vnetHdr ? tunParts.join(' ') || 'vnet-hdr' : 'off'}, udp ${udpParts.join(' ') || 'off'}`;
 }
 
 async function resolveEndpoint(host: string, port: number): Promise<Endpoint> {
