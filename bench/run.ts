@@ -2,10 +2,31 @@
 // the same run as the yardstick. Needs root (namespaces) and the e2e tools (see README).
 import { cryptoChoice } from './crypto-choice.js';
 import { handshakesPerSecond, transportPacketsPerSecond } from './engine-cpu.js';
-import { measureThroughput } from './tunnel-throughput.js';
+import { measureRounds, type ThroughputSummary } from './tunnel-throughput.js';
+import { NO_TUN_OFFLOAD_ENV, NO_UDP_GRO_ENV, NO_UDP_GSO_ENV } from '../agent/daemon/offload-switches.js';
 
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
 const section = (s: string) => console.log(`\n== ${s}`);
+
+// Short runs by default: the machine is shared, and three rounds of each beat one long run.
+function benchRuns(): { seconds: number; rounds: number } {
+  const seconds = Number(process.env.WGP2P_BENCH_SECONDS ?? 5);
+  const rounds = Number(process.env.WGP2P_BENCH_ROUNDS ?? 3);
+  if (!(Number.isInteger(seconds) && seconds > 0 && Number.isInteger(rounds) && rounds > 0)) {
+    throw new Error('WGP2P_BENCH_SECONDS and WGP2P_BENCH_ROUNDS must be positive integers');
+  }
+  return { seconds, rounds };
+}
+
+function printSummaries(rows: ThroughputSummary[]): void {
+  for (const r of rows) {
+    const each = r.runs.map((x) => `${Math.round(x.mbitPerSecond)}/${Math.round(x.reverseMbitPerSecond)}`).join(' ');
+    console.log(
+      `${r.label.padEnd(18)} ${fmt(r.mbitPerSecond)} Mbit/s (reverse ${fmt(r.reverseMbitPerSecond)})` +
+        `  daemons' CPU ${r.usPerPacket.toFixed(1)} / ${r.reverseUsPerPacket.toFixed(1)} µs per packet  [runs: ${each}]`,
+    );
+  }
+}
 
 async function main(): Promise<void> {
   const only = new Set(process.argv.slice(2));
@@ -24,18 +45,34 @@ async function main(): Promise<void> {
   }
   if (want('throughput')) {
     if (process.getuid?.() !== 0) throw new Error('the throughput bench needs root (network namespaces)');
-    section('TCP throughput through the tunnel (iperf3, 5 s, two namespaces on a veth)');
-    const ours = await measureThroughput('wgp2p', 5);
-    const ref = await measureThroughput('wireguard-go', 5);
-    // CPU time of both daemons per 1420-byte-ish packet moved: steadier than Mbit/s on a busy 2-core box.
-    const usPerPacket = (cpu: number, bytes: number) => (cpu * 1e6) / (bytes / 1368);
-    for (const r of [ours, ref]) {
-      console.log(
-        `${r.engine.padEnd(14)} ${fmt(r.mbitPerSecond)} Mbit/s  (reverse ${fmt(r.reverseMbitPerSecond)} Mbit/s)` +
-          `  daemons' CPU ${usPerPacket(r.cpuSeconds, r.bytes).toFixed(1)} / ${usPerPacket(r.reverseCpuSeconds, r.reverseBytes).toFixed(1)} µs per packet`,
-      );
+    const { seconds, rounds } = benchRuns();
+    section(`TCP throughput through the tunnel (iperf3 ${seconds} s each way, two namespaces on a veth; median of ${rounds} rounds)`);
+    const [ours, ref] = await measureRounds([{ label: 'wgp2p', engine: 'wgp2p' }, { label: 'wireguard-go', engine: 'wireguard-go' }], seconds, rounds);
+    printSummaries([ours!, ref!]);
+    console.log(`ratio wgp2p / wireguard-go (medians): ${(ours!.mbitPerSecond / ref!.mbitPerSecond).toFixed(2)} (reverse ${(ours!.reverseMbitPerSecond / ref!.reverseMbitPerSecond).toFixed(2)});` +
+      ` CPU per packet ${(ours!.usPerPacket / ref!.usPerPacket).toFixed(2)} (reverse ${(ours!.reverseUsPerPacket / ref!.reverseUsPerPacket).toFixed(2)})`);
+  }
+  if (want('offloads')) {
+    if (process.getuid?.() !== 0) throw new Error('the offloads bench needs root (network namespaces)');
+    const { seconds, rounds } = benchRuns();
+    section(`what each offload gives (ours <-> ours, iperf3 ${seconds} s each way; median of ${rounds} rounds)`);
+    const off = (env: Record<string, string>, tag: string) => ({ engine: 'wgp2p' as const, opts: { daemon: { env }, tag } });
+    const rows = await measureRounds(
+      [
+        { label: 'all offloads on', ...off({}, 'bo0') },
+        { label: 'no UDP GSO/GRO', ...off({ [NO_UDP_GSO_ENV]: '1', [NO_UDP_GRO_ENV]: '1' }, 'bo1') },
+        { label: 'no TUN offload', ...off({ [NO_TUN_OFFLOAD_ENV]: '1' }, 'bo2') },
+        { label: 'all offloads off', ...off({ [NO_UDP_GSO_ENV]: '1', [NO_UDP_GRO_ENV]: '1', [NO_TUN_OFFLOAD_ENV]: '1' }, 'bo3') },
+        { label: 'wireguard-go', engine: 'wireguard-go' },
+      ],
+      seconds,
+      rounds,
+    );
+    printSummaries(rows);
+    const ref = rows[rows.length - 1]!;
+    for (const r of rows.slice(0, -1)) {
+      console.log(`${r.label.padEnd(18)} / wireguard-go: ${(r.mbitPerSecond / ref.mbitPerSecond).toFixed(2)} (reverse ${(r.reverseMbitPerSecond / ref.reverseMbitPerSecond).toFixed(2)})`);
     }
-    console.log(`ratio wgp2p / wireguard-go: ${(ours.mbitPerSecond / ref.mbitPerSecond).toFixed(2)} (reverse ${(ours.reverseMbitPerSecond / ref.reverseMbitPerSecond).toFixed(2)})`);
   }
   if (want('join')) {
     if (process.getuid?.() !== 0) throw new Error('the join bench needs root (network namespaces)');

@@ -5,6 +5,7 @@
 // CPU per packet through the tunnel than node:dgram, README "Design notes").
 import type { Endpoint } from '../../shared/net/address.js';
 import { loadTunAddon } from '../tun/native-addon.js';
+import { offloadSwitches } from './offload-switches.js';
 
 /** The native handle (agent/native/src/udp_socket.h). */
 interface NativeUdpSocket {
@@ -12,6 +13,13 @@ interface NativeUdpSocket {
   readonly dualStack: boolean;
   readonly droppedSends: number;
   readonly droppedReceives: number;
+  /** UDP_SEGMENT in use (false once the kernel refused it). */
+  readonly gso: boolean;
+  /** UDP_GRO on. */
+  readonly gro: boolean;
+  /** Sends that carried a run of datagrams (GSO), and receives that held one (GRO). */
+  readonly gsoSends: number;
+  readonly groReceives: number;
   send(data: Uint8Array, address: string, port: number): boolean;
   /** Sends data[i] to addresses[i]:ports[i] for every i; returns how many the kernel took. */
   sendBatch(data: Uint8Array[], addresses: string[], ports: number[]): number;
@@ -22,13 +30,21 @@ interface NativeUdpSocket {
   setMark(mark: number): void;
   /** Test-only: present when the addon was loaded with WGP2P_TEST_HOOKS=1. */
   injectPollError?(errno: number): void;
+  /** Test-only: makes the kernel refuse every GSO send from now on. */
+  refuseGso?(): void;
 }
 
 /** The environment switch that gives the addon its test-only methods (read once, at load). */
 export const TEST_HOOKS_ENV = 'WGP2P_TEST_HOOKS';
 
 // The UDP socket lives in the TUN addon (one native module to build and load).
-type UdpAddon = { UdpSocket?: new (port: number) => NativeUdpSocket };
+type UdpAddon = { UdpSocket?: new (port: number, offloads?: UdpOffloads) => NativeUdpSocket };
+
+/** Which UDP offloads to use where the kernel has them (default: the environment's switches). */
+export interface UdpOffloads {
+  gso?: boolean;
+  gro?: boolean;
+}
 
 export interface BatchItem {
   data: Buffer;
@@ -64,12 +80,14 @@ export class BatchUdpSocket {
     onMessage: (data: Buffer, from: Endpoint) => void,
     onBatchEnd?: () => void,
     onError?: (err: Error) => void,
+    offloads?: UdpOffloads,
   ): Promise<BatchUdpSocket> {
     const Native = (loadTunAddon() as UdpAddon).UdpSocket;
     if (!Native) throw new Error('the native addon has no UdpSocket: rebuild it with npm run build:native');
     let handle: NativeUdpSocket;
     try {
-      handle = new Native(port);
+      const sw = offloadSwitches();
+      handle = new Native(port, { gso: offloads?.gso ?? sw.udpGso, gro: offloads?.gro ?? sw.udpGro });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(port);
       throw e;
@@ -87,6 +105,27 @@ export class BatchUdpSocket {
       },
     );
     return sock;
+  }
+
+  /** UDP GSO in use: runs of equal-size datagrams to one peer leave as one send. */
+  get gso(): boolean {
+    return this.#handle?.gso ?? false;
+  }
+
+  /** UDP GRO on: the kernel may hand over a run of datagrams at once (split before onMessage). */
+  get gro(): boolean {
+    return this.#handle?.gro ?? false;
+  }
+
+  /** Sends that carried a run of datagrams (GSO) and receives that held one (GRO), so far. */
+  get offloadCounts(): { gsoSends: number; groReceives: number } {
+    return { gsoSends: this.#handle?.gsoSends ?? 0, groReceives: this.#handle?.groReceives ?? 0 };
+  }
+
+  /** Test-only: the kernel refuses every GSO send from now on (needs WGP2P_TEST_HOOKS=1). */
+  refuseGso(): void {
+    if (!this.#handle?.refuseGso) throw new Error(`test hooks are off: set ${TEST_HOOKS_ENV}=1 before the addon loads`);
+    this.#handle.refuseGso();
   }
 
   /** Why receiving stopped, if it did (what onError was told). */

@@ -14,6 +14,8 @@ import type { ProtocolLimits } from '../wireguard/peer.js';
 import { formatPrefix, makeEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { parseIp } from '../../shared/net/ip-bytes.js';
 import { BatchUdpSocket } from './batch-udp-socket.js';
+import { offloadSwitches } from './offload-switches.js';
+import { describeOffloads, offloadCounters } from './offload-report.js';
 import { ControlSocket, type ControlHandler } from './control-socket.js';
 import { deviceStatus, type DeviceStatus } from './status.js';
 import { EngineTimer } from './engine-timer.js';
@@ -85,10 +87,11 @@ export class Tunnel {
           if (opts.outbound?.(data, to)) return;
           (tunnel ? tunnel.udp : udpRef)?.enqueue(data, to);
         },
-        tun: (packet) => void tunRef?.write(packet),
+        // Queued too, so a wake-up's packets of one TCP flow reach the kernel as one write.
+        tun: (packet) => tunRef?.queueWrite(packet),
       },
     });
-    const tun = TunDevice.open({ name: ifname, mtu });
+    const tun = TunDevice.open({ name: ifname, mtu, offload: offloadSwitches().tunOffload });
     tunRef = tun;
     let udp: BatchUdpSocket;
     // A receive failure before the Tunnel exists waits for it (it can only come between ticks).
@@ -98,7 +101,10 @@ export class Tunnel {
       udp = await BatchUdpSocket.bind(
         config.interface.listenPort ?? 0,
         (d, from) => (tunnel ? tunnel.receive(d, from) : device.receive(d, from)),
-        () => (tunnel ? tunnel.udp : udpRef)?.flush(),
+        () => {
+          (tunnel ? tunnel.udp : udpRef)?.flush();
+          tun.flushWrites();
+        },
         (err) => (tunnel ? void tunnel.reopenUdp(udp, err) : (earlyUdpError = err)),
       );
       udpRef = udp;
@@ -139,6 +145,7 @@ export class Tunnel {
       t.uapi = await UapiServer.listen(tun.name, device, { setListenPort: (p) => t.rebind(p), setFwmark: (m) => t.setFwmark(m) }, opts.uapiDir);
       const status = () => {
         const base = deviceStatus(device, tun.name, config.interface.addresses[0]);
+        Object.assign(base.counters, offloadCounters(tun, t.udp));
         return opts.status ? opts.status(base) : base;
       };
       t.control = await ControlSocket.listen(tun.name, { ...opts.controlHandlers, status }, opts.controlDir);
@@ -162,7 +169,7 @@ export class Tunnel {
       log.info('control socket removed; shutting down');
       t.close('control socket removed');
     });
-    log.info('tunnel up', { interface: tun.name, listenPort: udp.port, mtu, peers: device.listPeers().length });
+    log.info('tunnel up', { interface: tun.name, listenPort: udp.port, mtu, peers: device.listPeers().length, offloads: describeOffloads(tun, udp) });
     return t;
   }
 
@@ -218,7 +225,10 @@ export class Tunnel {
       fresh = await BatchUdpSocket.bind(
         port,
         (d, from) => this.receive(d, from),
-        () => this.udp.flush(),
+        () => {
+          this.udp.flush();
+          this.tun.flushWrites();
+        },
         (err) => void this.reopenUdp(fresh, err),
       );
     } catch (e) {

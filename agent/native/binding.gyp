@@ -9,7 +9,7 @@
       'target_name': 'wgp2p_tun',
       'sources': ['src/addon.cc', 'src/errors.cc', 'src/fd_poller.cc',
                   'src/tun_open.cc', 'src/tun_handle.cc',
-                  'src/udp_addr.cc', 'src/udp_open.cc', 'src/udp_socket.cc', 'src/udp_socket_recv.cc'],
+                  'src/udp_addr.cc', 'src/udp_open.cc', 'src/udp_offload.cc', 'src/udp_socket.cc', 'src/udp_socket_recv.cc', 'src/udp_socket_send.cc'],
       'dependencies': [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except",
       ],

@@ -13,14 +13,20 @@ export const ADDON_MISSING_MESSAGE = 'native TUN addon not built: run npm run bu
 export interface NativeTunHandle {
   readonly name: string;
   readonly droppedWrites: number;
+  /** Reads and writes carry a virtio-net header (asked for with `offload`). */
+  readonly vnetHdr: boolean;
+  /** The TUN_F_* offloads the kernel accepted. */
+  readonly offloadFlags: number;
   write(packet: Uint8Array): boolean;
+  /** Writes `data`, which starts with its own virtio-net header; only with vnetHdr. */
+  writeWithHeader(data: Uint8Array): boolean;
   /** Starts polling. `onBatch` gets one wake-up's packets back to back in `slab`. */
   start(onBatch: (slab: Buffer, lengths: Uint32Array) => void, onError: (err: Error) => void): void;
   close(): void;
 }
 
 export interface TunAddon {
-  TunHandle: new (name: string, mtu: number) => NativeTunHandle;
+  TunHandle: new (name: string, mtu: number, offload?: boolean) => NativeTunHandle;
 }
 
 let addon: TunAddon | undefined;

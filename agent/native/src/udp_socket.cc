@@ -44,13 +44,20 @@ Napi::Function UdpSocket::Init(Napi::Env env) {
       InstanceAccessor<&UdpSocket::GetDualStack>("dualStack"),
       InstanceAccessor<&UdpSocket::GetDroppedSends>("droppedSends"),
       InstanceAccessor<&UdpSocket::GetDroppedReceives>("droppedReceives"),
+      InstanceAccessor<&UdpSocket::GetGso>("gso"),
+      InstanceAccessor<&UdpSocket::GetGro>("gro"),
+      InstanceAccessor<&UdpSocket::GetGsoSends>("gsoSends"),
+      InstanceAccessor<&UdpSocket::GetGroReceives>("groReceives"),
       InstanceMethod<&UdpSocket::Send>("send"),
       InstanceMethod<&UdpSocket::SendBatch>("sendBatch"),
       InstanceMethod("start", &UdpSocket::Start),
       InstanceMethod("close", &UdpSocket::Close),
       InstanceMethod<&UdpSocket::SetMark>("setMark"),
   };
-  if (TestHooksEnabled()) props.push_back(InstanceMethod<&UdpSocket::InjectPollError>("injectPollError"));
+  if (TestHooksEnabled()) {
+    props.push_back(InstanceMethod<&UdpSocket::InjectPollError>("injectPollError"));
+    props.push_back(InstanceMethod<&UdpSocket::RefuseGso>("refuseGso"));
+  }
   return DefineClass(env, "UdpSocket", props);
 }
 
@@ -79,7 +86,9 @@ void UdpSocket::InjectPollError(const Napi::CallbackInfo& info) {
 UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
     : PolledHandle<UdpSocket>(info, "recvmmsg", "wgp2p:udp") {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "UdpSocket(port: number)");
+  if (info.Length() < 1 || !info[0].IsNumber() || (info.Length() > 1 && !info[1].IsObject() && !info[1].IsUndefined())) {
+    throw Napi::TypeError::New(env, "UdpSocket(port: number, offloads?: { gso?: boolean, gro?: boolean })");
+  }
   double port = info[0].As<Napi::Number>().DoubleValue();
   if (!(port >= 0 && port <= 65535) || port != static_cast<int>(port)) {
     throw Napi::RangeError::New(env, "UDP port must be an integer from 0 to 65535");
@@ -92,9 +101,20 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
   } catch (const UdpError& e) {
     ThrowErrnoError(env, e.message, e.errnum);
   }
+  // An offload is wanted unless the caller says false; then used only if the kernel has it.
+  auto wanted = [&](const char* key) {
+    if (info.Length() < 2 || !info[1].IsObject()) return true;
+    Napi::Value v = info[1].As<Napi::Object>().Get(key);
+    return !(v.IsBoolean() && !v.As<Napi::Boolean>().Value());
+  };
+  gso_ = wanted("gso") && GsoSupported(poller_.fd());
+  gro_ = wanted("gro") && EnableGro(poller_.fd());
   tx_msgs_.resize(kSendVlen);
   tx_iovs_.resize(kSendVlen);
   tx_names_.resize(kSendVlen);
+  tx_ctrl_.resize(kSendVlen);
+  tx_first_.resize(kSendVlen);
+  tx_segments_.resize(kSendVlen);
 }
 
 Napi::Value UdpSocket::GetPort(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
@@ -107,6 +127,25 @@ Napi::Value UdpSocket::GetDroppedSends(const Napi::CallbackInfo& info) {
 
 Napi::Value UdpSocket::GetDroppedReceives(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(dropped_receives_));
+}
+
+Napi::Value UdpSocket::GetGso(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gso_); }
+
+Napi::Value UdpSocket::GetGro(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gro_); }
+
+Napi::Value UdpSocket::GetGsoSends(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(gso_sends_));
+}
+
+Napi::Value UdpSocket::GetGroReceives(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(gro_receives_));
+}
+
+void UdpSocket::RefuseGso(const Napi::CallbackInfo& info) {
+  int on = 1;
+  if (poller_.fd() < 0 || setsockopt(poller_.fd(), SOL_SOCKET, SO_NO_CHECK, &on, sizeof(on)) < 0) {
+    ThrowErrnoError(info.Env(), "cannot set SO_NO_CHECK", errno);
+  }
 }
 
 Napi::Value UdpSocket::Send(const Napi::CallbackInfo& info) {
@@ -187,43 +226,14 @@ Napi::Value UdpSocket::SendBatch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(sent));
 }
 
-// Sends tx_*[0, count) with sendmmsg. Never blocks: a full socket buffer
-// (EAGAIN/ENOBUFS) drops the rest, as a full NIC queue would; a datagram the
-// kernel refuses (EMSGSIZE, no route) is dropped alone. Returns how many went.
-size_t UdpSocket::SendPrepared(size_t count) {
-  for (size_t i = 0; i < count; i++) {
-    msghdr& h = tx_msgs_[i].msg_hdr;
-    memset(&h, 0, sizeof(h));
-    h.msg_name = &tx_names_[i];
-    h.msg_namelen = tx_names_[i].ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    h.msg_iov = &tx_iovs_[i];
-    h.msg_iovlen = 1;
-  }
-  size_t done = 0, sent = 0;
-  while (done < count) {
-    int r = sendmmsg(poller_.fd(), &tx_msgs_[done], static_cast<unsigned>(count - done), MSG_DONTWAIT);
-    if (r > 0) {
-      done += static_cast<size_t>(r);
-      sent += static_cast<size_t>(r);
-    } else if (r < 0 && errno == EINTR) {
-      continue;
-    } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-      dropped_sends_ += count - done;
-      break;
-    } else {
-      dropped_sends_++;
-      done++;
-    }
-  }
-  return sent;
-}
-
 void UdpSocket::PrepareReading() {
   // new[] without () leaves the slots untouched, so only pages that receive data get memory.
   slots_.reset(new uint8_t[kSlot * kRecvVlen]);
   rx_msgs_.resize(kRecvVlen);
   rx_iovs_.resize(kRecvVlen);
-  rx_names_.resize(kMaxBatch);
+  rx_msg_names_.resize(kRecvVlen);
+  rx_ctrl_.resize(kRecvVlen);
+  rx_names_.reserve(kMaxBatch);
   for (size_t i = 0; i < kRecvVlen; i++) rx_iovs_[i] = iovec{slots_.get() + i * kSlot, kSlot};
   out_.reserve(kMaxBatch * 2048);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "polled_handle.h"
+#include "udp_offload.h"
 
 namespace wgp2p {
 
@@ -30,7 +31,9 @@ class UdpSocket : public PolledHandle<UdpSocket> {
  public:
   static Napi::Function Init(Napi::Env env);
 
-  // new UdpSocket(port: number); throws Error with .code/.errno. start(onBatch(slab, lengths:
+  // new UdpSocket(port: number, offloads?: { gso?: boolean, gro?: boolean }): each offload is
+  // used when asked for (the default) and the kernel has it. Throws Error with .code/.errno.
+  // start(onBatch(slab, lengths:
   // Uint32Array, addresses: string[], ports: Uint32Array), onError(err)) and close() come from
   // PolledHandle.
   explicit UdpSocket(const Napi::CallbackInfo& info);
@@ -40,6 +43,13 @@ class UdpSocket : public PolledHandle<UdpSocket> {
   Napi::Value GetDualStack(const Napi::CallbackInfo& info);
   Napi::Value GetDroppedSends(const Napi::CallbackInfo& info);
   Napi::Value GetDroppedReceives(const Napi::CallbackInfo& info);
+  Napi::Value GetGso(const Napi::CallbackInfo& info);
+  Napi::Value GetGro(const Napi::CallbackInfo& info);
+  Napi::Value GetGsoSends(const Napi::CallbackInfo& info);
+  Napi::Value GetGroReceives(const Napi::CallbackInfo& info);
+  // refuseGso(): test hook (WGP2P_TEST_HOOKS=1): SO_NO_CHECK, with which the kernel refuses
+  // every GSO send (EINVAL), to exercise the fallback.
+  void RefuseGso(const Napi::CallbackInfo& info);
   // send(data: Uint8Array, address: string, port: number): boolean
   Napi::Value Send(const Napi::CallbackInfo& info);
   // sendBatch(data: Uint8Array[], addresses: string[], ports: Uint32Array | number[]): number sent
@@ -56,24 +66,36 @@ class UdpSocket : public PolledHandle<UdpSocket> {
   std::string Describe() const override { return "UDP socket"; }
   void PrepareReading() override;
   bool Deliver(const std::vector<uint32_t>& lengths);
+  // Sends datagrams tx_iovs_/tx_names_[0, count); GSO groups runs of them (udp_socket_send.cc).
   size_t SendPrepared(size_t count);
+  size_t BuildMessages(size_t first, size_t count);
 
   bool dual_stack_ = false;
   uint16_t port_ = 0;
   uint64_t dropped_sends_ = 0;
   uint64_t dropped_receives_ = 0;
+  bool gso_ = false;  // UDP_SEGMENT in use (off for good after the kernel refused it once)
+  bool gro_ = false;  // UDP_GRO on: a received message may hold a run of datagrams
+  uint64_t gso_sends_ = 0;     // messages sent that carried more than one datagram
+  uint64_t gro_receives_ = 0;  // messages received that held more than one datagram
 
   // Receive: one slot per datagram of a recvmmsg call, then compacted into out_;
   // rx_names_ holds the senders of a whole wake-up.
   std::unique_ptr<uint8_t[]> slots_;
   std::vector<mmsghdr> rx_msgs_;
   std::vector<iovec> rx_iovs_;
+  std::vector<sockaddr_storage> rx_msg_names_;
+  std::vector<GroControl> rx_ctrl_;
   std::vector<sockaddr_storage> rx_names_;
   std::vector<uint8_t> out_;
   // Send: reused between calls so a batch allocates nothing.
   std::vector<mmsghdr> tx_msgs_;
   std::vector<iovec> tx_iovs_;
   std::vector<sockaddr_storage> tx_names_;
+  // Per message (a GSO message carries several datagrams): its first datagram and how many.
+  std::vector<GsoControl> tx_ctrl_;
+  std::vector<uint32_t> tx_first_;
+  std::vector<uint32_t> tx_segments_;
 };
 
 }  // namespace wgp2p

@@ -22,17 +22,21 @@ int UdpSocket::ReadBatch() {
   std::vector<uint32_t> lengths;
   lengths.reserve(kMaxBatch);
   out_.clear();
+  rx_names_.clear();
   int fatal = 0;
   while (lengths.size() < kMaxBatch) {
     size_t want = std::min(kRecvVlen, kMaxBatch - lengths.size());
-    size_t base = lengths.size();
     for (size_t i = 0; i < want; i++) {
       msghdr& h = rx_msgs_[i].msg_hdr;
       memset(&h, 0, sizeof(h));
-      h.msg_name = &rx_names_[base + i];  // senders land where the batch needs them
+      h.msg_name = &rx_msg_names_[i];
       h.msg_namelen = sizeof(sockaddr_storage);
       h.msg_iov = &rx_iovs_[i];
       h.msg_iovlen = 1;
+      if (gro_) {
+        h.msg_control = rx_ctrl_[i].bytes;
+        h.msg_controllen = sizeof(rx_ctrl_[i].bytes);
+      }
     }
     int n = recvmmsg(poller_.fd(), rx_msgs_.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
     if (n < 0) {
@@ -53,11 +57,19 @@ int UdpSocket::ReadBatch() {
         dropped_receives_++;  // cannot happen with 64 KiB slots; never pass on part of a datagram
         continue;
       }
-      // Skipped datagrams leave no hole in the senders either.
-      if (lengths.size() != base + i) rx_names_[lengths.size()] = rx_names_[base + i];
       auto* data = static_cast<const uint8_t*>(rx_iovs_[i].iov_base);
       out_.insert(out_.end(), data, data + m.msg_len);
-      lengths.push_back(m.msg_len);
+      // A GRO message is a run of datagrams from one sender, all of `segment` bytes but a
+      // shorter last one: the same datagrams as without GRO.
+      size_t segment = gro_ ? GroSegmentSize(m.msg_hdr) : 0;
+      size_t left = m.msg_len;
+      if (segment > 0 && left > segment) gro_receives_++;
+      do {
+        size_t len = segment > 0 && left > segment ? segment : left;
+        lengths.push_back(static_cast<uint32_t>(len));
+        rx_names_.push_back(rx_msg_names_[i]);
+        left -= len;
+      } while (left > 0);
     }
     if (static_cast<size_t>(n) < want) break;  // the socket is empty
   }
