@@ -35,6 +35,7 @@ import type { JoinPorts } from './ports.js';
 import { useServerRelays } from './paths/relay/server-relays.js';
 import { RoomNames, type NamesOptions } from './names/room-names.js';
 import type { NamedMember } from './names/name-table.js';
+import { roomMembership, type MembershipOptions, type RoomMembership } from './membership/room-membership.js';
 
 export interface JoinAgentOptions {
   name: string;
@@ -54,6 +55,8 @@ export interface JoinAgentOptions {
   relayTiming?: Partial<RelayTiming>;
   /** Answer DNS for the room's names (needs ports.dns). */
   names?: NamesOptions;
+  /** A room with admins: only admitted keys are members (membership/). */
+  membership?: MembershipOptions;
 }
 
 export class JoinAgent {
@@ -73,6 +76,7 @@ export class JoinAgent {
   readonly datagrams: DatagramInput;
   readonly stunService: StunService;
   readonly names: RoomNames | undefined;
+  readonly membership: RoomMembership | undefined;
   private readonly ticker: JoinTicker;
   /** Our member id at the server, kept while offline: bounces still know us by it. */
   private lastMemberId: string | undefined;
@@ -123,7 +127,9 @@ export class JoinAgent {
     const membersChanged = () => this.own.resolve();
     this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, log, moved: () => this.addressMoved() }, address);
     this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => this.namedMembers(), now: () => clock.now(), count, log }) : undefined;
+    this.membership = roomMembership(o.membership, { self: o.identity.publicKey, members: this.members, send: (id, st) => this.signalling.sendStatement(id, st), announceUpdate: () => this.signalling.announceUpdate(), drop: (m, why) => this.lifecycle.remove(m, why), wallNow: () => clock.wallNow(), log, count });
     this.lifecycle = new MemberLifecycle({
+      membership: this.membership,
       members: this.members,
       guard: new AnnouncementGuard(room, o.identity.publicKey),
       messages: new PeerMessageGuard(room, (id, key) => this.members.get(key)?.memberId === id),
@@ -155,6 +161,7 @@ export class JoinAgent {
       nat: () => this.local.nat,
       welcomed: (w) => this.onWelcome(w),
       membersChanged,
+      membership: () => this.membership,
       unreachableOverWs: (id) => {
         const ws = this.links.get('ws');
         if (ws) this.relayed.onUnreachable(ws, id);

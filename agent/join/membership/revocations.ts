@@ -6,8 +6,8 @@
 import { formatKey } from '../../../shared/keys.js';
 import { checkSigner, isKeyText, signStatement, type AdminSigner, type Authority, type Result } from './statements.js';
 
-/** Keys one list may hold: what fits in one sealed message (about 47 bytes each). */
-export const MAX_REVOKED = 64;
+/** Keys one list may hold: what fits in one sealed message (about 47 bytes each, with room for an admin chain). */
+export const MAX_REVOKED = 40;
 
 export interface RevocationList {
   version: number;

@@ -33,6 +33,10 @@ export interface AnnouncementBody {
   bounce?: boolean;
   /** True when the member is a classic hub (`--hub`): it forwards decrypted traffic between members. */
   hub?: boolean;
+  /** In a room with admins: its admin-signed membership, or the invite it redeems (membership/). */
+  membership?: Record<string, unknown>;
+  /** In a room with admins: the version of the revocation list it holds (0: none). */
+  revocations?: number;
 }
 
 export interface Announcement extends AnnouncementBody {
@@ -76,6 +80,8 @@ export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, pri
     nat: [a.nat.mapping, a.nat.filtering],
     ...(a.bounce ? { b: 1 } : {}),
     ...(a.hub ? { h: 1 } : {}),
+    ...(a.membership ? { mp: a.membership } : {}),
+    ...(a.revocations ? { rv: a.revocations } : {}),
     t: now,
   };
   const s = xeddsaSign(privateKey, signedBytes(JSON.stringify(payload))).toString('base64');
@@ -115,6 +121,9 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
   const candidates = parseCandidates(o.c);
   if (!candidates) return { ok: false, reason: 'malformed' };
   if ((o.b !== undefined && o.b !== 1) || (o.h !== undefined && o.h !== 1)) return { ok: false, reason: 'malformed' };
+  const mp = o.mp;
+  if (mp !== undefined && (typeof mp !== 'object' || mp === null || Array.isArray(mp))) return { ok: false, reason: 'malformed' };
+  if (o.rv !== undefined && (typeof o.rv !== 'number' || !Number.isSafeInteger(o.rv) || o.rv < 0)) return { ok: false, reason: 'malformed' };
   // Signed by the key it announces, for the moment it was sealed (a re-sealed copy is refused).
   const { s, ...signed } = o;
   if (typeof s !== 'string' || !SIGNATURE.test(s) || o.t !== opened.issuedAt) return { ok: false, reason: 'malformed' };
@@ -130,6 +139,8 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
       nat: { mapping: nat[0] as MappingBehaviour, filtering: nat[1] as FilteringBehaviour },
       bounce: o.b === 1,
       hub: o.h === 1,
+      ...(mp ? { membership: mp as Record<string, unknown> } : {}),
+      ...(o.rv ? { revocations: o.rv as number } : {}),
       issuedAt: opened.issuedAt,
     },
   };
