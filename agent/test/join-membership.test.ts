@@ -75,7 +75,7 @@ t.test('a key without a membership (secret only, or self-signed) is no peer: no 
   t.ok(count(a, 'announce_refused_not_admitted') >= 1 && count(b, 'announce_refused_not_admitted') >= 1, 'x counted as not admitted');
   t.ok(count(b, 'announce_refused_untrusted_signer') >= 1, 'y\'s self-made membership counted');
   t.ok(knows(x, b), 'x added b itself (it has no anchor to check)...');
-  t.ok(x.device.getPeer(b.key.publicKey)!.lastHandshakeAt === undefined, '...but no handshake completes with b');
+  t.ok(x.device.getPeer(b.key.publicKey)!.stats.lastHandshakeWall === 0, '...but no handshake completes with b');
   t.equal(b.agent.bounce!.relay.endpointOf(x.signal.memberId!), undefined, 'nor does x bind at b\'s bounce');
   t.ok((b.agent.bounce!.relay.stats.dropped.get('bad_auth') ?? 0) >= 1, 'its binds were refused');
 });
