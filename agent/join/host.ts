@@ -18,6 +18,7 @@ import { SignalClient } from './signalling/signal-client.js';
 import { systemJoinClock, type PortmapPort, type TunnelPort } from './ports.js';
 import { dnsSockets } from './names/dns-sockets.js';
 import { restoreLeftover } from './names/resolver-config.js';
+import { membershipHandlers } from './membership/control.js';
 
 export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
   roomName: string;
@@ -75,7 +76,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     intercept: (d, from) => agent?.onDatagram(d, from) ?? false,
     outbound: (d, to) => (agent ? agent.relayed.send(d, to) : false),
     status: (base) => (agent ? agent.control.status(base) : base),
-    controlHandlers: { ping: (req) => (agent ? agent.control.ping(req) : Promise.reject(new Error('agent starting'))) },
+    controlHandlers: { ping: (req) => (agent ? agent.control.ping(req) : Promise.reject(new Error('agent starting'))), ...membershipHandlers(() => agent?.membership) },
     controlDir: o.controlDir,
     uapiDir: o.uapiDir,
   });
