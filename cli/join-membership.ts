@@ -33,8 +33,13 @@ export function joinRoomState(o: { stateDir: string; room?: string; invite?: str
     const exp = invite.grant.exp;
     if (typeof exp !== 'number' || exp <= Date.now()) throw new ConfigError('bad_value', 'the invite has expired: ask an admin for a new one (wgp2p invite)');
     state = loadRoomState(o.stateDir, invite.room);
-    if (!state?.membership || state.anchor !== invite.anchor) {
-      state = { room: invite.room, server: invite.server, secret: invite.secret, anchor: invite.anchor, ...(state?.anchor === invite.anchor ? { revocations: state.revocations } : {}), invite: { key: invite.inviteKey.toString('base64'), grant: invite.grant } };
+    const admin = invite.admin && { privateKey: invite.admin.privateKey.toString('base64'), chain: invite.admin.chain };
+    if (state?.membership && state.anchor === invite.anchor && admin) {
+      // A member taking an admin invite keeps its membership and becomes an admin.
+      state = { ...state, admin };
+      fresh = true;
+    } else if (!state?.membership || state.anchor !== invite.anchor) {
+      state = { room: invite.room, server: invite.server, secret: invite.secret, anchor: invite.anchor, ...(state?.anchor === invite.anchor ? { revocations: state.revocations } : {}), invite: { key: invite.inviteKey.toString('base64'), grant: invite.grant }, ...(admin && { admin }) };
       fresh = true;
     }
   } else if (o.room !== undefined) {

@@ -9,11 +9,11 @@ import { isMemberName, sanitizeName } from '../agent/join/room/announcement.js';
 import { generateSecret } from '../agent/join/room/secret.js';
 import { encodeInvite, parseDuration } from '../agent/join/membership/invite.js';
 import { loadRoomState, roomStatePath, saveRoomState } from '../agent/join/membership/room-state.js';
-import { MAX_INVITE_USES, signInvite, signMembership, type AdminSigner } from '../agent/join/membership/statements.js';
+import { certifyAdmin, chainFor, MAX_CHAIN, MAX_INVITE_USES, signInvite, signMembership, type AdminSigner } from '../agent/join/membership/statements.js';
 import { clamp, PrivateKey } from '../agent/wireguard/crypto.js';
 import { formatKey } from '../shared/keys.js';
 import { loadOptions, type Option } from '../shared/config/options.js';
-import { asText, badValue, integer } from '../shared/config/values.js';
+import { asText, badValue, integer, parseBool } from '../shared/config/values.js';
 import { ConfigError } from '../shared/errors.js';
 import { normalizeServerUrl } from '../shared/net/server-url.js';
 import { optionHelp } from '../shared/config/help.js';
@@ -57,10 +57,11 @@ const INVITE_OPTIONS = {
     }
   }, value: 'D', help: `how long the invite can be used: 30m, 24h, 7d (default ${DEFAULT_EXPIRY})` },
   uses: { parse: integer(1, MAX_INVITE_USES), default: 1, value: 'N', help: 'how many keys may join with it (default 1)' },
+  admin: { parse: parseBool, boolean: true, default: false, help: 'the invite makes its holder an admin too (a new admin key, certified by ours;\nan existing member may take it with join --invite)' },
 } satisfies Record<string, Option<unknown>>;
 
 const INIT_USAGE = `usage: wgp2p room init --room NAME --server URL [--state-dir DIR] [--name N]\n\n${optionHelp(INIT_OPTIONS, { flagWidth: 20 }).join('\n')}\n`;
-const INVITE_USAGE = `usage: wgp2p invite --room NAME [--name N] [--expires 24h] [--uses 1] [--state-dir DIR]\n\n${optionHelp(INVITE_OPTIONS, { flagWidth: 20 }).join('\n')}\n`;
+const INVITE_USAGE = `usage: wgp2p invite --room NAME [--name N] [--expires 24h] [--uses 1] [--admin] [--state-dir DIR]\n\n${optionHelp(INVITE_OPTIONS, { flagWidth: 20 }).join('\n')}\n`;
 
 export async function runRoom(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [sub, ...rest] = argv;
@@ -111,7 +112,10 @@ export async function runInvite(argv: string[], env: NodeJS.ProcessEnv): Promise
   const now = Date.now();
   const expires = now + (v.expires ?? parseDuration(DEFAULT_EXPIRY));
   const grant = signInvite(admin, { inviteKey: inviteKey.publicKey, uses: v.uses, expires, ...(v.name ? { name: v.name } : {}) }, now);
-  process.stdout.write(encodeInvite({ server: state.server, room: state.room, secret: state.secret, anchor: state.anchor, inviteKey: inviteKey.raw, grant }) + '\n');
+  if (v.admin && admin.chain.length >= MAX_CHAIN) throw new ConfigError('bad_value', `our admin key is ${MAX_CHAIN} certificates from the anchor: ask an admin closer to it`);
+  const newAdmin = v.admin ? new PrivateKey(clamp(randomBytes(32))) : undefined;
+  const adminInvite = newAdmin && { privateKey: newAdmin.raw, chain: chainFor(admin, certifyAdmin(admin, newAdmin.publicKey, now)) };
+  process.stdout.write(encodeInvite({ server: state.server, room: state.room, secret: state.secret, anchor: state.anchor, inviteKey: inviteKey.raw, grant, ...(adminInvite && { admin: adminInvite }) }) + '\n');
   process.stderr.write(`invite for room ${state.room}: ${v.uses} use${v.uses === 1 ? '' : 's'}, until ${new Date(expires).toISOString()}; the admin's agent must be running to admit it\n`);
   return 0;
 }

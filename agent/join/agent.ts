@@ -127,7 +127,7 @@ export class JoinAgent {
     const membersChanged = () => this.own.resolve();
     this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, log, moved: () => this.addressMoved() }, address);
     this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => this.namedMembers(), now: () => clock.now(), count, log }) : undefined;
-    this.membership = roomMembership(o.membership, { self: o.identity.publicKey, members: this.members, send: (id, st) => this.signalling.sendStatement(id, st), announceUpdate: () => this.signalling.announceUpdate(), drop: (m, why) => this.lifecycle.remove(m, why), wallNow: () => clock.wallNow(), log, count });
+    this.membership = roomMembership(o.membership, { self: o.identity.publicKey, name: o.name, members: this.members, send: (id, st) => this.signalling.sendStatement(id, st), announceUpdate: () => this.signalling.announceUpdate(), drop: (m, why) => this.lifecycle.remove(m, why), wallNow: () => clock.wallNow(), log, count });
     this.lifecycle = new MemberLifecycle({
       membership: this.membership,
       members: this.members,

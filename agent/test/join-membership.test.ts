@@ -7,7 +7,8 @@ import { JoinNet, type JoinNode } from './fixtures/join-net.js';
 import { AdminRoom } from './fixtures/admin-room.js';
 import { PrivateKey } from '../wireguard/crypto.js';
 import { signRevocations } from '../join/membership/revocations.js';
-import { signMembership } from '../join/membership/statements.js';
+import { certifyAdmin, chainFor, signMembership } from '../join/membership/statements.js';
+import { formatKey } from '../../shared/keys.js';
 
 const knows = (at: JoinNode, of: JoinNode) => !!at.agent.members.get(of.key.publicKey) && !!at.device.getPeer(of.key.publicKey);
 const count = (n: JoinNode, what: string) => n.agent.counters.get(what) ?? 0;
@@ -159,4 +160,23 @@ t.test('forged, replayed and older revocation lists are refused and counted', as
   await net.run(200);
   t.equal(count(b, 'revocation_refused_bad_signature'), 1, 'a version number changed by hand');
   t.equal(b.agent.membership!.store.version, 2);
+});
+
+t.test('a second admin, certified by the anchor, removes members; once revoked, it no longer can', async (t) => {
+  const net = new JoinNet();
+  t.teardown(() => net.closeAll());
+  const room = new AdminRoom(net);
+  const a = await room.addAdmin('a');
+  const bAdmin = PrivateKey.generate();
+  const b = await room.add('b', { admin: { privateKey: bAdmin.raw, anchor: room.anchor, chain: chainFor(room.admin, certifyAdmin(room.admin, bAdmin.publicKey)) } });
+  const c = await room.join('c', room.invite());
+  const d = await room.member('d');
+  t.ok((await net.until(meshed([a, b, c, d]), 8_000)) >= 0, 'b admitted itself with its certified key');
+  b.agent.membership!.remove('c');
+  t.ok((await net.until(() => [a, d].every((n) => !knows(n, c)), 1_000)) >= 0, 'a removal by the second admin holds everywhere');
+  a.agent.membership!.remove(formatKey(bAdmin.publicKey));
+  await net.run(500);
+  t.throws(() => b.agent.membership!.remove('d'), /did not apply/, 'a revoked admin key signs nothing');
+  t.equal(count(b, 'revocation_refused_revoked_signer'), 1);
+  t.ok(knows(a, d) && knows(d, a));
 });

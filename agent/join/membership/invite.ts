@@ -3,7 +3,7 @@
 // trust) and the admin's invite grant with the invite's private key (to redeem it for its own key).
 // Whoever holds the line can redeem it (like the secret itself), within its uses and expiry.
 import { formatKey } from '../../../shared/keys.js';
-import { isKeyText } from './statements.js';
+import { isKeyText, type AdminCert } from './statements.js';
 
 export const INVITE_PREFIX = 'wgp2p-invite:';
 const VERSION = 1;
@@ -19,10 +19,12 @@ export interface Invite {
   inviteKey: Buffer;
   /** The admin's signed grant (statements.ts, checkInvite). */
   grant: Record<string, unknown>;
+  /** An admin invite (`wgp2p invite --admin`): a new admin key and the chain that certifies it. */
+  admin?: { privateKey: Buffer; chain: AdminCert[] };
 }
 
 export function encodeInvite(i: Invite): string {
-  const body = { v: VERSION, s: i.server, r: i.room, k: i.secret, a: i.anchor, i: formatKey(i.inviteKey), g: i.grant };
+  const body = { v: VERSION, s: i.server, r: i.room, k: i.secret, a: i.anchor, i: formatKey(i.inviteKey), g: i.grant, ...(i.admin && { ad: { k: formatKey(i.admin.privateKey), ch: i.admin.chain } }) };
   return INVITE_PREFIX + Buffer.from(JSON.stringify(body)).toString('base64url');
 }
 
@@ -43,7 +45,17 @@ export function decodeInvite(text: string): Invite {
   if (!text_(b.s) || !text_(b.r) || !text_(b.k) || !isKeyText(b.a) || !isKeyText(b.i) || typeof b.g !== 'object' || b.g === null) {
     throw new Error('the invite is damaged (copy the whole line)');
   }
-  return { server: b.s as string, room: b.r as string, secret: b.k as string, anchor: b.a, inviteKey: Buffer.from(b.i, 'base64'), grant: b.g as Record<string, unknown> };
+  const ad = b.ad as { k?: unknown; ch?: unknown } | undefined;
+  if (ad !== undefined && (typeof ad !== 'object' || ad === null || !isKeyText(ad.k) || !Array.isArray(ad.ch))) throw new Error('the invite is damaged (copy the whole line)');
+  return {
+    server: b.s as string,
+    room: b.r as string,
+    secret: b.k as string,
+    anchor: b.a,
+    inviteKey: Buffer.from(b.i, 'base64'),
+    grant: b.g as Record<string, unknown>,
+    ...(ad && { admin: { privateKey: Buffer.from(ad.k as string, 'base64'), chain: ad.ch as AdminCert[] } }),
+  };
 }
 
 /** "24h", "90m", "7d", "3600s": a duration in ms; throws on anything else. */

@@ -29,6 +29,8 @@ export type MembershipPatch = Pick<MembershipConfig, 'membership' | 'revocations
 
 export interface MembershipContext {
   self: Buffer;
+  /** Our name in the room (an admin signs its own membership under it). */
+  name: string;
   members: RoomMembers;
   /** A signed statement to the member with this id, sealed (peer-message.ts). */
   send(memberId: string, statement: Record<string, unknown>): void;
@@ -64,7 +66,7 @@ export class RoomMembership {
     this.admitted = { ...o.admitted };
     const own = o.membership && checkMembership(o.membership, formatKey(c.self), this.store.authority());
     if (own?.ok) this.ours = o.membership;
-    else if (o.admin) this.ours = signMembership(o.admin, { key: c.self, name: 'admin' }, c.wallNow());
+    else if (o.admin) this.ours = signMembership(o.admin, { key: c.self, name: c.name }, c.wallNow());
     else if (o.membership) c.log.warn('our stored membership does not verify (revoked?); joining with the invite, if any');
   }
 
