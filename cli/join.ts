@@ -23,6 +23,7 @@ import { DNS_CONFIG_MODES, type DnsConfigMode } from '../agent/join/names/resolv
 import { reloadOnSighup } from './join-reload.js';
 import { overlaps, parseAdvertisedRoutes, parseRoute } from '../agent/join/routes/route-prefix.js';
 import { formatSubnet } from '../agent/join/room/room-address.js';
+import { joinRoomState } from './join-membership.js';
 
 export const DEFAULT_JOIN_INTERFACE = 'wgp2p0';
 const DEFAULT_KEEPALIVE = 25;
@@ -99,6 +100,7 @@ export const JOIN_OPTIONS = {
   advertiseExitNode: { parse: parseBool, boolean: true, default: false, help: "offer members our default route (--exit-node); their traffic leaves\nmasqueraded as ours" },
   exitNode: { parse: check((t) => isMemberName(t) || /^[A-Za-z0-9+/]{43}=$/.test(t), 'expected a member name or base64 public key'), value: 'NAME', help: "send our default route through this member's --advertise-exit-node (name or\npublic key); normal routing again whenever it is gone" },
   exitNodeAllowLan: { parse: parseBool, boolean: true, default: false, help: 'with --exit-node: keep our LAN direct (else it goes through the exit node too)' },
+  invite: { parse: asText, value: 'INVITE', help: 'join a room with admins with an invite (wgp2p invite); room, server and secret\nit carries are kept in the state directory: later joins need only --room' },
   token: { parse: check(isToken, 'expected 1 to 256 characters'), value: 'T', help: "the server's access token, if it wants one" },
   ...LOG_OPTIONS,
 } satisfies Record<string, Option<unknown>>;
@@ -146,10 +148,14 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   }
   if (r.positional.length > 0) throw new ConfigError('usage', `unexpected argument "${r.positional[0]}" (wgp2p join --help lists the options)`);
   const v: OptionValues<typeof JOIN_OPTIONS> = r.values;
-  if (!v.room || !v.server) throw new ConfigError('usage', '--room and --server are required (wgp2p join --help lists the options)');
+  let refusedBy: ((reason: string) => void) | undefined;
+  const admins = joinRoomState({ stateDir: v.stateDir, room: v.room, invite: v.invite }, (reason) => refusedBy?.(reason));
+  const roomName = admins?.room ?? v.room;
+  const server = v.server ?? admins?.server;
+  if (!roomName || !server) throw new ConfigError('usage', '--room and --server are required, or --invite (wgp2p join --help lists the options)');
   let secret;
   try {
-    secret = resolveSecret(secretSources(r));
+    secret = admins && r.sources.secret === undefined && r.sources.secretFile === undefined ? { secret: admins.secret, source: 'the state directory', weak: false } : resolveSecret(secretSources(r));
   } catch (e) {
     throw new ConfigError('bad_value', (e as Error).message);
   }
@@ -158,17 +164,19 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   const subnet = v.address?.subnet ?? parseSubnet(DEFAULT_ROOM_SUBNET);
   checkRouteOptions(v, formatSubnet(subnet));
   const log = createLogger({ component: 'join', level: v.logLevel, format: v.logFormat });
+  const identity = loadOrCreateIdentity(v.stateDir, (msg) => log.warn(msg));
+  admins?.commit(); // after the identity: the directory exists, 0700 (the state holds the secret)
   // Any local user can read another's command line (/proc/PID/cmdline, ps).
   if (r.sources.secret === 'flag') log.warn('--secret on the command line is visible to every local user; prefer --secret-file or WGP2P_SECRET');
   if (r.sources.token === 'flag') log.warn('--token on the command line is visible to every local user; prefer WGP2P_TOKEN');
   if (secret.weak) log.warn('the room secret is short: anyone who sees the room id can try to guess it (make one with: wgp2p secret)', { source: secret.source });
-  const identity = loadOrCreateIdentity(v.stateDir, (msg) => log.warn(msg));
   if (identity.created) log.info('generated a new identity', { keyFile: identity.keyFile });
+  if (admins && !admins.membership.membership && !admins.membership.admin) log.info('joining with an invite: waiting for an admin\'s agent to admit us');
 
   const agent = await startJoin({
-    roomName: v.room,
+    roomName,
     secret: secret.secret,
-    serverUrl: v.server,
+    serverUrl: server,
     token: v.token,
     stunPort: v.stunPort,
     name,
@@ -184,13 +192,18 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     hub: v.hub,
     useHub: v.useHub,
     metricsListen: v.metricsListen,
-    names: { domain: v.dnsDomain ?? domainForRoom(v.room), config: { mode: v.dnsConfig as DnsConfigMode, stateDir: v.stateDir, ifname: v.interface } },
+    names: { domain: v.dnsDomain ?? domainForRoom(roomName), config: { mode: v.dnsConfig as DnsConfigMode, stateDir: v.stateDir, ifname: v.interface } },
     portmap: v.portmap,
     routes: { advertise: v.advertiseRoutes, accept: v.acceptRoutes, advertiseExitNode: v.advertiseExitNode, exitNode: v.exitNode },
     snatRoutes: v.snatRoutes,
     exitNodeAllowLan: v.exitNodeAllowLan,
     birthday: v.birthday,
+    ...(admins && { membership: admins.membership }),
   });
+  refusedBy = (reason) => {
+    process.stderr.write(`wgp2p join: cannot join room ${roomName}: ${reason}\n`);
+    agent.close('refused by an admin');
+  };
   const stopReload = reloadOnSighup(JOIN_OPTIONS, argv, env, r, { log, setKeepalive: (s) => agent.agent.setKeepalive(s) });
   return await new Promise<number>((resolve) => {
     const stop = (sig: string) => agent.close(`signal ${sig}`);

@@ -12,6 +12,10 @@ commands:
   up <file> [--interface NAME]   run a WireGuard tunnel from a wg-quick style file
   down IFACE                     stop the up (or join) running IFACE and wait until it is gone
   join --room NAME --server URL  join a room: direct WireGuard links to its members (wgp2p join --help)
+  room init --room NAME --server URL  make a room with admins: its secret and our admin key (state dir)
+  invite --room NAME [--uses N] [--expires 24h]  print a one-line invite (admins; wgp2p join --invite)
+  remove NAME|KEY [--interface IF]  remove a member for good (asks the admin's running agent)
+  members [--interface IF] [--json]  list the room's members, who admitted them, what is revoked
   ping PEER [--count N]          probe a room member's path: direct or relayed, and the RTT
   secret                         print a new strong room secret
   netcheck --server URL          mapped address, NAT mapping/filtering, hairpinning, IPv6, latency
@@ -46,6 +50,14 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./status.js')).runStatus(rest);
     case 'join':
       return (await import('./join.js')).runJoin(rest, process.env);
+    case 'room':
+      return (await import('./room.js')).runRoom(rest, process.env);
+    case 'invite':
+      return (await import('./room.js')).runInvite(rest, process.env);
+    case 'remove':
+      return (await import('./members.js')).runRemove(rest);
+    case 'members':
+      return (await import('./members.js')).runMembers(rest);
     case 'ping':
       return (await import('./ping.js')).runPing(rest);
     case 'netcheck':

@@ -39,6 +39,7 @@ import { namedMembers } from './names/name-table.js';
 import { AgentCounters } from './observe/counters.js';
 import { portmapChanged } from './nat/portmap-candidate.js';
 import type { JoinAgentOptions } from './options.js';
+import { roomMembership, type RoomMembership } from './membership/room-membership.js';
 
 export type { JoinAgentOptions } from './options.js';
 
@@ -63,6 +64,7 @@ export class JoinAgent {
   readonly routes: RoomRoutes;
   readonly sockets: ExtraSockets | undefined;
   readonly birthday: BirthdayPunch;
+  readonly membership: RoomMembership | undefined;
   private readonly ticker: JoinTicker;
   /** Our member id at the server, kept while offline: bounces still know us by it. */
   private lastMemberId: string | undefined;
@@ -123,7 +125,9 @@ export class JoinAgent {
     };
     this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, clock, log, moved: () => this.addressMoved() }, address);
     this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => namedMembers({ key: formatKey(o.identity.publicKey), name: o.name, address: this.own.address }, this.members.all()), now: () => clock.now(), count, log }) : undefined;
+    this.membership = roomMembership(o.membership, { self: o.identity.publicKey, name: o.name, members: this.members, send: (id, st) => this.signalling.sendStatement(id, st), announceUpdate: () => this.signalling.announceUpdate(), drop: (m, why) => this.lifecycle.remove(m, why), wallNow: () => clock.wallNow(), log, count });
     this.lifecycle = new MemberLifecycle({
+      membership: this.membership,
       members: this.members,
       guard: new AnnouncementGuard(room, o.identity.publicKey),
       messages: new PeerMessageGuard(room, (id, key) => this.members.get(key)?.memberId === id),
@@ -155,6 +159,7 @@ export class JoinAgent {
       nat: () => this.local.nat,
       welcomed: (w) => this.onWelcome(w),
       membersChanged,
+      membership: () => this.membership,
       unreachableOverWs: (id) => {
         const ws = this.links.get('ws');
         if (ws) this.relayed.onUnreachable(ws, id);

@@ -23,6 +23,7 @@ import { startGateway, type Gateway } from './routes/gateway.js';
 import { hostExitRoute } from './routes/exit-route.js';
 import { freeDefaultRouteTable } from '../tun/default-route.js';
 import { formatSubnet } from './room/room-address.js';
+import { membershipHandlers } from './membership/control.js';
 
 export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
   roomName: string;
@@ -86,7 +87,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     intercept: (d, from) => agent?.onDatagram(d, from) ?? false,
     outbound: (d, to) => (agent ? agent.outbound(d, to) : false),
     status: (base) => (agent ? agent.control.status(base) : base),
-    controlHandlers: { ping: (req) => (agent ? agent.control.ping(req) : Promise.reject(new Error('agent starting'))) },
+    controlHandlers: { ping: (req) => (agent ? agent.control.ping(req) : Promise.reject(new Error('agent starting'))), ...membershipHandlers(() => agent?.membership) },
     controlDir: o.controlDir,
     uapiDir: o.uapiDir,
   });

@@ -7,6 +7,7 @@ import type { RoomSubnet } from './room/room-address.js';
 import type { NamesOptions } from './names/room-names.js';
 import type { RouteOptions } from './routes/room-routes.js';
 import type { BirthdayTiming } from './paths/direct/birthday.js';
+import type { MembershipOptions } from './membership/room-membership.js';
 
 export interface JoinAgentOptions {
   name: string;
@@ -31,4 +32,6 @@ export interface JoinAgentOptions {
   birthdayTiming?: Partial<BirthdayTiming>;
   /** Birthday punching for symmetric × port-restricted pairs (off with `--no-birthday`). */
   birthday?: boolean;
+  /** A room with admins: only admitted keys are members (membership/). */
+  membership?: MembershipOptions;
 }

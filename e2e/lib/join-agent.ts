@@ -53,10 +53,13 @@ export async function startSignalServer(ns: Netns, ip: string, name = 'server', 
 
 export interface JoinAgentOptions {
   name: string;
-  room: string;
-  server: string;
-  secret: string;
+  /** Room, server and secret may come from the state directory instead (rooms with admins). */
+  room?: string;
+  server?: string;
+  secret?: string;
   ifname: string;
+  /** Kept after the agent stops (default: a new one, removed when it stops). */
+  stateDir?: string;
   /** More flags, e.g. ['--listen-port', '41000']. */
   args?: string[];
 }
@@ -76,19 +79,19 @@ export interface JoinAgent {
 
 /** Starts `wgp2p join` (the secret through WGP2P_SECRET) and waits for its control socket. */
 export async function startJoinAgent(ns: Netns, o: JoinAgentOptions): Promise<JoinAgent> {
-  const stateDir = await mkdtemp(join(tmpdir(), `wgp2p-e2e-join-${o.name}-`));
+  const stateDir = o.stateDir ?? (await mkdtemp(join(tmpdir(), `wgp2p-e2e-join-${o.name}-`)));
   const startedAt = Date.now();
   const proc = ns.spawn(
     'node',
-    ['--enable-source-maps', cliPath(), 'join', '--room', o.room, '--server', o.server, '--name', o.name, '--interface', o.ifname, '--state-dir', stateDir, '--log-level', 'debug', ...(o.args ?? [])],
-    { name: `${ns.name}.join.${o.name}`, env: { WGP2P_SECRET: o.secret } },
+    ['--enable-source-maps', cliPath(), 'join', ...(o.room ? ['--room', o.room] : []), ...(o.server ? ['--server', o.server] : []), '--name', o.name, '--interface', o.ifname, '--state-dir', stateDir, '--log-level', 'debug', ...(o.args ?? [])],
+    { name: `${ns.name}.join.${o.name}`, env: o.secret === undefined ? {} : { WGP2P_SECRET: o.secret } },
   );
   let stopped = false;
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (stopped) return;
     stopped = true;
     await proc.kill(signal);
-    await rm(stateDir, { recursive: true, force: true });
+    if (!o.stateDir) await rm(stateDir, { recursive: true, force: true });
   };
   ns.onDelete(stop, () => proc.killNow());
   const cli = (args: string[], allowFail = false) => ns.exec('node', [cliPath(), ...args, '--interface', o.ifname], { allowFail, timeoutMs: 15_000 });

@@ -40,6 +40,10 @@ export interface AnnouncementBody {
   routes?: string[];
   /** The member offers to be an exit node (`--advertise-exit-node`). */
   exitNode?: boolean;
+  /** In a room with admins: its admin-signed membership, or the invite it redeems (membership/). */
+  membership?: Record<string, unknown>;
+  /** In a room with admins: the version of the revocation list it holds (0: none). */
+  revocations?: number;
 }
 
 export interface Announcement extends AnnouncementBody {
@@ -86,6 +90,8 @@ export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, pri
     ...(a.hub ? { h: 1 } : {}),
     ...(a.routes?.length ? { r: a.routes } : {}),
     ...(a.exitNode ? { x: 1 } : {}),
+    ...(a.membership ? { mp: a.membership } : {}),
+    ...(a.revocations ? { rv: a.revocations } : {}),
     t: now,
   };
   const s = xeddsaSign(privateKey, signedBytes(JSON.stringify(payload))).toString('base64');
@@ -128,6 +134,9 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
   if ((o.b !== undefined && o.b !== 1) || (o.h !== undefined && o.h !== 1) || (o.x !== undefined && o.x !== 1)) return { ok: false, reason: 'malformed' };
   const routes = parseRouteList(o.r);
   if (!routes) return { ok: false, reason: 'bad_routes' };
+  const mp = o.mp;
+  if (mp !== undefined && (typeof mp !== 'object' || mp === null || Array.isArray(mp))) return { ok: false, reason: 'malformed' };
+  if (o.rv !== undefined && (typeof o.rv !== 'number' || !Number.isSafeInteger(o.rv) || o.rv < 0)) return { ok: false, reason: 'malformed' };
   // Signed by the key it announces, for the moment it was sealed (a re-sealed copy is refused).
   const { s, ...signed } = o;
   if (typeof s !== 'string' || !SIGNATURE.test(s) || o.t !== opened.issuedAt) return { ok: false, reason: 'malformed' };
@@ -146,6 +155,8 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
       hub: o.h === 1,
       ...(routes.length > 0 && { routes }),
       ...(o.x === 1 && { exitNode: true }),
+      ...(mp ? { membership: mp as Record<string, unknown> } : {}),
+      ...(o.rv ? { revocations: o.rv as number } : {}),
       issuedAt: opened.issuedAt,
     },
   };

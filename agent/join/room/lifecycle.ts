@@ -14,6 +14,7 @@ import type { AnnouncementGuard } from './announcement.js';
 import type { PeerMessageGuard } from './peer-message.js';
 import type { Member, RoomMembers } from './room-members.js';
 import { publicFirst } from '../nat/candidates.js';
+import type { RoomMembership } from '../membership/room-membership.js';
 
 /**
  * A member the server no longer lists (it left without a goodbye, or we reconnected and it is not
@@ -43,6 +44,8 @@ export interface LifecycleContext {
   count(what: string): void;
   /** Members or their addresses changed: routing must follow. */
   membersChanged(): void;
+  /** In a room with admins: who is admitted (membership/). */
+  membership?: RoomMembership;
 }
 
 export class MemberLifecycle {
@@ -69,6 +72,16 @@ export class MemberLifecycle {
       c.log.warn('ignoring an announcement that does not verify', { memberId, reason: r.reason });
       return undefined;
     }
+    const admitted = c.membership?.admit(r.value);
+    if (admitted && !admitted.ok) {
+      c.guard.forget(r.value.publicKey); // else the guard would remember every refused key
+      c.count('announce_refused');
+      c.count(`announce_refused_${admitted.reason}`);
+      c.log.debug('ignoring an announcement of a key not admitted to the room', { memberId, name: r.value.name, reason: admitted.reason });
+      const known = c.members.get(r.value.publicKey);
+      if (known) this.remove(known, `no longer admitted (${admitted.reason})`);
+      return undefined;
+    }
     // Claims in our first member list predate us; any later one we date ourselves (room-address.ts).
     const up = c.members.upsert(r.value, historic ? undefined : c.clock.wallNow());
     if (!up) {
@@ -86,6 +99,7 @@ export class MemberLifecycle {
       c.log.info('member joined', { name: m.name, address: m.address, publicKey: m.key, candidates: m.candidates.length, nat: m.nat });
     }
     if (up.candidatesChanged) c.paths.punch(m, up.isNew ? 'new member' : 'candidates changed', true);
+    c.membership?.seen(m, r.value.revocations ?? 0);
     return m;
   }
 
@@ -116,7 +130,7 @@ export class MemberLifecycle {
     }
   }
 
-  /** A sealed message from another member: a punch request or a goodbye. */
+  /** A sealed message from another member: a punch request, a goodbye or a membership statement. */
   onPeerMessage(fromId: string, blob: string): void {
     const c = this.c;
     const ourId = c.memberId();
@@ -134,6 +148,11 @@ export class MemberLifecycle {
       return;
     }
     if (r.value.kind === 'bye') return this.remove(m, 'said goodbye');
+    if (r.value.kind === 'membership') {
+      if (c.membership) c.membership.onStatement(m, r.value.statement);
+      else c.count('message_rejected_not_admin_room');
+      return;
+    }
     c.paths.onPunchRequest(m, r.value.candidates);
   }
 
@@ -176,6 +195,7 @@ export class MemberLifecycle {
     c.bounce?.forget(m.memberId);
     this.orphanSince.delete(m);
     this.pathSeenAt.delete(m);
+    c.membership?.forget(m);
     if (m.bounce) c.links.remove(m.key, 'left the room');
     c.engine.removePeer(m.publicKey);
     c.log.info('member removed', { name: m.name, address: m.address, reason });

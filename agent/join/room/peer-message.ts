@@ -29,7 +29,17 @@ export interface Bye {
   to: string;
 }
 
-export type PeerMessage = PunchRequest | Bye;
+/** Membership control in a room with admins (membership/): admin-signed statements for the recipient. */
+export interface MembershipMessage {
+  kind: 'membership';
+  publicKey: Buffer;
+  from: string;
+  to: string;
+  /** One signed statement: a membership (admit), a refusal, or the revocation list. */
+  statement: Record<string, unknown>;
+}
+
+export type PeerMessage = PunchRequest | Bye | MembershipMessage;
 
 const VERSION = 1;
 const KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
@@ -55,13 +65,23 @@ export function sealBye(room: RoomCredentials, m: Omit<Bye, 'kind'>, now = Date.
   return sealForRoom(room, 'message', Buffer.from(JSON.stringify(payload)), now);
 }
 
+export function sealMembershipMessage(room: RoomCredentials, m: Omit<MembershipMessage, 'kind'>, now = Date.now()): string {
+  const payload = { v: VERSION, t: 'membership', k: formatKey(m.publicKey), f: m.from, to: m.to, x: m.statement };
+  return sealForRoom(room, 'message', Buffer.from(JSON.stringify(payload)), now);
+}
+
 function parse(room: RoomCredentials, blob: string): OpenResult<{ message: PeerMessage; issuedAt: number }> {
   const sealed = openSealedObject(room, 'message', blob);
   if (!sealed.ok) return sealed;
   const { object: o, opened } = sealed.value;
   if (o.v !== VERSION) return { ok: false, reason: 'version' };
-  if (o.t !== 'punch' && o.t !== 'bye') return { ok: false, reason: 'unknown_kind' };
+  if (o.t !== 'punch' && o.t !== 'bye' && o.t !== 'membership') return { ok: false, reason: 'unknown_kind' };
   if (typeof o.k !== 'string' || !KEY.test(o.k) || !isMemberId(o.f) || !isMemberId(o.to)) return { ok: false, reason: 'malformed' };
+  if (o.t === 'membership') {
+    const x = o.x;
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) return { ok: false, reason: 'malformed' };
+    return { ok: true, value: { message: { kind: 'membership', publicKey: Buffer.from(o.k, 'base64'), from: o.f, to: o.to, statement: x as Record<string, unknown> }, issuedAt: opened.issuedAt } };
+  }
   if (o.t === 'bye') return { ok: true, value: { message: { kind: 'bye', publicKey: Buffer.from(o.k, 'base64'), from: o.f, to: o.to }, issuedAt: opened.issuedAt } };
   const candidates = parseCandidates(o.c);
   const d = o.d;

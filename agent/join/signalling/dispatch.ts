@@ -9,7 +9,8 @@ import { MAX_CANDIDATES, type Candidate } from '../nat/candidates.js';
 import type { NatInfo } from '../room/announcement.js';
 import { sealAnnouncement } from '../room/announcement.js';
 import type { MemberLifecycle } from '../room/lifecycle.js';
-import { sealBye, sealPunchRequest } from '../room/peer-message.js';
+import { sealBye, sealMembershipMessage, sealPunchRequest } from '../room/peer-message.js';
+import type { RoomMembership } from '../membership/room-membership.js';
 import type { Member } from '../room/room-members.js';
 import type { JoinClock, SignallingPort } from '../ports.js';
 
@@ -41,6 +42,8 @@ export interface DispatchContext {
   membersChanged(): void;
   /** The server says the WebSocket relay does not reach `memberId` now. */
   unreachableOverWs(memberId: string): void;
+  /** In a room with admins: our membership proof and revocation version go in our announcement. */
+  membership?(): RoomMembership | undefined;
 }
 
 export class RoomSignalling {
@@ -57,7 +60,9 @@ export class RoomSignalling {
     const c = this.c;
     const candidates = c.candidates().slice(0, MAX_CANDIDATES);
     const own = c.address();
-    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: own.address, addressSince: own.since, candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub, routes: c.self.routes, exitNode: c.self.exitNode }, c.self.privateKey);
+    const ms = c.membership?.();
+    const admission = ms && { membership: ms.proof(), revocations: ms.store.version };
+    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: own.address, addressSince: own.since, candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub, routes: c.self.routes, exitNode: c.self.exitNode, ...admission }, c.self.privateKey);
   }
 
   onWelcome(w: WelcomeMessage): void {
@@ -94,6 +99,13 @@ export class RoomSignalling {
       startInMs,
     });
     this.c.signal.send({ type: 'send', room: this.c.room.roomId, to: m.memberId, data });
+  }
+
+  /** A signed membership statement (membership/) to one member, sealed; dropped while offline. */
+  sendStatement(to: string, statement: Record<string, unknown>): void {
+    const from = this.c.signal.memberId;
+    if (!from) return;
+    this.c.signal.send({ type: 'send', room: this.c.room.roomId, to, data: sealMembershipMessage(this.c.room, { publicKey: this.c.self.publicKey, from, to, statement }) });
   }
 
   /** Goodbyes, so members drop us at once instead of waiting for our path to die. */

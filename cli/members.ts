@@ -1,0 +1,63 @@
+// `wgp2p remove NAME|KEY` and `wgp2p members`: ask the running agent (its control socket). Only an
+// admin's agent removes: it signs a new revocation list and sends it to every member.
+import { controlRequest, pickInterface } from '../agent/daemon/control-client.js';
+import { loadOptions } from '../shared/config/options.js';
+import { ConfigError } from '../shared/errors.js';
+import { CONTROL_OPTIONS } from './control-options.js';
+
+const REMOVE_USAGE = 'usage: wgp2p remove NAME|PUBLIC-KEY [--interface IF] [--json]';
+const MEMBERS_USAGE = 'usage: wgp2p members [--interface IF] [--json]';
+
+export async function runRemove(argv: string[]): Promise<number> {
+  const args = loadOptions(CONTROL_OPTIONS, argv, {});
+  if (args.help) {
+    process.stdout.write(`${REMOVE_USAGE}\n`);
+    return 0;
+  }
+  const ref = args.positional[0];
+  if (!ref || args.positional.length > 1) throw new ConfigError('usage', REMOVE_USAGE);
+  try {
+    const r = (await controlRequest(pickInterface(args.values.interface), { op: 'remove', member: ref })) as { publicKey: string; name?: string; version: number };
+    process.stdout.write(args.values.json ? JSON.stringify(r) + '\n' : `removed ${r.name ?? ''} ${r.publicKey} (revocation list version ${r.version}, sent to every member)\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`wgp2p remove: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+interface MembersList {
+  anchor: string;
+  admin: boolean;
+  admitted: boolean;
+  members: { name: string; publicKey: string; address: string; admittedBy?: string; invite?: string }[];
+  revocations: { version: number; keys: { publicKey: string; name?: string }[] };
+  invites?: { id: string; used: number }[];
+}
+
+export async function runMembers(argv: string[]): Promise<number> {
+  const args = loadOptions(CONTROL_OPTIONS, argv, {});
+  if (args.help) {
+    process.stdout.write(`${MEMBERS_USAGE}\n`);
+    return 0;
+  }
+  if (args.positional.length > 0) throw new ConfigError('usage', MEMBERS_USAGE);
+  let r: MembersList;
+  try {
+    r = (await controlRequest(pickInterface(args.values.interface), { op: 'members' })) as MembersList;
+  } catch (e) {
+    process.stderr.write(`wgp2p members: ${(e as Error).message}\n`);
+    return 1;
+  }
+  if (args.values.json) {
+    process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    return 0;
+  }
+  const short = (k: string | undefined) => (k ? k.slice(0, 10) : '-');
+  const lines = [`room anchor ${r.anchor}${r.admin ? '  (we are an admin)' : ''}${r.admitted ? '' : '  (not admitted yet)'}`];
+  for (const m of r.members) lines.push(`  ${m.name}  ${m.address}  ${m.publicKey}  admitted by ${m.admittedBy === r.anchor ? 'the anchor' : short(m.admittedBy)}${m.invite ? ` (invite ${short(m.invite)})` : ''}`);
+  lines.push(`revoked (list version ${r.revocations.version}): ${r.revocations.keys.map((k) => `${k.name ?? ''} ${k.publicKey}`.trim()).join(', ') || 'none'}`);
+  for (const i of r.invites ?? []) lines.push(`  invite ${short(i.id)} used ${i.used}x`);
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
