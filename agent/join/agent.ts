@@ -126,7 +126,7 @@ export class JoinAgent {
     this.lifecycle = new MemberLifecycle({
       members: this.members,
       guard: new AnnouncementGuard(room, o.identity.publicKey),
-      messages: new PeerMessageGuard(room, (id, key) => this.members.get(key)?.memberId === id),
+      messages: new PeerMessageGuard(room, (id, key) => (this.members.get(key)?.memberId === id ? this.members.get(key)!.keys.messageKey : undefined)),
       engine: tunnel.engine,
       keepaliveSeconds: o.keepaliveSeconds,
       paths: this.paths,

@@ -89,7 +89,7 @@ export class RoomSignalling {
       session: randomBytes(9).toString('base64url'),
       candidates: this.c.candidates().slice(0, MAX_CANDIDATES),
       startInMs,
-    });
+    }, m.keys.messageKey);
     this.c.signal.send({ type: 'send', room: this.c.room.roomId, to: m.memberId, data });
   }
 
@@ -98,7 +98,7 @@ export class RoomSignalling {
     const ourId = this.c.signal.memberId;
     if (!ourId) return;
     for (const m of members) {
-      this.c.signal.send({ type: 'send', room: this.c.room.roomId, to: m.memberId, data: sealBye(this.c.room, { publicKey: this.c.self.publicKey, from: ourId, to: m.memberId }) });
+      this.c.signal.send({ type: 'send', room: this.c.room.roomId, to: m.memberId, data: sealBye(this.c.room, { publicKey: this.c.self.publicKey, from: ourId, to: m.memberId }, m.keys.messageKey) });
     }
   }
 
