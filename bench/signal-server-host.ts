@@ -20,6 +20,8 @@ const server = await startSignalServer({
   addressMessageRate: 1_000_000,
   addressMessageBurst: 1_000_000,
   maxRooms: config.maxAgents,
+  maxRoomsPerIp: config.maxAgents,
+  maxRoomsPerSubnet: config.maxAgents,
   handshakeTimeoutMs: 60_000,
   helloTimeoutMs: 60_000,
 });

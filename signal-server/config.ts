@@ -36,6 +36,10 @@ export interface Limits {
   maxMembersPerRoom: number;
   maxRooms: number;
   maxRoomsPerConnection: number;
+  /** Distinct rooms the connections of one client address (IPv6: /64) may be in together. */
+  maxRoomsPerIp: number;
+  /** Distinct rooms the connections of one IPv4 /24 or IPv6 /56 may be in together. */
+  maxRoomsPerSubnet: number;
   /**
    * Bytes per second one connection may have the server fan out (an announcement times the
    * members it goes to), and the burst: joining and updating cost what they make us send.
@@ -109,6 +113,10 @@ export const DEFAULT_LIMITS: Limits = {
   maxMembersPerRoom: 64,
   maxRooms: 10_000,
   maxRoomsPerConnection: 4,
+  // Rooms, not memberships: an office of agents behind one address in one room holds one. With
+  // these, filling maxRooms takes ~160 addresses or ~40 networks instead of ~20 addresses.
+  maxRoomsPerIp: 64,
+  maxRoomsPerSubnet: 256,
   fanoutBytesPerSecond: 64 * 1024,
   fanoutBurstBytes: 1024 * 1024, // a join to a full room of full announcements fits
   pingIntervalMs: 30_000,

@@ -15,6 +15,8 @@ export function prepare(message: ServerMessage): PreparedFrame {
 
 export interface HubMember {
   readonly id: string;
+  /** Its client's address groups (connection-gate.ts): rooms are capped per address and network. */
+  readonly origin?: { host: string; subnet: string };
   /** Rooms this member is in (kept by the hub). */
   readonly rooms: Set<string>;
   deliver(frame: PreparedFrame): void;
@@ -30,13 +32,42 @@ interface Entry {
   announce: string;
 }
 
-type HubLimits = Pick<Limits, 'maxMembersPerRoom' | 'maxRooms' | 'maxRoomsPerConnection'>;
+type HubLimits = Pick<Limits, 'maxMembersPerRoom' | 'maxRooms' | 'maxRoomsPerConnection' | 'maxRoomsPerIp' | 'maxRoomsPerSubnet'>;
 
 export class RoomHub {
   private readonly rooms = new Map<string, Map<string, Entry>>();
   private memberships = 0;
+  /** Per address group ("ip " + host, "net " + subnet): its rooms, each with its members there. */
+  private readonly groupRooms = new Map<string, Map<string, number>>();
 
   constructor(private readonly limits: HubLimits) {}
+
+  private groupsOf(member: HubMember): [key: string, limit: number][] {
+    const o = member.origin;
+    return o ? [[`ip ${o.host}`, this.limits.maxRoomsPerIp], [`net ${o.subnet}`, this.limits.maxRoomsPerSubnet]] : [];
+  }
+
+  /** ADDRESS_LIMIT when joining `roomId` would put the member's address or network over its room cap. */
+  private groupRefusal(member: HubMember, roomId: string): HubError | undefined {
+    for (const [key, limit] of this.groupsOf(member)) {
+      const rooms = this.groupRooms.get(key);
+      if (!rooms?.has(roomId) && (rooms?.size ?? 0) >= limit) {
+        return { code: 'ADDRESS_LIMIT', message: `your ${key.startsWith('ip') ? 'address' : 'network'} is in ${limit} rooms already` };
+      }
+    }
+    return undefined;
+  }
+
+  private countGroups(member: HubMember, roomId: string, delta: 1 | -1): void {
+    for (const [key] of this.groupsOf(member)) {
+      let rooms = this.groupRooms.get(key);
+      if (!rooms) this.groupRooms.set(key, (rooms = new Map()));
+      const n = (rooms.get(roomId) ?? 0) + delta;
+      if (n > 0) rooms.set(roomId, n);
+      else rooms.delete(roomId);
+      if (rooms.size === 0) this.groupRooms.delete(key);
+    }
+  }
 
   get roomCount(): number {
     return this.rooms.size;
@@ -70,6 +101,8 @@ export class RoomHub {
     if (member.rooms.size >= this.limits.maxRoomsPerConnection) {
       return { code: 'TOO_MANY_ROOMS', message: `at most ${this.limits.maxRoomsPerConnection} rooms per connection` };
     }
+    const refused = this.groupRefusal(member, roomId);
+    if (refused) return refused;
     let room = this.rooms.get(roomId);
     if (!room) {
       if (this.rooms.size >= this.limits.maxRooms) return { code: 'SERVER_FULL', message: 'server holds its maximum number of rooms' };
@@ -83,6 +116,7 @@ export class RoomHub {
     this.broadcast(room, member, { type: 'member-joined', room: roomId, id: member.id, announce });
     room.set(member.id, { member, announce });
     member.rooms.add(roomId);
+    this.countGroups(member, roomId, 1);
     this.memberships++;
     return undefined;
   }
@@ -96,6 +130,7 @@ export class RoomHub {
     if (!room) return { code: 'NOT_IN_ROOM', message: 'not in this room' };
     room.delete(member.id);
     member.rooms.delete(roomId);
+    this.countGroups(member, roomId, -1);
     this.memberships--;
     if (room.size === 0) this.rooms.delete(roomId);
     else this.broadcast(room, member, { type: 'member-left', room: roomId, id: member.id });

@@ -156,7 +156,7 @@ export async function startSignalServer(options: StartOptions = {}): Promise<Sig
     });
     wss.handleUpgrade(req, socket, head, (ws) => {
       upgraded = true;
-      const origin = { address: unmapIpv4(remoteAddress), port: remotePort, key };
+      const origin = { address: unmapIpv4(remoteAddress), port: remotePort, key, subnet: grouped.subnet };
       const session = new Session(ws, origin, sessionContext, (s, reason) => {
         sessions.delete(s);
         sessionsById.delete(s.id);

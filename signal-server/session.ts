@@ -47,7 +47,9 @@ export interface SessionContext {
 export interface SessionOrigin {
   address: string;
   port: number;
+  /** Its address group (IPv6: /64) and network (/24, /56), as the gate groups them. */
   key: string;
+  subnet: string;
 }
 
 /** ws reports protocol violations through errors with stable codes; we count them by kind. */
@@ -99,6 +101,7 @@ export class Session implements HubMember, RelayMember {
 
   readonly remoteAddress: string;
   readonly remotePort: number;
+  readonly origin: { host: string; subnet: string };
   private readonly addressKey: string;
 
   constructor(
@@ -110,6 +113,7 @@ export class Session implements HubMember, RelayMember {
     this.remoteAddress = origin.address;
     this.remotePort = origin.port;
     this.addressKey = origin.key;
+    this.origin = { host: origin.key, subnet: origin.subnet };
     const now = Date.now();
     this.bucket = new TokenBucket(ctx.limits.messageRate, ctx.limits.messageBurst, now);
     this.relayBucket = new TokenBucket(ctx.limits.relayBytesPerSecond, ctx.limits.relayBurstBytes, now);

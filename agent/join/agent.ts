@@ -125,12 +125,12 @@ export class JoinAgent {
     };
     this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, clock, log, moved: () => this.addressMoved() }, address);
     this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => namedMembers({ key: formatKey(o.identity.publicKey), name: o.name, address: this.own.address }, this.members.all()), now: () => clock.now(), count, log }) : undefined;
-    this.membership = roomMembership(o.membership, { self: o.identity.publicKey, name: o.name, members: this.members, send: (id, st) => this.signalling.sendStatement(id, st), announceUpdate: () => this.signalling.announceUpdate(), drop: (m, why) => this.lifecycle.remove(m, why), wallNow: () => clock.wallNow(), log, count });
+    this.membership = roomMembership(o.membership, { self: o.identity.publicKey, name: o.name, members: this.members, send: (to, st) => this.signalling.sendStatement(to.memberId, st, derivePairKeys(room.key, staticKey, to.publicKey).messageKey), announceUpdate: () => this.signalling.announceUpdate(), drop: (m, why) => this.lifecycle.remove(m, why), wallNow: () => clock.wallNow(), log, count });
     this.lifecycle = new MemberLifecycle({
       membership: this.membership,
       members: this.members,
       guard: new AnnouncementGuard(room, o.identity.publicKey),
-      messages: new PeerMessageGuard(room, (id, key) => this.members.get(key)?.memberId === id),
+      messages: new PeerMessageGuard(room, (id, key) => (this.members.get(key)?.memberId === id ? this.members.get(key)!.keys.messageKey : undefined)),
       engine: tunnel.engine,
       keepaliveSeconds: o.keepaliveSeconds,
       paths: this.paths,

@@ -2,13 +2,16 @@
 // blobs with arbitrary contents, are refused with a named reason and never throw; valid ones open.
 import t from 'tap';
 import fc from 'fast-check';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { checkProperty } from '../../fuzz/check.js';
 import { mutatedFrom } from '../../fuzz/mutate.js';
 import { deriveRoom, openForRoom, sealForRoom } from '../../shared/signal/room-key.js';
 import { makeEndpoint } from '../../shared/net/address.js';
 import { AnnouncementGuard, openAnnouncement, sealAnnouncement, type AnnouncementBody } from '../join/room/announcement.js';
 import { PeerMessageGuard, sealBye, sealPunchRequest } from '../join/room/peer-message.js';
+
+/** The pair message key of the two members in these tests. */
+const PK = randomBytes(32);
 
 const room = deriveRoom('fuzz', 'property tests');
 const NOW = Date.UTC(2026, 5, 1);
@@ -24,11 +27,11 @@ const body: AnnouncementBody = {
   nat: { mapping: 'endpoint-independent', filtering: 'port-dependent' },
 };
 const announcement = sealAnnouncement(room, body, priv, NOW);
-const punch = sealPunchRequest(room, { publicKey: pub, from: 'm1', to: 'm2', session: 's1', candidates: body.candidates, startInMs: 500 }, NOW);
-const bye = sealBye(room, { publicKey: pub, from: 'm1', to: 'm2' }, NOW);
+const punch = sealPunchRequest(room, { publicKey: pub, from: 'm1', to: 'm2', session: 's1', candidates: body.candidates, startInMs: 500 }, PK, NOW);
+const bye = sealBye(room, { publicKey: pub, from: 'm1', to: 'm2' }, PK, NOW);
 
 const ANNOUNCE_REASONS = ['does_not_verify', 'malformed', 'version', 'bad_signature', 'wrong_member_id', 'own_key', 'from_future', 'stale', 'replayed'];
-const MESSAGE_REASONS = ['does_not_verify', 'malformed', 'version', 'unknown_kind', 'wrong_member_id', 'stale', 'replayed'];
+const MESSAGE_REASONS = ['does_not_verify', 'malformed', 'version', 'unknown_kind', 'wrong_member_id', 'stale', 'replayed', 'bad_mac'];
 const payloadOf = (purpose: 'announce' | 'message', blob: string) => Buffer.from(openForRoom(room, purpose, blob)!.payload);
 
 /** Blobs an attacker without the room key can send: noise, mutated real blobs as text and bytes. */
@@ -72,14 +75,14 @@ t.test('announcements', async (t) => {
 });
 
 t.test('peer messages', async (t) => {
-  const guard = new PeerMessageGuard(room, () => true);
+  const guard = new PeerMessageGuard(room, () => PK);
   t.ok(guard.check('m1', 'm2', punch, NOW).ok && guard.check('m1', 'm2', bye, NOW).ok, 'valid ones are accepted');
   checkProperty(
     t,
     'random and mutated blobs are refused with a reason; sealed contents never throw',
     fc.property(fc.oneof(unsealed([punch, bye]).map((b) => [b, false] as const), sealed('message', [punch, bye]).map((b) => [b, true] as const)), ([blob, isSealed]) => {
       const r = guard.check('m1', 'm2', blob, NOW);
-      if (r.ok) return isSealed; // members may send any well-formed message; strangers none
+      if (r.ok) return isSealed; // only the pair's two ends may send one (it must carry their MAC)
       return MESSAGE_REASONS.includes(r.reason);
     }),
     { numRuns: 400 },

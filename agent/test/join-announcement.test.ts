@@ -10,6 +10,9 @@ import { MAX_SEEN_PER_MEMBER, PeerMessageGuard, sealBye, sealPunchRequest } from
 import { parseCandidates } from '../join/nat/candidates.js';
 import { xeddsaSign } from '../join/identity/xeddsa.js';
 
+/** The pair message key of the two members in these tests. */
+const PK = randomBytes(32);
+
 /** Private keys of the public keys made here, by hex: announcements are signed with them. */
 const privateKeys = new Map<string, Buffer>();
 function keyPair(): Buffer {
@@ -176,10 +179,10 @@ t.test('properly sealed but malformed contents are refused, never thrown', async
 });
 
 t.test('directed punch requests: bound to both ids, fresh, accepted once', async (t) => {
-  const guard = new PeerMessageGuard(room, () => true);
+  const guard = new PeerMessageGuard(room, () => PK);
   const key = randomBytes(32);
   const msg = { publicKey: key, from: 'member-A', to: 'member-B', session: 's1', candidates: body().candidates, startInMs: 40 };
-  const blob = sealPunchRequest(room, msg, NOW);
+  const blob = sealPunchRequest(room, msg, PK, NOW);
   const r = guard.check('member-A', 'member-B', blob, NOW + 10);
   t.ok(r.ok, 'accepted');
   if (r.ok && r.value.kind === 'punch') {
@@ -192,49 +195,60 @@ t.test('directed punch requests: bound to both ids, fresh, accepted once', async
     return x.ok ? 'ok' : x.reason;
   };
   t.equal(why('member-A', 'member-B', blob), 'replayed', 'a second delivery is a replay');
-  t.equal(why('member-M', 'member-B', sealPunchRequest(room, msg, NOW)), 'wrong_member_id', 'relayed by another sender');
-  t.equal(why('member-A', 'member-C', sealPunchRequest(room, msg, NOW)), 'wrong_member_id', 'meant for someone else');
-  t.equal(why('member-A', 'member-B', sealPunchRequest(room, msg, NOW - 120_000)), 'stale');
-  t.equal(why('member-A', 'member-B', sealPunchRequest(deriveRoom('office', 'nope nope nope'), msg, NOW)), 'does_not_verify');
+  t.equal(why('member-M', 'member-B', sealPunchRequest(room, msg, PK, NOW)), 'wrong_member_id', 'relayed by another sender');
+  t.equal(why('member-A', 'member-C', sealPunchRequest(room, msg, PK, NOW)), 'wrong_member_id', 'meant for someone else');
+  t.equal(why('member-A', 'member-B', sealPunchRequest(room, msg, PK, NOW - 120_000)), 'stale');
+  t.equal(why('member-A', 'member-B', sealPunchRequest(deriveRoom('office', 'nope nope nope'), msg, PK, NOW)), 'does_not_verify');
   t.equal(why('member-A', 'member-B', seal(room, body(), NOW)), 'does_not_verify', 'an announcement is not a message');
-  t.equal(why('member-A', 'member-B', sealForRoom(room, 'message', Buffer.from(JSON.stringify({ v: 1, t: 'punch', k: 'x' })), NOW)), 'malformed');
-  t.equal(why('member-A', 'member-B', sealForRoom(room, 'message', Buffer.from(JSON.stringify({ v: 1, t: 'relay' })), NOW)), 'unknown_kind');
+  t.equal(why('member-A', 'member-B', sealForRoom(room, 'message', Buffer.from(JSON.stringify({ v: 2, t: 'punch', k: 'x' })), NOW)), 'malformed');
+  t.equal(why('member-A', 'member-B', sealForRoom(room, 'message', Buffer.from(JSON.stringify({ v: 2, t: 'relay' })), NOW)), 'unknown_kind');
 });
 
 t.test('goodbyes: sealed, bound to both ids, accepted once', async (t) => {
-  const guard = new PeerMessageGuard(room, () => true);
+  const guard = new PeerMessageGuard(room, () => PK);
   const key = randomBytes(32);
-  const bye = sealBye(room, { publicKey: key, from: 'member-A', to: 'member-B' }, NOW);
+  const bye = sealBye(room, { publicKey: key, from: 'member-A', to: 'member-B' }, PK, NOW);
   const r = guard.check('member-A', 'member-B', bye, NOW);
   t.ok(r.ok && r.value.kind === 'bye' && r.value.publicKey.equals(key), 'accepted');
   t.notOk(guard.check('member-A', 'member-B', bye, NOW).ok, 'not twice');
-  t.notOk(guard.check('member-M', 'member-B', sealBye(room, { publicKey: key, from: 'member-A', to: 'member-B' }, NOW), NOW).ok, 'not relayed by another member');
-  t.notOk(guard.check('member-A', 'member-B', sealBye(deriveRoom('office', 'guessed secret'), { publicKey: key, from: 'member-A', to: 'member-B' }, NOW), NOW).ok, 'not forged');
+  t.notOk(guard.check('member-M', 'member-B', sealBye(room, { publicKey: key, from: 'member-A', to: 'member-B' }, PK, NOW), NOW).ok, 'not relayed by another member');
+  t.notOk(guard.check('member-A', 'member-B', sealBye(deriveRoom('office', 'guessed secret'), { publicKey: key, from: 'member-A', to: 'member-B' }, PK, NOW), NOW).ok, 'not forged');
+  const why = (b: string) => {
+    const x = guard.check('member-A', 'member-B', b, NOW);
+    return x.ok ? 'ok' : x.reason;
+  };
+  t.equal(why(sealBye(room, { publicKey: key, from: 'member-A', to: 'member-B' }, randomBytes(32), NOW)), 'bad_mac', 'not with the room key and another pair key (a third member)');
+  // A member can open and re-seal what it got: a new time, or no MAC, does not pass.
+  const inner = JSON.parse(Buffer.from(openForRoom(room, 'message', sealBye(room, { publicKey: key, from: 'member-A', to: 'member-B' }, PK, NOW - 5))!.payload).toString('utf8'));
+  t.equal(why(sealForRoom(room, 'message', Buffer.from(JSON.stringify(inner)), NOW)), 'malformed', 're-sealed at another time');
+  t.equal(why(sealForRoom(room, 'message', Buffer.from(JSON.stringify({ ...inner, at: NOW })), NOW)), 'bad_mac', 're-sealed with its time changed');
+  const { mac: _mac, ...bare } = inner;
+  t.equal(why(sealForRoom(room, 'message', Buffer.from(JSON.stringify(bare)), NOW - 5)), 'malformed', 'without a MAC');
 });
 
 t.test('a flooding member cannot grow the replay memory or stall the guard; others still get through', async (t) => {
   const flooder = randomBytes(32);
   const friend = randomBytes(32);
   const members = new Map([['member-F', flooder], ['member-A', friend]]);
-  const guard = new PeerMessageGuard(room, (id, key) => members.get(id)?.equals(key) === true);
+  const guard = new PeerMessageGuard(room, (id, key) => (members.get(id)?.equals(key) ? PK : undefined));
   const FLOOD = 100_000;
   let accepted = 0;
   let maxSize = 0;
   for (let i = 0; i < FLOOD; i++) {
     // Fresh, distinct and properly sealed: only a member with the room secret can send these.
-    const r = guard.check('member-F', 'member-B', sealBye(room, { publicKey: flooder, from: 'member-F', to: 'member-B' }, NOW), NOW + i);
+    const r = guard.check('member-F', 'member-B', sealBye(room, { publicKey: flooder, from: 'member-F', to: 'member-B' }, PK, NOW), NOW + i);
     if (r.ok) accepted++;
     maxSize = Math.max(maxSize, guard.size);
     if (maxSize > MAX_SEEN_PER_MEMBER * 2) break; // the bug: fail fast instead of grinding on
   }
   t.ok(maxSize <= MAX_SEEN_PER_MEMBER, `replay memory stays bounded (peak ${maxSize})`);
   t.ok(accepted < FLOOD / 10, `most of the flood is refused (${accepted} accepted)`);
-  const legit = guard.check('member-A', 'member-B', sealBye(room, { publicKey: friend, from: 'member-A', to: 'member-B' }, NOW + FLOOD), NOW + FLOOD);
+  const legit = guard.check('member-A', 'member-B', sealBye(room, { publicKey: friend, from: 'member-A', to: 'member-B' }, PK, NOW + FLOOD), NOW + FLOOD);
   t.ok(legit.ok, 'another member\'s message still passes after the flood');
   // A sender that is not a member (or under another key) leaves nothing behind.
   const before = guard.size;
-  for (let i = 0; i < 1000; i++) guard.check('member-X', 'member-B', sealBye(room, { publicKey: randomBytes(32), from: 'member-X', to: 'member-B' }, NOW), NOW);
-  const r = guard.check('member-A', 'member-B', sealBye(room, { publicKey: flooder, from: 'member-A', to: 'member-B' }, NOW), NOW);
+  for (let i = 0; i < 1000; i++) guard.check('member-X', 'member-B', sealBye(room, { publicKey: randomBytes(32), from: 'member-X', to: 'member-B' }, PK, NOW), NOW);
+  const r = guard.check('member-A', 'member-B', sealBye(room, { publicKey: flooder, from: 'member-A', to: 'member-B' }, PK, NOW), NOW);
   t.equal(r.ok ? 'ok' : r.reason, 'unknown_member', 'a key that is not the sender\'s is refused');
   t.equal(guard.size, before, 'non-members add no entries');
 });

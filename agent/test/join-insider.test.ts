@@ -2,10 +2,11 @@
 // (fixtures/join-net.ts). The room secret admits it to the room, never to the pair's traffic:
 // each test tries an attack and checks it fails.
 import t from 'tap';
-import { hkdfSync } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { makeEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { DISCO_PING, peekDisco } from '../../shared/wire/disco.js';
 import { encodePing, encodePong } from '../join/paths/direct/disco.js';
+import { sealBye, sealPunchRequest } from '../join/room/peer-message.js';
 import { JoinNet, type JoinNode } from './fixtures/join-net.js';
 import { ipv4Packet } from './fixtures/engine-net.js';
 
@@ -105,4 +106,30 @@ t.test('a captured disco ping replayed later from a forged source makes no one p
   a.agent.onDatagram(captured!, victim);
   await net.run(10_000, 50);
   t.equal(toVictim, 0, 'a sent nothing to the forged source');
+});
+
+t.test('a goodbye or punch request forged by a third member (injected under the sender\'s id) is refused and counted', async (t) => {
+  const net = new JoinNet();
+  t.teardown(() => net.closeAll());
+  const a = await net.add('a');
+  const b = await net.add('b');
+  const x = await net.add('x');
+  t.ok((await net.until(() => [b, x].every((p) => !!member(a, p)) && !!member(x, b), 10_000)) >= 0, 'everyone knows everyone');
+  const bAtA = member(a, b)!;
+  const from = bAtA.memberId;
+  const to = a.agent.ports.signal.memberId!;
+  // x holds the room key and its own pair keys, never a's and b's: the best key it has is its own with a.
+  const xKey = member(x, a)!.keys.messageKey;
+  // As an on-path insider (or a server helping one) would deliver them: under b's member id.
+  const inject = (data: string) => a.agent.signalling.onServerMessage({ type: 'message', room: net.room.roomId, from, data });
+  inject(sealBye(net.room, { publicKey: b.key.publicKey, from, to }, xKey));
+  inject(sealBye(net.room, { publicKey: b.key.publicKey, from, to }, randomBytes(32)));
+  inject(sealPunchRequest(net.room, { publicKey: b.key.publicKey, from, to, session: 'forged', candidates: [{ kind: 'public', endpoint: makeEndpoint('198.51.100.77', 4242) }], startInMs: 0 }, xKey));
+  await net.run(2_000);
+  t.equal(member(a, b), bAtA, 'a still has b');
+  t.equal(a.agent.counters.get('message_rejected_bad_mac'), 3, 'the three forgeries are refused and counted');
+  t.notOk(bAtA.candidates.some((c) => c.endpoint.address === '198.51.100.77'), 'the forged punch request\'s candidates are not taken');
+  // b's own goodbye still works.
+  net.close('b');
+  t.ok((await net.until(() => !member(a, b), 2_000)) >= 0, 'b\'s real goodbye removes it');
 });

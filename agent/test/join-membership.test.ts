@@ -138,7 +138,9 @@ t.test('forged, replayed and older revocation lists are refused and counted', as
   const v = await room.member('v');
   const w = await room.member('w');
   t.ok((await net.until(meshed([a, b, x, v, w]), 8_000)) >= 0);
-  const send = (st: Record<string, unknown>) => x.agent.signalling.sendStatement(b.agent.members.get(b.key.publicKey)?.memberId ?? b.signal.memberId!, st);
+  // x is an insider with its own pair key with b: the MAC passes, the statements must not.
+  const xb = x.agent.members.get(b.key.publicKey)!;
+  const send = (st: Record<string, unknown>) => x.agent.signalling.sendStatement(xb.memberId, st, xb.keys.messageKey);
   const insider = PrivateKey.generate();
   send(signRevocations({ privateKey: insider.raw, anchor: room.anchor, chain: [] }, 7, [v.agent.members.get(w.key.publicKey)!.key]));
   await net.run(200);

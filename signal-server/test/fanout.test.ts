@@ -10,6 +10,8 @@ t.test('500 clients across 100 rooms get exactly the right fan-out', async (t) =
   const server = await startTestServer({
     maxConnectionsPerIp: 1000,
     maxConnectionsPerSubnet: 1000,
+    maxRoomsPerIp: 1000,
+    maxRoomsPerSubnet: 1000,
     connectRatePerIp: 10_000,
     connectBurstPerIp: 10_000,
     // All 500 agents share 127.0.0.1, unlike real agents: lift the per-address frame budget too.

@@ -111,8 +111,8 @@ export class TestClient {
   }
 
   /** Connects and completes hello/welcome. */
-  static async join(url: string, token?: string): Promise<TestClient> {
-    const c = await TestClient.connect(url);
+  static async join(url: string, token?: string, options: WebSocket.ClientOptions = {}): Promise<TestClient> {
+    const c = await TestClient.connect(url, options);
     c.send(token === undefined ? { type: 'hello', v: PROTOCOL_VERSION } : { type: 'hello', v: PROTOCOL_VERSION, token });
     const welcome = await c.next((m) => m.type === 'welcome');
     if (welcome.type === 'welcome') {

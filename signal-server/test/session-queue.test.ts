@@ -47,7 +47,7 @@ function session(t: Test) {
   };
   const ws = new FakeSocket();
   const reasons: string[] = [];
-  const s = new Session(ws as unknown as WebSocket, { address: '192.0.2.1', port: 1, key: '192.0.2.1/32' }, ctx, (_s, why) => reasons.push(why));
+  const s = new Session(ws as unknown as WebSocket, { address: '192.0.2.1', port: 1, key: '192.0.2.1/32', subnet: '192.0.2.0/24' }, ctx, (_s, why) => reasons.push(why));
   t.teardown(() => ws.emit('close'));
   return { s, ws };
 }

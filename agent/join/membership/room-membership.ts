@@ -32,8 +32,8 @@ export interface MembershipContext {
   /** Our name in the room (an admin signs its own membership under it). */
   name: string;
   members: RoomMembers;
-  /** A signed statement to the member with this id, sealed (peer-message.ts). */
-  send(memberId: string, statement: Record<string, unknown>): void;
+  /** A signed statement to this member (id and key: the pair MAC needs the key), sealed (peer-message.ts). */
+  send(to: { memberId: string; publicKey: Buffer }, statement: Record<string, unknown>): void;
   announceUpdate(): void;
   /** Drops a member at once (lifecycle.ts). */
   drop(m: Member, reason: string): void;
@@ -120,7 +120,7 @@ export class RoomMembership {
     const statement = signMembership(admin, { key: a.publicKey, name, invite: g.value.id }, now);
     this.admitted[key] = name;
     this.c.persist({ redeemed: this.redeemed, admitted: this.admitted });
-    this.c.send(a.memberId, statement);
+    this.c.send(a, statement);
     this.c.count('invites_redeemed');
     this.c.log.info('admitted a member with an invite', { name, publicKey: key, invite: g.value.id, uses: `${this.redeemed[g.value.id]!.length}/${g.value.uses}` });
     return { ok: true, value: { key, name, by: formatKey(Buffer.from(statement.by as string, 'base64')), at: now, invite: g.value.id } };
@@ -130,7 +130,7 @@ export class RoomMembership {
     const admin = this.o.admin!;
     this.c.count(`invites_refused_${why}`);
     this.c.log.warn('refused an invite', { name: a.name, publicKey: formatKey(a.publicKey), why });
-    this.c.send(a.memberId, signStatement({ t: 'refuse', r: admin.anchor, k: formatKey(a.publicKey), why, at: this.c.wallNow(), ...(admin.chain.length ? { ch: admin.chain } : {}) }, admin.privateKey));
+    this.c.send(a, signStatement({ t: 'refuse', r: admin.anchor, k: formatKey(a.publicKey), why, at: this.c.wallNow(), ...(admin.chain.length ? { ch: admin.chain } : {}) }, admin.privateKey));
   }
 
   /** A member we accepted announced the revocation version it holds: an older one gets ours. */
@@ -140,7 +140,7 @@ export class RoomMembership {
     if (!list || version >= list.version || (this.sentVersion.get(m.key) ?? 0) >= list.version) return;
     this.sentVersion.set(m.key, list.version);
     this.c.count('revocations_passed_on');
-    this.c.send(m.memberId, list.raw);
+    this.c.send(m, list.raw);
   }
 
   forget(m: Member): void {

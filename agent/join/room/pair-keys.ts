@@ -13,6 +13,8 @@ export interface PairKeys {
   discoKey: Buffer;
   /** Proves a member's relay binding to a bounce peer that is the other end of this pair. */
   relayKey: Buffer;
+  /** Authenticates directed messages (punch requests, goodbyes) between the two (32 bytes). */
+  messageKey: Buffer;
   /** Names the pair in disco packets without revealing either public key (8 bytes). */
   pairId: Buffer;
   /** 0 or 1: which end of the pair we are (the lower public key is 0); stops reflected probes. */
@@ -48,6 +50,7 @@ export function derivePairKeys(roomKey: Uint8Array, self: PairIdentity, peer: Ui
     discoKey: expand(presharedKey, salt, 'disco key', 32),
     pairId: expand(presharedKey, salt, 'disco id', 8),
     relayKey: expand(presharedKey, salt, 'relay key', 32),
+    messageKey: expand(presharedKey, salt, 'message key', 32),
     side: Buffer.compare(Buffer.from(self.publicKey), Buffer.from(peer)) < 0 ? 0 : 1,
   };
 }

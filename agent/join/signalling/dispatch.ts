@@ -97,15 +97,15 @@ export class RoomSignalling {
       session: randomBytes(9).toString('base64url'),
       candidates: this.c.candidates().slice(0, MAX_CANDIDATES),
       startInMs,
-    });
+    }, m.keys.messageKey);
     this.c.signal.send({ type: 'send', room: this.c.room.roomId, to: m.memberId, data });
   }
 
   /** A signed membership statement (membership/) to one member, sealed; dropped while offline. */
-  sendStatement(to: string, statement: Record<string, unknown>): void {
+  sendStatement(to: string, statement: Record<string, unknown>, messageKey: Uint8Array): void {
     const from = this.c.signal.memberId;
     if (!from) return;
-    this.c.signal.send({ type: 'send', room: this.c.room.roomId, to, data: sealMembershipMessage(this.c.room, { publicKey: this.c.self.publicKey, from, to, statement }) });
+    this.c.signal.send({ type: 'send', room: this.c.room.roomId, to, data: sealMembershipMessage(this.c.room, { publicKey: this.c.self.publicKey, from, to, statement }, messageKey) });
   }
 
   /** Goodbyes, so members drop us at once instead of waiting for our path to die. */
@@ -113,7 +113,7 @@ export class RoomSignalling {
     const ourId = this.c.signal.memberId;
     if (!ourId) return;
     for (const m of members) {
-      this.c.signal.send({ type: 'send', room: this.c.room.roomId, to: m.memberId, data: sealBye(this.c.room, { publicKey: this.c.self.publicKey, from: ourId, to: m.memberId }) });
+      this.c.signal.send({ type: 'send', room: this.c.room.roomId, to: m.memberId, data: sealBye(this.c.room, { publicKey: this.c.self.publicKey, from: ourId, to: m.memberId }, m.keys.messageKey) });
     }
   }
 
