@@ -5,11 +5,11 @@
 // within seconds (its goodbye still arrives over the signal server); when vps returns it is used again.
 //
 //   internet: ex-srv 203.0.113.10 (server), ex-vps 203.0.113.40 (exit node), ex-dst 198.51.100.20 (tells callers their address)
-//   home (port-restricted): h1 laptop
+//   home (port-restricted): h1 laptop, h2 a neighbour on its LAN (direct only with --exit-node-allow-lan)
 import t from 'tap';
 import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
-import { startJoinAgent, startSignalServer, type JoinAgent } from './lib/join-agent.js';
+import { pingCount, startJoinAgent, startSignalServer, type JoinAgent } from './lib/join-agent.js';
 import { waitFor } from './lib/process.js';
 import type { Netns } from './lib/netns.js';
 
@@ -34,7 +34,9 @@ t.test('a member leaves through an exit node, and falls back to its own route wh
   const srv = await lab.publicHost('srv', SERVER);
   const dst = await lab.publicHost('dst', DEST);
   const vpsNs = await lab.publicHost('vps', VPS);
-  const home = await lab.site('home', 'port-restricted');
+  const home = await lab.site('home', 'port-restricted', { hosts: 2 });
+  const gateway = home.hostAddresses[0]!.replace(/\.\d+$/, '.1');
+  const neighbour = home.hostAddresses[1]!;
   const whoami = dst.spawn('node', ['-e', WHOAMI], { name: 'ex-dst.whoami' });
   await whoami.waitForOutput(/listening/, 10_000);
   const server = await startSignalServer(srv, SERVER);
@@ -58,6 +60,8 @@ t.test('a member leaves through an exit node, and falls back to its own route wh
   t.match((await laptopNs.ip(['-4', 'route', 'get', DEST])).stdout, /dev exl0/, 'the internet goes into the tunnel');
   t.match((await laptopNs.ip(['-4', 'route', 'get', SERVER])).stdout, /dev eth0/, 'the signal server does not');
   t.match((await laptopNs.ip(['-4', 'rule', 'show'])).stdout, new RegExp(`to ${SERVER.replace(/\./g, '\\.')} lookup main`), '(a rule of its own)');
+  t.match((await laptopNs.ip(['-4', 'route', 'get', gateway])).stdout, /dev eth0/, 'nor the default gateway');
+  t.match((await laptopNs.ip(['-4', 'route', 'get', neighbour])).stdout, /dev exl0/, 'the rest of the LAN does, without --exit-node-allow-lan');
   const peer = (await laptop.status()).peers.find((p) => p.name === 'vps');
   t.match(peer?.endpoint, new RegExp(`^${VPS.replace(/\./g, '\\.')}:`), "the tunnel's own datagrams go straight to vps (marked, outside the tunnel)");
 
@@ -76,4 +80,11 @@ t.test('a member leaves through an exit node, and falls back to its own route wh
   await laptop.stop();
   t.equal(await seenAs(laptopNs), home.wanAddress, 'the laptop stopped: its own route again');
   t.equal((await laptopNs.ip(['-4', 'rule', 'show'])).stdout.split('\n').filter(Boolean).length, 3, 'only the three default rules are left');
+
+  // --exit-node-allow-lan: the internet through vps, the LAN direct.
+  const lanLaptop = await startJoinAgent(laptopNs, { ...base, name: 'laptop', ifname: 'exl0', args: ['--exit-node', 'vps', '--exit-node-allow-lan', '--no-portmap'] });
+  t.teardown(() => lanLaptop.stop());
+  await waitFor(async () => (await seenAs(laptopNs)) === VPS, { timeoutMs: 20_000, intervalMs: 250, what: 'the laptop leaving through vps again' });
+  t.match((await laptopNs.ip(['-4', 'route', 'get', neighbour])).stdout, /dev eth0/, 'with --exit-node-allow-lan the LAN stays direct');
+  t.equal(await pingCount(laptopNs, neighbour, 3), 3, 'and the neighbour answers');
 });

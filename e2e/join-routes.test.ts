@@ -11,7 +11,7 @@
 import t from 'tap';
 import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
-import { pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
+import { firstPing, pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
 import { waitFor } from './lib/process.js';
 import { tcpTransfer } from './lib/tcp-transfer.js';
 
@@ -52,6 +52,7 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
   t.same(accepted, [{ prefix: homeLan, via: 'router' }], `laptop status: ${homeLan} via router`);
   t.same((await router.status()).self.advertisedRoutes, [homeLan], 'router status: advertised');
 
+  await firstPing(laptop.ns, lanHost, 10_000); // the router's first ARP for the host, under load
   t.equal(await pingCount(laptop.ns, lanHost, 5), 5, `the laptop pings the LAN host ${lanHost} (no agent there)`);
   const r = await tcpTransfer(laptop.ns, lanHostNs, lanHost, { bytes: 4 * MB, timeoutMs: 60_000 });
   t.equal(r.receivedSha256, r.sentSha256, `4 MB to the LAN host intact (${((4 * 8) / r.seconds).toFixed(0)} Mbit/s)`);

@@ -24,7 +24,7 @@ function resolve(n: JoinNode, name: string): string[] | undefined {
   const q = dnsPacket.encode({ type: 'query', id: 1, questions: [{ type: 'A', name, class: 'IN' }] });
   const r = dns.get(n)!.handlers!.udp(q, '10.147.200.1');
   const d = r && decodeDns(r);
-  return d?.answers?.map((a) => String('data' in a ? a.data : ''));
+  return d?.answers?.map((a) => ('data' in a ? String(a.data) : ''));
 }
 
 t.test('names resolve the same on every member, and a departed member\'s stops', async (t) => {

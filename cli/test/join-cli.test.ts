@@ -76,6 +76,13 @@ t.test('join: every bad flag is one clear line', async (t) => {
     ['bad mtu', [...room, ...server, ...secret, '--mtu', '100'], {}, 2, /--mtu: expected an integer from 1280 to 9000/],
     ['empty token', [...room, ...server, ...secret, '--token='], {}, 2, /--token: expected 1 to 256 characters/],
     ['bad metrics address', [...room, ...server, ...secret, '--metrics-listen', 'everywhere'], {}, 2, /is not ip:port/],
+    ['route with host bits', [...room, ...server, ...secret, '--advertise-routes', '192.168.1.1/24'], {}, 2, /--advertise-routes: "192\.168\.1\.1\/24": host bits are set \(did you mean 192\.168\.1\.0\/24\?\)/],
+    ['route in the room subnet', [...room, ...server, ...secret, '--advertise-routes', '10.0.0.0/8'], {}, 2, /--advertise-routes 10\.0\.0\.0\/8 overlaps the room subnet 10\.147\.0\.0\/16/],
+    ['loopback route', [...room, ...server, ...secret, '--advertise-routes', '127.0.0.0/8'], {}, 2, /loopback space/],
+    ['snat without routes', [...room, ...server, ...secret, '--snat-routes'], {}, 2, /--snat-routes needs --advertise-routes/],
+    ['allow-lan without exit node', [...room, ...server, ...secret, '--exit-node-allow-lan'], {}, 2, /--exit-node-allow-lan needs --exit-node/],
+    ['exit node and offering one', [...room, ...server, ...secret, '--exit-node', 'vps', '--advertise-exit-node'], {}, 2, /exclude each other/],
+    ['bad exit node', [...room, ...server, ...secret, '--exit-node', 'a b'], {}, 2, /--exit-node: expected a member name or base64 public key/],
     ['unusable state dir', [...room, ...server, ...secret, '--state-dir', join(secretFile, 'sub')], {}, 1, /cannot create state directory .*not a directory/],
   ];
   const runs = await inParallel(cases, 4, ([, args, env]) => wgp2p(['join', ...args], env));
@@ -96,6 +103,7 @@ t.test('join: every bad flag is one clear line', async (t) => {
   t.match(help.stdout, /--mtu N +the TUN MTU \(default 1380:/, 'defaults are filled in');
   t.notMatch(help.stdout, /\$\{/, 'no placeholder left in the help');
   t.match(help.stdout, /--config FILE/, 'the help names --config');
+  t.match(help.stdout, /--advertise-routes CIDRS[\s\S]*--accept-routes[\s\S]*--exit-node NAME[\s\S]*--exit-node-allow-lan/, 'routes and exit nodes in the help');
   t.match(help.stdout, /WGP2P_LISTEN_PORT/, 'and the environment variables');
 });
 
