@@ -104,6 +104,15 @@ async function main(): Promise<void> {
       console.log(`ratio WebSocket-relayed / direct: ${(r.ws.mbitPerSecond / r.direct.mbitPerSecond).toFixed(2)} (reverse ${(r.ws.reverseMbitPerSecond / r.direct.reverseMbitPerSecond).toFixed(2)})`);
     }
   }
+  if (want('birthday')) {
+    if (process.getuid?.() !== 0) throw new Error('the birthday bench needs root (network namespaces)');
+    const runs = Number(process.env.WGP2P_BENCH_BIRTHDAY_RUNS ?? 20);
+    section(`birthday punching: hard pairs direct within 20 s, over ${runs} runs each (NAT lab)`);
+    const { measureBirthday, median } = await import('./birthday.js');
+    for (const f of await measureBirthday(runs)) {
+      console.log(`${f.pair.padEnd(34)} direct ${f.direct}/${f.runs}  median time to direct ${f.toDirectMs.length ? `${fmt(median(f.toDirectMs))} ms` : '-'}  (max ${f.toDirectMs.length ? `${fmt(Math.max(...f.toDirectMs))} ms` : '-'})`);
+    }
+  }
   if (want('signal')) {
     section('signal server');
     // Loaded lazily so the engine figures do not depend on it.
