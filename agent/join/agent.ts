@@ -104,7 +104,7 @@ export class JoinAgent {
       probeFiltering: ports.probeFiltering,
     });
     this.arbiters = new PathArbiters({ engine: tunnel.engine, log, ourNat: () => this.local.nat, relayBudgetMs: () => relayTiming.budgetMs });
-    this.links = new RelayLinks({ queue: (d, to) => tunnel.queueDatagram(d, to), sendWs: (frame) => signal.sendBinary(frame), log, linkDown: (link) => this.relayed.linkDown(link) });
+    this.links = new RelayLinks({ queue: (d, to) => tunnel.queueDatagram(d, to), sendWs: (frame) => signal.sendBinary(frame), log, linkDown: (link) => this.relayed.linkDown(link), inUse: (link) => this.relayed.uses(link), wake: () => this.ticker.poke() });
     this.relayed = new RelayPaths({ engine: tunnel.engine, links: this.links, members: this.members, arbiters: this.arbiters, clock, log, count }, relayTiming);
     if (o.bounce) this.bounce = new Bounce(this.members, (d) => tunnel.queueDatagram(d.data, d.to));
     this.paths = new PathKeeper({
@@ -118,6 +118,7 @@ export class JoinAgent {
       requestPunch: (m, startInMs) => this.signalling.requestPunch(m, startInMs),
       announceUpdate: () => this.signalling.announceUpdate(),
       signalRttMs: () => this.signalling.rttMs,
+      wake: () => this.ticker.poke(),
     });
     const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
     const membersChanged = () => this.own.resolve();
@@ -184,9 +185,11 @@ export class JoinAgent {
       disconnected: () => {
         this.links.setWs(false, undefined);
         this.links.down('server', 'the signal connection closed');
+        this.ticker.poke();
       },
     });
     this.ticker.start();
+    this.ports.tunnel.engine.onActivity?.(() => this.ticker.poke()); // idle paths wake up with the traffic
     this.stunService.discoverNat();
     this.ports.portmap?.start(this.ports.tunnel.listenPort, (e) => this.guarded('port mapping', () => this.onPortmap(e)));
   }
@@ -232,6 +235,8 @@ export class JoinAgent {
       this.count('internal_errors');
       this.o.log.error('internal error; input dropped', { in: what, error: (e as Error).stack ?? String(e) });
       return undefined;
+    } finally {
+      this.ticker.poke(); // an input may have made something due: the clock may be asleep
     }
   }
 

@@ -20,6 +20,8 @@ import { publicFirst } from '../nat/candidates.js';
  * back yet) is kept while its path answers, and dropped once it has had none for this long.
  */
 export const ORPHAN_GRACE_MS = 30_000;
+/** While an orphan's path answers, when it last did is noted this often (its grace counts from then). */
+const ORPHAN_CHECK_MS = 1_000;
 
 export interface LifecycleContext {
   members: RoomMembers;
@@ -161,6 +163,14 @@ export class MemberLifecycle {
     if (this.pathAnswers(m, now)) this.pathSeenAt.set(m, now);
     const orphan = this.orphanSince.get(m);
     if (orphan !== undefined && now - Math.max(orphan, this.pathSeenAt.get(m) ?? -Infinity) > ORPHAN_GRACE_MS) this.remove(m, 'gone from the room, and its path too');
+  }
+
+  /** When tick(m) next has something to do: only orphans have deadlines. */
+  nextDeadline(m: Member, now: number): number {
+    const orphan = this.orphanSince.get(m);
+    if (orphan === undefined) return Infinity;
+    if (this.pathAnswers(m, now)) return now + ORPHAN_CHECK_MS;
+    return Math.max(orphan, this.pathSeenAt.get(m) ?? -Infinity) + ORPHAN_GRACE_MS + 1;
   }
 
   remove(m: Member, reason: string): void {
