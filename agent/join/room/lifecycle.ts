@@ -96,7 +96,7 @@ export class MemberLifecycle {
       if (member) present.add(member);
     }
     const now = this.c.clock.now();
-    for (const member of this.c.members.all()) if (!present.has(member) && !this.orphanSince.has(member)) this.orphanSince.set(member, now);
+    for (const member of this.c.members.all()) if (!present.has(member) && !this.orphanSince.has(member)) this.orphan(member, now);
     return present.size;
   }
 
@@ -106,11 +106,17 @@ export class MemberLifecycle {
     if (!member) return;
     const now = this.c.clock.now();
     if (this.pathAnswers(member, now)) {
-      if (!this.orphanSince.has(member)) this.orphanSince.set(member, now);
+      if (!this.orphanSince.has(member)) this.orphan(member, now);
       this.c.log.info('member lost the signal server; keeping its link while it answers', { name: member.name });
     } else {
       this.remove(member, 'left the room');
     }
+  }
+
+  /** `m` is an orphan from `now`: its path is checked at the busy rate (an idle one is probed seldom). */
+  private orphan(m: Member, now: number): void {
+    this.orphanSince.set(m, now);
+    m.finder.keepBusy(now + ORPHAN_GRACE_MS);
   }
 
   /** A sealed message from another member: a punch request or a goodbye. */
@@ -162,6 +168,7 @@ export class MemberLifecycle {
   tick(m: Member, now: number): void {
     if (this.pathAnswers(m, now)) this.pathSeenAt.set(m, now);
     const orphan = this.orphanSince.get(m);
+    if (orphan !== undefined) m.finder.keepBusy(now + ORPHAN_GRACE_MS);
     if (orphan !== undefined && now - Math.max(orphan, this.pathSeenAt.get(m) ?? -Infinity) > ORPHAN_GRACE_MS) this.remove(m, 'gone from the room, and its path too');
   }
 

@@ -126,6 +126,8 @@ export class PathFinder {
   private lastHeartbeatAt = -Infinity;
   /** The first heartbeat sent since the active path last answered (undefined: it answered since). */
   private unansweredSince: number | undefined;
+  /** Heartbeats stay at heartbeatMs until then, data or not (keepBusy). */
+  private busyUntil = -Infinity;
   private failures = 0;
   private retryAt: number | undefined;
   /** When we last probed back an address that pinged us, by address. */
@@ -182,6 +184,11 @@ export class PathFinder {
     this.unansweredSince = undefined;
   }
 
+  /** Heartbeats at heartbeatMs until `until` even without data (e.g. the server says the peer left: is its path alive?). */
+  keepBusy(until: number): void {
+    this.busyUntil = Math.max(this.busyUntil, until);
+  }
+
   /** A probe outside the schedule (e.g. `wgp2p ping`); its pong is matched like any other. */
   probe(to: Endpoint, kind: PathKind, now: number): Probe {
     const txid = this.makeTxid();
@@ -197,7 +204,7 @@ export class PathFinder {
   /** The heartbeat period now: short while data moves (lastDataAt), punching, or a heartbeat is unanswered. */
   private heartbeatGap(now: number, lastDataAt: number): number {
     const t = this.timing;
-    const busy = this.state === 'punching' || this.unansweredSince !== undefined || now - lastDataAt < (t.idleAfterMs ?? Infinity);
+    const busy = this.state === 'punching' || this.unansweredSince !== undefined || now < this.busyUntil || now - lastDataAt < (t.idleAfterMs ?? Infinity);
     return busy ? t.heartbeatMs : Math.max(t.heartbeatMs, t.idleHeartbeatMs ?? t.heartbeatMs);
   }
 

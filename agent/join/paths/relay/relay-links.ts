@@ -26,8 +26,10 @@ export interface RelayLink {
   lastBoundAt: number;
   nextBindAt: number;
   bindAttempts: number;
-  /** The first refresh sent since the link last answered (undefined: it answered since). */
+  /** When the first refresh since the link last answered was due (undefined: it answered since). */
   unansweredSince?: number;
+  /** When the refresh schedule (not a wake or rebind) wants the next refresh. */
+  refreshDueAt?: number;
   /** The last tick found no credentials: nothing to send until a welcome (rebindAll). */
   awaitingCredentials?: boolean;
   /** Our member id and its proof for this relay, now; undefined while we have no member id. */
@@ -152,14 +154,20 @@ export class RelayLinks {
     this.c.wake?.();
   }
 
-  /** A member starts going through `link`: refresh it now (it may have been idle a while). */
-  wake(link: RelayLink): void {
-    link.nextBindAt = Math.min(link.nextBindAt, 0);
+  /** A member starts going through `link` at `now`: refresh it now (it may have been idle a while). */
+  wake(link: RelayLink, now: number): void {
+    link.nextBindAt = Math.min(link.nextBindAt, now);
+    if (link.up) link.refreshDueAt = Math.min(link.refreshDueAt ?? Infinity, now);
   }
 
-  /** Since when an up link is silent: its last answer, or one refresh before its first unanswered one. */
+  /**
+   * Since when an up link is silent: its last answer, or one REFRESH_MS before its first refresh
+   * that went (or was due and is) unanswered; an idle link, asked seldom, is not silent between
+   * its refreshes. A link refreshed every REFRESH_MS is so down DOWN_AFTER_MS after its last answer.
+   */
   private silentSince(link: RelayLink): number {
-    return Math.max(link.lastBoundAt, (link.unansweredSince ?? -Infinity) - REFRESH_MS);
+    const due = Math.min(link.unansweredSince ?? Infinity, link.refreshDueAt ?? link.nextBindAt);
+    return Math.max(link.lastBoundAt, due - REFRESH_MS);
   }
 
   /** When tick() next has something to do: a bind or refresh due, or an up link to declare down. */
@@ -183,7 +191,7 @@ export class RelayLinks {
     if (!link.up) return;
     link.up = false;
     link.endpoint = undefined;
-    link.unansweredSince = undefined;
+    link.unansweredSince = link.refreshDueAt = undefined;
     this.c.log.warn('relay down', { relay: link.label, why });
     this.c.linkDown(link);
   }
@@ -197,7 +205,7 @@ export class RelayLinks {
       const cred = link.credentials();
       link.awaitingCredentials = !cred;
       if (!cred) continue;
-      if (link.up) link.unansweredSince ??= now;
+      if (link.up) link.unansweredSince ??= Math.min(now, link.refreshDueAt ?? now);
       // Bound: refresh where it answered. Not bound: try every target (a bounce's LAN and public).
       const targets = link.up && link.endpoint ? [link.endpoint] : link.targets.slice(0, MAX_BIND_TARGETS);
       for (const to of targets) {
@@ -209,6 +217,7 @@ export class RelayLinks {
       link.bindAttempts = link.up ? 0 : link.bindAttempts + 1;
       const retryMax = link.kind === 'bounce' && link.lastBoundAt === -Infinity ? BOUNCE_NEVER_BOUND_RETRY_MAX_MS : RETRY_MAX_MS;
       link.nextBindAt = now + (link.up ? REFRESH_MS : Math.min(retryMax, RETRY_MS * 2 ** Math.max(0, link.bindAttempts - 5)));
+      link.refreshDueAt = link.nextBindAt;
     }
   }
 
@@ -224,11 +233,11 @@ export class RelayLinks {
     link.unansweredSince = undefined;
     // The next refresh: REFRESH_MS after this one was sent while a member goes through the link
     // (as scheduled when it was sent), IDLE_REFRESH_MS while none does.
-    if (link.up && !(this.c.inUse?.(link) ?? true)) link.nextBindAt = Math.max(link.nextBindAt, p.sentAt + IDLE_REFRESH_MS);
+    if (link.up && !(this.c.inUse?.(link) ?? true)) link.refreshDueAt = link.nextBindAt = Math.max(link.nextBindAt, p.sentAt + IDLE_REFRESH_MS);
     if (!link.up) {
       link.up = true;
       link.endpoint = from;
-      link.nextBindAt = now + REFRESH_MS;
+      link.refreshDueAt = link.nextBindAt = now + REFRESH_MS;
       this.c.log.info('relay up', { relay: link.label, endpoint: formatEndpoint(from), rttMs: Math.round(link.rttMs * 100) / 100 });
     }
   }

@@ -261,7 +261,7 @@ export class RelayPaths {
       this.c.log.warn('no relay reaches the member', { peer: m.name });
       return;
     }
-    this.c.links.wake(link);
+    this.c.links.wake(link, now);
     if (!this.c.engine.hasPeer(m.publicKey)) return;
     // The arbiter points the peer there: a handshake if there is no session yet, else roaming.
     this.c.arbiters.relayUp(m, this.virtual(st, link));
