@@ -113,6 +113,17 @@ async function main(): Promise<void> {
       console.log(`${f.pair.padEnd(34)} direct ${f.direct}/${f.runs}  median time to direct ${f.toDirectMs.length ? `${fmt(median(f.toDirectMs))} ms` : '-'}  (max ${f.toDirectMs.length ? `${fmt(Math.max(...f.toDirectMs))} ms` : '-'})`);
     }
   }
+  if (want('idle')) {
+    if (process.getuid?.() !== 0) throw new Error('the idle bench needs root (network namespaces)');
+    const { measureIdle, IDLE_SECONDS } = await import('./idle.js');
+    const seconds = Number(process.env.WGP2P_BENCH_IDLE_SECONDS ?? IDLE_SECONDS);
+    section(`idle CPU over ${seconds} s, % of one core per daemon (one peer, keepalive 25 s; join: a room of four)`);
+    const r = await measureIdle(seconds);
+    const pct = (x: number) => `${x.toFixed(3)} %`;
+    console.log(`wireguard-go                 ${pct(r.wireguardGo)}`);
+    console.log(`wgp2p up                     ${pct(r.up)}  (target <= 0.1 %)`);
+    console.log(`wgp2p join, four members     ${pct(r.join)}  (target <= 0.3 %; each: ${r.joinEach.map(pct).join(', ')})`);
+  }
   if (want('signal')) {
     section('signal server');
     // Loaded lazily so the engine figures do not depend on it.

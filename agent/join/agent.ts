@@ -98,7 +98,7 @@ export class JoinAgent {
       probeFiltering: ports.probeFiltering,
     });
     this.arbiters = new PathArbiters({ engine: tunnel.engine, log, ourNat: () => this.local.nat, relayBudgetMs: () => relayTiming.budgetMs });
-    this.links = new RelayLinks({ queue: (d, to) => tunnel.queueDatagram(d, to), sendWs: (frame) => signal.sendBinary(frame), log, linkDown: (link) => this.relayed.linkDown(link) });
+    this.links = new RelayLinks({ queue: (d, to) => tunnel.queueDatagram(d, to), sendWs: (frame) => signal.sendBinary(frame), log, linkDown: (link) => this.relayed.linkDown(link), inUse: (link) => this.relayed.uses(link), wake: () => this.ticker.poke() });
     this.relayed = new RelayPaths({ engine: tunnel.engine, links: this.links, members: this.members, arbiters: this.arbiters, clock, log, count }, relayTiming);
     if (o.bounce) this.bounce = new Bounce(this.members, (d) => tunnel.queueDatagram(d.data, d.to));
     const openSocket = tunnel.openSocket?.bind(tunnel);
@@ -115,6 +115,7 @@ export class JoinAgent {
       requestPunch: (m, startInMs) => this.signalling.requestPunch(m, startInMs),
       announceUpdate: () => this.signalling.announceUpdate(),
       signalRttMs: () => this.signalling.rttMs,
+      wake: () => this.ticker.poke(),
     });
     this.birthday = new BirthdayPunch({ members: this.members, arbiters: this.arbiters, paths: this.paths, sockets: this.sockets, ourNat: () => this.local.nat, log, timing: o.birthdayTiming, enabled: o.birthday !== false });
     const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
@@ -185,9 +186,13 @@ export class JoinAgent {
       welcome: (w) => this.guarded('welcome', () => this.signalling.onWelcome(w)),
       message: (m) => this.guarded('server message', () => this.signalling.onServerMessage(m)),
       binary: (frame) => this.guarded('relay frame', () => this.datagrams.onWsFrame(frame)),
-      disconnected: () => this.links.serverGone(),
+      disconnected: () => {
+        this.links.serverGone();
+        this.ticker.poke();
+      },
     });
     this.ticker.start();
+    this.ports.tunnel.engine.onActivity?.(() => this.ticker.poke()); // idle paths wake up with the traffic
     this.stunService.discoverNat();
     const portmap = { local: this.local, log: this.o.log, announceUpdate: () => this.signalling.announceUpdate(), closed: () => this.closed };
     this.ports.portmap?.start(this.ports.tunnel.listenPort, (e) => this.guarded('port mapping', () => portmapChanged(portmap, e)));
@@ -217,7 +222,11 @@ export class JoinAgent {
 
   /** Runs one event handler: a bug on one input costs that input only (observe/counters.ts). */
   guarded<T>(what: string, fn: () => T): T | undefined {
-    return this.tally.guarded(what, fn);
+    try {
+      return this.tally.guarded(what, fn);
+    } finally {
+      this.ticker.poke(); // an input may have made something due: the clock may be asleep
+    }
   }
 
   /** A new persistent keepalive for every member, now and later (a live config reload). */

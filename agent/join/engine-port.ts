@@ -24,6 +24,10 @@ export function deviceEngine(device: Device): JoinEngine {
       peer.sendKeepalive();
     },
     authenticatedBytes: (publicKey) => device.getPeer(publicKey)?.stats.rxBytes ?? 0,
+    lastDataAt: (publicKey) => device.getPeer(publicKey)?.lastDataAt ?? -Infinity,
+    onActivity(cb) {
+      device.onPeerActive = (peer) => cb(peer.publicKey);
+    },
     receive: (datagram, from) => device.receive(datagram, from),
     allow(prefix, publicKey) {
       const peer = device.getPeer(publicKey);

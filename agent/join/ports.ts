@@ -40,6 +40,10 @@ export interface JoinEngine {
   setEndpoint(publicKey: Buffer, to: Endpoint): void;
   /** Bytes the engine authenticated from the peer: moves only for genuine packets. */
   authenticatedBytes(publicKey: Buffer): number;
+  /** When data (not keepalives) last went to or came from the peer (clock ms); -Infinity if never. */
+  lastDataAt?(publicKey: Buffer): number;
+  /** `cb` hears when data starts moving for a peer that was quiet (the agent's idle timers wake up). */
+  onActivity?(cb: (publicKey: Buffer) => void): void;
   /** A WireGuard datagram, as if it came from `from` (relayed packets enter here). */
   receive(datagram: Buffer, from: Endpoint): void;
   /** Routes `prefix` to the peer (its allowed IPs); false when the peer is gone. */

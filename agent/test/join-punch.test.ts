@@ -218,3 +218,38 @@ t.test('announced addresses that never answer are probed a few rounds, then rare
   }
   t.ok(d.events.slice(before).some((e) => e.type === 'adopted'), 'a dead candidate that comes alive is adopted');
 });
+
+t.test('idle: heartbeats back off to idleHeartbeatMs without data, come back with data, and an idle dead path is still lost', async (t) => {
+  const f = new PathFinder();
+  let now = 0;
+  f.start([pub], now);
+  const answer = (probes: Probe[], at: number) => {
+    for (const p of probes) f.onPong(p.txid, p.to, at);
+  };
+  const noData = -Infinity;
+  // Settle, with every probe answered 10 ms later.
+  for (; now < 3_000; now += 10) answer(f.tick(now, noData).probes, now + 10);
+  t.equal(f.state, 'settled');
+  const sentAt: number[] = [];
+  for (; now < 63_000; now += 10) {
+    const { probes } = f.tick(now, noData);
+    if (probes.length) sentAt.push(now);
+    answer(probes, now + 10);
+  }
+  const gaps = sentAt.slice(1).map((x, i) => x - sentAt[i]!);
+  t.ok(gaps.length >= 2 && gaps.every((g) => g === T.idleHeartbeatMs), `idle heartbeats every ${T.idleHeartbeatMs} ms (${gaps.join(', ')})`);
+  const last = sentAt.at(-1)!;
+  t.equal(f.nextDeadline(now, noData), last + T.idleHeartbeatMs!, 'the next deadline is the next idle heartbeat');
+  // Data moves: the heartbeat is due at the busy rate (2 s after the last one).
+  t.equal(f.nextDeadline(now, now), last + T.heartbeatMs, 'data makes it due at the busy rate');
+  now = Math.max(now, last + T.heartbeatMs);
+  // The path died while idle: this heartbeat is unanswered, retried every heartbeatMs, and lost in time.
+  t.equal(f.tick(now, now).probes.length, 1, 'and it goes out');
+  const idleFrom = now;
+  let lostAt: number | undefined;
+  for (; now < idleFrom + 60_000 && lostAt === undefined; now += 10) {
+    if (f.tick(now, idleFrom - T.idleAfterMs!).events.some((e) => e.type === 'lost')) lostAt = now;
+  }
+  t.ok(lostAt !== undefined, 'lost');
+  t.ok(lostAt! - idleFrom <= T.pathTimeoutMs - T.heartbeatMs + 20, `lost ${lostAt! - idleFrom} ms after its unanswered heartbeat (pathTimeoutMs ${T.pathTimeoutMs})`);
+});

@@ -10,7 +10,7 @@ const quiet = createLogger({ level: 'error', write: () => undefined });
 
 type Bind = Extract<RelayPacket, { type: typeof RELAY_BIND }>;
 
-function harness(opts: { wsOk?: boolean } = {}) {
+function harness(opts: { wsOk?: boolean; inUse?: () => boolean } = {}) {
   const queued: { data: Buffer; to: Endpoint }[] = [];
   const ws: Buffer[] = [];
   const down: RelayLink[] = [];
@@ -22,6 +22,7 @@ function harness(opts: { wsOk?: boolean } = {}) {
     },
     log: quiet,
     linkDown: (l) => down.push(l),
+    inUse: opts.inUse,
   });
   /** Takes the BINDs queued since the last call, decoded, with where they went. */
   const binds = (): { bind: Bind; to: Endpoint }[] =>
@@ -372,4 +373,29 @@ t.test('a bounce that never bound: BINDs to at most 4 of its announced targets, 
   }
   t.ok(to.size <= 4, `${to.size} addresses bound to`);
   t.ok(sent <= 4 * 20, `${sent} BINDs in five minutes`);
+});
+
+t.test('a link no member uses refreshes every 25 s, and at once when one starts using it', async (t) => {
+  let used = false;
+  const h = harness({ inUse: () => used });
+  const link = h.links.upsert('S', 'server', 'server', [relay], creds);
+  const sentAt: number[] = [];
+  for (let now = 0; now <= 120_000; now += 100) {
+    h.links.tick(now);
+    for (const b of h.binds()) {
+      sentAt.push(now);
+      h.links.onBound(b.bind.txid, relay, now + 5);
+    }
+  }
+  const gaps = sentAt.slice(2).map((x, i) => x - sentAt[i + 1]!);
+  t.ok(gaps.length >= 3 && gaps.every((g) => g === 25_000), `idle refresh every 25 s (${gaps.join(', ')})`);
+  t.equal(link.up, true, 'and the link stays up between refreshes');
+  used = true;
+  h.links.wake(link, 120_050);
+  h.links.tick(120_100);
+  t.equal(h.binds().length, 1, 'a member moving onto it refreshes it at once');
+  h.links.tick(122_100);
+  t.equal(h.binds().length, 1, 'then every 2 s while in use');
+  h.links.tick(127_101);
+  t.equal(link.up, false, 'unanswered: down 5 s after its last answer, as before');
 });

@@ -84,6 +84,8 @@ export class Device implements PeerHost {
   private lastSweep = 0;
   /** Hears of every peer deadline set (the daemon re-arms its one timer when it is earlier). */
   onTimerArmed: ((at: number) => void) | undefined;
+  /** Hears when data moves for a peer that was quiet (see Peer.noteData): idle watchers wake up. */
+  onPeerActive: ((peer: Peer) => void) | undefined;
 
   constructor(opts: DeviceOptions) {
     this.output = opts.output;
@@ -134,6 +136,9 @@ export class Device implements PeerHost {
   }
   timerArmed(at: number): void {
     this.onTimerArmed?.(at);
+  }
+  peerActive(peer: Peer): void {
+    this.onPeerActive?.(peer);
   }
 
   // --- configuration -------------------------------------------------------------------------
@@ -360,6 +365,7 @@ export class Device implements PeerHost {
       return;
     }
     peer.timers.dataReceived(now);
+    peer.noteData(now);
     this.output.tun(plain.subarray(0, length));
   }
 

@@ -42,7 +42,12 @@ export interface PeerHost {
   count(reason: string): void;
   /** A peer timer was set to fire at `at` (engine clock). */
   timerArmed?(at: number): void;
+  /** Data moved to or from `peer` after ACTIVITY_NOTICE_MS without any. */
+  peerActive?(peer: Peer): void;
 }
+
+/** Data after this long without any is news to whoever watches for activity (at most one call per peer per this long). */
+export const ACTIVITY_NOTICE_MS = 1_000;
 
 export interface PeerStats {
   rxBytes: number;
@@ -57,6 +62,8 @@ export class Peer {
   readonly cookies: CookieGenerator;
   readonly timers: PeerTimers;
   readonly stats: PeerStats = { rxBytes: 0, txBytes: 0, lastHandshakeWall: 0 };
+  /** When data (not keepalives, not handshakes) last went to or came from the peer (engine clock). */
+  lastDataAt = -Infinity;
 
   previous: Keypair | undefined;
   current: Keypair | undefined;
@@ -145,8 +152,18 @@ export class Peer {
     }
     this.timers.anyAuthenticatedPacketTraversal(now);
     this.timers.anyAuthenticatedPacketSent();
-    if (sentData) this.timers.dataSent(now);
+    if (sentData) {
+      this.timers.dataSent(now);
+      this.noteData(now);
+    }
     this.keepKeyFreshSending(kp, now);
+  }
+
+  /** Data went out or came in: remembered, and news when the peer was quiet. */
+  noteData(now: number): void {
+    const quiet = now - this.lastDataAt >= ACTIVITY_NOTICE_MS;
+    this.lastDataAt = now;
+    if (quiet) this.host.peerActive?.(this);
   }
 
   private transmit(msg: Buffer): void {

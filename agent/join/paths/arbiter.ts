@@ -129,6 +129,12 @@ export class PathArbiters {
     return !!st && !st.direct && !st.relay && now >= st.relayAllowedAt;
   }
 
+  /** When relaying `m` becomes allowed (and with it the hub), if that is still ahead; else Infinity. */
+  nextDeadline(m: Member, now: number): number {
+    const st = this.states.get(m);
+    return st && !st.direct && st.relayAllowedAt > now ? st.relayAllowedAt : Infinity;
+  }
+
   /** Sets whether `m` goes through `hub`; true when that changed (its address routing must follow). */
   updateHub(m: Member, hub: Member | undefined, now: number): boolean {
     const viaHub = !!hub && m !== hub && this.stranded(m, now);

@@ -21,6 +21,8 @@ import type { RoomMembership } from '../membership/room-membership.js';
  * back yet) is kept while its path answers, and dropped once it has had none for this long.
  */
 export const ORPHAN_GRACE_MS = 30_000;
+/** While an orphan's path answers, when it last did is noted this often (its grace counts from then). */
+const ORPHAN_CHECK_MS = 1_000;
 
 export interface LifecycleContext {
   members: RoomMembers;
@@ -113,7 +115,7 @@ export class MemberLifecycle {
       if (member) present.add(member);
     }
     const now = this.c.clock.now();
-    for (const member of this.c.members.all()) if (!present.has(member) && !this.orphanSince.has(member)) this.orphanSince.set(member, now);
+    for (const member of this.c.members.all()) if (!present.has(member) && !this.orphanSince.has(member)) this.orphan(member, now);
     return present.size;
   }
 
@@ -123,11 +125,17 @@ export class MemberLifecycle {
     if (!member) return;
     const now = this.c.clock.now();
     if (this.pathAnswers(member, now)) {
-      if (!this.orphanSince.has(member)) this.orphanSince.set(member, now);
+      if (!this.orphanSince.has(member)) this.orphan(member, now);
       this.c.log.info('member lost the signal server; keeping its link while it answers', { name: member.name });
     } else {
       this.remove(member, 'left the room');
     }
+  }
+
+  /** `m` is an orphan from `now`: its path is checked at the busy rate (an idle one is probed seldom). */
+  private orphan(m: Member, now: number): void {
+    this.orphanSince.set(m, now);
+    m.finder.keepBusy(now + ORPHAN_GRACE_MS);
   }
 
   /** A sealed message from another member: a punch request, a goodbye or a membership statement. */
@@ -184,7 +192,16 @@ export class MemberLifecycle {
   tick(m: Member, now: number): void {
     if (this.pathAnswers(m, now)) this.pathSeenAt.set(m, now);
     const orphan = this.orphanSince.get(m);
+    if (orphan !== undefined) m.finder.keepBusy(now + ORPHAN_GRACE_MS);
     if (orphan !== undefined && now - Math.max(orphan, this.pathSeenAt.get(m) ?? -Infinity) > ORPHAN_GRACE_MS) this.remove(m, 'gone from the room, and its path too');
+  }
+
+  /** When tick(m) next has something to do: only orphans have deadlines. */
+  nextDeadline(m: Member, now: number): number {
+    const orphan = this.orphanSince.get(m);
+    if (orphan === undefined) return Infinity;
+    if (this.pathAnswers(m, now)) return now + ORPHAN_CHECK_MS;
+    return Math.max(orphan, this.pathSeenAt.get(m) ?? -Infinity) + ORPHAN_GRACE_MS + 1;
   }
 
   remove(m: Member, reason: string): void {

@@ -52,6 +52,13 @@ export class BirthdayPunch {
     for (const [m, st] of this.pairs) if (!present.has(m)) this.drop(m, st);
   }
 
+  /** The earliest of the pairs' plans' deadlines. */
+  nextDeadline(now: number): number {
+    let at = Infinity;
+    for (const st of this.pairs.values()) at = Math.min(at, st.plan.nextDeadline(now));
+    return at;
+  }
+
   private tickMember(m: Member, now: number): void {
     const role = this.c.enabled === false ? undefined : birthdayRole(this.c.ourNat(), m.nat);
     let st = this.pairs.get(m);

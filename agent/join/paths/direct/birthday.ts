@@ -120,6 +120,17 @@ export class BirthdayPlan {
     return this.role === 'hard' ? [{ type: 'open', count: t.sockets }] : [];
   }
 
+  /** When `tick` next has something to do (the agent's clock sleeps until then; inputs wake it sooner). */
+  nextDeadline(now: number): number {
+    const t = this.timing;
+    if (this.state === 'waiting') return this.startAt;
+    if (this.state !== 'running') return Infinity;
+    const end = this.startedAt + t.windowMs;
+    if (this.role === 'hard') return Math.min(end, this.lastResendAt + t.hardResendMs);
+    // The easy side paces its probes: the next one is due at once (the ticker's shortest sleep).
+    return this.probesSent < t.maxProbes ? Math.max(now, this.startedAt + t.easyDelayMs) : end;
+  }
+
   private hardStep(now: number): BirthdayAction[] {
     if (now - this.lastResendAt < this.timing.hardResendMs) return [];
     this.lastResendAt = now;

@@ -29,6 +29,8 @@ export interface PathKeeperContext {
   signalRttMs(): number | undefined;
   /** Birthday punching's extra sockets: datagrams for their virtual endpoints leave through them. */
   sockets?: { send(data: Buffer, to: Endpoint): boolean };
+  /** A punching session started: the agent's clock must tick soon (it may be asleep). */
+  wake?(): void;
 }
 
 const PING_TIMEOUT_MS = 2_000;
@@ -82,6 +84,7 @@ export class PathKeeper {
     this.c.log.debug('punching', { peer: m.name, reason, candidates: m.finder.describeCandidates(), startInMs: delay });
     if (notify) this.c.requestPunch(m, delay);
     this.tick(m, now);
+    this.c.wake?.();
   }
 
   /** `m` asked us to punch (its candidates may be fresh): start, unless a young session has them already. */
@@ -94,12 +97,22 @@ export class PathKeeper {
     this.punch(m, 'asked by peer', false);
   }
 
+  /** When data last moved to or from `m` (engines that cannot tell: now, i.e. always busy). */
+  private lastDataAt(m: Member, now: number): number {
+    return this.c.tunnel.engine.lastDataAt?.(m.publicKey) ?? now;
+  }
+
+  /** When `m`'s path finder next has something to do (see PathFinder.nextDeadline). */
+  nextDeadline(m: Member, now: number): number {
+    return m.finder.nextDeadline(now, this.lastDataAt(m, now));
+  }
+
   /** Advances `m`'s path finder: probes to send, events to act on. */
   tick(m: Member, now: number): void {
     const endpoint = this.c.tunnel.engine.endpoint(m.publicKey);
     // WireGuard follows authenticated packets to a new source (roaming): so do our heartbeats.
     if (endpoint) m.finder.follow(endpoint, now);
-    const { probes, events } = m.finder.tick(now);
+    const { probes, events } = m.finder.tick(now, this.lastDataAt(m, now));
     for (const p of probes) this.send(m, p.txid, p.to);
     for (const e of events) this.onPathEvent(m, e);
   }

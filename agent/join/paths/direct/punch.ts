@@ -4,8 +4,12 @@
 // A punching session probes every candidate of the peer in rounds, first densely and then
 // backing off, for a bounded window. The first pair that answers is adopted at once; probing
 // goes on a little longer (settleMs) so a LAN path can beat a public one and a faster path a
-// slower one. Once settled, the active path is probed every heartbeatMs; a path that stops
-// answering for pathTimeoutMs is lost, and a session that finds nothing is retried with backoff.
+// slower one. Once settled, the active path is probed every heartbeatMs while data moves on it,
+// every idleHeartbeatMs once it has carried none for idleAfterMs (an idle tunnel costs little),
+// and every heartbeatMs again as soon as data moves or a heartbeat goes unanswered. A path is
+// lost when it has not answered for pathTimeoutMs, counted from the first unanswered heartbeat
+// less one heartbeatMs (so an idle path gets as many tries as a busy one); a session that finds
+// nothing is retried with backoff.
 //
 // Candidates are what a member announces, so an insider could point them at a third party: we
 // probe at most MAX_PROBED_CANDIDATES announced ones, and one that never answered after
@@ -48,6 +52,10 @@ export interface PunchTiming {
   /** Waits before retrying after a session found nothing: doubling from first to max. */
   retryFirstMs: number;
   retryMaxMs: number;
+  /** A path that carried no data for this long is idle... */
+  idleAfterMs?: number;
+  /** ... and heartbeats this seldom (the WireGuard keepalive keeps the NAT mapping meanwhile). */
+  idleHeartbeatMs?: number;
 }
 
 export const DEFAULT_PUNCH_TIMING: PunchTiming = {
@@ -63,6 +71,8 @@ export const DEFAULT_PUNCH_TIMING: PunchTiming = {
   // A pair that could not punch is relayed meanwhile; retrying this often lets it move to a
   // direct path within about half a minute of one becoming possible (a NAT that changed).
   retryMaxMs: 10_000,
+  idleAfterMs: 10_000,
+  idleHeartbeatMs: 20_000,
 };
 
 /** Peer-reflexive candidates (learned from pings) kept per peer. */
@@ -114,6 +124,10 @@ export class PathFinder {
   private deadline = 0;
   private firstAnswerAt: number | undefined;
   private lastHeartbeatAt = -Infinity;
+  /** The first heartbeat sent since the active path last answered (undefined: it answered since). */
+  private unansweredSince: number | undefined;
+  /** Heartbeats stay at heartbeatMs until then, data or not (keepBusy). */
+  private busyUntil = -Infinity;
   private failures = 0;
   private retryAt: number | undefined;
   /** When we last probed back an address that pinged us, by address. */
@@ -167,6 +181,12 @@ export class PathFinder {
     if (!this.active || sameEndpoint(this.active.endpoint, endpoint)) return;
     const known = [...this.candidates, ...this.learned].find((c) => sameEndpoint(c.endpoint, endpoint));
     this.active = { endpoint, kind: known?.kind ?? 'public', rttMs: this.active.rttMs, lastAnswerAt: now };
+    this.unansweredSince = undefined;
+  }
+
+  /** Heartbeats at heartbeatMs until `until` even without data (e.g. the server says the peer left: is its path alive?). */
+  keepBusy(until: number): void {
+    this.busyUntil = Math.max(this.busyUntil, until);
   }
 
   /** A probe outside the schedule (e.g. `wgp2p ping`); its pong is matched like any other. */
@@ -176,15 +196,49 @@ export class PathFinder {
     return { txid, to };
   }
 
-  /** Advances time: returns the probes to send now and what happened. */
-  tick(now: number): { probes: Probe[]; events: PathEvent[] } {
+  /** Since when the active path is silent (once a heartbeat is unanswered it is lost pathTimeoutMs after this). */
+  private silentSince(active: Path): number {
+    return Math.max(active.lastAnswerAt, (this.unansweredSince ?? -Infinity) - this.timing.heartbeatMs);
+  }
+
+  /** The heartbeat period now: short while data moves (lastDataAt), punching, or a heartbeat is unanswered. */
+  private heartbeatGap(now: number, lastDataAt: number): number {
+    const t = this.timing;
+    const busy = this.state === 'punching' || this.unansweredSince !== undefined || now < this.busyUntil || now - lastDataAt < (t.idleAfterMs ?? Infinity);
+    return busy ? t.heartbeatMs : Math.max(t.heartbeatMs, t.idleHeartbeatMs ?? t.heartbeatMs);
+  }
+
+  /**
+   * When tick() next has something to do, given when data last moved on the path: a driver may
+   * sleep until then (input such as a pong or new data can only bring it closer, see the agent's
+   * ticker). Infinity when nothing is scheduled.
+   */
+  nextDeadline(now: number, lastDataAt = now): number {
+    let at = Infinity;
+    const active = this.active;
+    if (active) {
+      at = Math.min(at, this.lastHeartbeatAt + this.heartbeatGap(now, lastDataAt));
+      if (this.unansweredSince !== undefined) at = Math.min(at, this.silentSince(active) + this.timing.pathTimeoutMs);
+    }
+    if (this.state === 'punching') {
+      at = Math.min(at, this.nextRoundAt, this.deadline);
+      if (this.firstAnswerAt !== undefined) at = Math.min(at, this.firstAnswerAt + this.timing.settleMs);
+    }
+    if (this.state === 'idle' && this.retryAt !== undefined) at = Math.min(at, this.retryAt);
+    return at;
+  }
+
+  /** Advances time: returns the probes to send now and what happened. `lastDataAt`: when data last moved to or from the peer. */
+  tick(now: number, lastDataAt = now): { probes: Probe[]; events: PathEvent[] } {
     const probes: Probe[] = [];
     const events: PathEvent[] = [];
     for (const [k, o] of this.outstanding) if (now - o.sentAt > this.timing.probeTimeoutMs) this.outstanding.delete(k);
 
-    if (this.active && now - this.active.lastAnswerAt > this.timing.pathTimeoutMs) {
+    // Silence counts only once asked: an idle path is not heard from between its heartbeats.
+    if (this.active && this.unansweredSince !== undefined && now - this.silentSince(this.active) > this.timing.pathTimeoutMs) {
       events.push({ type: 'lost', path: this.active });
       this.active = undefined;
+      this.unansweredSince = undefined;
       if (this.state === 'settled') this.state = 'idle';
     }
     if (this.state === 'punching') {
@@ -198,8 +252,9 @@ export class PathFinder {
         this.round++;
       }
     }
-    if (this.active && now - this.lastHeartbeatAt >= this.timing.heartbeatMs) {
+    if (this.active && now - this.lastHeartbeatAt >= this.heartbeatGap(now, lastDataAt)) {
       this.lastHeartbeatAt = now;
+      this.unansweredSince ??= now;
       probes.push(this.probe(this.active.endpoint, this.active.kind, now));
     }
     if (this.state === 'idle' && this.retryAt !== undefined && now >= this.retryAt) {
@@ -247,11 +302,14 @@ export class PathFinder {
     const o = this.outstanding.get(key);
     if (!o || !sameEndpoint(o.to, from)) return undefined; // unsolicited, replayed, or from elsewhere
     this.outstanding.delete(key);
+    // Forgotten probes are swept on ticks, which may be far apart: the age is checked here too.
+    if (now - o.sentAt > this.timing.probeTimeoutMs) return undefined;
     this.unanswered.delete(formatEndpoint(o.to));
     const path: Path = { endpoint: o.to, kind: o.kind, rttMs: now - o.sentAt, lastAnswerAt: now };
     const active = this.active;
     if (!active) {
       this.active = path;
+      this.unansweredSince = undefined;
       this.firstAnswerAt ??= now;
       this.lastHeartbeatAt = now;
       this.failures = 0;
@@ -262,13 +320,16 @@ export class PathFinder {
     if (sameEndpoint(active.endpoint, path.endpoint)) {
       active.rttMs = path.rttMs;
       active.lastAnswerAt = now;
+      this.unansweredSince = undefined;
       return undefined;
     }
     // A path that answers beats one that stopped answering (the peer's NAT may have rebound),
     // long before the silent one would be declared lost.
-    const silent = now - active.lastAnswerAt > this.timing.heartbeatMs * 1.5;
+    // (An idle path answers seldom because it is asked seldom: silent means a heartbeat is unanswered.)
+    const silent = this.unansweredSince !== undefined && now - this.silentSince(active) > this.timing.heartbeatMs * 1.5;
     if (silent || betterPath(path, active, this.timing)) {
       this.active = path;
+      this.unansweredSince = undefined;
       return { type: 'switched', path, previous: active };
     }
     return undefined;

@@ -1,8 +1,8 @@
 // Our links to the relays of the room: the server's UDP relay (when its welcome offers one), each
 // bounce peer (a member that announced `bounce`), and the server's WebSocket as the relay of last
-// resort (UDP blocked). For each UDP relay we keep a binding (BIND every few seconds, which also
-// keeps our NAT mapping toward it open and measures its RTT) and declare it down when it stops
-// answering. Which member goes through which link is relay-paths.ts's business.
+// resort (UDP blocked). For each UDP relay we keep a binding (BIND every few seconds while a member
+// goes through it, every IDLE_REFRESH_MS while none does; it also keeps our NAT mapping toward it
+// open and measures its RTT) and declare it down when it stops answering. Which member goes through which link is relay-paths.ts's business.
 import { randomBytes } from 'node:crypto';
 import { formatEndpoint, sameEndpoint, type Endpoint } from '../../../../shared/net/address.js';
 import { encodeBind, encodeData, encodeWsFrame, RELAY_TXID_BYTES } from '../../../../shared/wire/relay.js';
@@ -26,6 +26,12 @@ export interface RelayLink {
   lastBoundAt: number;
   nextBindAt: number;
   bindAttempts: number;
+  /** When the first refresh since the link last answered was due (undefined: it answered since). */
+  unansweredSince?: number;
+  /** When the refresh schedule (not a wake or rebind) wants the next refresh. */
+  refreshDueAt?: number;
+  /** The last tick found no credentials: nothing to send until a welcome (rebindAll). */
+  awaitingCredentials?: boolean;
   /** Our member id and its proof for this relay, now; undefined while we have no member id. */
   credentials(): { id: string; auth: Buffer } | undefined;
 }
@@ -38,10 +44,20 @@ export interface RelayLinksContext {
   log: Logger;
   /** A link went down (or away): members using it must move. */
   linkDown(link: RelayLink): void;
+  /** A member goes through `link` now (without this: every link counts as in use). */
+  inUse?(link: RelayLink): boolean;
+  /** A bind became due now (a new link, new targets, a new member id): the agent's clock may be asleep. */
+  wake?(): void;
 }
 
-/** A bound link refreshes this often (keeps the NAT mapping and the relay's binding fresh). */
+/** A bound link in use refreshes this often (keeps the NAT mapping and the relay's binding fresh). */
 const REFRESH_MS = 2_000;
+/**
+ * A bound link nobody goes through refreshes this seldom: enough for the relay's binding (it
+ * lives 90 s) and for NAT mappings (which rarely forget a flow in under 30 s); a member moving
+ * onto the link makes it refresh at once (wake).
+ */
+const IDLE_REFRESH_MS = 25_000;
 /** An unbound link retries binding this often. */
 const RETRY_MS = 1_000;
 /** ... and backs off to this after many failures (a relay we cannot reach at all). */
@@ -95,6 +111,7 @@ export class RelayLinks {
       this.links.set(key, link);
       this.bySlot.set(link.slot, link);
       this.c.log.info('relay known', { relay: label, kind, targets: targets.map(formatEndpoint) });
+      this.c.wake?.();
       return link;
     }
     link.label = label;
@@ -104,6 +121,7 @@ export class RelayLinks {
       link.targets = targets;
       if (link.endpoint && !targets.some((t) => sameEndpoint(t, link.endpoint!))) this.markDown(link, 'its address changed');
       link.nextBindAt = 0;
+      this.c.wake?.();
     }
     return link;
   }
@@ -135,7 +153,38 @@ export class RelayLinks {
 
   /** Binds every link again now (our member id changed). */
   rebindAll(): void {
-    for (const l of this.links.values()) l.nextBindAt = 0;
+    for (const l of this.links.values()) {
+      l.nextBindAt = 0;
+      l.awaitingCredentials = false;
+    }
+    this.c.wake?.();
+  }
+
+  /** A member starts going through `link` at `now`: refresh it now (it may have been idle a while). */
+  wake(link: RelayLink, now: number): void {
+    link.nextBindAt = Math.min(link.nextBindAt, now);
+    if (link.up) link.refreshDueAt = Math.min(link.refreshDueAt ?? Infinity, now);
+  }
+
+  /**
+   * Since when an up link is silent: its last answer, or one REFRESH_MS before its first refresh
+   * that went (or was due and is) unanswered; an idle link, asked seldom, is not silent between
+   * its refreshes. A link refreshed every REFRESH_MS is so down DOWN_AFTER_MS after its last answer.
+   */
+  private silentSince(link: RelayLink): number {
+    const due = Math.min(link.unansweredSince ?? Infinity, link.refreshDueAt ?? link.nextBindAt);
+    return Math.max(link.lastBoundAt, due - REFRESH_MS);
+  }
+
+  /** When tick() next has something to do: a bind or refresh due, or an up link to declare down. */
+  nextDeadline(): number {
+    let at = Infinity;
+    for (const link of this.links.values()) {
+      if (link.kind === 'ws' || link.awaitingCredentials) continue;
+      at = Math.min(at, link.nextBindAt);
+      if (link.up) at = Math.min(at, this.silentSince(link) + DOWN_AFTER_MS + 1);
+    }
+    return at;
   }
 
   /** Marks link `key` down now (it binds again on the next ticks). */
@@ -148,6 +197,7 @@ export class RelayLinks {
     if (!link.up) return;
     link.up = false;
     link.endpoint = undefined;
+    link.unansweredSince = link.refreshDueAt = undefined;
     this.c.log.warn('relay down', { relay: link.label, why });
     this.c.linkDown(link);
   }
@@ -156,10 +206,12 @@ export class RelayLinks {
     for (const [k, p] of this.pending) if (now - p.sentAt > DOWN_AFTER_MS) this.pending.delete(k);
     for (const link of this.links.values()) {
       if (link.kind === 'ws') continue;
-      if (link.up && now - link.lastBoundAt > DOWN_AFTER_MS) this.markDown(link, `no answer for ${DOWN_AFTER_MS / 1000} s`);
+      if (link.up && now - this.silentSince(link) > DOWN_AFTER_MS) this.markDown(link, `no answer for ${DOWN_AFTER_MS / 1000} s`);
       if (now < link.nextBindAt) continue;
       const cred = link.credentials();
+      link.awaitingCredentials = !cred;
       if (!cred) continue;
+      if (link.up) link.unansweredSince ??= Math.min(now, link.refreshDueAt ?? now);
       // Bound: refresh where it answered. Not bound: try every target (a bounce's LAN and public).
       const targets = link.up && link.endpoint ? [link.endpoint] : link.targets.slice(0, MAX_BIND_TARGETS);
       for (const to of targets) {
@@ -171,6 +223,7 @@ export class RelayLinks {
       link.bindAttempts = link.up ? 0 : link.bindAttempts + 1;
       const retryMax = link.kind === 'bounce' && link.lastBoundAt === -Infinity ? BOUNCE_NEVER_BOUND_RETRY_MAX_MS : RETRY_MAX_MS;
       link.nextBindAt = now + (link.up ? REFRESH_MS : Math.min(retryMax, RETRY_MS * 2 ** Math.max(0, link.bindAttempts - 5)));
+      link.refreshDueAt = link.nextBindAt;
     }
   }
 
@@ -183,10 +236,14 @@ export class RelayLinks {
     const link = p.link;
     link.rttMs = now - p.sentAt;
     link.lastBoundAt = now;
+    link.unansweredSince = undefined;
+    // The next refresh: REFRESH_MS after this one was sent while a member goes through the link
+    // (as scheduled when it was sent), IDLE_REFRESH_MS while none does.
+    if (link.up && !(this.c.inUse?.(link) ?? true)) link.refreshDueAt = link.nextBindAt = Math.max(link.nextBindAt, p.sentAt + IDLE_REFRESH_MS);
     if (!link.up) {
       link.up = true;
       link.endpoint = from;
-      link.nextBindAt = now + REFRESH_MS;
+      link.refreshDueAt = link.nextBindAt = now + REFRESH_MS;
       this.c.log.info('relay up', { relay: link.label, endpoint: formatEndpoint(from), rttMs: Math.round(link.rttMs * 100) / 100 });
     }
   }

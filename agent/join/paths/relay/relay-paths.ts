@@ -21,7 +21,7 @@ import type { RelayLink, RelayLinks } from './relay-links.js';
 import type { Member, RoomMembers } from '../../room/room-members.js';
 import type { JoinClock, JoinEngine } from '../../ports.js';
 import { systemJoinClock } from '../../ports.js';
-import type { PathArbiters } from '../arbiter.js';
+import { RELAY_FOLLOW_MS, type PathArbiters } from '../arbiter.js';
 
 export interface RelayPathsContext {
   engine: Pick<JoinEngine, 'endpoint' | 'receive' | 'authenticatedBytes' | 'hasPeer'>;
@@ -108,6 +108,29 @@ export class RelayPaths {
     if (!st) return;
     this.states.delete(m);
     if (this.bySlot.get(st.slot) === m) this.bySlot.delete(st.slot);
+  }
+
+  /** Some member goes through `link` now. */
+  uses(link: RelayLink): boolean {
+    for (const st of this.states.values()) if (st.link === link) return true;
+    return false;
+  }
+
+  /**
+   * When tick(m) next has something to do: a heartbeat, a silent relay to leave, a follow or an
+   * avoidance running out (the relay budget is the arbiter's deadline). Infinity when nothing.
+   */
+  nextDeadline(m: Member, now: number): number {
+    const st = this.states.get(m);
+    if (!st) return Infinity;
+    if (this.c.arbiters.hasDirect(m)) return st.link ? now : Infinity;
+    let at = Infinity;
+    for (const until of st.avoid.values()) if (until > now) at = Math.min(at, until);
+    if (!st.link) return at;
+    const t = this.timing;
+    at = Math.min(at, Math.max(st.since, st.answeredAt) + t.pathTimeoutMs + 1, st.pingAt + t.heartbeatMs);
+    if (st.follow) at = Math.min(at, st.follow.at + RELAY_FOLLOW_MS);
+    return at;
   }
 
   /** A relayed path to `m` is in use and answered disco within the path timeout. */
@@ -238,6 +261,7 @@ export class RelayPaths {
       this.c.log.warn('no relay reaches the member', { peer: m.name });
       return;
     }
+    this.c.links.wake(link, now);
     if (!this.c.engine.hasPeer(m.publicKey)) return;
     // The arbiter points the peer there: a handshake if there is no session yet, else roaming.
     this.c.arbiters.relayUp(m, this.virtual(st, link));
