@@ -52,7 +52,8 @@ async function main(): Promise<void> {
     console.log(`ratio wgp2p / wireguard-go (medians): ${(ours!.mbitPerSecond / ref!.mbitPerSecond).toFixed(2)} (reverse ${(ours!.reverseMbitPerSecond / ref!.reverseMbitPerSecond).toFixed(2)});` +
       ` CPU per packet ${(ours!.usPerPacket / ref!.usPerPacket).toFixed(2)} (reverse ${(ours!.reverseUsPerPacket / ref!.reverseUsPerPacket).toFixed(2)})`);
   }
-  if (want('offloads')) {
+  // Opt-in (five tunnels, a few minutes): only when asked for by name.
+  if (only.has('offloads')) {
     if (process.getuid?.() !== 0) throw new Error('the offloads bench needs root (network namespaces)');
     const { seconds, rounds } = benchRuns();
     section(`what each offload gives (ours <-> ours, iperf3 ${seconds} s each way; median of ${rounds} rounds)`);

@@ -10,12 +10,6 @@
 
 namespace wgp2p {
 
-namespace {
-
-bool SameDestination(const sockaddr_storage& a, const sockaddr_storage& b) { return SameSockaddr(a, b); }
-
-}  // namespace
-
 // Fills tx_msgs_[0, m) for datagrams [first, count) and returns m. With GSO a message takes a run
 // of datagrams to one address, all of the first one's size except a shorter last one.
 size_t UdpSocket::BuildMessages(size_t first, size_t count) {
@@ -27,7 +21,7 @@ size_t UdpSocket::BuildMessages(size_t first, size_t count) {
     if (gso_ && size > 0) {
       while (i + n < count && n < kGsoMaxSegments) {
         size_t next = tx_iovs_[i + n].iov_len;
-        if (next == 0 || next > size || total + next > kGsoMaxBytes || !SameDestination(tx_names_[i + n], tx_names_[i])) break;
+        if (next == 0 || next > size || total + next > kGsoMaxBytes || !SameSockaddr(tx_names_[i + n], tx_names_[i])) break;
         total += next;
         n++;
         if (next < size) break;  // a shorter datagram can only end a run
