@@ -16,8 +16,7 @@ import { parseIp } from '../../shared/net/ip-bytes.js';
 import { BatchUdpSocket } from './batch-udp-socket.js';
 import { ControlSocket, type ControlHandler } from './control-socket.js';
 import { deviceStatus, type DeviceStatus } from './status.js';
-
-const TICK_MS = 100;
+import { EngineTimer } from './engine-timer.js';
 
 export interface TunnelOptions {
   ifname: string;
@@ -45,7 +44,7 @@ export interface TunnelOptions {
 }
 
 export class Tunnel {
-  private tickTimer: NodeJS.Timeout | undefined;
+  private engineTimer: EngineTimer | undefined;
   private closed = false;
   private readonly closedCallbacks: ((reason: string) => void)[] = [];
   private readonly defaultRoutes: DefaultRoute[] = [];
@@ -157,14 +156,12 @@ export class Tunnel {
       t.close('tun device gone');
     });
     // Start the engine's timers and the peers' persistent keepalives.
+    t.engineTimer = new EngineTimer(device);
     config.peers.forEach((pc) => device.getPeer(pc.publicKey)?.setPersistentKeepalive(pc.persistentKeepalive, true));
-    t.tickTimer = setInterval(() => {
-      device.tick();
-      if (t.uapi && !t.uapi.stillOwned()) {
-        log.info('control socket removed; shutting down');
-        t.close('control socket removed');
-      }
-    }, TICK_MS);
+    t.uapi!.onLost(() => {
+      log.info('control socket removed; shutting down');
+      t.close('control socket removed');
+    });
     log.info('tunnel up', { interface: tun.name, listenPort: udp.port, mtu, peers: device.listPeers().length });
     return t;
   }
@@ -323,7 +320,7 @@ export class Tunnel {
   close(reason = 'closed'): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.engineTimer?.stop();
     this.uapi?.close();
     this.control?.close();
     for (const r of this.defaultRoutes.splice(0)) r.remove();

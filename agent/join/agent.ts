@@ -7,23 +7,21 @@ import { formatEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { formatKey } from '../../shared/keys.js';
 import type { WelcomeMessage } from '../../shared/signal/protocol.js';
 import type { RoomCredentials } from '../../shared/signal/room-key.js';
-import type { Logger } from '../../shared/log.js';
 import { AnnouncementGuard } from './room/announcement.js';
-import type { Identity } from './identity/identity.js';
 import { LocalCandidates } from './nat/local-candidates.js';
 import { StunClient } from '../../shared/stun/client.js';
 import { describe, PathKeeper } from './paths/direct/path-keeper.js';
-import { PathFinder, type PunchTiming, DEFAULT_PUNCH_TIMING } from './paths/direct/punch.js';
+import { PathFinder, DEFAULT_PUNCH_TIMING } from './paths/direct/punch.js';
 import { PathArbiters } from './paths/arbiter.js';
 import { RelayLinks } from './paths/relay/relay-links.js';
-import { DEFAULT_RELAY_TIMING, RelayPaths, type RelayTiming } from './paths/relay/relay-paths.js';
+import { DEFAULT_RELAY_TIMING, RelayPaths } from './paths/relay/relay-paths.js';
 import { derivePairKeys } from './room/pair-keys.js';
 import { PrivateKey } from '../wireguard/crypto.js';
 import { PeerMessageGuard } from './room/peer-message.js';
 import { AddressRouting } from './room/address-routing.js';
 import { MemberLifecycle } from './room/lifecycle.js';
 import { OwnAddress } from './room/own-address.js';
-import { formatSubnet, inSubnet, type RoomSubnet } from './room/room-address.js';
+import { formatSubnet, inSubnet } from './room/room-address.js';
 import { RoomMembers } from './room/room-members.js';
 import { Bounce } from './roles/bounce.js';
 import { JoinControl } from './observe/control.js';
@@ -33,34 +31,18 @@ import { JoinTicker } from './tick.js';
 import { StunService } from './nat/stun-service.js';
 import type { JoinPorts } from './ports.js';
 import { useServerRelays } from './paths/relay/server-relays.js';
-import { RoomNames, type NamesOptions } from './names/room-names.js';
-import type { NamedMember } from './names/name-table.js';
-import { roomMembership, type MembershipOptions, type RoomMembership } from './membership/room-membership.js';
+import { RoomNames } from './names/room-names.js';
+import { namedMembers } from './names/name-table.js';
+import { AgentCounters } from './observe/counters.js';
+import { portmapChanged } from './nat/portmap-candidate.js';
+import type { JoinAgentOptions } from './options.js';
 
-export interface JoinAgentOptions {
-  name: string;
-  identity: Pick<Identity, 'privateKey' | 'publicKey'>;
-  /** The room subnet, and whether our address in it was fixed with --address. */
-  subnet: RoomSubnet;
-  fixedAddress: boolean;
-  keepaliveSeconds: number;
-  log: Logger;
-  punchTiming?: PunchTiming;
-  /** Relay other members' WireGuard packets (`--bounce`). */
-  bounce?: boolean;
-  /** Forward decrypted room traffic for members that have no other path (`--hub`). */
-  hub?: boolean;
-  /** Route through this hub (name or public key) when a member has no other path (`--use-hub`); none without it. */
-  useHub?: string;
-  relayTiming?: Partial<RelayTiming>;
-  /** Answer DNS for the room's names (needs ports.dns). */
-  names?: NamesOptions;
-  /** A room with admins: only admitted keys are members (membership/). */
-  membership?: MembershipOptions;
-}
+export type { JoinAgentOptions } from './options.js';
+import { roomMembership, type RoomMembership } from './membership/room-membership.js';
 
 export class JoinAgent {
-  readonly counters = new Map<string, number>();
+  readonly counters: Map<string, number>;
+  private readonly tally: AgentCounters;
   readonly members: RoomMembers;
   readonly arbiters: PathArbiters;
   readonly bounce: Bounce | undefined;
@@ -91,7 +73,9 @@ export class JoinAgent {
   ) {
     const { clock, tunnel, signal } = ports;
     const log = o.log;
-    const count = (what: string) => this.count(what);
+    this.tally = new AgentCounters(log);
+    this.counters = this.tally.values;
+    const count = (what: string) => this.tally.count(what);
     const timing = o.punchTiming ?? DEFAULT_PUNCH_TIMING;
     const relayTiming = { ...DEFAULT_RELAY_TIMING, ...o.relayTiming };
     const staticKey = new PrivateKey(o.identity.privateKey);
@@ -125,8 +109,8 @@ export class JoinAgent {
     });
     const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
     const membersChanged = () => this.own.resolve();
-    this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, log, moved: () => this.addressMoved() }, address);
-    this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => this.namedMembers(), now: () => clock.now(), count, log }) : undefined;
+    this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, clock, log, moved: () => this.addressMoved() }, address);
+    this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => namedMembers({ key: formatKey(o.identity.publicKey), name: o.name, address: this.own.address }, this.members.all()), now: () => clock.now(), count, log }) : undefined;
     this.membership = roomMembership(o.membership, { self: o.identity.publicKey, name: o.name, members: this.members, send: (id, st) => this.signalling.sendStatement(id, st), announceUpdate: () => this.signalling.announceUpdate(), drop: (m, why) => this.lifecycle.remove(m, why), wallNow: () => clock.wallNow(), log, count });
     this.lifecycle = new MemberLifecycle({
       membership: this.membership,
@@ -156,7 +140,7 @@ export class JoinAgent {
       lifecycle: this.lifecycle,
       clock,
       log,
-      address: () => this.own.address,
+      address: () => ({ address: this.own.address, since: this.own.since }),
       candidates: () => this.local.list(),
       nat: () => this.local.nat,
       welcomed: (w) => this.onWelcome(w),
@@ -187,33 +171,17 @@ export class JoinAgent {
       welcome: (w) => this.guarded('welcome', () => this.signalling.onWelcome(w)),
       message: (m) => this.guarded('server message', () => this.signalling.onServerMessage(m)),
       binary: (frame) => this.guarded('relay frame', () => this.datagrams.onWsFrame(frame)),
-      // The server drops our UDP relay binding with the connection too: both links go at once.
-      disconnected: () => {
-        this.links.setWs(false, undefined);
-        this.links.down('server', 'the signal connection closed');
-      },
+      disconnected: () => this.links.serverGone(),
     });
     this.ticker.start();
     this.stunService.discoverNat();
-    this.ports.portmap?.start(this.ports.tunnel.listenPort, (e) => this.guarded('port mapping', () => this.onPortmap(e)));
-  }
-
-  /** The gateway granted, moved or lost our mapping: a candidate of its own, announced at once. */
-  private onPortmap(external: Endpoint | undefined): void {
-    if (this.closed || !this.local.setPortmap(external)) return;
-    this.o.log.info(external ? 'port mapping up' : 'port mapping gone', { ...(external && { mapped: formatEndpoint(external) }), candidates: describe(this.local.list()) });
-    this.signalling.announceUpdate();
+    const portmap = { local: this.local, log: this.o.log, announceUpdate: () => this.signalling.announceUpdate(), closed: () => this.closed };
+    this.ports.portmap?.start(this.ports.tunnel.listenPort, (e) => this.guarded('port mapping', () => portmapChanged(portmap, e)));
   }
 
   private addressMoved(): void {
     this.signalling.announceUpdate();
     void this.names?.listen(this.own.address);
-  }
-
-  /** The room's members for DNS, ourselves included. */
-  private namedMembers(): NamedMember[] {
-    const self = { key: formatKey(this.o.identity.publicKey), name: this.o.name, address: this.own.address };
-    return [self, ...this.members.all().map((m) => ({ key: m.key, name: m.name, address: m.address }))];
   }
 
   private onWelcome(w: WelcomeMessage): void {
@@ -228,22 +196,9 @@ export class JoinAgent {
     return this.datagrams.onDatagram(data, from, (fn) => this.guarded('datagram', fn));
   }
 
-  /**
-   * Runs one event handler. Inputs are validated before they get here, but a bug on one input
-   * must cost that input only, never the tunnels: log it, count it, carry on.
-   */
+  /** Runs one event handler: a bug on one input costs that input only (observe/counters.ts). */
   guarded<T>(what: string, fn: () => T): T | undefined {
-    try {
-      return fn();
-    } catch (e) {
-      this.count('internal_errors');
-      this.o.log.error('internal error; input dropped', { in: what, error: (e as Error).stack ?? String(e) });
-      return undefined;
-    }
-  }
-
-  count(what: string): void {
-    this.counters.set(what, (this.counters.get(what) ?? 0) + 1);
+    return this.tally.guarded(what, fn);
   }
 
   /** A new persistent keepalive for every member, now and later (a live config reload). */

@@ -3,10 +3,11 @@
 // asked (opcode, our internal port) and refuse nonsense mappings.
 import { formatIPv4, isPublicIPv4 } from './ipv4.js';
 import { accept, reject, type Decoded } from './types.js';
+import { PCP_SERVER_PORT, PCP_VERSION } from './pcp.js';
 
-export const NATPMP_SERVER_PORT = 5351;
+/** PCP took over NAT-PMP's port (RFC 6887): one gateway port answers both. */
+export const NATPMP_SERVER_PORT = PCP_SERVER_PORT;
 const NATPMP_VERSION = 0;
-const PCP_VERSION = 2;
 export const NATPMP_OP_EXTERNAL_ADDRESS = 0;
 export const NATPMP_OP_MAP_UDP = 1;
 const RESPONSE_OFFSET = 128;

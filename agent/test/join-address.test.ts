@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import {
   candidateAddress,
   chooseAddress,
+  claimTime,
   claimWinners,
+  ADDRESS_CLAIM_SKEW_MS,
   DEFAULT_ROOM_SUBNET,
   inSubnet,
   parseMemberAddress,
@@ -69,16 +71,16 @@ function collidingKeys(s = parseSubnet('10.9.9.0/26')): [Buffer, Buffer] {
   }
 }
 
-t.test('a collision is resolved the same way by everyone: the lower key keeps the address', async (t) => {
+t.test('a collision at one claim time is resolved the same way by everyone: the lower key keeps the address', async (t) => {
   const s = parseSubnet('10.9.9.0/26');
   const [k1, k2] = collidingKeys(s);
   const addr = candidateAddress(k1, s, 0);
   const [low, high] = Buffer.compare(k1, k2) < 0 ? [k1, k2] : [k2, k1];
   const third = randomBytes(32);
   const claims: AddressClaim[] = [
-    { publicKey: k1, address: addr },
-    { publicKey: k2, address: addr },
-    { publicKey: third, address: candidateAddress(third, s, 0) },
+    { publicKey: k1, address: addr, since: 100 },
+    { publicKey: k2, address: addr, since: 100 },
+    { publicKey: third, address: candidateAddress(third, s, 0), since: 100 },
   ];
   for (let i = 0; i < 6; i++) {
     const shuffled = [...claims].sort(() => Math.random() - 0.5);
@@ -90,7 +92,18 @@ t.test('a collision is resolved the same way by everyone: the lower key keeps th
   const moved = chooseAddress(high, s, (a) => taken.has(a));
   t.not(moved, addr);
   t.ok(inSubnet(moved, s));
-  const after = claimWinners([{ publicKey: low, address: addr }, { publicKey: high, address: moved }, claims[2]!]);
+  const after = claimWinners([{ publicKey: low, address: addr, since: 100 }, { publicKey: high, address: moved, since: 200 }, claims[2]!]);
   t.ok(after.get(moved)!.equals(high), 'after moving, the loser owns its new address');
   t.ok(after.get(addr)!.equals(low), 'the winner keeps its own');
+});
+
+t.test('the earlier claim keeps an address whatever the keys; a claim we saw appear is dated no earlier than that minus the skew', async (t) => {
+  const [low, high] = [randomBytes(32), randomBytes(32)].sort(Buffer.compare) as [Buffer, Buffer];
+  const addr = '10.147.1.1';
+  const winner = (claims: AddressClaim[]) => claimWinners(claims).get(addr);
+  t.ok(winner([{ publicKey: low, address: addr, since: 200 }, { publicKey: high, address: addr, since: 100 }])!.equals(high), 'the earlier claim wins over a lower key');
+  t.ok(winner([{ publicKey: high, address: addr, since: 100 }, { publicKey: low, address: addr, since: 200 }])!.equals(high), 'in any order');
+  t.equal(claimTime(5, undefined), 5, 'a claim older than we are is taken as signed');
+  t.equal(claimTime(5, 1_000_000), 1_000_000 - ADDRESS_CLAIM_SKEW_MS, 'a backdated claim we saw appear is clamped');
+  t.equal(claimTime(999_999, 1_000_000), 999_999, 'a claim within the skew is taken as signed');
 });

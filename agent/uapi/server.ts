@@ -34,6 +34,11 @@ export class UapiServer {
     return this.listener.stillOwned();
   }
 
+  /** Calls `lost` once the socket file is deleted or replaced (see UnixListener.onLost). */
+  onLost(lost: () => void): void {
+    this.listener.onLost(lost);
+  }
+
   close(): void {
     this.listener.close();
   }

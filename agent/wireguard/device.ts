@@ -1,6 +1,8 @@
 // The WireGuard device: peers, the index table, cryptokey routing and the receive/send paths.
 // Pure: datagrams and IP packets come in through method calls, go out through `DeviceOutput`,
-// time comes from an injected clock, and `tick()` drives the timers.
+// time comes from an injected clock, and `tick()` drives the timers: a driver calls it at
+// `nextDeadline()` (and hears of earlier deadlines through `onTimerArmed`), so an idle device
+// sleeps until a timer is due instead of waking on a fixed period.
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Endpoint } from '../../shared/net/address.js';
 import { messageType, MSG_COOKIE_REPLY, MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT } from '../../shared/wire/wireguard.js';
@@ -25,6 +27,9 @@ import { consumeInitiation, consumeResponse } from './noise.js';
 import { Peer, type PeerHost, type ProtocolLimits } from './peer.js';
 import { HandshakeRateLimiter, LoadMonitor } from './rate-limiter.js';
 import { compareTai64n } from './tai64n.js';
+
+/** The rate limiter's full buckets are forgotten this often (memory only: a full bucket and none behave alike). */
+const RATE_LIMITER_SWEEP_MS = 1000;
 
 export interface Clock {
   /** Monotonic milliseconds: every timer runs on this. */
@@ -77,6 +82,8 @@ export class Device implements PeerHost {
   private readonly rateLimiter = new HandshakeRateLimiter();
   private readonly jitterSource: () => number;
   private lastSweep = 0;
+  /** Hears of every peer deadline set (the daemon re-arms its one timer when it is earlier). */
+  onTimerArmed: ((at: number) => void) | undefined;
 
   constructor(opts: DeviceOptions) {
     this.output = opts.output;
@@ -124,6 +131,9 @@ export class Device implements PeerHost {
   }
   count(reason: string): void {
     this.counters.set(reason, (this.counters.get(reason) ?? 0) + 1);
+  }
+  timerArmed(at: number): void {
+    this.onTimerArmed?.(at);
   }
 
   // --- configuration -------------------------------------------------------------------------
@@ -355,14 +365,28 @@ export class Device implements PeerHost {
 
   // --- timers --------------------------------------------------------------------------------
 
-  /** Runs every peer's expired timers; call it often (every 100 ms is plenty). */
+  /** Runs every peer's expired timers: at `nextDeadline()`, or on any schedule (ticking early is harmless). */
   tick(): void {
     const now = this.now();
     for (const peer of this.peers.values()) peer.tick(now);
-    if (now - this.lastSweep > 1000) {
+    if (now - this.lastSweep > RATE_LIMITER_SWEEP_MS) {
       this.lastSweep = now;
       this.rateLimiter.sweep(now);
     }
+  }
+
+  /**
+   * When `tick()` next has something to do (engine clock), undefined when nothing is pending: the
+   * earliest peer timer, and the rate limiter's sweep while it holds buckets. Anything that sets
+   * an earlier deadline later is reported through `onTimerArmed`.
+   */
+  nextDeadline(): number | undefined {
+    let min = this.rateLimiter.size > 0 ? this.lastSweep + RATE_LIMITER_SWEEP_MS + 1 : undefined;
+    for (const peer of this.peers.values()) {
+      const d = peer.timers.nextDeadline();
+      if (d !== undefined && (min === undefined || d < min)) min = d;
+    }
+    return min;
   }
 
   isUnderLoad(): boolean {

@@ -40,6 +40,8 @@ export interface PeerHost {
   dropIndex(index: number): void;
   sendUdp(data: Buffer, to: Endpoint): void;
   count(reason: string): void;
+  /** A peer timer was set to fire at `at` (engine clock). */
+  timerArmed?(at: number): void;
 }
 
 export interface PeerStats {
@@ -75,7 +77,7 @@ export class Peer {
     private presharedKey: Buffer | undefined,
   ) {
     this.cookies = new CookieGenerator(publicKey);
-    this.timers = new PeerTimers(() => host.jitter());
+    this.timers = new PeerTimers(() => host.jitter(), (at) => host.timerArmed?.(at));
     this.rekeySecrets();
   }
 

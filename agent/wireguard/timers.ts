@@ -22,8 +22,15 @@ export class PeerTimers {
   /** In ms; 0 disables persistent keepalive. */
   persistentKeepaliveInterval = 0;
 
-  /** `jitter()` returns 0–333 ms, added to handshake timeouts so peers do not retry in lockstep. */
-  constructor(private readonly jitter: () => number) {}
+  /**
+   * `jitter()` returns 0–333 ms, added to handshake timeouts so peers do not retry in lockstep.
+   * `armed(at)` hears of every deadline set, so a driver sleeping until the earliest one can wake
+   * sooner (stopped timers need no word: waking for nothing costs one check).
+   */
+  constructor(
+    private readonly jitter: () => number,
+    private readonly armed: (at: number) => void = () => undefined,
+  ) {}
 
   isPending(name: TimerName): boolean {
     return this.deadline[name] !== undefined;
@@ -33,6 +40,7 @@ export class PeerTimers {
   }
   arm(name: TimerName, at: number): void {
     this.deadline[name] = at;
+    this.armed(at);
   }
   stop(name: TimerName): void {
     this.deadline[name] = undefined;

@@ -14,6 +14,11 @@ export interface NamedMember {
   address: string;
 }
 
+/** Ourselves and the room's members, as the names see them. */
+export function namedMembers(self: NamedMember, members: Iterable<NamedMember>): NamedMember[] {
+  return [self, ...[...members].map((m) => ({ key: m.key, name: m.name, address: m.address }))];
+}
+
 export interface NameEntry extends NamedMember {
   /** The DNS label this member got in the room. */
   label: string;

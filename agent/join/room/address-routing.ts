@@ -1,7 +1,9 @@
 // Which room address goes to which WireGuard peer. Every member claims an address in its
-// announcement; the lowest public key among the claimants of one address owns it (the rule every
-// member applies alike, see room-address.ts), and only an owner gets the address as its allowed
-// IP, so a member cannot take over another's traffic by claiming its address. Only host
+// announcement; the earliest claim (then the lowest key) among the claimants of one address owns
+// it (the rule every member applies alike, see room-address.ts), and only an owner gets the
+// address as its allowed IP, so a member cannot take over another's traffic by claiming its
+// address. Our own address never goes to a peer, whoever wins it: until we have moved off it,
+// packets to it are ours, and a peer may not send from it. Only host
 // addresses of our room subnet are routed: a member announcing 8.8.8.8 (or the server's address)
 // would otherwise pull that traffic into its tunnel.
 //
@@ -12,7 +14,7 @@
 import { parsePrefix } from '../../../shared/net/address.js';
 import type { Logger } from '../../../shared/log.js';
 import type { JoinEngine } from '../ports.js';
-import { claimWinners, formatSubnet, isRoomHost, type RoomSubnet } from './room-address.js';
+import { claimTime, claimWinners, formatSubnet, isRoomHost, type RoomSubnet } from './room-address.js';
 import type { Member } from './room-members.js';
 import { chosenHub } from '../roles/hub.js';
 
@@ -27,16 +29,21 @@ export class AddressRouting {
 
   private hubKey: Buffer | undefined;
   private readonly warnedOutside = new WeakSet<Member>();
+  private readonly warnedOurs = new WeakSet<Member>();
 
-  /** Updates every member's allowed IP; returns false when a lower key claims `selfAddress`. */
-  apply(members: readonly Member[], selfAddress: string): boolean {
+  /** Updates every member's allowed IP; returns false when an earlier claim holds our address. */
+  apply(members: readonly Member[], self: { address: string; since: number }): boolean {
     this.applyHub(members);
-    const winners = claimWinners([{ publicKey: this.selfKey, address: selfAddress }, ...members]);
+    const claims = members.map((m) => ({ publicKey: m.publicKey, address: m.address, since: claimTime(m.addressSince, m.claimSeenAt) }));
+    const winners = claimWinners([{ publicKey: this.selfKey, address: self.address, since: self.since }, ...claims]);
     for (const m of members) {
-      const routable = isRoomHost(m.address, this.subnet);
+      const routable = isRoomHost(m.address, this.subnet) && m.address !== self.address;
       const owner = routable && (winners.get(m.address)?.equals(m.publicKey) ?? false);
       const want = owner && !m.viaHub ? m.address : undefined;
-      if (!routable && !this.warnedOutside.has(m)) {
+      if (m.address === self.address && !this.warnedOurs.has(m)) {
+        this.warnedOurs.add(m);
+        this.log.warn('our address is claimed by another member; not routed to it', { name: m.name, address: m.address });
+      } else if (m.address !== self.address && !isRoomHost(m.address, this.subnet) && !this.warnedOutside.has(m)) {
         this.warnedOutside.add(m);
         this.log.warn('member address outside the room subnet; not routed (every member must use one subnet)', { name: m.name, address: m.address, subnet: formatSubnet(this.subnet) });
       }
@@ -44,10 +51,10 @@ export class AddressRouting {
       if (!this.engine.hasPeer(m.publicKey)) continue;
       if (m.routed) this.engine.disallow(parsePrefix(`${m.routed}/32`), m.publicKey);
       if (want) this.engine.allow(parsePrefix(`${want}/32`), m.publicKey);
-      else if (routable && !owner) this.log.warn('address claimed by a member with a lower key; not routed', { name: m.name, address: m.address });
+      else if (routable && !owner) this.log.warn('address held by an earlier claim; not routed', { name: m.name, address: m.address });
       m.routed = want;
     }
-    return winners.get(selfAddress)?.equals(this.selfKey) ?? false;
+    return winners.get(self.address)?.equals(this.selfKey) ?? false;
   }
 
   /** The room subnet goes to our chosen hub, if any (one prefix has one peer). */

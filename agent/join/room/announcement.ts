@@ -27,6 +27,8 @@ export interface AnnouncementBody {
   name: string;
   /** The member's address in the room subnet (IPv4, no prefix). */
   address: string;
+  /** Since when it holds that address (its wall clock, ms): the earlier claim keeps an address. */
+  addressSince?: number;
   candidates: Candidate[];
   nat: NatInfo;
   /** True when the member relays for the room (`--bounce`): members may bind to it. */
@@ -76,6 +78,7 @@ export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, pri
     m: a.memberId,
     n: a.name,
     a: a.address,
+    ...(a.addressSince !== undefined ? { as: a.addressSince } : {}),
     c: encodeCandidates(a.candidates),
     nat: [a.nat.mapping, a.nat.filtering],
     ...(a.bounce ? { b: 1 } : {}),
@@ -120,6 +123,7 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
   if (!Array.isArray(nat) || nat.length !== 2 || !MAPPINGS.includes(nat[0]) || !FILTERINGS.includes(nat[1])) return { ok: false, reason: 'malformed' };
   const candidates = parseCandidates(o.c);
   if (!candidates) return { ok: false, reason: 'malformed' };
+  if (o.as !== undefined && !(Number.isSafeInteger(o.as) && (o.as as number) >= 0)) return { ok: false, reason: 'malformed' };
   if ((o.b !== undefined && o.b !== 1) || (o.h !== undefined && o.h !== 1)) return { ok: false, reason: 'malformed' };
   const mp = o.mp;
   if (mp !== undefined && (typeof mp !== 'object' || mp === null || Array.isArray(mp))) return { ok: false, reason: 'malformed' };
@@ -135,6 +139,7 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
       memberId: o.m,
       name: o.n,
       address: o.a,
+      ...(o.as !== undefined ? { addressSince: o.as as number } : {}),
       candidates,
       nat: { mapping: nat[0] as MappingBehaviour, filtering: nat[1] as FilteringBehaviour },
       bounce: o.b === 1,

@@ -52,6 +52,8 @@ export class MemberLifecycle {
   private readonly orphanSince = new Map<Member, number>();
   /** When we last reached each member on a path of our own. */
   private readonly pathSeenAt = new Map<Member, number>();
+  /** We have had a member list: from now on we see every claim appear. */
+  private listed = false;
 
   constructor(private readonly c: LifecycleContext) {}
 
@@ -61,7 +63,7 @@ export class MemberLifecycle {
   }
 
   /** A member's announcement from the server; the member, when it verifies and fits. */
-  onAnnouncement(memberId: string, blob: string): Member | undefined {
+  onAnnouncement(memberId: string, blob: string, historic = false): Member | undefined {
     const c = this.c;
     const r = c.guard.check(memberId, blob);
     if (!r.ok) {
@@ -80,7 +82,8 @@ export class MemberLifecycle {
       if (known) this.remove(known, `no longer admitted (${admitted.reason})`);
       return undefined;
     }
-    const up = c.members.upsert(r.value);
+    // Claims in our first member list predate us; any later one we date ourselves (room-address.ts).
+    const up = c.members.upsert(r.value, historic ? undefined : c.clock.wallNow());
     if (!up) {
       c.guard.forget(r.value.publicKey); // else the guard would remember every refused key
       c.count('announce_rejected');
@@ -103,8 +106,10 @@ export class MemberLifecycle {
   /** The server's member list (after our join): members not on it get the orphan grace. */
   onMemberList(list: readonly { id: string; announce: string }[]): number {
     const present = new Set<Member>();
+    const historic = !this.listed;
+    this.listed = true;
     for (const info of list) {
-      const member = this.onAnnouncement(info.id, info.announce);
+      const member = this.onAnnouncement(info.id, info.announce, historic);
       if (member) present.add(member);
     }
     const now = this.c.clock.now();

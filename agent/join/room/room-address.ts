@@ -1,10 +1,18 @@
 // Member addresses inside the room subnet. Each member's address is derived from its public key,
-// so it is stable across restarts without any coordination. Two members whose keys land on the
-// same address are resolved the same way by everyone: the lower public key keeps it, the other
-// moves to the first address of its own sequence that nobody claims and announces again.
+// so it is stable across restarts without any coordination. Two members claiming one address are
+// resolved the same way by everyone: the earlier claim keeps it (each claim says, signed, since
+// when the member holds the address), equal times go to the lower public key, and the other moves
+// to the first address of its own sequence that nobody claims and announces again. The earlier
+// claim, not the lower key, wins because keys are free: an insider grinding keys would otherwise
+// take any member's address.
 import { createHash } from 'node:crypto';
 
 export const DEFAULT_ROOM_SUBNET = '10.147.0.0/16';
+/**
+ * Clock skew allowed to a claim's time: a claim we saw appear is taken as no older than that
+ * moment minus this, so backdating can't beat a member we already saw holding the address.
+ */
+export const ADDRESS_CLAIM_SKEW_MS = 60_000;
 /** A room subnet needs room for members; /30 and longer leave none worth having. */
 const MIN_BITS = 8;
 const MAX_BITS = 29;
@@ -122,15 +130,26 @@ export function chooseAddress(publicKey: Uint8Array, subnet: RoomSubnet, taken: 
 export interface AddressClaim {
   publicKey: Uint8Array;
   address: string;
+  /** Since when it holds the address (wall ms), as we credit it (see claimTime). */
+  since: number;
 }
 
-/** The key that owns `claim.address`: the lowest public key among everyone claiming it. */
+/**
+ * The time we credit a claim with: what the member signed, but never older than when we first saw
+ * it claim this address minus the allowed skew. `seenAt` is undefined for claims that were
+ * already there when we joined: we have no history to weigh them against.
+ */
+export function claimTime(announced: number, seenAt: number | undefined): number {
+  return seenAt === undefined ? announced : Math.max(announced, seenAt - ADDRESS_CLAIM_SKEW_MS);
+}
+
+/** The key that owns each claimed address: the earliest claim, then the lowest public key. */
 export function claimWinners(claims: readonly AddressClaim[]): Map<string, Buffer> {
-  const winners = new Map<string, Buffer>();
+  const winners = new Map<string, { key: Buffer; since: number }>();
   for (const c of claims) {
     const key = Buffer.from(c.publicKey);
     const held = winners.get(c.address);
-    if (!held || Buffer.compare(key, held) < 0) winners.set(c.address, key);
+    if (!held || c.since < held.since || (c.since === held.since && Buffer.compare(key, held.key) < 0)) winners.set(c.address, { key, since: c.since });
   }
-  return winners;
+  return new Map([...winners].map(([address, w]) => [address, w.key]));
 }

@@ -14,6 +14,10 @@ export interface Member {
   name: string;
   /** The address it claims; `routed` is set only while it owns it (see room-address.ts). */
   address: string;
+  /** Since when it says it holds `address` (wall ms; a claim without a time is the weakest). */
+  addressSince: number;
+  /** When we first saw it claim `address` (wall ms); undefined if it did before we joined. */
+  claimSeenAt: number | undefined;
   routed: string | undefined;
   candidates: Candidate[];
   nat: NatInfo;
@@ -39,6 +43,9 @@ export interface Upserted {
   replaced: Member | undefined;
 }
 
+/** The claim time of an announcement without one: later than any real one, so it loses every contest. */
+const NO_CLAIM_TIME = Number.MAX_SAFE_INTEGER;
+
 /** More members than this are refused: the server's default cap is 64; a room this big is a flood. */
 export const MAX_MEMBERS = 1024;
 
@@ -47,7 +54,7 @@ export class RoomMembers {
   private readonly byMemberId = new Map<string, Member>();
   private readonly byPairId = new Map<string, Member>();
 
-  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'candidates' | 'nat' | 'bounce' | 'hub' | 'viaHub' | 'routed'>) {}
+  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'addressSince' | 'claimSeenAt' | 'candidates' | 'nat' | 'bounce' | 'hub' | 'viaHub' | 'routed'>) {}
 
   all(): Member[] {
     return [...this.byKey.values()];
@@ -74,8 +81,12 @@ export class RoomMembers {
     return this.byKey.get(ref) ?? this.all().find((m) => m.name === ref || m.address === ref);
   }
 
-  /** Records a verified announcement; undefined when the room is full (MAX_MEMBERS). */
-  upsert(a: Announcement): Upserted | undefined {
+  /**
+   * Records a verified announcement; undefined when the room is full (MAX_MEMBERS). `seenAt` is
+   * now (wall ms) for an announcement we see appear, undefined for one already in the room when we
+   * joined; it dates a new address claim (see claimTime in room-address.ts).
+   */
+  upsert(a: Announcement, seenAt?: number): Upserted | undefined {
     const key = formatKey(a.publicKey);
     let m = this.byKey.get(key);
     const isNew = !m;
@@ -84,14 +95,15 @@ export class RoomMembers {
     if (replaced) this.remove(replaced);
     if (!m) {
       if (this.byKey.size >= MAX_MEMBERS) return undefined;
-      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, viaHub: false, routed: undefined };
+      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, addressSince: NO_CLAIM_TIME, claimSeenAt: undefined, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, viaHub: false, routed: undefined };
       this.byKey.set(key, m);
       this.byPairId.set(m.keys.pairId.toString('hex'), m);
     }
     const candidatesChanged = isNew || !sameCandidates(m.candidates, a.candidates);
     const addressChanged = !isNew && m.address !== a.address;
+    if (isNew || addressChanged) m.claimSeenAt = seenAt;
     if (m.memberId !== a.memberId && this.byMemberId.get(m.memberId) === m) this.byMemberId.delete(m.memberId);
-    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true });
+    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, addressSince: a.addressSince ?? NO_CLAIM_TIME, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true });
     this.byMemberId.set(a.memberId, m);
     return { member: m, isNew, candidatesChanged, addressChanged, replaced };
   }

@@ -29,8 +29,8 @@ export interface DispatchContext {
   lifecycle: MemberLifecycle;
   clock: JoinClock;
   log: Logger;
-  /** Our current room address and candidates, as announced. */
-  address(): string;
+  /** Our current room address (and since when we hold it) and candidates, as announced. */
+  address(): { address: string; since: number };
   candidates(): Candidate[];
   nat(): NatInfo;
   /** The welcome's offers (STUN port, relays) and what follows from a (re)connection. */
@@ -56,9 +56,10 @@ export class RoomSignalling {
   private announcement(memberId: string): string {
     const c = this.c;
     const candidates = c.candidates().slice(0, MAX_CANDIDATES);
+    const own = c.address();
     const ms = c.membership?.();
     const admission = ms && { membership: ms.proof(), revocations: ms.store.version };
-    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: c.address(), candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub, ...admission }, c.self.privateKey);
+    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: own.address, addressSince: own.since, candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub, ...admission }, c.self.privateKey);
   }
 
   onWelcome(w: WelcomeMessage): void {

@@ -118,6 +118,12 @@ export class RelayLinks {
     this.c.linkDown(link);
   }
 
+  /** The signal connection closed: the server drops our UDP relay binding with it, both links go at once. */
+  serverGone(): void {
+    this.setWs(false, undefined);
+    this.down('server', 'the signal connection closed');
+  }
+
   /** The WebSocket link is up exactly while the signalling connection is (and offers relaying). */
   setWs(up: boolean, rttMs: number | undefined): void {
     const link = this.upsert('ws', 'ws', 'ws', [], () => undefined);
