@@ -87,36 +87,17 @@ export class JoinAgent {
     const staticKey = new PrivateKey(o.identity.privateKey);
     this.members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(room.key, staticKey, a.publicKey), finder: new PathFinder(timing) }));
     this.stun = new StunClient((d, to) => tunnel.sendDatagram(d, to), clock);
-    this.local = new LocalCandidates({
-      stun: this.stun,
-      stunServer: () => this.stunService.server,
-      port: () => tunnel.listenPort,
-      excludeInterfaces: [tunnel.ifname],
-      excludeAddress: (a) => inSubnet(a, o.subnet),
-      ipv6: tunnel.dualStack,
-      interfaces: ports.interfaces,
-      probeFiltering: ports.probeFiltering,
-    });
+    const { interfaces, probeFiltering } = ports;
+    this.local = new LocalCandidates({ stun: this.stun, stunServer: () => this.stunService.server, port: () => tunnel.listenPort, excludeInterfaces: [tunnel.ifname], excludeAddress: (a) => inSubnet(a, o.subnet), ipv6: tunnel.dualStack, interfaces, probeFiltering });
     this.arbiters = new PathArbiters({ engine: tunnel.engine, log, ourNat: () => this.local.nat, relayBudgetMs: () => relayTiming.budgetMs });
     this.links = new RelayLinks({ queue: (d, to) => tunnel.queueDatagram(d, to), sendWs: (frame) => signal.sendBinary(frame), log, linkDown: (link) => this.relayed.linkDown(link), inUse: (link) => this.relayed.uses(link), wake: () => this.ticker.poke() });
     this.relayed = new RelayPaths({ engine: tunnel.engine, links: this.links, members: this.members, arbiters: this.arbiters, clock, log, count }, relayTiming);
     if (o.bounce) this.bounce = new Bounce(this.members, (d) => tunnel.queueDatagram(d.data, d.to));
     const openSocket = tunnel.openSocket?.bind(tunnel);
     this.sockets = openSocket && new ExtraSockets({ open: openSocket, count, deliver: (d, from) => void (this.onDatagram(d, from) || tunnel.engine.receive(d, from)) });
-    this.paths = new PathKeeper({
-      sockets: this.sockets,
-      tunnel,
-      arbiters: this.arbiters,
-      clock,
-      local: this.local,
-      members: this.members,
-      log,
-      count,
-      requestPunch: (m, startInMs) => this.signalling.requestPunch(m, startInMs),
-      announceUpdate: () => this.signalling.announceUpdate(),
-      signalRttMs: () => this.signalling.rttMs,
-      wake: () => this.ticker.poke(),
-    });
+    const announceUpdate = () => this.signalling.announceUpdate();
+    const { arbiters, links, members } = this;
+    this.paths = new PathKeeper({ sockets: this.sockets, tunnel, arbiters, clock, local: this.local, members, log, count, announceUpdate, requestPunch: (m, startInMs) => this.signalling.requestPunch(m, startInMs), signalRttMs: () => this.signalling.rttMs, wake: () => this.ticker.poke() });
     this.birthday = new BirthdayPunch({ members: this.members, arbiters: this.arbiters, paths: this.paths, sockets: this.sockets, ourNat: () => this.local.nat, log, timing: o.birthdayTiming, enabled: o.birthday !== false });
     const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
     this.routes = new RoomRoutes(o.routes ?? {}, { engine: tunnel.engine, tunnel, subnet: o.subnet, exitRoute: ports.exitRoute, interfaces: ports.interfaces, log, count });
@@ -127,45 +108,13 @@ export class JoinAgent {
     this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, clock, log, moved: () => this.addressMoved() }, address);
     this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => namedMembers({ key: formatKey(o.identity.publicKey), name: o.name, address: this.own.address }, this.members.all()), now: () => clock.now(), count, log }) : undefined;
     this.membership = roomMembership(o.membership, { self: o.identity.publicKey, name: o.name, members: this.members, send: (to, st) => this.signalling.sendStatement(to.memberId, st, derivePairKeys(room.key, staticKey, to.publicKey).messageKey), announceUpdate: () => this.signalling.announceUpdate(), drop: (m, why) => this.lifecycle.remove(m, why), wallNow: () => clock.wallNow(), log, count });
-    this.lifecycle = new MemberLifecycle({
-      membership: this.membership,
-      members: this.members,
-      guard: new AnnouncementGuard(room, o.identity.publicKey),
-      messages: new PeerMessageGuard(room, (id, key) => (this.members.get(key)?.memberId === id ? this.members.get(key)!.keys.messageKey : undefined)),
-      engine: tunnel.engine,
-      keepaliveSeconds: o.keepaliveSeconds,
-      paths: this.paths,
-      arbiters: this.arbiters,
-      relayed: this.relayed,
-      links: this.links,
-      bounce: this.bounce,
-      weBounce: !!o.bounce,
-      dualStack: tunnel.dualStack,
-      memberId: () => signal.memberId,
-      lastMemberId: () => this.lastMemberId,
-      clock,
-      log,
-      count,
-      membersChanged,
-    });
-    this.signalling = new RoomSignalling({
-      room,
-      self: { publicKey: o.identity.publicKey, privateKey: o.identity.privateKey, name: o.name, bounce: o.bounce, hub: o.hub, routes: o.routes?.advertise, exitNode: o.routes?.advertiseExitNode },
-      signal,
-      lifecycle: this.lifecycle,
-      clock,
-      log,
-      address: () => ({ address: this.own.address, since: this.own.since }),
-      candidates: () => this.local.list(),
-      nat: () => this.local.nat,
-      welcomed: (w) => this.onWelcome(w),
-      membersChanged,
-      membership: () => this.membership,
-      unreachableOverWs: (id) => {
-        const ws = this.links.get('ws');
-        if (ws) this.relayed.onUnreachable(ws, id);
-      },
-    });
+    const guard = new AnnouncementGuard(room, o.identity.publicKey);
+    const messages = new PeerMessageGuard(room, (id, key) => (this.members.get(key)?.memberId === id ? this.members.get(key)!.keys.messageKey : undefined));
+    const { paths, relayed, bounce } = this;
+    this.lifecycle = new MemberLifecycle({ membership: this.membership, members, guard, messages, engine: tunnel.engine, keepaliveSeconds: o.keepaliveSeconds, paths, arbiters, relayed, links, bounce, weBounce: !!o.bounce, dualStack: tunnel.dualStack, memberId: () => signal.memberId, lastMemberId: () => this.lastMemberId, clock, log, count, membersChanged });
+    const self = { publicKey: o.identity.publicKey, privateKey: o.identity.privateKey, name: o.name, bounce: o.bounce, hub: o.hub, routes: o.routes?.advertise, exitNode: o.routes?.advertiseExitNode };
+    const unreachableOverWs = (id: string) => this.links.get('ws') && relayed.onUnreachable(this.links.get('ws')!, id);
+    this.signalling = new RoomSignalling({ room, self, signal, lifecycle: this.lifecycle, clock, log, address: () => ({ address: this.own.address, since: this.own.since }), candidates: () => this.local.list(), nat: () => this.local.nat, welcomed: (w) => this.onWelcome(w), membersChanged, membership: () => this.membership, unreachableOverWs });
     this.datagrams = new DatagramInput({ stun: this.stun, paths: this.paths, links: this.links, relayed: this.relayed, bounce: this.bounce, clock, count });
     this.stunService = new StunService({ local: this.local, paths: this.paths, resolve: ports.resolveStun, port: ports.stunPort, log, announceUpdate: () => this.signalling.announceUpdate() });
     this.ticker = new JoinTicker({ clock, log, members: this.members, useHub: o.useHub, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, birthday: this.birthday, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });
