@@ -164,12 +164,12 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
   const subnet = v.address?.subnet ?? parseSubnet(DEFAULT_ROOM_SUBNET);
   checkRouteOptions(v, formatSubnet(subnet));
   const log = createLogger({ component: 'join', level: v.logLevel, format: v.logFormat });
-  const identity = loadOrCreateIdentity(v.stateDir, (msg) => log.warn(msg));
-  admins?.commit(); // after the identity: the directory exists, 0700 (the state holds the secret)
   // Any local user can read another's command line (/proc/PID/cmdline, ps).
   if (r.sources.secret === 'flag') log.warn('--secret on the command line is visible to every local user; prefer --secret-file or WGP2P_SECRET');
   if (r.sources.token === 'flag') log.warn('--token on the command line is visible to every local user; prefer WGP2P_TOKEN');
   if (secret.weak) log.warn('the room secret is short: anyone who sees the room id can try to guess it (make one with: wgp2p secret)', { source: secret.source });
+  const identity = loadOrCreateIdentity(v.stateDir, (msg) => log.warn(msg));
+  admins?.commit(); // after the identity: the directory exists, 0700 (the state holds the secret)
   if (identity.created) log.info('generated a new identity', { keyFile: identity.keyFile });
   if (admins && !admins.membership.membership && !admins.membership.admin) log.info('joining with an invite: waiting for an admin\'s agent to admit us');
 
