@@ -9,6 +9,7 @@ import t, { type Test } from 'tap';
 import { BatchUdpSocket, TEST_HOOKS_ENV } from '../daemon/batch-udp-socket.js';
 import type { Endpoint } from '../../shared/net/address.js';
 import { projectRoot } from '../../e2e/lib/wgp2p-tunnel.js';
+import { until } from './fixtures/until.js';
 
 // Read by the addon when it loads, at the first bind below: gives the socket injectPollError.
 process.env[TEST_HOOKS_ENV] = '1';
@@ -47,14 +48,6 @@ async function peer(t: Test, type: 'udp4' | 'udp6'): Promise<{ sock: Socket; por
   await once(sock, 'listening');
   t.teardown(() => sock.close());
   return { sock, port: sock.address().port, got };
-}
-
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

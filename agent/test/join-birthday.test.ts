@@ -6,7 +6,7 @@ import { isSocketEndpoint } from '../join/paths/direct/extra-sockets.js';
 import { isRelayEndpoint } from '../join/paths/relay/relay-endpoint.js';
 import type { NatInfo } from '../join/room/announcement.js';
 import { JoinNet, seededRandom, type JoinNode } from './fixtures/join-net.js';
-import { ipv4Packet } from './fixtures/engine-net.js';
+import { peer, reaches } from './fixtures/join-reach.js';
 
 const SYM: NatInfo = { mapping: 'endpoint-dependent', filtering: 'port-dependent' };
 const PR: NatInfo = { mapping: 'endpoint-independent', filtering: 'port-dependent' };
@@ -83,17 +83,6 @@ t.test('one attempt at a time; it ends when no longer wanted; backoff doubles up
 });
 
 // --- whole agents -------------------------------------------------------------------------------
-
-function peer(at: JoinNode, of: JoinNode) {
-  return at.device.getPeer(of.key.publicKey);
-}
-
-async function reaches(net: JoinNet, a: JoinNode, b: JoinNode): Promise<boolean> {
-  const payload = `hello ${Math.random()}`;
-  a.device.sendPacket(ipv4Packet(a.agent.address, b.agent.address, payload));
-  await net.run(100);
-  return b.tun.some((p) => p.subarray(20).toString() === payload);
-}
 
 t.test('JoinNet: symmetric (random ports) × port-restricted goes direct by birthday punching, on the same session', async (t) => {
   const net = new JoinNet('birthday', { natDiscovery: true, seed: 42 });

@@ -6,7 +6,7 @@ import { isRelayEndpoint } from '../join/paths/relay/relay-endpoint.js';
 import { ORPHAN_GRACE_MS } from '../join/room/lifecycle.js';
 import type { Route } from '../join/paths/arbiter.js';
 import { JoinNet, type JoinNode } from './fixtures/join-net.js';
-import { ipv4Packet } from './fixtures/engine-net.js';
+import { peer, reaches } from './fixtures/join-reach.js';
 
 function member(at: JoinNode, of: JoinNode) {
   return at.agent.members.get(of.key.publicKey);
@@ -15,18 +15,6 @@ function member(at: JoinNode, of: JoinNode) {
 function route(at: JoinNode, of: JoinNode): Route | 'absent' {
   const m = member(at, of);
   return m ? at.agent.arbiters.route(m) : 'absent';
-}
-
-function peer(at: JoinNode, of: JoinNode) {
-  return at.device.getPeer(of.key.publicKey);
-}
-
-/** Sends one IP packet from `a` to `b` through the tunnel; true when `b`'s TUN got it. */
-async function reaches(net: JoinNet, a: JoinNode, b: JoinNode): Promise<boolean> {
-  const payload = `hello ${Math.random()}`;
-  a.device.sendPacket(ipv4Packet(a.agent.address, b.agent.address, payload));
-  await net.run(100);
-  return b.tun.some((p) => p.subarray(20).toString() === payload);
 }
 
 async function pair(t: Test, nat: 'eim' | 'symmetric' = 'eim') {

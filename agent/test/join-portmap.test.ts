@@ -6,9 +6,9 @@ import t from 'tap';
 import { sameEndpoint } from '../../shared/net/address.js';
 import type { Route } from '../join/paths/arbiter.js';
 import { JoinNet, type JoinNode } from './fixtures/join-net.js';
-import { ipv4Packet } from './fixtures/engine-net.js';
 import { JOIN_OPTIONS } from '../../cli/join.js';
 import { loadOptions } from '../../shared/config/options.js';
+import { reaches } from './fixtures/join-reach.js';
 
 function route(at: JoinNode, of: JoinNode): Route | 'absent' {
   const m = at.agent.members.get(of.key.publicKey);
@@ -18,13 +18,6 @@ function route(at: JoinNode, of: JoinNode): Route | 'absent' {
 /** The portmap candidates `at` knows for `of` (from its announcements). */
 function portmapOf(at: JoinNode, of: JoinNode) {
   return (at.agent.members.get(of.key.publicKey)?.candidates ?? []).filter((c) => c.kind === 'portmap');
-}
-
-async function reaches(net: JoinNet, a: JoinNode, b: JoinNode): Promise<boolean> {
-  const payload = `hello ${Math.random()}`;
-  a.device.sendPacket(ipv4Packet(a.agent.address, b.agent.address, payload));
-  await net.run(100);
-  return b.tun.some((p) => p.subarray(20).toString() === payload);
 }
 
 t.test('a mapped port makes a symmetric pair direct; its loss is announced; close deletes it', async (t) => {

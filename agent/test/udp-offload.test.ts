@@ -7,6 +7,7 @@ import t, { type Test } from 'tap';
 import { BatchUdpSocket, TEST_HOOKS_ENV, type UdpOffloads } from '../daemon/batch-udp-socket.js';
 import { NO_UDP_GRO_ENV, NO_UDP_GSO_ENV, offloadSwitches } from '../daemon/offload-switches.js';
 import type { Endpoint } from '../../shared/net/address.js';
+import { until } from './fixtures/until.js';
 
 process.env[TEST_HOOKS_ENV] = '1'; // read when the addon loads: gives refuseGso()
 
@@ -30,14 +31,6 @@ async function dgramPeer(t: Test): Promise<{ sock: Socket; port: number; got: Bu
   await once(sock, 'listening');
   t.teardown(() => sock.close());
   return { sock, port: sock.address().port, got };
-}
-
-async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const v4 = (port: number): Endpoint => ({ address: '127.0.0.1', port, family: 4 });
