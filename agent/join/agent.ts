@@ -113,7 +113,10 @@ export class JoinAgent {
     const { paths, relayed, bounce } = this;
     this.lifecycle = new MemberLifecycle({ membership: this.membership, members, guard, messages, engine: tunnel.engine, keepaliveSeconds: o.keepaliveSeconds, paths, arbiters, relayed, links, bounce, weBounce: !!o.bounce, dualStack: tunnel.dualStack, memberId: () => signal.memberId, lastMemberId: () => this.lastMemberId, clock, log, count, membersChanged });
     const self = { publicKey: o.identity.publicKey, privateKey: o.identity.privateKey, name: o.name, bounce: o.bounce, hub: o.hub, routes: o.routes?.advertise, exitNode: o.routes?.advertiseExitNode };
-    const unreachableOverWs = (id: string) => this.links.get('ws') && relayed.onUnreachable(this.links.get('ws')!, id);
+    const unreachableOverWs = (id: string) => {
+      const ws = this.links.get('ws');
+      if (ws) relayed.onUnreachable(ws, id);
+    };
     this.signalling = new RoomSignalling({ room, self, signal, lifecycle: this.lifecycle, clock, log, address: () => ({ address: this.own.address, since: this.own.since }), candidates: () => this.local.list(), nat: () => this.local.nat, welcomed: (w) => this.onWelcome(w), membersChanged, membership: () => this.membership, unreachableOverWs });
     this.datagrams = new DatagramInput({ stun: this.stun, paths: this.paths, links: this.links, relayed: this.relayed, bounce: this.bounce, clock, count });
     this.stunService = new StunService({ local: this.local, paths: this.paths, resolve: ports.resolveStun, port: ports.stunPort, log, announceUpdate: () => this.signalling.announceUpdate() });
