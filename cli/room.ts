@@ -17,6 +17,7 @@ import { asText, badValue, integer, parseBool } from '../shared/config/values.js
 import { ConfigError } from '../shared/errors.js';
 import { normalizeServerUrl } from '../shared/net/server-url.js';
 import { optionHelp } from '../shared/config/help.js';
+import { renderQr } from './qr.js';
 
 const DEFAULT_EXPIRY = '24h';
 
@@ -58,10 +59,11 @@ const INVITE_OPTIONS = {
   }, value: 'D', help: `how long the invite can be used: 30m, 24h, 7d (default ${DEFAULT_EXPIRY})` },
   uses: { parse: integer(1, MAX_INVITE_USES), default: 1, value: 'N', help: 'how many keys may join with it (default 1)' },
   admin: { parse: parseBool, boolean: true, default: false, help: 'the invite makes its holder an admin too (a new admin key, certified by ours;\nan existing member may take it with join --invite)' },
+  qr: { parse: parseBool, boolean: true, default: false, help: 'also draw the invite as a QR code (on stderr, so stdout stays the one line)' },
 } satisfies Record<string, Option<unknown>>;
 
 const INIT_USAGE = `usage: wgp2p room init --room NAME --server URL [--state-dir DIR] [--name N]\n\n${optionHelp(INIT_OPTIONS, { flagWidth: 20 }).join('\n')}\n`;
-const INVITE_USAGE = `usage: wgp2p invite --room NAME [--name N] [--expires 24h] [--uses 1] [--admin] [--state-dir DIR]\n\n${optionHelp(INVITE_OPTIONS, { flagWidth: 20 }).join('\n')}\n`;
+const INVITE_USAGE = `usage: wgp2p invite --room NAME [--name N] [--expires 24h] [--uses 1] [--admin] [--qr] [--state-dir DIR]\n\n${optionHelp(INVITE_OPTIONS, { flagWidth: 20 }).join('\n')}\n`;
 
 export async function runRoom(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [sub, ...rest] = argv;
@@ -115,7 +117,15 @@ export async function runInvite(argv: string[], env: NodeJS.ProcessEnv): Promise
   if (v.admin && admin.chain.length >= MAX_CHAIN) throw new ConfigError('bad_value', `our admin key is ${MAX_CHAIN} certificates from the anchor: ask an admin closer to it`);
   const newAdmin = v.admin ? new PrivateKey(clamp(randomBytes(32))) : undefined;
   const adminInvite = newAdmin && { privateKey: newAdmin.raw, chain: chainFor(admin, certifyAdmin(admin, newAdmin.publicKey, now)) };
-  process.stdout.write(encodeInvite({ server: state.server, room: state.room, secret: state.secret, anchor: state.anchor, inviteKey: inviteKey.raw, grant, ...(adminInvite && { admin: adminInvite }) }) + '\n');
+  const line = encodeInvite({ server: state.server, room: state.room, secret: state.secret, anchor: state.anchor, inviteKey: inviteKey.raw, grant, ...(adminInvite && { admin: adminInvite }) });
+  process.stdout.write(line + '\n');
+  if (v.qr) {
+    const qr = renderQr(line);
+    const width = qr.indexOf('\n');
+    // A wrapped code does not scan: say so instead of leaving the user to wonder why.
+    if (process.stderr.isTTY && process.stderr.columns < width) process.stderr.write(`wgp2p: the QR code is ${width} columns wide and this terminal ${process.stderr.columns}: widen it to scan\n`);
+    process.stderr.write(qr);
+  }
   process.stderr.write(`invite for room ${state.room}: ${v.uses} use${v.uses === 1 ? '' : 's'}, until ${new Date(expires).toISOString()}; the admin's agent must be running to admit it\n`);
   return 0;
 }

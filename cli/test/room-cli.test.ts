@@ -9,6 +9,7 @@ import { REPO_ROOT, tsChildEnv, tsScriptArgv } from '../../signal-server/test/no
 import { decodeInvite } from '../../agent/join/membership/invite.js';
 import { roomStatePath } from '../../agent/join/membership/room-state.js';
 import { checkInvite, checkMembership } from '../../agent/join/membership/statements.js';
+import { scanTerminalQr } from './fixtures/scan-qr.js';
 
 function wgp2p(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const built = join(REPO_ROOT, 'dist/cli/main.js');
@@ -46,6 +47,10 @@ t.test('room init, invite, and what join --invite refuses', async (t) => {
   const grant = checkInvite(invite.grant, auth);
   t.match(grant, { ok: true, value: { uses: 3, name: 'carol' } });
   t.ok(grant.ok && Math.abs(grant.value.expires - Date.now() - 7_200_000) < 60_000, 'valid for two hours');
+  const withQr = await wgp2p(['invite', '--room', 'office', '--state-dir', admin, '--qr']);
+  t.equal(withQr.code, 0, withQr.stderr);
+  t.equal(withQr.stdout.split('\n').length, 2, '--qr leaves stdout one line');
+  t.equal(scanTerminalQr(withQr.stderr), withQr.stdout.trim(), 'and the QR code on stderr scans to that line');
 
   const cases: [string[], RegExp][] = [
     [['invite', '--room', 'office', '--state-dir', join(dir, 'nobody')], /no room office in/],
