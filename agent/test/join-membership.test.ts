@@ -77,6 +77,7 @@ t.test('a key without a membership (secret only, or self-signed) is no peer: no 
   t.ok(count(b, 'announce_refused_untrusted_signer') >= 1, 'y\'s self-made membership counted');
   t.ok(knows(x, b), 'x added b itself (it has no anchor to check)...');
   t.ok(x.device.getPeer(b.key.publicKey)!.stats.lastHandshakeWall === 0, '...but no handshake completes with b');
+  t.ok(count(b, 'handshake_refused_not_member') >= 1, `its handshake initiations reached b and were refused (${count(b, 'handshake_refused_not_member')} relayed, ${b.device.counters.get('rx_bad_initiation') ?? 0} direct)`);
   t.equal(b.agent.bounce!.relay.endpointOf(x.signal.memberId!), undefined, 'nor does x bind at b\'s bounce');
   t.ok((b.agent.bounce!.relay.stats.dropped.get('bad_auth') ?? 0) >= 1, 'its binds were refused');
 });
