@@ -82,9 +82,8 @@ t.test('invites, a removal, and no way back, through NATs', async (t) => {
   await waitFor(async () => (await counter(bob, 'bounce_binds')) >= 3, { timeoutMs: MESH_MS, what: 'the members binding at bob\'s bounce' });
   t.pass('alice, carol and dave are bound at bob\'s bounce (it serves members)');
 
-  // mallory takes bob's invite a second time (its third holder counting the admin): alice's agent
-  // refuses it, mallory's join says why and ends. The expired invite and bob's attempt to remove
-  // carol are refused meanwhile.
+  // mallory takes bob's one-use invite again: alice's agent refuses it, mallory's join says why
+  // and ends. The expired invite and bob's attempt to remove carol are refused meanwhile.
   const [mallory, late, bobRemoves] = await Promise.all([
     startJoinAgent(dNs, { name: 'mallory', ifname: 'mbm0', stateDir: mDir, args: ['--invite', forBob] }),
     wgp2p(dNs, ['join', '--invite', expired, '--state-dir', mDir, '--interface', 'mbm1']),

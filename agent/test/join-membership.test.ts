@@ -55,6 +55,24 @@ t.test('an expired or used-up invite is refused with a clear reason; no member a
   t.notOk(x.agent.membership!.admittedSelf);
 });
 
+t.test('a revoked invite admits nobody more, with a clear reason; whom it admitted before stays', async (t) => {
+  const net = new JoinNet();
+  t.teardown(() => net.closeAll());
+  const room = new AdminRoom(net);
+  const a = await room.addAdmin('a');
+  const twice = room.invite({ uses: 2 });
+  const b = await room.join('b', twice);
+  t.ok((await net.until(meshed([a, b]), 5_000)) >= 0);
+  t.equal(a.agent.membership!.remove(formatKey(new PrivateKey(twice.key).publicKey)).version, 1, 'the invite\'s id goes on revocation list 1');
+  const x = await room.join('x', twice);
+  t.ok((await net.until(() => (room.refusals.get('x') ?? []).length > 0, 3_000)) >= 0, 'x learns its invite was revoked');
+  t.same(room.refusals.get('x'), ['the invite was revoked']);
+  t.ok(count(a, 'invites_refused_revoked') >= 1, 'the admin counted the refusal');
+  await net.run(1_000);
+  t.notOk(knows(a, x) || knows(b, x), 'nobody adds x');
+  t.ok(knows(a, b) && knows(b, a), 'b, admitted with the invite before, stays');
+});
+
 t.test('a key without a membership (secret only, or self-signed) is no peer: no announcement, handshake or bounce bind', async (t) => {
   const net = new JoinNet();
   t.teardown(() => net.closeAll());
