@@ -20,6 +20,7 @@ import { requireRootOrSkip } from './lib/root.js';
 import { waitFor } from './lib/process.js';
 import { pingCount, startJoinAgent, startSignalServer, type JoinAgent } from './lib/join-agent.js';
 import { cliPath } from './lib/wgp2p-tunnel.js';
+import { inviteId } from '../agent/join/membership/invite.js';
 
 const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping', 'wg'], tun: true, probeName: 'mb-probe' };
 const ROOM = 'office';
@@ -47,9 +48,9 @@ t.test('invites, a removal, and no way back, through NATs', async (t) => {
     (await lab.site('c', 'port-restricted')).hosts[0]!,
     (await lab.site('d', 'restricted-cone')).hosts[0]!,
   ];
-  const dirs = await Promise.all(['a', 'b', 'c', 'd', 'm'].map((n) => mkdtemp(join(tmpdir(), `wgp2p-e2e-mb-${n}-`))));
+  const dirs = await Promise.all(['a', 'b', 'c', 'd', 'm', 'o'].map((n) => mkdtemp(join(tmpdir(), `wgp2p-e2e-mb-${n}-`))));
   t.teardown(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-  const [aDir, bDir, cDir, dDir, mDir] = dirs as [string, string, string, string, string];
+  const [aDir, bDir, cDir, dDir, mDir, oDir] = dirs as [string, string, string, string, string, string];
   const server = await startSignalServer(srv, '203.0.113.10');
 
   const init = await wgp2p(aNs, ['room', 'init', '--room', ROOM, '--server', server.url, '--state-dir', aDir, '--name', 'alice']);
@@ -59,7 +60,7 @@ t.test('invites, a removal, and no way back, through NATs', async (t) => {
     t.equal(r.code, 0, `invite ${args.join(' ')}`);
     return r.stdout.trim();
   };
-  const [forBob, forCarol, forDave, expired] = (await Promise.all([invite('--uses', '1'), invite('--uses', '1', '--name', 'carol'), invite('--uses', '1'), invite('--expires', '1s')])) as string[] as [string, string, string, string];
+  const [forBob, forCarol, forDave, expired, spare] = (await Promise.all([invite('--uses', '1'), invite('--uses', '1', '--name', 'carol'), invite('--uses', '1'), invite('--expires', '1s'), invite('--uses', '1')])) as string[] as [string, string, string, string, string];
   t.match(forBob, /^wgp2p-invite:\S+$/, 'an invite is one line');
 
   // The joiners wait for alice's agent to admit them, whichever starts first.
@@ -82,10 +83,15 @@ t.test('invites, a removal, and no way back, through NATs', async (t) => {
   await waitFor(async () => (await counter(bob, 'bounce_binds')) >= 3, { timeoutMs: MESH_MS, what: 'the members binding at bob\'s bounce' });
   t.pass('alice, carol and dave are bound at bob\'s bounce (it serves members)');
 
-  // mallory takes bob's one-use invite again: alice's agent refuses it, mallory's join says why
-  // and ends. The expired invite and bob's attempt to remove carol are refused meanwhile.
-  const [mallory, late, bobRemoves] = await Promise.all([
+  // alice revokes the spare invite (revocation list version 1).
+  const revoke = await wgp2p(aNs, ['invite', '--revoke', spare, '--interface', 'mba0']);
+  t.match(revoke.stdout, /^revoked invite \S+ \(revocation list version 1,/, `wgp2p invite --revoke: ${revoke.stderr.trim()}`);
+  // mallory takes bob's one-use invite again and oscar the revoked one: alice's agent refuses
+  // them, their joins say why and end. The expired invite and bob's attempt to remove carol are
+  // refused meanwhile.
+  const [mallory, oscar, late, bobRemoves] = await Promise.all([
     startJoinAgent(dNs, { name: 'mallory', ifname: 'mbm0', stateDir: mDir, args: ['--invite', forBob] }),
+    startJoinAgent(dNs, { name: 'oscar', ifname: 'mbo0', stateDir: oDir, args: ['--invite', spare] }),
     wgp2p(dNs, ['join', '--invite', expired, '--state-dir', mDir, '--interface', 'mbm1']),
     wgp2p(bNs, ['remove', 'carol', '--interface', 'mbb0']),
   ]);
@@ -93,7 +99,10 @@ t.test('invites, a removal, and no way back, through NATs', async (t) => {
   t.equal(malloryExit.code, 1, 'mallory\'s join ends');
   t.match(mallory.process.tail(40), /cannot join room office: the invite is used up/, 'with a clear line');
   t.equal(await counter(alice, 'invites_refused_used_up'), 1, 'alice counted the refusal');
-  t.notOk(await lists(bob, 'mallory'), 'bob never added mallory');
+  t.equal((await oscar.process.waitForExit(15_000)).code, 1, 'oscar\'s join ends');
+  t.match(oscar.process.tail(40), /cannot join room office: the invite was revoked/, 'with a clear line');
+  t.ok((await counter(alice, 'invites_refused_revoked')) >= 1, 'alice counted the refusal');
+  t.notOk((await lists(bob, 'mallory')) || (await lists(bob, 'oscar')), 'bob never added mallory or oscar');
   t.equal(late.code, 2);
   t.match(late.stderr, /the invite has expired/, 'an expired invite is refused before anything starts');
   t.equal(bobRemoves.code, 1);
@@ -110,7 +119,7 @@ t.test('invites, a removal, and no way back, through NATs', async (t) => {
   const removedAt = Math.floor(Date.now() / 1000);
   // When each agent acted, from its own log (spawning `wgp2p status` costs more than the removal).
   const at = async (a: JoinAgent, re: RegExp) => Date.parse(/"time":"([^"]+)"/.exec((await a.process.waitForOutput(re, REMOVAL_BOUND_MS))[0])![1]!);
-  const issued = await at(alice, /\{"time":"[^"]+"[^\n]*"msg":"revocation list applied"/);
+  const issued = await at(alice, /\{"time":"[^"]+"[^\n]*"msg":"revocation list applied","version":2/);
   const dropped = await at(bob, /\{"time":"[^"]+"[^\n]*"msg":"member removed","name":"carol"/);
   t.ok(dropped - issued < REMOVAL_BOUND_MS, `bob dropped carol ${dropped - issued} ms after alice issued the revocation`);
   await waitFor(async () => !(await lists(alice, 'carol')) && !(await lists(bob, 'carol')), { timeoutMs: REMOVAL_BOUND_MS, intervalMs: 50, what: 'carol gone from alice and bob' });
@@ -126,19 +135,22 @@ t.test('invites, a removal, and no way back, through NATs', async (t) => {
   t.ok(oldSession((await bob.status()).counters) > oldSession(refusedBefore.bob), 'bob dropped what carol sent him under her old session (counted)');
   t.ok((await newestHandshake(carol)) <= removedAt, 'carol\'s device has no handshake since her removal');
   const members = await wgp2p(aNs, ['members', '--interface', 'mba0', '--json']);
-  const list = JSON.parse(members.stdout) as { members: { name: string }[]; revocations: { version: number; keys: { name?: string }[] } };
+  const list = JSON.parse(members.stdout) as { members: { name: string }[]; revocations: { version: number; keys: { name?: string; publicKey: string }[] } };
   t.same(list.members.map((m) => m.name), ['bob'], 'wgp2p members: bob only (dave is away)');
-  t.has(list.revocations, { version: 1, keys: [{ name: 'carol', publicKey: cKey }] }, 'carol is revoked (version 1)');
+  t.equal(list.revocations.version, 2, 'revocation list version 2');
+  t.same(list.revocations.keys.map((k) => k.publicKey).sort(), [inviteId(spare), cKey].sort(), 'holds the spare invite and carol\'s key');
+  t.ok(list.revocations.keys.some((k) => k.name === 'carol'), 'carol is named');
   t.comment(`alice after removal: ${JSON.stringify(diff(refusedBefore.alice, (await alice.status()).counters))}`);
   t.comment(`bob after removal: ${JSON.stringify(diff(refusedBefore.bob, (await bob.status()).counters))}`);
 
   // The admin goes offline, carol stops; dave comes back and learns the removal from bob.
   await Promise.all([alice.stop(), carol.stop()]);
   dave = await startJoinAgent(dNs, { name: 'dave', room: ROOM, ifname: 'mbd0', stateDir: dDir });
-  const learned = await dave.process.waitForOutput(/"msg":"revocation list applied","version":1,"from":"(\w+)"/, MESH_MS);
+  const learned = await dave.process.waitForOutput(/"msg":"revocation list applied","version":2,"from":"(\w+)"/, MESH_MS);
   t.equal(learned[1], 'bob', 'dave learned the removal from bob, with alice offline');
   const daveMembers = JSON.parse((await dave.cli(['members', '--json'])).stdout) as typeof list;
-  t.has(daveMembers.revocations, { version: 1, keys: [{ publicKey: cKey }] }, 'dave holds revocation list version 1, with carol\'s key');
+  t.equal(daveMembers.revocations.version, 2, 'dave holds revocation list version 2');
+  t.ok(daveMembers.revocations.keys.some((k) => k.publicKey === cKey), 'with carol\'s key');
   t.equal((await dave.status()).counters.revocations_applied, 1);
 
   // carol, restarted with her state directory (secret and old membership), cannot come back.
