@@ -14,6 +14,7 @@ commands:
   join --room NAME --server URL  join a room: direct WireGuard links to its members (wgp2p join --help)
   room init --room NAME --server URL  make a room with admins: its secret and our admin key (state dir)
   invite --room NAME [--uses N] [--expires 24h]  print a one-line invite (admins; wgp2p join --invite)
+  invite --revoke INVITE         revoke an unused invite (its line or id) for good (admin's running agent)
   remove NAME|KEY [--interface IF]  remove a member for good (asks the admin's running agent)
   members [--interface IF] [--json]  list the room's members, who admitted them, what is revoked
   ping PEER [--count N]          probe a room member's path: direct or relayed, and the RTT

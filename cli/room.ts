@@ -7,7 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../agent/join/identity/identity.js';
 import { isMemberName, sanitizeName } from '../agent/join/room/announcement.js';
 import { generateSecret } from '../agent/join/room/secret.js';
-import { encodeInvite, parseDuration } from '../agent/join/membership/invite.js';
+import { encodeInvite, inviteId, parseDuration } from '../agent/join/membership/invite.js';
+import { controlRequest, pickInterface } from '../agent/daemon/control-client.js';
+import { CONTROL_OPTIONS } from './control-options.js';
 import { loadRoomState, roomStatePath, saveRoomState } from '../agent/join/membership/room-state.js';
 import { certifyAdmin, chainFor, MAX_CHAIN, MAX_INVITE_USES, signInvite, signMembership, type AdminSigner } from '../agent/join/membership/statements.js';
 import { clamp, PrivateKey } from '../agent/wireguard/crypto.js';
@@ -60,10 +62,12 @@ const INVITE_OPTIONS = {
   uses: { parse: integer(1, MAX_INVITE_USES), default: 1, value: 'N', help: 'how many keys may join with it (default 1)' },
   admin: { parse: parseBool, boolean: true, default: false, help: 'the invite makes its holder an admin too (a new admin key, certified by ours;\nan existing member may take it with join --invite)' },
   qr: { parse: parseBool, boolean: true, default: false, help: 'also draw the invite as a QR code (on stderr, so stdout stays the one line)' },
+  revoke: { parse: asText, noEnv: true, value: 'INVITE', help: 'revoke an invite for good (its line or id) instead: asks the admin\'s running agent,\nwhich adds it to the revocation list; members it admitted stay' },
+  interface: { ...CONTROL_OPTIONS.interface, noEnv: true, help: 'with --revoke: the agent to ask (default: the only one running)' },
 } satisfies Record<string, Option<unknown>>;
 
 const INIT_USAGE = `usage: wgp2p room init --room NAME --server URL [--state-dir DIR] [--name N]\n\n${optionHelp(INIT_OPTIONS, { flagWidth: 20 }).join('\n')}\n`;
-const INVITE_USAGE = `usage: wgp2p invite --room NAME [--name N] [--expires 24h] [--uses 1] [--admin] [--qr] [--state-dir DIR]\n\n${optionHelp(INVITE_OPTIONS, { flagWidth: 20 }).join('\n')}\n`;
+const INVITE_USAGE = `usage: wgp2p invite --room NAME [--name N] [--expires 24h] [--uses 1] [--admin] [--qr] [--state-dir DIR]\n       wgp2p invite --revoke INVITE [--interface IF]\n\n${optionHelp(INVITE_OPTIONS, { flagWidth: 20 }).join('\n')}\n`;
 
 export async function runRoom(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [sub, ...rest] = argv;
@@ -105,6 +109,7 @@ export async function runInvite(argv: string[], env: NodeJS.ProcessEnv): Promise
   }
   if (r.positional.length > 0) throw new ConfigError('usage', INVITE_USAGE);
   const v = r.values;
+  if (v.revoke !== undefined) return revokeInvite(v.revoke, v.interface);
   if (!v.room) throw new ConfigError('usage', `--room is required\n${INVITE_USAGE}`);
   const state = loadRoomState(v.stateDir, v.room);
   if (!state) throw new ConfigError('bad_value', `no room ${v.room} in ${v.stateDir} (make it with wgp2p room init, or give --state-dir)`);
@@ -126,6 +131,24 @@ export async function runInvite(argv: string[], env: NodeJS.ProcessEnv): Promise
     if (process.stderr.isTTY && process.stderr.columns < width) process.stderr.write(`wgp2p: the QR code is ${width} columns wide and this terminal ${process.stderr.columns}: widen it to scan\n`);
     process.stderr.write(qr);
   }
-  process.stderr.write(`invite for room ${state.room}: ${v.uses} use${v.uses === 1 ? '' : 's'}, until ${new Date(expires).toISOString()}; the admin's agent must be running to admit it\n`);
+  process.stderr.write(`invite ${formatKey(inviteKey.publicKey)} for room ${state.room}: ${v.uses} use${v.uses === 1 ? '' : 's'}, until ${new Date(expires).toISOString()}; the admin's agent must be running to admit it\n`);
   return 0;
+}
+
+/** `wgp2p invite --revoke`: the invite's id goes on the room's revocation list (as `wgp2p remove` does a member's key). */
+async function revokeInvite(text: string, ifname: string | undefined): Promise<number> {
+  let id: string;
+  try {
+    id = inviteId(text);
+  } catch (e) {
+    throw new ConfigError('bad_value', `--revoke: ${(e as Error).message}`);
+  }
+  try {
+    const r = (await controlRequest(pickInterface(ifname), { op: 'remove', member: id })) as { version: number };
+    process.stdout.write(`revoked invite ${id} (revocation list version ${r.version}, sent to every member)\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`wgp2p invite --revoke: ${(e as Error).message}\n`);
+    return 1;
+  }
 }

@@ -3,9 +3,9 @@
 import t from 'tap';
 import { formatKey } from '../../shared/keys.js';
 import { PrivateKey } from '../wireguard/crypto.js';
-import { certifyAdmin, chainFor, checkMembership, checkRedemption, signInvite, signMembership, signRedemption, type AdminSigner } from '../join/membership/statements.js';
+import { certifyAdmin, chainFor, checkInvite, checkMembership, checkRedemption, signInvite, signMembership, signRedemption, type AdminSigner } from '../join/membership/statements.js';
 import { RevocationStore, signRevocations } from '../join/membership/revocations.js';
-import { decodeInvite, encodeInvite, parseDuration } from '../join/membership/invite.js';
+import { decodeInvite, encodeInvite, inviteId, parseDuration } from '../join/membership/invite.js';
 
 const NOW = 1_800_000_000_000;
 
@@ -101,6 +101,10 @@ t.test('invites round-trip as one line; damaged ones are a clear error', async (
   t.same({ ...back, inviteKey: formatKey(back.inviteKey) }, { server: 'ws://s:8080/ws', room: 'office', secret: 'sekrit', anchor: root.anchor, inviteKey: formatKey(inviteKey.raw), grant });
   t.throws(() => decodeInvite('hello'), /not a wgp2p invite/);
   t.throws(() => decodeInvite(line.slice(0, 40)), /damaged/);
+  const id = checkInvite(grant, { anchor: root.anchor, isRevoked: () => false });
+  t.equal(inviteId(line), id.ok && id.value.id, 'an invite\'s id (for --revoke) is the id its grant carries');
+  t.equal(inviteId(` ${formatKey(inviteKey.publicKey)}\n`), formatKey(inviteKey.publicKey), 'and the id itself is taken as is');
+  t.throws(() => inviteId('hello'), /not a wgp2p invite/);
   t.equal(parseDuration('24h'), 86_400_000);
   t.equal(parseDuration('30m'), 1_800_000);
   t.throws(() => parseDuration('soon'), /duration/);

@@ -55,6 +55,24 @@ t.test('an expired or used-up invite is refused with a clear reason; no member a
   t.notOk(x.agent.membership!.admittedSelf);
 });
 
+t.test('a revoked invite admits nobody more, with a clear reason; whom it admitted before stays', async (t) => {
+  const net = new JoinNet();
+  t.teardown(() => net.closeAll());
+  const room = new AdminRoom(net);
+  const a = await room.addAdmin('a');
+  const twice = room.invite({ uses: 2 });
+  const b = await room.join('b', twice);
+  t.ok((await net.until(meshed([a, b]), 5_000)) >= 0);
+  t.equal(a.agent.membership!.remove(formatKey(new PrivateKey(twice.key).publicKey)).version, 1, 'the invite\'s id goes on revocation list 1');
+  const x = await room.join('x', twice);
+  t.ok((await net.until(() => (room.refusals.get('x') ?? []).length > 0, 3_000)) >= 0, 'x learns its invite was revoked');
+  t.same(room.refusals.get('x'), ['the invite was revoked']);
+  t.ok(count(a, 'invites_refused_revoked') >= 1, 'the admin counted the refusal');
+  await net.run(1_000);
+  t.notOk(knows(a, x) || knows(b, x), 'nobody adds x');
+  t.ok(knows(a, b) && knows(b, a), 'b, admitted with the invite before, stays');
+});
+
 t.test('a key without a membership (secret only, or self-signed) is no peer: no announcement, handshake or bounce bind', async (t) => {
   const net = new JoinNet();
   t.teardown(() => net.closeAll());
@@ -77,6 +95,7 @@ t.test('a key without a membership (secret only, or self-signed) is no peer: no 
   t.ok(count(b, 'announce_refused_untrusted_signer') >= 1, 'y\'s self-made membership counted');
   t.ok(knows(x, b), 'x added b itself (it has no anchor to check)...');
   t.ok(x.device.getPeer(b.key.publicKey)!.stats.lastHandshakeWall === 0, '...but no handshake completes with b');
+  t.ok(count(b, 'handshake_refused_not_member') >= 1, `its handshake initiations reached b and were refused (${count(b, 'handshake_refused_not_member')} relayed, ${b.device.counters.get('rx_bad_initiation') ?? 0} direct)`);
   t.equal(b.agent.bounce!.relay.endpointOf(x.signal.memberId!), undefined, 'nor does x bind at b\'s bounce');
   t.ok((b.agent.bounce!.relay.stats.dropped.get('bad_auth') ?? 0) >= 1, 'its binds were refused');
 });

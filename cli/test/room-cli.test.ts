@@ -47,6 +47,7 @@ t.test('room init, invite, and what join --invite refuses', async (t) => {
   const grant = checkInvite(invite.grant, auth);
   t.match(grant, { ok: true, value: { uses: 3, name: 'carol' } });
   t.ok(grant.ok && Math.abs(grant.value.expires - Date.now() - 7_200_000) < 60_000, 'valid for two hours');
+  t.match(inv.stderr, `invite ${grant.ok && grant.value.id} for room office`, 'its id (for --revoke) is printed aside');
   const withQr = await wgp2p(['invite', '--room', 'office', '--state-dir', admin, '--qr']);
   t.equal(withQr.code, 0, withQr.stderr);
   t.equal(withQr.stdout.split('\n').length, 2, '--qr leaves stdout one line');
@@ -60,6 +61,7 @@ t.test('room init, invite, and what join --invite refuses', async (t) => {
     [['join', '--invite', 'nonsense', '--state-dir', join(dir, 'm')], /not a wgp2p invite/],
     [['join', '--invite', inv.stdout.trim(), '--room', 'lab', '--state-dir', join(dir, 'm')], /for room "office", not "lab"/],
     [['room', 'init', '--room', 'x', '--state-dir', join(dir, 'y')], /--room and --server are required/],
+    [['invite', '--revoke', 'nonsense'], /--revoke: not a wgp2p invite/],
   ];
   for (const [args, re] of cases) {
     const r = await wgp2p(args);

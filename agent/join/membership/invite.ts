@@ -3,6 +3,7 @@
 // trust) and the admin's invite grant with the invite's private key (to redeem it for its own key).
 // Whoever holds the line can redeem it (like the secret itself), within its uses and expiry.
 import { formatKey } from '../../../shared/keys.js';
+import { PrivateKey } from '../../wireguard/crypto.js';
 import { isKeyText, type AdminCert } from './statements.js';
 
 export const INVITE_PREFIX = 'wgp2p-invite:';
@@ -66,4 +67,11 @@ export function parseDuration(text: string): number {
   const ms = Number(m[1]) * unit;
   if (ms <= 0) throw new Error(`the duration must be positive, got "${text}"`);
   return ms;
+}
+
+/** An invite's id (its invite key's public half, as revocation lists hold it), from its line or the id itself. */
+export function inviteId(text: string): string {
+  const t = text.trim();
+  if (isKeyText(t)) return t;
+  return formatKey(new PrivateKey(decodeInvite(t).inviteKey).publicKey);
 }

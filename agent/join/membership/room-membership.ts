@@ -10,6 +10,9 @@ import type { Member, RoomMembers } from '../room/room-members.js';
 import { RevocationStore } from './revocations.js';
 import { checkMembership, checkRedemption, checkSigner, isKeyText, signMembership, signStatement, type AdminSigner, type Membership, type Result } from './statements.js';
 
+/** What a joiner's `wgp2p join` says when an admin refuses its invite, by the refusal's reason. */
+const REFUSALS = new Map([['used_up', 'the invite is used up'], ['expired', 'the invite has expired'], ['revoked', 'the invite was revoked']]);
+
 export interface MembershipConfig {
   /** The room's anchor: the first admin's public key. */
   anchor: string;
@@ -105,7 +108,7 @@ export class RoomMembership {
     const now = this.c.wallNow();
     const g = checkRedemption(iv, key, this.store.authority(), now);
     if (!g.ok) {
-      if (g.reason === 'expired') this.refuse(a, 'expired');
+      if (g.reason === 'expired' || g.reason === 'revoked') this.refuse(a, g.reason);
       return g;
     }
     const used = this.redeemed[g.value.id] ?? [];
@@ -165,7 +168,7 @@ export class RoomMembership {
       const r = checkSigner(st, this.store.authority());
       if (!r.ok || st.k !== formatKey(c.self) || typeof st.why !== 'string' || this.ours) return this.refused('refusal', r.ok ? 'other_key' : r.reason);
       c.count('invite_refused');
-      c.refused(st.why === 'used_up' ? 'the invite is used up' : st.why === 'expired' ? 'the invite has expired' : `the invite was refused (${st.why.slice(0, 40)})`);
+      c.refused(REFUSALS.get(st.why) ?? `the invite was refused (${st.why.slice(0, 40)})`);
     } else if (st.t === 'revoke') {
       this.offer(st, from.name);
     } else {

@@ -13,7 +13,7 @@
 // higher-keyed end follows the one its peer's packets arrive through.
 import { formatEndpoint, type Endpoint } from '../../../../shared/net/address.js';
 import { DISCO_PING, looksLikeDisco } from '../../../../shared/wire/disco.js';
-import { looksLikeWireGuard } from '../../../../shared/wire/wireguard.js';
+import { looksLikeWireGuard, MSG_INITIATION } from '../../../../shared/wire/wireguard.js';
 import type { Logger } from '../../../../shared/log.js';
 import { AnsweredPings, encodePing, encodePong, newTxid, openDisco } from '../direct/disco.js';
 import { isRelayEndpoint, parseRelayEndpoint, relayEndpoint } from './relay-endpoint.js';
@@ -173,7 +173,13 @@ export class RelayPaths {
   /** A payload relayed to us from member id `from` through `link`. */
   onRelayed(link: RelayLink, from: string, payload: Buffer, now = this.clock.now()): void {
     const m = this.c.members.byMember(from);
-    if (!m) return this.c.count('relay_unknown_source');
+    if (!m) {
+      this.c.count('relay_unknown_source');
+      // A key that is no member (never admitted, or removed) trying a WireGuard handshake: it ends
+      // here, before the engine, and is counted apart so a refused handshake is visible.
+      if (looksLikeWireGuard(payload) && payload[0] === MSG_INITIATION) this.c.count('handshake_refused_not_member');
+      return;
+    }
     const st = this.state(m);
     if (looksLikeDisco(payload)) return this.onDisco(m, st, link, payload, now);
     if (!looksLikeWireGuard(payload)) return this.c.count('relay_not_wireguard');
