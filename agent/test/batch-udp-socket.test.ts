@@ -1,5 +1,5 @@
 // The native batching UDP socket against node:dgram peers, over loopback only (127.0.0.1, ::1).
-// The socket itself binds the wildcard address, as the engine's socket does.
+// The socket itself binds the wildcard address, as the engine's socket does (one test binds one address, as the server relay does).
 import { once } from 'node:events';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { constants } from 'node:os';
