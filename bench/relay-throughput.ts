@@ -1,9 +1,10 @@
-// Relayed throughput and its ratio to direct throughput, measured in one run on one NAT lab:
-// iperf3 (TCP) between two join agents that punched a direct path (port-restricted ↔
-// port-restricted), then between two that cannot punch (symmetric ↔ symmetric) and meet through a
-// bounce peer on a public host, and optionally between two symmetric agents with no UDP relay at
-// all, which fall back to the server's WebSocket relay. Each pair has a room of its own, so the
-// direct pair never sees the bounce and the WebSocket pair neither.
+// Relayed throughput and its ratio to direct throughput, measured in one run on one NAT lab, on
+// one pair: iperf3 (TCP) between two join agents that punched a direct path (port-restricted ↔
+// port-restricted), then between the same two agents once an nft rule in each host drops UDP to
+// the other's public address, which leaves them the signal server's UDP relay (`--relay`).
+// Optionally (WGP2P_BENCH_BOUNCE_RELAY=1) a symmetric ↔ symmetric pair through a bounce peer, and
+// (WGP2P_BENCH_WS_RELAY=1) one with no UDP relay at all, through the server's WebSocket relay.
+// Each optional pair has a room of its own, so it never sees the others' relays.
 import { readFile } from 'node:fs/promises';
 import { NatLab } from '../e2e/lib/nat-lab.js';
 import { runIperf } from '../e2e/lib/iperf.js';
@@ -14,6 +15,8 @@ import type { Netns } from '../e2e/lib/netns.js';
 // Namespaces are `brl-*`; interface names start with `brl` too: they name the agents' control
 // sockets, which are machine-wide, so they must not clash with the e2e tests' (jm*, rb*, ...).
 const PREFIX = 'brl';
+// `wgp2p server --relay`'s default --relay-port.
+const SERVER_RELAY_PORT = 3480;
 const SECRET = 'brl-bench-secret-0123456789abcdef';
 
 export interface PairThroughput {
@@ -24,15 +27,23 @@ export interface PairThroughput {
   path: JoinPeerStatus;
 }
 
+/** CPU seconds (user + system) each process used during a pair's two iperf3 runs. */
+export interface PhaseCpu {
+  a: number;
+  b: number;
+  /** The relaying process (server or bounce); 0 for the direct phase. */
+  relay: number;
+  /** UDP datagrams dropped for full receive buffers in the pair's and the relay's namespaces. */
+  udpDrops: number;
+}
+
 export interface RelayThroughput {
   seconds: number;
-  direct: PairThroughput;
-  relayed: PairThroughput;
-  /** The bounce's `bounce_relayed_packets` counter: in total, and during the two iperf3 runs. */
-  bounceRelayedPackets: number;
-  bounceRelayedPacketsDuringIperf: number;
-  /** CPU seconds (user + system) the bounce's process used during the two iperf3 runs. */
-  bounceCpuSecondsDuringIperf: number;
+  direct: PairThroughput & { cpu: PhaseCpu };
+  /** The same pair through the server's UDP relay. */
+  server: PairThroughput & { cpu: PhaseCpu };
+  /** Through a bounce peer (only when asked for), with its `bounce_relayed_packets` during the runs. */
+  bounce?: PairThroughput & { cpu: PhaseCpu; relayedPackets: number };
   /** Through the server's WebSocket relay (only when asked for). */
   ws?: PairThroughput;
 }
@@ -74,48 +85,83 @@ async function pair(hostA: Netns, hostB: Netns, o: { room: string; server: strin
   return [a, b];
 }
 
-export async function measureRelayThroughput(seconds = 5, opts: { ws?: boolean } = {}): Promise<RelayThroughput> {
+/** Drops what `host` sends that matches the nft expression `match` (e.g. UDP to another site). */
+async function dropOutgoing(host: Netns, match: string): Promise<void> {
+  await host.exec('nft', ['-f', '-'], { input: `table ip ${PREFIX}block {\n chain out {\n type filter hook output priority 0;\n ${match} drop\n }\n}\n` });
+}
+
+/** iperf3 both ways, with the CPU the two agents and the relaying process used meanwhile. */
+async function measured(a: JoinAgent, b: JoinAgent, relay: { pid: number | undefined; ns: Netns } | undefined, seconds: number): Promise<{ fwd: number; rev: number; cpu: PhaseCpu }> {
+  const pids = [a.process.pid, b.process.pid, relay?.pid];
+  const nss = [a.ns, b.ns, ...(relay ? [relay.ns] : [])];
+  const before = await Promise.all(pids.map(cpuSeconds));
+  const dropsBefore = await Promise.all(nss.map(udpReceiveDrops));
+  const r = await iperfBothWays(a, b, seconds);
+  const after = await Promise.all(pids.map(cpuSeconds));
+  const dropsAfter = await Promise.all(nss.map(udpReceiveDrops));
+  const d = after.map((x, i) => (pids[i] === undefined ? 0 : x - before[i]!));
+  const drops = dropsAfter.map((x, i) => x - dropsBefore[i]!);
+  return { ...r, cpu: { a: d[0]!, b: d[1]!, relay: d[2]!, udpDrops: drops.reduce((x, y) => x + y, 0) } };
+}
+
+// UDP datagrams the namespace's kernel dropped on receive (full socket buffers): /proc/net/snmp's
+// Udp RcvbufErrors, read inside the namespace.
+async function udpReceiveDrops(ns: Netns): Promise<number> {
+  const lines = (await ns.exec('cat', ['/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp: '));
+  const [names, values] = lines.map((l) => l.split(' ').slice(1));
+  const i = names?.indexOf('RcvbufErrors') ?? -1;
+  return i < 0 ? NaN : Number(values?.[i]);
+}
+
+export async function measureRelayThroughput(seconds = 5, opts: { ws?: boolean; bounce?: boolean } = {}): Promise<RelayThroughput> {
   // A lab of our own (not persistent): its namespaces, and with them the agents (onDelete), go on
   // destroy() and also if this process exits or is signalled half-way.
   const lab = await NatLab.create(undefined, { prefix: PREFIX, persistent: false });
   let ok = false;
   try {
     const srv = await lab.publicHost('srv', '203.0.113.10');
-    const server = await startSignalServer(srv, '203.0.113.10');
-    const bounceHost = await lab.publicHost('bnc', '203.0.113.20');
+    const server = await startSignalServer(srv, '203.0.113.10', 'server', ['--relay']);
     const [pr1, pr2] = [await lab.site('pr1', 'port-restricted'), await lab.site('pr2', 'port-restricted')];
-    const [sy1, sy2] = [await lab.site('sy1', 'symmetric'), await lab.site('sy2', 'symmetric')];
 
     // (1) direct: port-restricted ↔ port-restricted punch a direct path.
-    const [da, db] = await pair(pr1.hosts[0]!, pr2.hosts[0]!, { room: 'bench-direct', server: server.url, tag: 'd', names: ['pr1-a', 'pr2-b'] });
+    const [da, db] = await pair(pr1.hosts[0]!, pr2.hosts[0]!, { room: 'bench-relay', server: server.url, tag: 'd', names: ['pr1-a', 'pr2-b'] });
     const directPath = await waitPath(da, db, 'direct', undefined, 15_000);
-    const direct = await iperfBothWays(da, db, seconds);
-    await Promise.all([da.stop(), db.stop()]);
+    const direct = await measured(da, db, undefined, seconds);
 
-    // (2) relayed: symmetric ↔ symmetric cannot punch; they meet through the bounce.
-    const bounce = await startJoinAgent(bounceHost, { room: 'bench-relay', server: server.url, secret: SECRET, name: 'bounce', ifname: `${PREFIX}rz`, args: ['--bounce'] });
-    const [ra, rb] = await pair(sy1.hosts[0]!, sy2.hosts[0]!, { room: 'bench-relay', server: server.url, tag: 'r', names: ['sy1-a', 'sy2-b'] });
-    const relayPath = await waitPath(ra, rb, 'relay', 'bounce', 20_000);
-    const relayedBefore = (await bounce.status()).counters.bounce_relayed_packets ?? 0;
-    const cpuBefore = await cpuSeconds(bounce.process.pid);
-    const relayed = await iperfBothWays(ra, rb, seconds);
-    const cpuAfter = await cpuSeconds(bounce.process.pid);
-    const relayedAfter = (await bounce.status()).counters.bounce_relayed_packets ?? 0;
-    await Promise.all([ra.stop(), rb.stop(), bounce.stop()]);
+    // (2) the same agents with direct UDP between the sites dropped: the path is declared lost
+    // and they move onto the server's UDP relay (no bounce in this room, UDP to the server open).
+    await dropOutgoing(pr1.hosts[0]!, `ip daddr ${pr2.wanAddress} meta l4proto udp`);
+    await dropOutgoing(pr2.hosts[0]!, `ip daddr ${pr1.wanAddress} meta l4proto udp`);
+    const serverPath = await waitPath(da, db, 'relay', 'server', 30_000);
+    const viaServer = await measured(da, db, { pid: server.process.pid, ns: srv }, seconds);
+    await Promise.all([da.stop(), db.stop()]);
 
     const out: RelayThroughput = {
       seconds,
-      direct: { mbitPerSecond: direct.fwd, reverseMbitPerSecond: direct.rev, path: directPath },
-      relayed: { mbitPerSecond: relayed.fwd, reverseMbitPerSecond: relayed.rev, path: relayPath },
-      bounceRelayedPackets: relayedAfter,
-      bounceRelayedPacketsDuringIperf: relayedAfter - relayedBefore,
-      bounceCpuSecondsDuringIperf: cpuAfter - cpuBefore,
+      direct: { mbitPerSecond: direct.fwd, reverseMbitPerSecond: direct.rev, path: directPath, cpu: direct.cpu },
+      server: { mbitPerSecond: viaServer.fwd, reverseMbitPerSecond: viaServer.rev, path: serverPath, cpu: viaServer.cpu },
     };
 
-    // (3) the same kind of pair in a room without a bounce, the server started without --relay:
-    // no UDP relay answers, so both fall back to the relay over their signalling WebSocket.
+    const needSymmetric = opts.bounce || opts.ws;
+    const [sy1, sy2] = needSymmetric ? [await lab.site('sy1', 'symmetric'), await lab.site('sy2', 'symmetric')] : [];
+    // Neither symmetric host reaches the server's UDP relay, so the bounce is the only UDP relay.
+    for (const s of [sy1, sy2]) if (s) await dropOutgoing(s.hosts[0]!, `ip daddr 203.0.113.10 udp dport ${SERVER_RELAY_PORT}`);
+    // (3) symmetric ↔ symmetric cannot punch; they meet through a bounce.
+    if (opts.bounce) {
+      const bounceHost = await lab.publicHost('bnc', '203.0.113.20');
+      const bounce = await startJoinAgent(bounceHost, { room: 'bench-bounce', server: server.url, secret: SECRET, name: 'bounce', ifname: `${PREFIX}rz`, args: ['--bounce'] });
+      const [ra, rb] = await pair(sy1!.hosts[0]!, sy2!.hosts[0]!, { room: 'bench-bounce', server: server.url, tag: 'r', names: ['sy1-a', 'sy2-b'] });
+      const relayPath = await waitPath(ra, rb, 'relay', 'bounce', 20_000);
+      const relayedBefore = (await bounce.status()).counters.bounce_relayed_packets ?? 0;
+      const r = await measured(ra, rb, { pid: bounce.process.pid, ns: bounceHost }, seconds);
+      const relayedAfter = (await bounce.status()).counters.bounce_relayed_packets ?? 0;
+      await Promise.all([ra.stop(), rb.stop(), bounce.stop()]);
+      out.bounce = { mbitPerSecond: r.fwd, reverseMbitPerSecond: r.rev, path: relayPath, cpu: r.cpu, relayedPackets: relayedAfter - relayedBefore };
+    }
+    // (4) the same kind of pair in a room without a bounce: no UDP relay answers, so both fall
+    // back to the relay over their signalling WebSocket.
     if (opts.ws) {
-      const [wa, wb] = await pair(sy1.hosts[0]!, sy2.hosts[0]!, { room: 'bench-ws', server: server.url, tag: 'w', names: ['sy1-w', 'sy2-w'] });
+      const [wa, wb] = await pair(sy1!.hosts[0]!, sy2!.hosts[0]!, { room: 'bench-ws', server: server.url, tag: 'w', names: ['sy1-w', 'sy2-w'] });
       const wsPath = await waitPath(wa, wb, 'relay', 'ws', 20_000);
       const ws = await iperfBothWays(wa, wb, seconds);
       await Promise.all([wa.stop(), wb.stop()]);

@@ -3,6 +3,7 @@
 import { cryptoChoice } from './crypto-choice.js';
 import { handshakesPerSecond, transportPacketsPerSecond } from './engine-cpu.js';
 import { measureRounds, type ThroughputSummary } from './tunnel-throughput.js';
+import type { PhaseCpu } from './relay-throughput.js';
 import { NO_TUN_OFFLOAD_ENV, NO_UDP_GRO_ENV, NO_UDP_GSO_ENV } from '../agent/daemon/offload-switches.js';
 
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
@@ -86,23 +87,25 @@ async function main(): Promise<void> {
   }
   if (want('relay')) {
     if (process.getuid?.() !== 0) throw new Error('the relay bench needs root (network namespaces)');
-    section('relay: TCP throughput direct vs through a bounce peer (NAT lab, iperf3 5 s)');
+    section('relay: TCP throughput of one pair, direct and through the server\'s UDP relay (NAT lab, iperf3 5 s each way)');
     const { measureRelayThroughput } = await import('./relay-throughput.js');
-    const withWs = process.env.WGP2P_BENCH_WS_RELAY === '1';
-    const r = await measureRelayThroughput(5, { ws: withWs });
-    const row = (label: string, x: { mbitPerSecond: number; reverseMbitPerSecond: number }) =>
-      console.log(`${label.padEnd(52)} ${fmt(x.mbitPerSecond)} Mbit/s  (reverse ${fmt(x.reverseMbitPerSecond)} Mbit/s)`);
+    const r = await measureRelayThroughput(5, { ws: process.env.WGP2P_BENCH_WS_RELAY === '1', bounce: process.env.WGP2P_BENCH_BOUNCE_RELAY === '1' });
+    const cpu = (c: PhaseCpu) => `CPU s a ${c.a.toFixed(2)}, b ${c.b.toFixed(2)}, relay ${c.relay.toFixed(2)}; UDP drops ${c.udpDrops}`;
+    const row = (label: string, x: { mbitPerSecond: number; reverseMbitPerSecond: number; cpu?: PhaseCpu }) =>
+      console.log(`${label.padEnd(52)} ${fmt(x.mbitPerSecond)} Mbit/s  (reverse ${fmt(x.reverseMbitPerSecond)} Mbit/s)${x.cpu ? `  ${cpu(x.cpu)}` : ''}`);
+    const ratio = (label: string, x: { mbitPerSecond: number; reverseMbitPerSecond: number }) =>
+      console.log(`ratio ${label} / direct: ${(x.mbitPerSecond / r.direct.mbitPerSecond).toFixed(2)} (reverse ${(x.reverseMbitPerSecond / r.direct.reverseMbitPerSecond).toFixed(2)})`);
     row('direct (port-restricted <-> port-restricted)', r.direct);
-    row('relayed through a bounce (symmetric <-> symmetric)', r.relayed);
-    console.log(`ratio relayed / direct: ${(r.relayed.mbitPerSecond / r.direct.mbitPerSecond).toFixed(2)} (reverse ${(r.relayed.reverseMbitPerSecond / r.direct.reverseMbitPerSecond).toFixed(2)})`);
-    const usPerRelayed = (r.bounceCpuSecondsDuringIperf * 1e6) / r.bounceRelayedPacketsDuringIperf;
-    console.log(
-      `bounce_relayed_packets ${r.bounceRelayedPackets.toLocaleString('en-US')} (${r.bounceRelayedPacketsDuringIperf.toLocaleString('en-US')} during the two iperf3 runs;` +
-        ` bounce CPU ${usPerRelayed.toFixed(1)} µs per relayed packet)`,
-    );
+    row('same pair, direct UDP dropped: server UDP relay', r.server);
+    ratio('server-relayed', r.server);
+    if (r.bounce) {
+      row('relayed through a bounce (symmetric <-> symmetric)', r.bounce);
+      ratio('bounce-relayed', r.bounce);
+      console.log(`bounce relayed ${r.bounce.relayedPackets.toLocaleString('en-US')} packets, ${((r.bounce.cpu.relay * 1e6) / r.bounce.relayedPackets).toFixed(1)} µs of its CPU each`);
+    }
     if (r.ws) {
       row('relayed over the server WebSocket (no UDP relay)', r.ws);
-      console.log(`ratio WebSocket-relayed / direct: ${(r.ws.mbitPerSecond / r.direct.mbitPerSecond).toFixed(2)} (reverse ${(r.ws.reverseMbitPerSecond / r.direct.reverseMbitPerSecond).toFixed(2)})`);
+      ratio('WebSocket-relayed', r.ws);
     }
   }
   if (want('birthday')) {

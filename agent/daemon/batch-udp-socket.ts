@@ -38,12 +38,14 @@ interface NativeUdpSocket {
 export const TEST_HOOKS_ENV = 'WGP2P_TEST_HOOKS';
 
 // The UDP socket lives in the TUN addon (one native module to build and load).
-type UdpAddon = { UdpSocket?: new (port: number, offloads?: UdpOffloads) => NativeUdpSocket };
+type UdpAddon = { UdpSocket?: new (port: number, options?: UdpOffloads & { host?: string }) => NativeUdpSocket };
 
 /** Which UDP offloads to use where the kernel has them (default: the environment's switches). */
 export interface UdpOffloads {
   gso?: boolean;
   gro?: boolean;
+  /** Bind this address only (IPv4 or IPv6 text) instead of every address. */
+  host?: string;
 }
 
 export interface BatchItem {
@@ -69,7 +71,7 @@ export class BatchUdpSocket {
   }
 
   /**
-   * Binds to `port` (0: any) on every address, dual-stack when the host has IPv6. `onMessage`
+   * Binds to `port` (0: any) on every address (or `offloads.host` only), dual-stack when the host has IPv6. `onMessage`
    * sees each datagram; `onBatchEnd`, if given, runs after the last one of a wake-up. `onError`
    * hears once that receiving failed (a poll or fatal read error, Error with .code): the socket
    * then stays deaf but open (sends still work) until closed. Without it the error is thrown,
@@ -87,7 +89,7 @@ export class BatchUdpSocket {
     let handle: NativeUdpSocket;
     try {
       const sw = offloadSwitches();
-      handle = new Native(port, { gso: offloads?.gso ?? sw.udpGso, gro: offloads?.gro ?? sw.udpGro });
+      handle = new Native(port, { gso: offloads?.gso ?? sw.udpGso, gro: offloads?.gro ?? sw.udpGro, ...(offloads?.host !== undefined && { host: offloads.host }) });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') throw portInUse(port);
       throw e;
@@ -217,5 +219,5 @@ function deliver(slab: Buffer, lengths: Uint32Array, addresses: string[], ports:
 }
 
 function portInUse(port: number): Error {
-  return new Error(`UDP port ${port} is already in use (another WireGuard or wgp2p running?)`);
+  return Object.assign(new Error(`UDP port ${port} is already in use (another WireGuard or wgp2p running?)`), { code: 'EADDRINUSE' });
 }

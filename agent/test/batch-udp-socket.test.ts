@@ -1,5 +1,5 @@
 // The native batching UDP socket against node:dgram peers, over loopback only (127.0.0.1, ::1).
-// The socket itself binds the wildcard address, as the engine's socket does.
+// The socket itself binds the wildcard address, as the engine's socket does (one test binds one address, as the server relay does).
 import { once } from 'node:events';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { constants } from 'node:os';
@@ -73,6 +73,30 @@ t.test('a busy port is refused in words a user can act on', async (t) => {
   // A node:dgram socket holding the port on IPv4 loopback blocks the dual-stack wildcard too.
   const other = await peer(t, 'udp4');
   await t.rejects(BatchUdpSocket.bind(other.port, () => {}), /already in use/);
+});
+
+t.test('a socket bound to one address (the server relay\'s --relay-host) hears only that address', async (t) => {
+  const got: Received[] = [];
+  const sock = await BatchUdpSocket.bind(0, (data, from) => got.push({ data: Buffer.from(data), from }), undefined, undefined, { host: '127.0.0.1' });
+  t.teardown(() => sock.close());
+  t.equal(sock.dualStack, false, 'an IPv4 address gives an IPv4 socket');
+  const p = await peer(t, 'udp4');
+  // 127.0.0.2 is loopback too: a wildcard socket would hear it, ours must not.
+  p.sock.send(Buffer.from('elsewhere'), sock.port, '127.0.0.2');
+  p.sock.send(Buffer.from('here'), sock.port, '127.0.0.1');
+  await until(() => got.length === 1, 'the datagram to 127.0.0.1');
+  await sleep(50);
+  t.same(got.map((g) => g.data.toString()), ['here'], 'only the datagram to the bound address');
+  t.same(got[0]!.from, v4(p.port), 'from the peer, IPv4 text');
+  sock.sendBatch([{ data: Buffer.from('back'), to: v4(p.port) }]);
+  await until(() => p.got.length === 1, 'the answer');
+  t.equal(p.got[0]!.rinfo.address, '127.0.0.1', 'answered from the bound address');
+  const v6sock = await BatchUdpSocket.bind(0, () => {}, undefined, undefined, { host: '::1' });
+  t.teardown(() => v6sock.close());
+  t.ok(v6sock.port > 0, 'an IPv6 address binds too');
+  await t.rejects(BatchUdpSocket.bind(0, () => {}, undefined, undefined, { host: 'localhost' }), /not an IP address to bind/);
+  // Another socket on the same address and port is refused like a busy wildcard port.
+  await t.rejects(BatchUdpSocket.bind(sock.port, () => {}, undefined, undefined, { host: '127.0.0.1' }), { code: 'EADDRINUSE' });
 });
 
 t.test('bad ports are refused', async (t) => {

@@ -80,6 +80,20 @@ t.test('the relay between members of a room', async (t) => {
     t.pass('initiation, response, cookie reply');
   });
 
+  t.test('a burst is forwarded whole and in order (one wake-up in, one batched send out)', async (t) => {
+    const before = server.metrics().relayedPackets.udp;
+    // Equal sizes, as a sealed TUN batch is: the relay may send them as one GSO run.
+    const burst = Array.from({ length: 64 }, () => wgTransport(80));
+    burst.forEach((p, i) => p.writeUInt32BE(i, 4));
+    for (const p of burst) ua.sendData(b.id, p);
+    await ub.next(isData(a.id, burst[burst.length - 1]!));
+    const got = ub.received.filter((p) => burst.some((q) => isData(a.id, q)(p)));
+    t.equal(got.length, burst.length, 'all 64 arrived (within a default receive buffer)');
+    t.same(got.map((p) => (p.type === RELAY_DATA ? p.payload.readUInt32BE(4) : -1)), burst.map((_, i) => i), 'in the order sent');
+    t.equal(server.metrics().relayedPackets.udp, before + burst.length);
+    t.equal(server.metrics().relayDropped.udp_send_error ?? 0, 0, 'nothing refused by the kernel');
+  });
+
   t.test('UDP to a member without a binding: delivered on its WebSocket', async (t) => {
     const before = server.metrics().relayedPackets.ws;
     const p = wgTransport(2);

@@ -1,6 +1,7 @@
 #include "udp_open.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -17,8 +18,9 @@ constexpr int kBufferBytes = 4 << 20;
 
 UdpError Fail(const std::string& what, int e) { return UdpError{what + " (" + ErrnoText(e) + ")", e}; }
 
-// One attempt for one family; returns -1 with errno set, leaving nothing open.
-int BindFamily(int family, uint16_t port) {
+// One attempt for one family; returns -1 with errno set, leaving nothing open. `addr` is the
+// address to bind (in6_addr or in_addr by family), or null for every address.
+int BindFamily(int family, uint16_t port, const void* addr) {
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   int size = kBufferBytes;
@@ -39,13 +41,13 @@ int BindFamily(int family, uint16_t port) {
     auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
     sin6->sin6_family = AF_INET6;
     sin6->sin6_port = htons(port);
-    sin6->sin6_addr = in6addr_any;
+    sin6->sin6_addr = addr ? *static_cast<const in6_addr*>(addr) : in6addr_any;
     len = sizeof(*sin6);
   } else {
     auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
     sin->sin_family = AF_INET;
     sin->sin_port = htons(port);
-    sin->sin_addr.s_addr = htonl(INADDR_ANY);
+    sin->sin_addr = addr ? *static_cast<const in_addr*>(addr) : in_addr{htonl(INADDR_ANY)};
     len = sizeof(*sin);
   }
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) < 0) {
@@ -65,15 +67,29 @@ UdpError PortError(uint16_t port, int e) {
 
 }  // namespace
 
-UdpOpened OpenUdp(uint16_t port) {
+UdpOpened OpenUdp(uint16_t port, const std::string& host) {
   bool dual = true;
-  int fd = BindFamily(AF_INET6, port);
+  int fd;
+  in6_addr a6;
+  in_addr a4;
+  if (host.empty()) {
+    fd = BindFamily(AF_INET6, port, nullptr);
+  } else if (inet_pton(AF_INET, host.c_str(), &a4) == 1) {
+    dual = false;
+    fd = BindFamily(AF_INET, port, &a4);
+    if (fd < 0) throw PortError(port, errno);
+  } else if (inet_pton(AF_INET6, host.c_str(), &a6) == 1) {
+    fd = BindFamily(AF_INET6, port, &a6);
+    if (fd < 0) throw PortError(port, errno);
+  } else {
+    throw UdpError{"not an IP address to bind: " + host, EINVAL};
+  }
   if (fd < 0) {
     int e = errno;
     // No IPv6 on this host (module absent, or disabled so [::] is not an address): use IPv4.
     if (e != EAFNOSUPPORT && e != EADDRNOTAVAIL && e != EPROTONOSUPPORT) throw PortError(port, e);
     dual = false;
-    fd = BindFamily(AF_INET, port);
+    fd = BindFamily(AF_INET, port, nullptr);
     if (fd < 0) throw PortError(port, errno);
   }
   sockaddr_storage ss;

@@ -21,7 +21,9 @@ struct UdpOpened {
 // Binds a non-blocking, close-on-exec UDP socket to `port` (0: any) on every
 // address: [::] dual-stack when the host has IPv6, else 0.0.0.0. Buffers are
 // asked for 4 MiB each way (the kernel caps them at net.core.[rw]mem_max, as
-// for node:dgram). No SO_REUSEADDR: a port in use is an error. Throws UdpError.
-UdpOpened OpenUdp(uint16_t port);
+// for node:dgram). No SO_REUSEADDR: a port in use is an error. A non-empty `host`
+// (IPv4 or IPv6 text) binds that address only; an IPv4 one gives an AF_INET
+// socket. Throws UdpError.
+UdpOpened OpenUdp(uint16_t port, const std::string& host = "");
 
 }  // namespace wgp2p

@@ -87,14 +87,20 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
     : PolledHandle<UdpSocket>(info, "recvmmsg", "wgp2p:udp") {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsNumber() || (info.Length() > 1 && !info[1].IsObject() && !info[1].IsUndefined())) {
-    throw Napi::TypeError::New(env, "UdpSocket(port: number, offloads?: { gso?: boolean, gro?: boolean })");
+    throw Napi::TypeError::New(env, "UdpSocket(port: number, options?: { gso?: boolean, gro?: boolean, host?: string })");
   }
   double port = info[0].As<Napi::Number>().DoubleValue();
   if (!(port >= 0 && port <= 65535) || port != static_cast<int>(port)) {
     throw Napi::RangeError::New(env, "UDP port must be an integer from 0 to 65535");
   }
+  std::string host;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Value h = info[1].As<Napi::Object>().Get("host");
+    if (h.IsString()) host = h.As<Napi::String>().Utf8Value();
+    else if (!h.IsUndefined()) throw Napi::TypeError::New(env, "UdpSocket: host must be a string");
+  }
   try {
-    UdpOpened s = OpenUdp(static_cast<uint16_t>(port));
+    UdpOpened s = OpenUdp(static_cast<uint16_t>(port), host);
     poller_.Adopt(s.fd);
     dual_stack_ = s.dual_stack;
     port_ = s.port;
