@@ -62,6 +62,8 @@ export class ServerRelay {
   private readonly core: RelaySwitch;
   private socket: BatchUdpSocket | undefined;
   private bound: HostPort | undefined;
+  private ip: string | undefined;
+  private closed = false;
   private readonly sweepTimer: NodeJS.Timeout;
 
   constructor(private readonly o: ServerRelayOptions) {
@@ -129,23 +131,59 @@ export class ServerRelay {
   async listen(host: string, port: number): Promise<HostPort> {
     // The native socket binds IP addresses only; a listen host may be a name.
     const ip = isIP(host) ? host : (await lookup(host)).address;
-    let socket: BatchUdpSocket;
+    const socket = await this.bindSocket(ip, port);
+    this.socket = socket;
+    this.bound = { host, port: socket.port };
+    this.ip = ip;
+    return this.bound;
+  }
+
+  private async bindSocket(ip: string, port: number): Promise<BatchUdpSocket> {
     try {
-      socket = await BatchUdpSocket.bind(
+      const socket: BatchUdpSocket = await BatchUdpSocket.bind(
         port,
         (msg, from) => this.onDatagram(msg, from),
         () => this.flush(),
-        (err) => this.o.log.error('relay socket stopped receiving', { error: err.message }),
+        (err) => void this.reopen(socket, err),
         { host: ip },
       );
+      return socket;
     } catch (e) {
       // The same words as node:dgram's bind error, which operators know.
       const code = (e as NodeJS.ErrnoException).code;
       throw code ? Object.assign(new Error(`relay: bind ${code} ${ip}:${port}`), { code }) : e;
     }
-    this.socket = socket;
-    this.bound = { host, port: socket.port };
-    return this.bound;
+  }
+
+  /**
+   * The socket stopped receiving (a poll or fatal read error): every relayed pair would go
+   * silent, so a new socket takes the same port. Members keep their bindings (they are keyed by
+   * member id and source address, not by socket). If the port cannot be had again the relay
+   * stays down and says so; the WebSocket relay still carries what it can.
+   */
+  private async reopen(failed: BatchUdpSocket, err: Error): Promise<void> {
+    if (failed !== this.socket || !this.bound || this.ip === undefined) return;
+    const port = this.bound.port;
+    this.o.log.error('relay socket stopped receiving; reopening it on the same port', { port, error: err.message });
+    failed.flush();
+    failed.close();
+    this.socket = undefined;
+    try {
+      const fresh = await this.bindSocket(this.ip, port);
+      if (this.closed) {
+        fresh.close();
+        return;
+      }
+      this.socket = fresh;
+      this.o.log.info('relay socket reopened', { port });
+    } catch (e) {
+      this.o.log.error('relay socket cannot be reopened: the UDP relay is down', { port, error: (e as Error).message });
+    }
+  }
+
+  /** Test-only: forces a poll error on the relay socket (the addon needs WGP2P_TEST_HOOKS=1). */
+  injectPollError(errno: number): void {
+    this.socket?.injectPollError(errno);
   }
 
   private onDatagram(msg: Buffer, from: UdpEndpoint): void {
@@ -199,6 +237,7 @@ export class ServerRelay {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.sweepTimer);
     const socket = this.socket;
     this.socket = undefined;
