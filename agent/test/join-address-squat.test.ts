@@ -129,3 +129,29 @@ t.test('a member that restarts with its key gets its address back', async (t) =>
   t.ok((await net.until(() => routedTo(a, before, [a, again]) === 'v2', 10_000)) >= 0, 'a routes the old address to the restarted member');
   t.equal(again.agent.address, before);
 });
+
+t.test('a member joining after an insider contested an address with a backdated claim routes it to neither, until the contest ends', async (t) => {
+  const { net, nodes, lines } = await room(t, ['a', 'v']);
+  const [a, v] = nodes as [JoinNode, JoinNode];
+  const victim = v.agent.address;
+  await net.run(ADDRESS_CLAIM_SKEW_MS + 10_000, 100);
+  const x = await net.add('x', { key: keyBelow(v.key.publicKey) });
+  t.ok((await net.until(() => knowsAll([a, v, x]), 10_000)) >= 0);
+  // A modified agent claims the victim's address, backdated to the epoch.
+  x.agent.own.address = victim;
+  x.agent.own.since = 1;
+  x.agent.signalling.announceUpdate();
+  await net.run(3_000);
+  t.equal(routedTo(a, victim, [a, v, x]), 'v', 'a saw the claim appear: the victim keeps it');
+  // Now someone joins: both claims predate it, and x's signed time is the earlier.
+  const late = await net.add('late');
+  const all = [a, v, x, late];
+  t.ok((await net.until(() => knowsAll(all), 10_000)) >= 0);
+  await net.run(3_000);
+  t.equal(routedTo(late, victim, all), undefined, 'the late joiner routes the contested address to neither');
+  t.equal(routedTo(late, a.agent.address, all), 'a', 'uncontested addresses route as usual');
+  t.ok(lines.some((l) => l.includes('routed to neither') && l.includes(victim)), 'and says why');
+  net.close('x');
+  t.ok((await net.until(() => routedTo(late, victim, [a, v, late]) === 'v', 5_000)) >= 0, 'once the insider leaves, the address goes to the victim');
+  t.equal(v.agent.address, victim, 'the victim never moved');
+});

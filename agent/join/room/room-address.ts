@@ -144,6 +144,18 @@ export function claimTime(announced: number, seenAt: number | undefined): number
   return seenAt === undefined ? announced : Math.max(announced, seenAt - ADDRESS_CLAIM_SKEW_MS);
 }
 
+/**
+ * Addresses claimed by two or more members whose claims were all already there when we joined
+ * (`seenAt` undefined): we have no history to weigh their signed times against, and one may be
+ * backdated. A contest between honest members ends within seconds (the later one moves), so one
+ * still there is a fixed --address or an insider's: such an address goes to nobody until it ends.
+ */
+export function unjudgedClaims(claims: readonly { address: string; seenAt: number | undefined }[]): Set<string> {
+  const historic = new Map<string, number>();
+  for (const c of claims) if (c.seenAt === undefined) historic.set(c.address, (historic.get(c.address) ?? 0) + 1);
+  return new Set([...historic].filter(([, n]) => n > 1).map(([address]) => address));
+}
+
 /** A claim to something (an address, a name, a prefix): who, and since when as we credit it. */
 export interface Claimant {
   publicKey: Uint8Array;
