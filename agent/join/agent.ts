@@ -106,13 +106,13 @@ export class JoinAgent {
       this.routes.apply(this.members.all());
     };
     this.own = new OwnAddress({ tunnel, routing, members: this.members, subnet: o.subnet, publicKey: o.identity.publicKey, fixed: o.fixedAddress, clock, log, moved: () => this.addressMoved() }, address);
-    this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => namedMembers({ key: formatKey(o.identity.publicKey), name: o.name, address: this.own.address }, this.members.all()), now: () => clock.now(), count, log }) : undefined;
+    this.names = o.names && ports.dns ? new RoomNames(o.names, { dns: ports.dns, members: () => namedMembers({ key: formatKey(o.identity.publicKey), name: o.name, address: this.own.address, since: this.signalling.self.since }, this.members.all()), now: () => clock.now(), count, log }) : undefined;
     this.membership = roomMembership(o.membership, { self: o.identity.publicKey, name: o.name, members: this.members, send: (to, st) => this.signalling.sendStatement(to.memberId, st, derivePairKeys(room.key, staticKey, to.publicKey).messageKey), announceUpdate: () => this.signalling.announceUpdate(), drop: (m, why) => this.lifecycle.remove(m, why), wallNow: () => clock.wallNow(), log, count });
     const guard = new AnnouncementGuard(room, o.identity.publicKey);
     const messages = new PeerMessageGuard(room, (id, key) => (this.members.get(key)?.memberId === id ? this.members.get(key)!.keys.messageKey : undefined));
     const { paths, relayed, bounce } = this;
     this.lifecycle = new MemberLifecycle({ membership: this.membership, members, guard, messages, engine: tunnel.engine, keepaliveSeconds: o.keepaliveSeconds, paths, arbiters, relayed, links, bounce, weBounce: !!o.bounce, dualStack: tunnel.dualStack, memberId: () => signal.memberId, lastMemberId: () => this.lastMemberId, clock, log, count, membersChanged });
-    const self = { publicKey: o.identity.publicKey, privateKey: o.identity.privateKey, name: o.name, bounce: o.bounce, hub: o.hub, routes: o.routes?.advertise, exitNode: o.routes?.advertiseExitNode };
+    const self = { publicKey: o.identity.publicKey, privateKey: o.identity.privateKey, name: o.name, since: clock.wallNow(), bounce: o.bounce, hub: o.hub, routes: o.routes?.advertise, exitNode: o.routes?.advertiseExitNode };
     const unreachableOverWs = (id: string) => {
       const ws = this.links.get('ws');
       if (ws) relayed.onUnreachable(ws, id);

@@ -21,6 +21,8 @@ const roomKey = randomBytes(32);
 const SUBNET = parseSubnet('10.147.0.0/16');
 /** Our own claim: held since t=1000 unless said otherwise. */
 const at = (address: string, since = 1000) => ({ address, since });
+/** When we saw the harness's members' claims appear (after we joined). */
+const SEEN_AT = 1_500;
 
 function sortedKeys(n: number): PrivateKey[] {
   return Array.from({ length: n }, () => PrivateKey.generate()).sort((a, b) => Buffer.compare(a.publicKey, b.publicKey));
@@ -31,7 +33,7 @@ function harness(self: PrivateKey, useHub = 'hub') {
   const routing = new AddressRouting(deviceEngine(device), SUBNET, self.publicKey, quiet, useHub);
   const members = new RoomMembers((a) => ({ key: formatKey(a.publicKey), publicKey: a.publicKey, keys: derivePairKeys(roomKey, self, a.publicKey), finder: new PathFinder() }));
   const add = (key: PrivateKey, name: string, address: string, hub = false, memberId = name, addressSince = 2000): Member => {
-    const { member } = members.upsert({ publicKey: key.publicKey, memberId, name, address, addressSince, candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, bounce: false, hub, issuedAt: 0 })!;
+    const { member } = members.upsert({ publicKey: key.publicKey, memberId, name, address, addressSince, candidates: [], nat: { mapping: 'unknown', filtering: 'unknown' }, bounce: false, hub, issuedAt: 0 }, SEEN_AT)!;
     device.addPeer(member.publicKey, member.keys.presharedKey);
     return member;
   };
@@ -94,6 +96,13 @@ t.test('the earliest claim owns a contested address (then the lowest key); ours 
   lo.addressSince = 1_000_000 - ADDRESS_CLAIM_SKEW_MS - 1;
   h.routing.apply(h.members.all(), at('10.147.0.5', 3000));
   t.same(h.prefixes(lo), ['10.147.0.1/32'], 'an older claim still wins');
+  // Both claims predate us: no history to judge their signed times by, so neither gets it.
+  lo.claimSeenAt = hi.claimSeenAt = undefined;
+  h.routing.apply(h.members.all(), at('10.147.0.5', 3000));
+  t.same([h.prefixes(lo), h.prefixes(hi)], [[], []], 'a contest older than we are goes to nobody');
+  hi.claimSeenAt = 1_000_000;
+  h.routing.apply(h.members.all(), at('10.147.0.5', 3000));
+  t.same(h.prefixes(lo), ['10.147.0.1/32'], 'with one claim seen appearing, the older one wins again');
 });
 
 t.test('a hub gets the room subnet; a member reached via the hub loses its /32 to it, and gets it back', async (t) => {

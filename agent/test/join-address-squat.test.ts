@@ -4,7 +4,7 @@
 // route; a fixed --address never moves; newcomers that collide resolve alike on every member.
 import t, { type Test } from 'tap';
 import { parseAddress } from '../../shared/net/address.js';
-import { PrivateKey } from '../wireguard/crypto.js';
+import { keyBelow } from './fixtures/ground-key.js';
 import { ADDRESS_CLAIM_SKEW_MS } from '../join/room/room-address.js';
 import { JoinNet, type JoinNode } from './fixtures/join-net.js';
 
@@ -12,14 +12,6 @@ import { JoinNet, type JoinNode } from './fixtures/join-net.js';
 function routedTo(at: JoinNode, address: string, nodes: readonly JoinNode[]): string | undefined {
   const peer = at.device.allowedIps.lookup(4, parseAddress(address).bytes);
   return nodes.find((n) => n !== at && peer && at.device.getPeer(n.key.publicKey) === peer)?.name;
-}
-
-/** A key below `than`: what an insider grinding keys (or just retrying) gets in a few tries. */
-function keyBelow(than: JoinNode): PrivateKey {
-  for (;;) {
-    const k = PrivateKey.generate();
-    if (Buffer.compare(k.publicKey, than.key.publicKey) < 0) return k;
-  }
 }
 
 function knowsAll(nodes: readonly JoinNode[]): boolean {
@@ -42,7 +34,7 @@ t.test('an insider with a lower key claiming a victim\'s address takes neither t
   const victim = v.agent.address;
   await net.run(ADDRESS_CLAIM_SKEW_MS + 10_000, 100); // the victim has held it a while
   // An honest agent with a ground key, simply started on the victim's address.
-  const x = await net.add('x', { key: keyBelow(v), address: victim });
+  const x = await net.add('x', { key: keyBelow(v.key.publicKey), address: victim });
   const all = [a, v, b, x];
   t.ok((await net.until(() => knowsAll(all) && x.agent.address !== victim, 10_000)) >= 0, 'the newcomer moves off');
   await net.run(3_000);
@@ -86,14 +78,14 @@ t.test('a fixed --address is kept against a lower-keyed newcomer; between two fi
   const { net, nodes, lines } = await room(t, ['a', 'f'], { f: { address: '10.147.7.7', agent: { fixedAddress: true } } });
   const [a, f] = nodes as [JoinNode, JoinNode];
   await net.run(5_000);
-  const n = await net.add('n', { key: keyBelow(f), address: '10.147.7.7' });
+  const n = await net.add('n', { key: keyBelow(f.key.publicKey), address: '10.147.7.7' });
   const all = [a, f, n];
   t.ok((await net.until(() => knowsAll(all) && n.agent.address !== '10.147.7.7', 10_000)) >= 0, 'the newcomer moves');
   await net.run(1_000);
   t.equal(f.agent.address, '10.147.7.7');
   for (const m of [a, n]) t.equal(routedTo(m, '10.147.7.7', all), 'f', `${m.name} routes the fixed address to f`);
 
-  const g = await net.add('g', { key: keyBelow(f), address: '10.147.7.7', agent: { fixedAddress: true } });
+  const g = await net.add('g', { key: keyBelow(f.key.publicKey), address: '10.147.7.7', agent: { fixedAddress: true } });
   const four = [...all, g];
   t.ok((await net.until(() => knowsAll(four), 10_000)) >= 0);
   await net.run(2_000);
@@ -136,4 +128,30 @@ t.test('a member that restarts with its key gets its address back', async (t) =>
   const again = await net.add('v2', { key: v.key });
   t.ok((await net.until(() => routedTo(a, before, [a, again]) === 'v2', 10_000)) >= 0, 'a routes the old address to the restarted member');
   t.equal(again.agent.address, before);
+});
+
+t.test('a member joining after an insider contested an address with a backdated claim routes it to neither, until the contest ends', async (t) => {
+  const { net, nodes, lines } = await room(t, ['a', 'v']);
+  const [a, v] = nodes as [JoinNode, JoinNode];
+  const victim = v.agent.address;
+  await net.run(ADDRESS_CLAIM_SKEW_MS + 10_000, 100);
+  const x = await net.add('x', { key: keyBelow(v.key.publicKey) });
+  t.ok((await net.until(() => knowsAll([a, v, x]), 10_000)) >= 0);
+  // A modified agent claims the victim's address, backdated to the epoch.
+  x.agent.own.address = victim;
+  x.agent.own.since = 1;
+  x.agent.signalling.announceUpdate();
+  await net.run(3_000);
+  t.equal(routedTo(a, victim, [a, v, x]), 'v', 'a saw the claim appear: the victim keeps it');
+  // Now someone joins: both claims predate it, and x's signed time is the earlier.
+  const late = await net.add('late');
+  const all = [a, v, x, late];
+  t.ok((await net.until(() => knowsAll(all), 10_000)) >= 0);
+  await net.run(3_000);
+  t.equal(routedTo(late, victim, all), undefined, 'the late joiner routes the contested address to neither');
+  t.equal(routedTo(late, a.agent.address, all), 'a', 'uncontested addresses route as usual');
+  t.ok(lines.some((l) => l.includes('routed to neither') && l.includes(victim)), 'and says why');
+  net.close('x');
+  t.ok((await net.until(() => routedTo(late, victim, [a, v, late]) === 'v', 5_000)) >= 0, 'once the insider leaves, the address goes to the victim');
+  t.equal(v.agent.address, victim, 'the victim never moved');
 });

@@ -77,20 +77,22 @@ t.test('a bounce says so; anything but 1 in its flag is malformed', async (t) =>
   t.ok(openAnnouncement(room, sealForRoom(room, 'announce', Buffer.from(payload(1)), NOW)).ok, 'b: 1 accepted');
 });
 
-t.test('a claim time (since when the address is held) is signed with the rest; anything but a whole ms count is malformed', async (t) => {
-  const opened = openAnnouncement(room, seal(room, body({ addressSince: NOW - 5_000 }), NOW));
-  t.ok(opened.ok && opened.value.addressSince === NOW - 5_000, 'the claim time survives');
-  const pub = keyPair();
-  const payload = (as: unknown) => JSON.stringify(signed({ v: 2, k: pub.toString('base64'), m: 'member-A', n: 'alice', a: '10.147.3.4', as, c: [], nat: ['unknown', 'unknown'] }, pub));
-  for (const bad of [-1, 1.5, '5', null, 2 ** 53]) {
-    const r = openAnnouncement(room, sealForRoom(room, 'announce', Buffer.from(payload(bad)), NOW));
-    t.same(r, { ok: false, reason: 'malformed' }, `as: ${JSON.stringify(bad)}`);
+t.test('claim times (since when the address, the name and routes are held) are signed with the rest; anything but a whole ms count is malformed', async (t) => {
+  for (const [field, wire] of [['addressSince', 'as'], ['claimsSince', 'cs']] as const) {
+    const opened = openAnnouncement(room, seal(room, body({ [field]: NOW - 5_000 }), NOW));
+    t.ok(opened.ok && opened.value[field] === NOW - 5_000, `${field} survives`);
+    const pub = keyPair();
+    const payload = (v: unknown) => JSON.stringify(signed({ v: 2, k: pub.toString('base64'), m: 'member-A', n: 'alice', a: '10.147.3.4', [wire]: v, c: [], nat: ['unknown', 'unknown'] }, pub));
+    for (const bad of [-1, 1.5, '5', null, 2 ** 53]) {
+      const r = openAnnouncement(room, sealForRoom(room, 'announce', Buffer.from(payload(bad)), NOW));
+      t.same(r, { ok: false, reason: 'malformed' }, `${wire}: ${JSON.stringify(bad)}`);
+    }
+    // Backdating someone else's claim needs their signature: a changed time fails to verify.
+    const blob = seal(room, body({ [field]: NOW }), NOW);
+    const inner = JSON.parse(openSealed(blob).toString('utf8'));
+    const moved = sealForRoom(room, 'announce', Buffer.from(JSON.stringify({ ...inner, [wire]: 1 })), NOW);
+    t.same(openAnnouncement(room, moved), { ok: false, reason: 'bad_signature' });
   }
-  // Backdating someone else's claim needs their signature: a changed time fails to verify.
-  const blob = seal(room, body({ addressSince: NOW }), NOW);
-  const inner = JSON.parse(openSealed(blob).toString('utf8'));
-  const moved = sealForRoom(room, 'announce', Buffer.from(JSON.stringify({ ...inner, as: 1 })), NOW);
-  t.same(openAnnouncement(room, moved), { ok: false, reason: 'bad_signature' });
 });
 
 t.test('signed by the key it announces: the room secret alone cannot speak for another member', async (t) => {

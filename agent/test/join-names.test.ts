@@ -6,9 +6,9 @@ import { assignLabels, dnsLabel, domainForRoom, NameTable, parseDnsDomain } from
 import { answerQuery, decodeDns, type DecodedDns, DNS_TTL_S, MAX_QUERY_BYTES } from '../join/names/dns-answer.js';
 import { DNS_PER_SOURCE_BURST, DnsService, TCP_QUERIES_PER_CONNECTION } from '../join/names/dns-service.js';
 
-const alice = { key: 'AAAA', name: 'alice', address: '10.147.0.2' };
-const bob = { key: 'BBBB', name: 'Bob', address: '10.147.0.3' };
-const bob2 = { key: 'CCCC', name: 'bob', address: '10.147.0.4' };
+const alice = { key: 'AAAA', name: 'alice', address: '10.147.0.2', since: 100 };
+const bob = { key: 'BBBB', name: 'Bob', address: '10.147.0.3', since: 100 };
+const bob2 = { key: 'CCCC', name: 'bob', address: '10.147.0.4', since: 100 };
 
 function query(name: string, type = 'A', id = 7): Buffer {
   return dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: type as dnsPacket.RecordType, name, class: 'IN' }] });
@@ -33,18 +33,28 @@ t.test('member names become valid DNS labels, deterministically', async (t) => {
   t.throws(() => parseDnsDomain('-x'));
 });
 
-t.test('a clash: the lowest key keeps the name, the same in any order', async (t) => {
+t.test('a clash at equal claim times: the lowest key keeps the name, the same in any order', async (t) => {
   const a = assignLabels([bob2, alice, bob]);
   const b = assignLabels([bob, bob2, alice]);
   t.same(a, b);
   t.same(a.map((e) => [e.key, e.label]), [['AAAA', 'alice'], ['BBBB', 'bob'], ['CCCC', 'bob-2']]);
   // A suffix never takes a name a member chose itself.
-  const c = assignLabels([{ key: 'D', name: 'bob-2', address: '10.147.0.9' }, bob, bob2]);
+  const c = assignLabels([{ key: 'DDDD', name: 'bob-2', address: '10.147.0.9', since: 100 }, bob, bob2]);
   t.same(c.map((e) => e.label).sort(), ['bob', 'bob-2', 'bob-3']);
-  t.equal(c.find((e) => e.key === 'D')!.label, 'bob-2');
+  t.equal(c.find((e) => e.key === 'DDDD')!.label, 'bob-2');
   // Long names stay one label with their suffix.
-  const long = assignLabels([{ key: 'A', name: 'y'.repeat(63), address: '1' }, { key: 'B', name: 'y'.repeat(63), address: '2' }]);
+  const long = assignLabels([{ key: 'AAAA', name: 'y'.repeat(63), address: '1', since: 100 }, { key: 'BBBB', name: 'y'.repeat(63), address: '2', since: 100 }]);
   t.equal(long[1]!.label, 'y'.repeat(61) + '-2');
+});
+
+t.test('a clash: the earlier claim keeps the name against any lower key', async (t) => {
+  const holder = { ...bob2, since: 100 };
+  const grinder = { ...bob, key: 'AAAA', since: 101 };
+  for (const order of [[holder, grinder], [grinder, holder]]) {
+    const labels = new Map(assignLabels(order).map((e) => [e.key, e.label]));
+    t.equal(labels.get('CCCC'), 'bob', 'the earlier claim keeps "bob"');
+    t.equal(labels.get('AAAA'), 'bob-2', 'the lower key comes second');
+  }
 });
 
 t.test('the table looks names up case-insensitively', async (t) => {
@@ -74,7 +84,7 @@ t.test('the answerer', async (t) => {
   const aaaa = answerQuery(query('bob.office', 'AAAA'), table);
   t.equal(aaaa.outcome, 'nodata', 'an IPv4 room has no AAAA: NOERROR, no records');
   t.equal(decoded(aaaa.response).answers?.length, 0);
-  const v6 = new NameTable('office', [{ key: 'K', name: 'six', address: 'fd00::6' }]);
+  const v6 = new NameTable('office', [{ key: 'K', name: 'six', address: 'fd00::6', since: 100 }]);
   t.same(decoded(answerQuery(query('six.office', 'AAAA'), v6).response).answers?.map((r) => ('data' in r ? r.data : '')), ['fd00::6']);
 
   const nx = answerQuery(query('carol.office'), table);

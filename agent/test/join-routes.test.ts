@@ -1,12 +1,15 @@
 // Subnet routes on the in-memory JoinNet (fixtures/join-net.ts): a member's advertised LAN prefix
 // becomes its peer's allowed IPs (and a route into the tunnel) only at members with
 // --accept-routes; prefixes overlapping the room subnet, the member's own LANs or special space
-// are refused with a log line; two advertisers of one prefix resolve the same on every member,
-// and the other takes over when the first goes away.
+// are refused with a log line; two advertisers of one prefix resolve the same on every member
+// (the earlier claim carries it; an insider grinding a lower key does not take it over), and the
+// other takes over when the first goes away.
 import t from 'tap';
 import { parseAddress } from '../../shared/net/address.js';
 import { JoinNet, type JoinNode } from './fixtures/join-net.js';
 import { ipv4Packet } from './fixtures/engine-net.js';
+import { keyBelow } from './fixtures/ground-key.js';
+import { ADDRESS_CLAIM_SKEW_MS } from '../join/room/room-address.js';
 
 const LAN = '192.168.77.0/24';
 
@@ -87,8 +90,10 @@ t.test('two advertisers of one prefix: the same one on every member, the other t
   // kernelRoutes was installed after m1 decided: let one more change reach it.
   m1.agent.routes.apply([]);
   m1.agent.routes.apply(m1.agent.members.all());
-  const [first, second] = Buffer.compare(r1.key.publicKey, r2.key.publicKey) < 0 ? [r1, r2] : [r2, r1];
-  t.equal(carrier(m1, '192.168.77.5'), first.name, `m1: the lower key (${first.name}) carries it`);
+  // r1 advertised first: the earlier claim carries a prefix, whatever the keys (route-choice.ts).
+  t.ok(r1.agent.signalling.self.since < r2.agent.signalling.self.since, 'r1 claimed first');
+  const [first, second] = [r1, r2];
+  t.equal(carrier(m1, '192.168.77.5'), first.name, `m1: the earlier claim (${first.name}) carries it`);
   t.equal(carrier(m2, '192.168.77.5'), first.name, 'm2: the same one');
   t.equal(carrier(m1, '10.20.3.4'), 'r2', 'a prefix only r2 advertises goes to r2');
   t.same([...routes].sort(), ['10.20.0.0/16', LAN]);
@@ -97,4 +102,24 @@ t.test('two advertisers of one prefix: the same one on every member, the other t
   t.ok(routes.has(LAN), 'the kernel route stays through the takeover');
   net.close(second.name);
   t.ok((await net.until(() => carrier(m1, '192.168.77.5') === undefined && !routes.has(LAN) && !routes.has('10.20.0.0/16'), 5_000)) >= 0, 'withdrawn once nobody carries it');
+});
+
+t.test('an insider with a lower key advertising a member\'s prefix later does not take it over, even backdated', async (t) => {
+  const net = new JoinNet();
+  t.teardown(() => net.closeAll());
+  const router = await net.add('router', { agent: { routes: { advertise: [LAN] } } });
+  const m1 = await net.add('m1', { agent: { routes: { accept: true } } });
+  t.ok((await net.until(everyoneSees(net, 2), 10_000)) >= 0);
+  await net.run(ADDRESS_CLAIM_SKEW_MS + 10_000, 100); // the router has carried it a while
+  const x = await net.add('x', { key: keyBelow(router.key.publicKey), agent: { routes: { advertise: [LAN] } } });
+  const late = await net.add('late', { agent: { routes: { accept: true } } }); // believes the signed times
+  t.ok((await net.until(everyoneSees(net, 4), 15_000)) >= 0);
+  await net.run(1_000);
+  for (const n of [m1, late]) t.equal(carrier(n, '192.168.77.5'), 'router', `${n.name}: the router keeps carrying it`);
+  x.agent.signalling.self.since = 1; // a modified agent backdates its claim
+  x.agent.signalling.announceUpdate();
+  await net.run(5_000);
+  t.equal(carrier(m1, '192.168.77.5'), 'router', 'm1: a backdated claim seen appearing does not take it');
+  net.close('router');
+  t.ok((await net.until(() => carrier(m1, '192.168.77.5') === 'x', 5_000)) >= 0, 'once the router leaves, the other advertiser carries it');
 });

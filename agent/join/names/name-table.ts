@@ -1,7 +1,9 @@
 // Member names as DNS names: every member's announced name made a valid DNS label (lower case,
-// a-z 0-9 and inner hyphens), clashes settled by one rule every member applies to the same set
-// (the lowest public key keeps the label, the others get LABEL-2, LABEL-3, ... in key order), so
-// `alice.office` means the same member on every machine of the room.
+// a-z 0-9 and inner hyphens), clashes settled by the rule of room addresses (room-address.ts):
+// the earliest claim keeps the label, equal times go to the lower public key, the others get
+// LABEL-2, LABEL-3, ... in that order. So `alice.office` means the same member on every machine
+// of the room, and an insider grinding keys cannot take a name from the member that holds it.
+import { claimTime, compareClaims } from '../room/room-address.js';
 
 /** The longest DNS label (RFC 1035). */
 export const MAX_LABEL = 63;
@@ -12,11 +14,22 @@ export interface NamedMember {
   key: string;
   name: string;
   address: string;
+  /** Since when it holds its name (wall ms), as we credit it (claimTime). */
+  since: number;
+}
+
+/** A room member's name claim as announced (room-members.ts). */
+export interface NameClaim {
+  key: string;
+  name: string;
+  address: string;
+  claimsSince: number;
+  claimsSeenAt: number | undefined;
 }
 
 /** Ourselves and the room's members, as the names see them. */
-export function namedMembers(self: NamedMember, members: Iterable<NamedMember>): NamedMember[] {
-  return [self, ...[...members].map((m) => ({ key: m.key, name: m.name, address: m.address }))];
+export function namedMembers(self: NamedMember, members: Iterable<NameClaim>): NamedMember[] {
+  return [self, ...[...members].map((m) => ({ key: m.key, name: m.name, address: m.address, since: claimTime(m.claimsSince, m.claimsSeenAt) }))];
 }
 
 export interface NameEntry extends NamedMember {
@@ -48,9 +61,9 @@ function suffixed(label: string, n: number): string {
   return label.slice(0, MAX_LABEL - tail.length).replace(/-+$/, '') + tail;
 }
 
-/** The room's names, lowest key first within each label; the result is the same whatever order `members` come in. */
+/** The room's names, earliest claim first within each label; the result is the same whatever order `members` come in. */
 export function assignLabels(members: readonly NamedMember[]): NameEntry[] {
-  const sorted = [...members].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const sorted = [...members].map((m) => ({ m, publicKey: Buffer.from(m.key, 'base64'), since: m.since })).sort(compareClaims).map((c) => c.m);
   const taken = new Set<string>();
   const owners = new Map<string, NamedMember>();
   for (const m of sorted) {

@@ -5,7 +5,9 @@
 // address. Our own address never goes to a peer, whoever wins it: until we have moved off it,
 // packets to it are ours, and a peer may not send from it. Only host
 // addresses of our room subnet are routed: a member announcing 8.8.8.8 (or the server's address)
-// would otherwise pull that traffic into its tunnel.
+// would otherwise pull that traffic into its tunnel. An address contested by claims that all
+// predate our joining goes to nobody while the contest lasts (unjudgedClaims): a backdated claim
+// must not win just because we were not there to see it appear.
 //
 // With the classic hub we chose (`--use-hub`, see roles/hub.ts; never one that merely announces
 // `--hub`), the hub's peer also gets the whole room subnet, and a member we reach only through
@@ -14,7 +16,7 @@
 import { parsePrefix } from '../../../shared/net/address.js';
 import type { Logger } from '../../../shared/log.js';
 import type { JoinEngine } from '../ports.js';
-import { claimTime, claimWinners, formatSubnet, isRoomHost, type RoomSubnet } from './room-address.js';
+import { claimTime, claimWinners, formatSubnet, isRoomHost, unjudgedClaims, type RoomSubnet } from './room-address.js';
 import type { Member } from './room-members.js';
 import { chosenHub } from '../roles/hub.js';
 
@@ -30,15 +32,21 @@ export class AddressRouting {
   private hubKey: Buffer | undefined;
   private readonly warnedOutside = new WeakSet<Member>();
   private readonly warnedOurs = new WeakSet<Member>();
+  private readonly warnedUnjudged = new WeakSet<Member>();
 
   /** Updates every member's allowed IP; returns false when an earlier claim holds our address. */
   apply(members: readonly Member[], self: { address: string; since: number }): boolean {
     this.applyHub(members);
     const claims = members.map((m) => ({ publicKey: m.publicKey, address: m.address, since: claimTime(m.addressSince, m.claimSeenAt) }));
     const winners = claimWinners([{ publicKey: this.selfKey, address: self.address, since: self.since }, ...claims]);
+    const unjudged = unjudgedClaims(members.map((m) => ({ address: m.address, seenAt: m.claimSeenAt })));
     for (const m of members) {
       const routable = isRoomHost(m.address, this.subnet) && m.address !== self.address;
-      const owner = routable && (winners.get(m.address)?.equals(m.publicKey) ?? false);
+      const owner = routable && !unjudged.has(m.address) && (winners.get(m.address)?.equals(m.publicKey) ?? false);
+      if (routable && unjudged.has(m.address) && !this.warnedUnjudged.has(m)) {
+        this.warnedUnjudged.add(m);
+        this.log.warn('address contested by members that both claimed it before we joined; routed to neither while both claim it', { name: m.name, address: m.address });
+      }
       const want = owner && !m.viaHub ? m.address : undefined;
       if (m.address === self.address && !this.warnedOurs.has(m)) {
         this.warnedOurs.add(m);
@@ -51,7 +59,7 @@ export class AddressRouting {
       if (!this.engine.hasPeer(m.publicKey)) continue;
       if (m.routed) this.engine.disallow(parsePrefix(`${m.routed}/32`), m.publicKey);
       if (want) this.engine.allow(parsePrefix(`${want}/32`), m.publicKey);
-      else if (routable && !owner) this.log.warn('address held by an earlier claim; not routed', { name: m.name, address: m.address });
+      else if (routable && !owner && !unjudged.has(m.address)) this.log.warn('address held by an earlier claim; not routed', { name: m.name, address: m.address });
       m.routed = want;
     }
     return winners.get(self.address)?.equals(this.selfKey) ?? false;

@@ -30,6 +30,8 @@ export interface AnnouncementBody {
   address: string;
   /** Since when it holds that address (its wall clock, ms): the earlier claim keeps an address. */
   addressSince?: number;
+  /** Since when it announces its name and routes (its wall clock, ms): the earlier claim keeps a name or a contested prefix. */
+  claimsSince?: number;
   candidates: Candidate[];
   nat: NatInfo;
   /** True when the member relays for the room (`--bounce`): members may bind to it. */
@@ -67,6 +69,11 @@ export function sanitizeName(raw: string): string {
   return s || 'member';
 }
 
+/** An optional claim time: absent, or wall ms. */
+function isClaimTime(v: unknown): boolean {
+  return v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
+}
+
 /** What a member signs: the payload without its signature, under a label of its own. */
 function signedBytes(payloadJson: string): Buffer {
   return Buffer.from(`wgp2p announcement v${VERSION}\0${payloadJson}`);
@@ -84,6 +91,7 @@ export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, pri
     n: a.name,
     a: a.address,
     ...(a.addressSince !== undefined ? { as: a.addressSince } : {}),
+    ...(a.claimsSince !== undefined ? { cs: a.claimsSince } : {}),
     c: encodeCandidates(a.candidates),
     nat: [a.nat.mapping, a.nat.filtering],
     ...(a.bounce ? { b: 1 } : {}),
@@ -130,7 +138,7 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
   if (!Array.isArray(nat) || nat.length !== 2 || !MAPPINGS.includes(nat[0]) || !FILTERINGS.includes(nat[1])) return { ok: false, reason: 'malformed' };
   const candidates = parseCandidates(o.c);
   if (!candidates) return { ok: false, reason: 'malformed' };
-  if (o.as !== undefined && !(Number.isSafeInteger(o.as) && (o.as as number) >= 0)) return { ok: false, reason: 'malformed' };
+  if (!isClaimTime(o.as) || !isClaimTime(o.cs)) return { ok: false, reason: 'malformed' };
   if ((o.b !== undefined && o.b !== 1) || (o.h !== undefined && o.h !== 1) || (o.x !== undefined && o.x !== 1)) return { ok: false, reason: 'malformed' };
   const routes = parseRouteList(o.r);
   if (!routes) return { ok: false, reason: 'bad_routes' };
@@ -149,6 +157,7 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
       name: o.n,
       address: o.a,
       ...(o.as !== undefined ? { addressSince: o.as as number } : {}),
+      ...(o.cs !== undefined ? { claimsSince: o.cs as number } : {}),
       candidates,
       nat: { mapping: nat[0] as MappingBehaviour, filtering: nat[1] as FilteringBehaviour },
       bounce: o.b === 1,

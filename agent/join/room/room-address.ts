@@ -9,8 +9,9 @@ import { createHash } from 'node:crypto';
 
 export const DEFAULT_ROOM_SUBNET = '10.147.0.0/16';
 /**
- * Clock skew allowed to a claim's time: a claim we saw appear is taken as no older than that
- * moment minus this, so backdating can't beat a member we already saw holding the address.
+ * Clock skew allowed to a claim's time (addresses, names, prefixes): a claim we saw appear is taken
+ * as no older than that moment minus this, so backdating can't beat a member we already saw
+ * holding the address.
  */
 export const ADDRESS_CLAIM_SKEW_MS = 60_000;
 /** A room subnet needs room for members; /30 and longer leave none worth having. */
@@ -143,13 +144,39 @@ export function claimTime(announced: number, seenAt: number | undefined): number
   return seenAt === undefined ? announced : Math.max(announced, seenAt - ADDRESS_CLAIM_SKEW_MS);
 }
 
+/**
+ * Addresses claimed by two or more members whose claims were all already there when we joined
+ * (`seenAt` undefined): we have no history to weigh their signed times against, and one may be
+ * backdated. A contest between honest members ends within seconds (the later one moves), so one
+ * still there is a fixed --address or an insider's: such an address goes to nobody until it ends.
+ */
+export function unjudgedClaims(claims: readonly { address: string; seenAt: number | undefined }[]): Set<string> {
+  const historic = new Map<string, number>();
+  for (const c of claims) if (c.seenAt === undefined) historic.set(c.address, (historic.get(c.address) ?? 0) + 1);
+  return new Set([...historic].filter(([, n]) => n > 1).map(([address]) => address));
+}
+
+/** A claim to something (an address, a name, a prefix): who, and since when as we credit it. */
+export interface Claimant {
+  publicKey: Uint8Array;
+  since: number;
+}
+
+/**
+ * Negative when `a`'s claim beats `b`'s: the earlier time, then the lower public key. One order
+ * for addresses, names and contested prefixes, so keys (which are free) never beat time held.
+ */
+export function compareClaims(a: Claimant, b: Claimant): number {
+  if (a.since !== b.since) return a.since < b.since ? -1 : 1;
+  return Buffer.compare(a.publicKey, b.publicKey);
+}
+
 /** The key that owns each claimed address: the earliest claim, then the lowest public key. */
 export function claimWinners(claims: readonly AddressClaim[]): Map<string, Buffer> {
-  const winners = new Map<string, { key: Buffer; since: number }>();
+  const winners = new Map<string, AddressClaim>();
   for (const c of claims) {
-    const key = Buffer.from(c.publicKey);
     const held = winners.get(c.address);
-    if (!held || c.since < held.since || (c.since === held.since && Buffer.compare(key, held.key) < 0)) winners.set(c.address, { key, since: c.since });
+    if (!held || compareClaims(c, held) < 0) winners.set(c.address, c);
   }
-  return new Map([...winners].map(([address, w]) => [address, w.key]));
+  return new Map([...winners].map(([address, w]) => [address, Buffer.from(w.publicKey)]));
 }

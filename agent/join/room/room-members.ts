@@ -18,6 +18,10 @@ export interface Member {
   addressSince: number;
   /** When we first saw it claim `address` (wall ms); undefined if it did before we joined. */
   claimSeenAt: number | undefined;
+  /** Since when it says it announces its name and routes (wall ms): a contested name or prefix goes to the earliest. */
+  claimsSince: number;
+  /** When we first saw its name and routes as they are (wall ms); undefined if before we joined. */
+  claimsSeenAt: number | undefined;
   routed: string | undefined;
   candidates: Candidate[];
   nat: NatInfo;
@@ -57,7 +61,7 @@ export class RoomMembers {
   private readonly byMemberId = new Map<string, Member>();
   private readonly byPairId = new Map<string, Member>();
 
-  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'addressSince' | 'claimSeenAt' | 'candidates' | 'nat' | 'bounce' | 'hub' | 'routes' | 'exitNode' | 'viaHub' | 'routed'>) {}
+  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'addressSince' | 'claimSeenAt' | 'claimsSince' | 'claimsSeenAt' | 'candidates' | 'nat' | 'bounce' | 'hub' | 'routes' | 'exitNode' | 'viaHub' | 'routed'>) {}
 
   all(): Member[] {
     return [...this.byKey.values()];
@@ -87,7 +91,7 @@ export class RoomMembers {
   /**
    * Records a verified announcement; undefined when the room is full (MAX_MEMBERS). `seenAt` is
    * now (wall ms) for an announcement we see appear, undefined for one already in the room when we
-   * joined; it dates a new address claim (see claimTime in room-address.ts).
+   * joined; it dates a new address claim, and a new name or route list (see claimTime in room-address.ts).
    */
   upsert(a: Announcement, seenAt?: number): Upserted | undefined {
     const key = formatKey(a.publicKey);
@@ -98,15 +102,16 @@ export class RoomMembers {
     if (replaced) this.remove(replaced);
     if (!m) {
       if (this.byKey.size >= MAX_MEMBERS) return undefined;
-      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, addressSince: NO_CLAIM_TIME, claimSeenAt: undefined, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, routes: a.routes ?? [], exitNode: a.exitNode === true, viaHub: false, routed: undefined };
+      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, addressSince: NO_CLAIM_TIME, claimSeenAt: undefined, claimsSince: NO_CLAIM_TIME, claimsSeenAt: undefined, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, routes: a.routes ?? [], exitNode: a.exitNode === true, viaHub: false, routed: undefined };
       this.byKey.set(key, m);
       this.byPairId.set(m.keys.pairId.toString('hex'), m);
     }
     const candidatesChanged = isNew || !sameCandidates(m.candidates, a.candidates);
     const addressChanged = !isNew && m.address !== a.address;
     if (isNew || addressChanged) m.claimSeenAt = seenAt;
+    if (isNew || m.name !== a.name || m.routes.join() !== (a.routes ?? []).join()) m.claimsSeenAt = seenAt;
     if (m.memberId !== a.memberId && this.byMemberId.get(m.memberId) === m) this.byMemberId.delete(m.memberId);
-    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, addressSince: a.addressSince ?? NO_CLAIM_TIME, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, routes: a.routes ?? [], exitNode: a.exitNode === true });
+    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, addressSince: a.addressSince ?? NO_CLAIM_TIME, claimsSince: a.claimsSince ?? NO_CLAIM_TIME, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, routes: a.routes ?? [], exitNode: a.exitNode === true });
     this.byMemberId.set(a.memberId, m);
     return { member: m, isNew, candidatesChanged, addressChanged, replaced };
   }

@@ -2,10 +2,12 @@
 // rule is a unit test. A prefix is refused when it is special space (route-prefix.ts) or overlaps
 // something of ours (the room subnet, our own LANs, the routes we advertise ourselves): routing
 // it into the tunnel would take that traffic away from where it belongs. Two members advertising
-// the same prefix: the lowest public key carries it (the rule every member applies alike, as for
-// room addresses); when it goes away the next one takes over on the next decision.
+// the same prefix: the earliest claim carries it, equal times the lower public key (the rule of
+// room addresses, room-address.ts, so grinding a key cannot take over another member's prefix);
+// when it goes away the next one takes over on the next decision.
 import { networkInterfaces, type NetworkInterfaceInfo } from 'node:os';
 import { parsePrefix, type Prefix } from '../../../shared/net/address.js';
+import { claimTime, compareClaims } from '../room/room-address.js';
 import { overlaps, parseRoute, specialRange } from './route-prefix.js';
 
 export interface RouteOffer {
@@ -13,6 +15,9 @@ export interface RouteOffer {
   publicKey: Buffer;
   name: string;
   routes: readonly string[];
+  /** Since when it advertises them (signed), and when we first saw them (room-members.ts). */
+  claimsSince: number;
+  claimsSeenAt: number | undefined;
 }
 
 /** Something of ours a member's prefix must not overlap, and how to name it in a log line. */
@@ -37,6 +42,7 @@ export interface RouteChoice {
 export function chooseRoutes(offers: readonly RouteOffer[], conflicts: readonly Conflict[]): RouteChoice {
   const chosen = new Map<string, RouteOffer>();
   const refused: Refusal[] = [];
+  const claimOf = (o: RouteOffer) => ({ publicKey: o.publicKey, since: claimTime(o.claimsSince, o.claimsSeenAt) });
   for (const offer of offers) {
     for (const text of offer.routes) {
       const p = parseRoute(text);
@@ -46,7 +52,7 @@ export function chooseRoutes(offers: readonly RouteOffer[], conflicts: readonly 
         continue;
       }
       const held = chosen.get(text);
-      if (!held || Buffer.compare(offer.publicKey, held.publicKey) < 0) chosen.set(text, offer);
+      if (!held || compareClaims(claimOf(offer), claimOf(held)) < 0) chosen.set(text, offer);
     }
   }
   return { chosen, refused };

@@ -18,6 +18,8 @@ export interface Self {
   publicKey: Buffer;
   privateKey: Uint8Array;
   name: string;
+  /** Since when we announce our name and routes (wall ms): our claim to them. */
+  since: number;
   bounce?: boolean;
   hub?: boolean;
   /** What we announce with --advertise-routes and --advertise-exit-node. */
@@ -56,13 +58,18 @@ export class RoomSignalling {
 
   constructor(private readonly c: DispatchContext) {}
 
+  /** Who we announce ourselves as. */
+  get self(): Self {
+    return this.c.self;
+  }
+
   private announcement(memberId: string): string {
     const c = this.c;
     const candidates = c.candidates().slice(0, MAX_CANDIDATES);
     const own = c.address();
     const ms = c.membership?.();
     const admission = ms && { membership: ms.proof(), revocations: ms.store.version };
-    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: own.address, addressSince: own.since, candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub, routes: c.self.routes, exitNode: c.self.exitNode, ...admission }, c.self.privateKey);
+    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: own.address, addressSince: own.since, claimsSince: c.self.since, candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub, routes: c.self.routes, exitNode: c.self.exitNode, ...admission }, c.self.privateKey);
   }
 
   onWelcome(w: WelcomeMessage): void {

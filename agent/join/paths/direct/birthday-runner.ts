@@ -5,12 +5,16 @@
 // the first authenticated pong adopts the path through the usual route (PathKeeper → arbiter, the
 // only owner of the engine's endpoint): on the hard side that path is a socket's virtual endpoint,
 // and the WireGuard session roams onto that socket. Then the other sockets close; keepalives and
-// the path finder's heartbeats keep the winning mapping alive.
+// the path finder's heartbeats keep the winning mapping alive. The hard side's address is only its
+// announcement's word, so the easy side's probes to one address share a budget across all pairs
+// (BirthdayTiming.addressProbeBurst): members claiming a third party's address can't multiply them.
 import { makeEndpoint, sameEndpoint, type Endpoint } from '../../../../shared/net/address.js';
 import type { Logger } from '../../../../shared/log.js';
+import { hostGroup } from '../../../../shared/net/address-group.js';
+import { KeyedRateLimiter } from '../../../../shared/rate-limit.js';
 import type { BirthdayReport } from '../../observe/why-relayed.js';
 import type { NatInfo } from '../../room/announcement.js';
-import type { Member, RoomMembers } from '../../room/room-members.js';
+import { MAX_MEMBERS, type Member, type RoomMembers } from '../../room/room-members.js';
 import type { PathArbiters } from '../arbiter.js';
 import { BirthdayPlan, birthdayRole, DEFAULT_BIRTHDAY_TIMING, type BirthdayAction, type BirthdayTiming } from './birthday.js';
 import type { ExtraSockets } from './extra-sockets.js';
@@ -36,14 +40,19 @@ interface PairState {
   sockets: Endpoint[];
   /** Bumped when an attempt ends: sockets that finish opening after that close at once. */
   generation: number;
+  /** This attempt hit its target's probe budget (logged once). */
+  overBudget: boolean;
 }
 
 export class BirthdayPunch {
   private readonly pairs = new Map<Member, PairState>();
   private readonly timing: BirthdayTiming;
+  /** Easy-side probes per target address (hostGroup), across all pairs. */
+  private readonly budget: KeyedRateLimiter;
 
   constructor(private readonly c: BirthdayContext) {
-    this.timing = { ...DEFAULT_BIRTHDAY_TIMING, ...c.timing };
+    const t = (this.timing = { ...DEFAULT_BIRTHDAY_TIMING, ...c.timing });
+    this.budget = new KeyedRateLimiter((t.maxProbes * 1000) / t.addressProbeRefillMs, t.addressProbeBurst, MAX_MEMBERS, 0);
   }
 
   tick(now: number): void {
@@ -68,12 +77,12 @@ export class BirthdayPunch {
     }
     if (!st || st.plan.role !== role) {
       if (st) this.drop(m, st);
-      st = { plan: new BirthdayPlan(role, this.timing, this.c.random), sockets: [], generation: 0 };
+      st = { plan: new BirthdayPlan(role, this.timing, this.c.random), sockets: [], generation: 0, overBudget: false };
       this.pairs.set(m, st);
     }
     const target = m.candidates.find((c) => c.kind === 'public')?.endpoint;
     const direct = this.c.arbiters.hasDirect(m);
-    for (const a of st.plan.tick(now, !!target, direct)) this.act(m, st, a, target!);
+    for (const a of st.plan.tick(now, !!target, direct)) this.act(m, st, a, target!, now);
     // A won socket whose path was lost later (or replaced) is of no more use.
     if (st.sockets.length > 0 && !st.plan.running && !st.sockets.some((e) => this.inUse(m, e))) this.closeSockets(st, undefined);
   }
@@ -83,7 +92,7 @@ export class BirthdayPunch {
     return !!active && sameEndpoint(active, e);
   }
 
-  private act(m: Member, st: PairState, a: BirthdayAction, target: Endpoint): void {
+  private act(m: Member, st: PairState, a: BirthdayAction, target: Endpoint, now: number): void {
     switch (a.type) {
       case 'open': {
         const generation = st.generation;
@@ -102,14 +111,25 @@ export class BirthdayPunch {
         for (const e of st.sockets) this.c.paths.probeTo(m, e);
         return;
       case 'probe':
-        for (const port of a.ports) this.c.paths.probeTo(m, makeEndpoint(target.address, port));
+        for (const port of a.ports) {
+          if (!this.budget.allow(hostGroup(target.address), now)) return this.overBudget(m, st, target);
+          this.c.paths.probeTo(m, makeEndpoint(target.address, port));
+        }
         return;
       case 'end':
         st.generation++;
+        st.overBudget = false;
+        this.budget.sweep(now);
         this.c.log.info(a.won ? 'birthday punching found a direct path' : 'birthday punching found nothing; backing off', { peer: m.name, role: st.plan.role });
         this.closeSockets(st, a.won ? m.finder.active?.endpoint : undefined);
         return;
     }
+  }
+
+  private overBudget(m: Member, st: PairState, target: Endpoint): void {
+    if (st.overBudget) return;
+    st.overBudget = true;
+    this.c.log.info('birthday punching: probes to this address are over its budget; the rest of the attempt is skipped', { peer: m.name, to: target.address });
   }
 
   /** Closes the pair's sockets but `keep` (the one the path uses). */

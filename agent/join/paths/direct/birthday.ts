@@ -29,6 +29,14 @@ export interface BirthdayTiming {
   /** After a failed attempt, wait this long, doubling up to max. */
   backoffFirstMs: number;
   backoffMaxMs: number;
+  /**
+   * Easy-side probes to one address (IPv6: one /64), by all pairs together: at most this many at
+   * once... The address is only the member's word, so members announcing a third party's address
+   * (an insider can have many) must not multiply what is sent there.
+   */
+  addressProbeBurst: number;
+  /** ... refilled at `maxProbes` per this (one attempt per longest backoff: a lone member's own pace). */
+  addressProbeRefillMs: number;
 }
 
 export const DEFAULT_BIRTHDAY_TIMING: BirthdayTiming = {
@@ -40,6 +48,8 @@ export const DEFAULT_BIRTHDAY_TIMING: BirthdayTiming = {
   startDelayMs: 1_000,
   backoffFirstMs: 30_000,
   backoffMaxMs: 300_000,
+  addressProbeBurst: 4_000,
+  addressProbeRefillMs: 300_000,
 };
 
 /** Ports a NAT may pick (Linux's fully-random masquerade uses 1024–65535). */
