@@ -197,6 +197,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     routes: { advertise: v.advertiseRoutes, accept: v.acceptRoutes, advertiseExitNode: v.advertiseExitNode, exitNode: v.exitNode },
     snatRoutes: v.snatRoutes,
     exitNodeAllowLan: v.exitNodeAllowLan,
+    stateDir: v.stateDir,
     birthday: v.birthday,
     ...(admins && { membership: admins.membership }),
   });

@@ -9,6 +9,9 @@
 //   home (full-cone): h1 router member, h2 LAN host (no agent)   café (full-cone): h1 laptop
 //   x (full-cone): h1 member with --address 10.147.0.5/24, advertising hostile prefixes
 import t from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
 import { firstPing, pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
@@ -33,7 +36,10 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
   const homeLan = lanOf(home.hostAddresses[0]!);
   const lanHost = home.hostAddresses[1]!;
   const [routerNs, lanHostNs] = home.hosts as [typeof home.hosts[0], typeof home.hosts[0]];
-  const forwardBefore = (await routerNs.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
+  const forwarding = async () => (await routerNs.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
+  const hasTable = async () => (await routerNs.exec('nft', ['list', 'table', 'ip', 'wgp2p_rtr0'], { allowFail: true })).code === 0;
+  const forwardBefore = await forwarding();
+  t.not(forwardBefore, '1', 'the router host does not forward before the agent runs');
 
   const router = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', args: ['--advertise-routes', homeLan, '--snat-routes', '--no-portmap'] });
   t.teardown(() => router.stop());
@@ -43,7 +49,7 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
   const x = await startJoinAgent(xSite.hosts[0]!, { ...base, name: 'x', ifname: 'rtx0', args: ['--address', '10.147.0.5/24', '--advertise-routes', hostile.join(','), '--no-portmap'] });
   t.teardown(() => x.stop());
 
-  t.equal((await routerNs.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), '1', 'the router turned on IPv4 forwarding');
+  t.equal(await forwarding(), '1', 'the router turned on IPv4 forwarding');
   t.match((await routerNs.exec('nft', ['list', 'table', 'ip', 'wgp2p_rtr0'])).stdout, /masquerade/, 'and masquerades into its LAN (--snat-routes)');
   const accepted = await waitFor(async () => {
     const s = await laptop.status();
@@ -73,8 +79,22 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
 
   // Stopping the router: its table goes, forwarding is back as it was, the laptop withdraws the route.
   await router.stop();
-  t.equal((await routerNs.exec('nft', ['list', 'table', 'ip', 'wgp2p_rtr0'], { allowFail: true })).code === 0, false, 'the nftables table is gone');
-  t.equal((await routerNs.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), forwardBefore, `ip_forward back to ${forwardBefore}`);
+  t.equal(await hasTable(), false, 'the nftables table is gone');
+  t.equal(await forwarding(), forwardBefore, `ip_forward back to ${forwardBefore}`);
   await waitFor(async () => !(await laptop.status()).self.acceptedRoutes, { timeoutMs: 5_000, what: 'the route withdrawn' });
   t.notMatch((await laptop.ns.ip(['-4', 'route', 'show'])).stdout, new RegExp(homeLan.replace(/\./g, '\\.')), 'the kernel route is gone');
+
+  // A router killed (SIGKILL) leaves forwarding on and its table behind; its next start, even
+  // without --advertise-routes, undoes both first (the record is in its state directory).
+  const stateDir = await mkdtemp(join(tmpdir(), 'wgp2p-e2e-rt-crash-'));
+  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+  const crashing = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', stateDir, args: ['--advertise-routes', homeLan, '--snat-routes', '--no-portmap'] });
+  await crashing.stop('SIGKILL');
+  t.equal(await forwarding(), '1', 'SIGKILL left IPv4 forwarding on');
+  t.equal(await hasTable(), true, 'and the nftables table');
+  const again = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', stateDir, args: ['--no-portmap'] });
+  t.teardown(() => again.stop());
+  t.equal(await forwarding(), forwardBefore, `the next start put ip_forward back to ${forwardBefore}`);
+  t.equal(await hasTable(), false, 'and deleted the table');
+  t.match(again.process.stdout + again.process.stderr, /routing changes a previous run left were undone/, 'and said so');
 });

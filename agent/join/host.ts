@@ -47,6 +47,8 @@ export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
   snatRoutes?: boolean;
   /** With --exit-node: keep the LAN direct (`--exit-node-allow-lan`). */
   exitNodeAllowLan?: boolean;
+  /** Where routing changes to the host are recorded until undone (`--state-dir`). */
+  stateDir: string;
 }
 
 /**
@@ -95,7 +97,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
   let gateway: Gateway | undefined;
   try {
     if (o.hub) enableHubForwarding(tunnel.ifname);
-    gateway = startGateway({ ifname: tunnel.ifname, roomSubnet: formatSubnet(o.subnet), routes: o.routes?.advertise ?? [], snatRoutes: !!o.snatRoutes, exitNode: !!o.routes?.advertiseExitNode, log: o.log });
+    gateway = startGateway({ ifname: tunnel.ifname, roomSubnet: formatSubnet(o.subnet), routes: o.routes?.advertise ?? [], snatRoutes: !!o.snatRoutes, exitNode: !!o.routes?.advertiseExitNode, stateDir: o.stateDir, log: o.log });
     tunnel.onClosed(() => gateway?.close());
     room = await roomReady;
   } catch (e) {
