@@ -1,6 +1,6 @@
 // Subnet routes in the NAT lab: a member at "home" advertises its LAN (--advertise-routes,
 // --snat-routes); a laptop at a café with --accept-routes reaches a LAN host that runs no agent
-// (ping, and a checksummed TCP transfer), while a member without --accept-routes does not, even
+// (ping, and a checksummed TCP transfer, over IPv4 and IPv6), while a member without --accept-routes does not, even
 // with a route of its own into the tunnel. Hostile: that member also advertises a prefix inside
 // the room subnet and the laptop's own LAN: the laptop refuses both and says so. The router's
 // nftables table and forwarding go back as they were when it stops.
@@ -40,8 +40,17 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
   const hasTable = async () => (await routerNs.exec('nft', ['list', 'table', 'ip', 'wgp2p_rtr0'], { allowFail: true })).code === 0;
   const forwardBefore = await forwarding();
   t.not(forwardBefore, '1', 'the router host does not forward before the agent runs');
+  // The home LAN has IPv6 too (the lab turns IPv6 off everywhere; these two get it back).
+  const homeLan6 = '2001:db8:1::/64';
+  const lanHost6 = '2001:db8:1::3';
+  for (const [ns, a] of [[routerNs, '2001:db8:1::2'], [lanHostNs, lanHost6]] as const) {
+    await ns.exec('sysctl', ['-w', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.eth0.disable_ipv6=0', 'net.ipv6.conf.lo.disable_ipv6=0']);
+    await ns.ip(['-6', 'addr', 'add', `${a}/64`, 'dev', 'eth0', 'nodad']);
+  }
+  const forwarding6 = async () => (await routerNs.exec('sysctl', ['-n', 'net.ipv6.conf.all.forwarding'])).stdout.trim();
+  const forward6Before = await forwarding6();
 
-  const router = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', args: ['--advertise-routes', homeLan, '--snat-routes', '--no-portmap'] });
+  const router = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', args: ['--advertise-routes', `${homeLan},${homeLan6}`, '--snat-routes', '--no-portmap'] });
   t.teardown(() => router.stop());
   const laptop = await startJoinAgent(cafe.hosts[0]!, { ...base, name: 'laptop', ifname: 'rtl0', args: ['--accept-routes', '--no-portmap'] });
   t.teardown(() => laptop.stop());
@@ -51,21 +60,31 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
 
   t.equal(await forwarding(), '1', 'the router turned on IPv4 forwarding');
   t.match((await routerNs.exec('nft', ['list', 'table', 'ip', 'wgp2p_rtr0'])).stdout, /masquerade/, 'and masquerades into its LAN (--snat-routes)');
+  t.equal(await forwarding6(), '1', 'and IPv6 forwarding');
+  t.match((await routerNs.exec('nft', ['list', 'table', 'ip6', 'wgp2p_rtr0'])).stdout, /ip6 daddr 2001:db8:1::\/64[^\n]*masquerade/, 'and masquerades IPv6 into its IPv6 LAN');
   const accepted = await waitFor(async () => {
     const s = await laptop.status();
-    return s.self.acceptedRoutes?.length && s.peers.filter((p) => p.path === 'direct').length === 2 ? s.self.acceptedRoutes : undefined;
+    return s.self.acceptedRoutes?.length === 2 && s.peers.filter((p) => p.path === 'direct').length === 2 ? s.self.acceptedRoutes : undefined;
   }, { timeoutMs: 20_000, intervalMs: 250, what: 'the laptop accepting the home LAN' });
-  t.same(accepted, [{ prefix: homeLan, via: 'router' }], `laptop status: ${homeLan} via router`);
-  t.same((await router.status()).self.advertisedRoutes, [homeLan], 'router status: advertised');
+  t.same(accepted, [{ prefix: homeLan, via: 'router' }, { prefix: homeLan6, via: 'router' }], `laptop status: ${homeLan} and ${homeLan6} via router`);
+  t.same((await router.status()).self.advertisedRoutes, [homeLan, homeLan6], 'router status: advertised');
 
   await firstPing(laptop.ns, lanHost, 10_000); // the router's first ARP for the host, under load
   t.equal(await pingCount(laptop.ns, lanHost, 5), 5, `the laptop pings the LAN host ${lanHost} (no agent there)`);
   const r = await tcpTransfer(laptop.ns, lanHostNs, lanHost, { bytes: 4 * MB, timeoutMs: 60_000 });
   t.equal(r.receivedSha256, r.sentSha256, `4 MB to the LAN host intact (${((4 * 8) / r.seconds).toFixed(0)} Mbit/s)`);
+  // Over IPv6: from the laptop's IPv6 room address (derived from its IPv4 one) to the LAN host.
+  t.match((await laptop.ns.ip(['-6', 'addr', 'show', 'dev', 'rtl0'])).stdout, /inet6 fd77:7770:2a00::a93:[0-9a-f]+\/112/, 'the laptop has its IPv6 room address');
+  await firstPing(laptop.ns, lanHost6, 10_000);
+  t.equal(await pingCount(laptop.ns, lanHost6, 5), 5, `ping -6: the laptop pings the LAN host at ${lanHost6}`);
+  const r6 = await tcpTransfer(laptop.ns, lanHostNs, lanHost6, { bytes: MB, port: 7001, timeoutMs: 60_000 });
+  t.equal(r6.receivedSha256, r6.sentSha256, `1 MB over IPv6 to the LAN host intact (${(8 / r6.seconds).toFixed(0)} Mbit/s)`);
 
   // x has no --accept-routes: even a route of its own into its tunnel leads nowhere.
   await x.ns.ip(['route', 'add', homeLan, 'dev', 'rtx0']);
   t.equal(await pingCount(x.ns, lanHost, 3), 0, 'a member without --accept-routes does not reach the LAN host');
+  await x.ns.ip(['-6', 'route', 'add', homeLan6, 'dev', 'rtx0']);
+  t.equal(await pingCount(x.ns, lanHost6, 3), 0, 'nor over IPv6');
 
   // Hostile prefixes from x: refused by the laptop with a log line, no route for them.
   await waitFor(() => hostile.every((p) => (laptop.process.stdout + laptop.process.stderr).includes(p)), { timeoutMs: 5_000, what: 'refusal log lines' });
@@ -81,6 +100,8 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
   await router.stop();
   t.equal(await hasTable(), false, 'the nftables table is gone');
   t.equal(await forwarding(), forwardBefore, `ip_forward back to ${forwardBefore}`);
+  t.equal(await forwarding6(), forward6Before, `IPv6 forwarding back to ${forward6Before}`);
+  t.equal((await routerNs.exec('nft', ['list', 'table', 'ip6', 'wgp2p_rtr0'], { allowFail: true })).code === 0, false, 'the ip6 table is gone');
   await waitFor(async () => !(await laptop.status()).self.acceptedRoutes, { timeoutMs: 5_000, what: 'the route withdrawn' });
   t.notMatch((await laptop.ns.ip(['-4', 'route', 'show'])).stdout, new RegExp(homeLan.replace(/\./g, '\\.')), 'the kernel route is gone');
 

@@ -76,13 +76,14 @@ const base = { ifname: 'wg-r.0', roomSubnet: '10.147.0.0/16', routes: [] as stri
 t.test('the NAT tables: per family, only what the flags ask for', async (t) => {
   t.same(forwardedFamilies(base), [], 'no routes, no exit node: nothing forwarded');
   t.equal(natRuleset({ ...base, routes: ['192.168.1.0/24'] }, 4), undefined, 'routes without --snat-routes masquerade nothing');
-  const mixed = { ...base, routes: ['192.168.1.0/24', 'fd00:1::/64'], snatRoutes: true, roomSubnet6: 'fd57:7770::a93:0/112' };
+  const mixed = { ...base, routes: ['192.168.1.0/24', 'fd00:1::/64'], snatRoutes: true, roomSubnet6: 'fd77:7770:2a00::a93:0/112' };
   t.same(forwardedFamilies(mixed), [4, 6]);
   t.match(natRuleset(mixed, 4), /^table ip wgp2p_wg_r_0\ndelete table ip wgp2p_wg_r_0\n[^]*ip saddr 10\.147\.0\.0\/16 ip daddr \{ 192\.168\.1\.0\/24 \} oifname != "wg-r\.0" masquerade/);
-  t.match(natRuleset(mixed, 6), /^table ip6 wgp2p_wg_r_0\n[^]*ip6 saddr fd57:7770::a93:0\/112 ip6 daddr \{ fd00:1::\/64 \} oifname != "wg-r\.0" masquerade/);
+  t.match(natRuleset(mixed, 6), /^table ip6 wgp2p_wg_r_0\n[^]*ip6 saddr fd77:7770:2a00::a93:0\/112 ip6 daddr \{ fd00:1::\/64 \} oifname != "wg-r\.0" masquerade/);
   t.notMatch(natRuleset(mixed, 6), /192\.168/, 'each family its own prefixes');
   t.same(forwardedFamilies({ ...base, routes: ['fd00:1::/64'] }), [6], 'IPv6 routes only: IPv6 forwarding only');
-  t.same(forwardedFamilies({ ...base, exitNode: true }), [4], 'an exit node of an IPv4-only room');
-  t.same(forwardedFamilies({ ...mixed, routes: [], exitNode: true }), [4, 6], 'an exit node of a room with IPv6');
-  t.match(natRuleset({ ...mixed, exitNode: true }, 6), /ip6 saddr fd57:7770::a93:0\/112 oifname != "wg-r\.0" masquerade/);
+  t.same(forwardedFamilies({ ...base, exitNode: true }), [4], 'an exit node forwards IPv4');
+  t.same(forwardedFamilies({ ...mixed, routes: [], exitNode: true }), [4], 'only IPv4, also when the room has IPv6 addresses');
+  t.match(natRuleset({ ...mixed, exitNode: true }, 4), /ip saddr 10\.147\.0\.0\/16 oifname != "wg-r\.0" masquerade/, 'an exit node masquerades all IPv4 leaving the room');
+  t.match(natRuleset({ ...mixed, exitNode: true }, 6), /ip6 daddr \{ fd00:1::\/64 \}/, 'and IPv6 only into its IPv6 routes');
 });

@@ -1,6 +1,6 @@
 // The advertising side on a real host: a subnet router (`--advertise-routes`) or an exit node
 // (`--advertise-exit-node`) forwards room traffic, so forwarding goes on for each family it
-// routes (IPv4 ip_forward, IPv6 conf.all.forwarding). `--snat-routes` masquerades room traffic
+// routes (IPv4 ip_forward, IPv6 conf.all.forwarding; an exit node's traffic is IPv4). `--snat-routes` masquerades room traffic
 // into the advertised LANs (for LANs whose hosts have no route back to the room); an exit node
 // masquerades all traffic leaving the room. The NAT rules live in nftables tables of our own
 // (ip, and ip6 for IPv6), named after the interface, replaced atomically at start. Every change
@@ -43,10 +43,13 @@ export function natTableName(ifname: string): string {
 
 const routesOf = (routes: readonly string[], family: 4 | 6) => routes.filter((r) => parsePrefix(r).family === family);
 
-/** The families we forward: those of our routes, and both for an exit node (IPv6 when the room has it). */
+/**
+ * The families we forward: those of our routes, and IPv4 for an exit node. Members send only
+ * IPv4 through an exit node (no ::/0 yet), and IPv6 forwarding has a cost on a host that takes
+ * its address from router advertisements (Linux ignores them while forwarding, accept_ra=1).
+ */
 export function forwardedFamilies(o: NatOptions): (4 | 6)[] {
-  const has = (f: 4 | 6) => routesOf(o.routes, f).length > 0 || (o.exitNode && (f === 4 || o.roomSubnet6 !== undefined));
-  return ([4, 6] as const).filter(has);
+  return ([4, 6] as const).filter((f) => routesOf(o.routes, f).length > 0 || (o.exitNode && f === 4));
 }
 
 /** The nft script of our NAT table for `family` (with a delete first: `nft -f` applies it as one transaction). */
@@ -57,7 +60,7 @@ export function natRuleset(o: NatOptions, family: 4 | 6): string | undefined {
   const out = `oifname != "${o.ifname}"`;
   const rules = !sources
     ? []
-    : o.exitNode
+    : o.exitNode && family === 4
       ? [`${ip} saddr ${sources} ${out} masquerade`]
       : o.snatRoutes && routes.length > 0
         ? [`${ip} saddr ${sources} ${ip} daddr { ${routes.join(', ')} } ${out} masquerade`]
