@@ -22,6 +22,7 @@ import { domainForRoom, parseDnsDomain } from '../agent/join/names/name-table.js
 import { DNS_CONFIG_MODES, type DnsConfigMode } from '../agent/join/names/resolver-config.js';
 import { reloadOnSighup } from './join-reload.js';
 import { overlaps, parseAdvertisedRoutes, parseRoute } from '../agent/join/routes/route-prefix.js';
+import { ROOM_IPV6_PREFIX } from '../agent/join/room/room-ipv6.js';
 import { formatSubnet } from '../agent/join/room/room-address.js';
 import { joinRoomState } from './join-membership.js';
 
@@ -94,7 +95,7 @@ export const JOIN_OPTIONS = {
     value: 'HOW',
     help: 'how the system resolver learns the domain: auto (resolvectl when systemd-resolved\nruns, else resolv-conf), resolvectl, resolv-conf (edits /etc/resolv.conf, restored\non exit), off',
   },
-  advertiseRoutes: { parse: named(parseAdvertisedRoutes), value: 'CIDRS', help: 'announce LAN prefixes reachable through us (192.168.1.0/24[,...]);\nmembers with --accept-routes route them here (turns on IPv4 forwarding)' },
+  advertiseRoutes: { parse: named(parseAdvertisedRoutes), value: 'CIDRS', help: 'announce LAN prefixes reachable through us (192.168.1.0/24[,...], IPv6\ntoo); members with --accept-routes route them here (turns on forwarding)' },
   snatRoutes: { parse: parseBool, boolean: true, default: false, help: 'masquerade room traffic into the advertised routes (for LANs whose\nhosts have no route back to the room subnet)' },
   acceptRoutes: { parse: parseBool, boolean: true, default: false, help: "route other members' advertised prefixes through them (else ignored)" },
   advertiseExitNode: { parse: parseBool, boolean: true, default: false, help: 'offer members our internet connection (their --exit-node); their\ntraffic leaves masqueraded as ours' },
@@ -136,8 +137,10 @@ function checkRouteOptions(v: OptionValues<typeof JOIN_OPTIONS>, room: string): 
   if (v.exitNodeAllowLan && !v.exitNode) throw new ConfigError('usage', '--exit-node-allow-lan needs --exit-node');
   if (v.exitNode && v.advertiseExitNode) throw new ConfigError('usage', '--exit-node and --advertise-exit-node exclude each other (an exit node leaves through its own default route)');
   if (v.exitNode !== undefined && v.exitNode === v.name) throw new ConfigError('bad_value', '--exit-node names ourselves');
-  const clash = v.advertiseRoutes?.find((r) => overlaps(parseRoute(r)!, parseRoute(room)!));
-  if (clash) throw new ConfigError('bad_value', `--advertise-routes ${clash} overlaps the room subnet ${room}`);
+  for (const roomSpace of [room, ROOM_IPV6_PREFIX]) {
+    const clash = v.advertiseRoutes?.find((r) => overlaps(parseRoute(r)!, parseRoute(roomSpace)!));
+    if (clash) throw new ConfigError('bad_value', `--advertise-routes ${clash} overlaps the room subnet ${roomSpace}`);
+  }
 }
 
 export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -197,6 +200,7 @@ export async function runJoin(argv: string[], env: NodeJS.ProcessEnv): Promise<n
     routes: { advertise: v.advertiseRoutes, accept: v.acceptRoutes, advertiseExitNode: v.advertiseExitNode, exitNode: v.exitNode },
     snatRoutes: v.snatRoutes,
     exitNodeAllowLan: v.exitNodeAllowLan,
+    stateDir: v.stateDir,
     birthday: v.birthday,
     ...(admins && { membership: admins.membership }),
   });

@@ -1,6 +1,6 @@
 // Subnet routes in the NAT lab: a member at "home" advertises its LAN (--advertise-routes,
 // --snat-routes); a laptop at a café with --accept-routes reaches a LAN host that runs no agent
-// (ping, and a checksummed TCP transfer), while a member without --accept-routes does not, even
+// (ping, and a checksummed TCP transfer, over IPv4 and IPv6), while a member without --accept-routes does not, even
 // with a route of its own into the tunnel. Hostile: that member also advertises a prefix inside
 // the room subnet and the laptop's own LAN: the laptop refuses both and says so. The router's
 // nftables table and forwarding go back as they were when it stops.
@@ -9,6 +9,9 @@
 //   home (full-cone): h1 router member, h2 LAN host (no agent)   café (full-cone): h1 laptop
 //   x (full-cone): h1 member with --address 10.147.0.5/24, advertising hostile prefixes
 import t from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
 import { firstPing, pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
@@ -33,9 +36,21 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
   const homeLan = lanOf(home.hostAddresses[0]!);
   const lanHost = home.hostAddresses[1]!;
   const [routerNs, lanHostNs] = home.hosts as [typeof home.hosts[0], typeof home.hosts[0]];
-  const forwardBefore = (await routerNs.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
+  const forwarding = async () => (await routerNs.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
+  const hasTable = async () => (await routerNs.exec('nft', ['list', 'table', 'ip', 'wgp2p_rtr0'], { allowFail: true })).code === 0;
+  const forwardBefore = await forwarding();
+  t.not(forwardBefore, '1', 'the router host does not forward before the agent runs');
+  // The home LAN has IPv6 too (the lab turns IPv6 off everywhere; these two get it back).
+  const homeLan6 = '2001:db8:1::/64';
+  const lanHost6 = '2001:db8:1::3';
+  for (const [ns, a] of [[routerNs, '2001:db8:1::2'], [lanHostNs, lanHost6]] as const) {
+    await ns.exec('sysctl', ['-w', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.eth0.disable_ipv6=0', 'net.ipv6.conf.lo.disable_ipv6=0']);
+    await ns.ip(['-6', 'addr', 'add', `${a}/64`, 'dev', 'eth0', 'nodad']);
+  }
+  const forwarding6 = async () => (await routerNs.exec('sysctl', ['-n', 'net.ipv6.conf.all.forwarding'])).stdout.trim();
+  const forward6Before = await forwarding6();
 
-  const router = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', args: ['--advertise-routes', homeLan, '--snat-routes', '--no-portmap'] });
+  const router = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', args: ['--advertise-routes', `${homeLan},${homeLan6}`, '--snat-routes', '--no-portmap'] });
   t.teardown(() => router.stop());
   const laptop = await startJoinAgent(cafe.hosts[0]!, { ...base, name: 'laptop', ifname: 'rtl0', args: ['--accept-routes', '--no-portmap'] });
   t.teardown(() => laptop.stop());
@@ -43,23 +58,33 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
   const x = await startJoinAgent(xSite.hosts[0]!, { ...base, name: 'x', ifname: 'rtx0', args: ['--address', '10.147.0.5/24', '--advertise-routes', hostile.join(','), '--no-portmap'] });
   t.teardown(() => x.stop());
 
-  t.equal((await routerNs.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), '1', 'the router turned on IPv4 forwarding');
+  t.equal(await forwarding(), '1', 'the router turned on IPv4 forwarding');
   t.match((await routerNs.exec('nft', ['list', 'table', 'ip', 'wgp2p_rtr0'])).stdout, /masquerade/, 'and masquerades into its LAN (--snat-routes)');
+  t.equal(await forwarding6(), '1', 'and IPv6 forwarding');
+  t.match((await routerNs.exec('nft', ['list', 'table', 'ip6', 'wgp2p_rtr0'])).stdout, /ip6 daddr 2001:db8:1::\/64[^\n]*masquerade/, 'and masquerades IPv6 into its IPv6 LAN');
   const accepted = await waitFor(async () => {
     const s = await laptop.status();
-    return s.self.acceptedRoutes?.length && s.peers.filter((p) => p.path === 'direct').length === 2 ? s.self.acceptedRoutes : undefined;
+    return s.self.acceptedRoutes?.length === 2 && s.peers.filter((p) => p.path === 'direct').length === 2 ? s.self.acceptedRoutes : undefined;
   }, { timeoutMs: 20_000, intervalMs: 250, what: 'the laptop accepting the home LAN' });
-  t.same(accepted, [{ prefix: homeLan, via: 'router' }], `laptop status: ${homeLan} via router`);
-  t.same((await router.status()).self.advertisedRoutes, [homeLan], 'router status: advertised');
+  t.same(accepted, [{ prefix: homeLan, via: 'router' }, { prefix: homeLan6, via: 'router' }], `laptop status: ${homeLan} and ${homeLan6} via router`);
+  t.same((await router.status()).self.advertisedRoutes, [homeLan, homeLan6], 'router status: advertised');
 
   await firstPing(laptop.ns, lanHost, 10_000); // the router's first ARP for the host, under load
   t.equal(await pingCount(laptop.ns, lanHost, 5), 5, `the laptop pings the LAN host ${lanHost} (no agent there)`);
   const r = await tcpTransfer(laptop.ns, lanHostNs, lanHost, { bytes: 4 * MB, timeoutMs: 60_000 });
   t.equal(r.receivedSha256, r.sentSha256, `4 MB to the LAN host intact (${((4 * 8) / r.seconds).toFixed(0)} Mbit/s)`);
+  // Over IPv6: from the laptop's IPv6 room address (derived from its IPv4 one) to the LAN host.
+  t.match((await laptop.ns.ip(['-6', 'addr', 'show', 'dev', 'rtl0'])).stdout, /inet6 fd77:7770:2a00::a93:[0-9a-f]+\/112/, 'the laptop has its IPv6 room address');
+  await firstPing(laptop.ns, lanHost6, 10_000);
+  t.equal(await pingCount(laptop.ns, lanHost6, 5), 5, `ping -6: the laptop pings the LAN host at ${lanHost6}`);
+  const r6 = await tcpTransfer(laptop.ns, lanHostNs, lanHost6, { bytes: MB, port: 7001, timeoutMs: 60_000 });
+  t.equal(r6.receivedSha256, r6.sentSha256, `1 MB over IPv6 to the LAN host intact (${(8 / r6.seconds).toFixed(0)} Mbit/s)`);
 
   // x has no --accept-routes: even a route of its own into its tunnel leads nowhere.
   await x.ns.ip(['route', 'add', homeLan, 'dev', 'rtx0']);
   t.equal(await pingCount(x.ns, lanHost, 3), 0, 'a member without --accept-routes does not reach the LAN host');
+  await x.ns.ip(['-6', 'route', 'add', homeLan6, 'dev', 'rtx0']);
+  t.equal(await pingCount(x.ns, lanHost6, 3), 0, 'nor over IPv6');
 
   // Hostile prefixes from x: refused by the laptop with a log line, no route for them.
   await waitFor(() => hostile.every((p) => (laptop.process.stdout + laptop.process.stderr).includes(p)), { timeoutMs: 5_000, what: 'refusal log lines' });
@@ -73,8 +98,24 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
 
   // Stopping the router: its table goes, forwarding is back as it was, the laptop withdraws the route.
   await router.stop();
-  t.equal((await routerNs.exec('nft', ['list', 'table', 'ip', 'wgp2p_rtr0'], { allowFail: true })).code === 0, false, 'the nftables table is gone');
-  t.equal((await routerNs.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), forwardBefore, `ip_forward back to ${forwardBefore}`);
+  t.equal(await hasTable(), false, 'the nftables table is gone');
+  t.equal(await forwarding(), forwardBefore, `ip_forward back to ${forwardBefore}`);
+  t.equal(await forwarding6(), forward6Before, `IPv6 forwarding back to ${forward6Before}`);
+  t.equal((await routerNs.exec('nft', ['list', 'table', 'ip6', 'wgp2p_rtr0'], { allowFail: true })).code === 0, false, 'the ip6 table is gone');
   await waitFor(async () => !(await laptop.status()).self.acceptedRoutes, { timeoutMs: 5_000, what: 'the route withdrawn' });
   t.notMatch((await laptop.ns.ip(['-4', 'route', 'show'])).stdout, new RegExp(homeLan.replace(/\./g, '\\.')), 'the kernel route is gone');
+
+  // A router killed (SIGKILL) leaves forwarding on and its table behind; its next start, even
+  // without --advertise-routes, undoes both first (the record is in its state directory).
+  const stateDir = await mkdtemp(join(tmpdir(), 'wgp2p-e2e-rt-crash-'));
+  t.teardown(() => rm(stateDir, { recursive: true, force: true }));
+  const crashing = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', stateDir, args: ['--advertise-routes', homeLan, '--snat-routes', '--no-portmap'] });
+  await crashing.stop('SIGKILL');
+  t.equal(await forwarding(), '1', 'SIGKILL left IPv4 forwarding on');
+  t.equal(await hasTable(), true, 'and the nftables table');
+  const again = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', stateDir, args: ['--no-portmap'] });
+  t.teardown(() => again.stop());
+  t.equal(await forwarding(), forwardBefore, `the next start put ip_forward back to ${forwardBefore}`);
+  t.equal(await hasTable(), false, 'and deleted the table');
+  t.match(again.process.stdout + again.process.stderr, /routing changes a previous run left were undone/, 'and said so');
 });

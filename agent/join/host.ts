@@ -23,6 +23,8 @@ import { startGateway, type Gateway } from './routes/gateway.js';
 import { hostExitRoute } from './routes/exit-route.js';
 import { freeDefaultRouteTable } from '../tun/default-route.js';
 import { formatSubnet } from './room/room-address.js';
+import { roomSubnet6 } from './room/room-ipv6.js';
+import { addRoomIpv6, type RoomIpv6Link } from './routes/room-ipv6-link.js';
 import { membershipHandlers } from './membership/control.js';
 
 export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
@@ -47,6 +49,8 @@ export interface JoinOptions extends Omit<JoinAgentOptions, 'fixedAddress'> {
   snatRoutes?: boolean;
   /** With --exit-node: keep the LAN direct (`--exit-node-allow-lan`). */
   exitNodeAllowLan?: boolean;
+  /** Where routing changes to the host are recorded until undone (`--state-dir`). */
+  stateDir: string;
 }
 
 /**
@@ -93,9 +97,11 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
   });
   let room: RoomCredentials;
   let gateway: Gateway | undefined;
+  let ipv6: RoomIpv6Link | undefined;
   try {
     if (o.hub) enableHubForwarding(tunnel.ifname);
-    gateway = startGateway({ ifname: tunnel.ifname, roomSubnet: formatSubnet(o.subnet), routes: o.routes?.advertise ?? [], snatRoutes: !!o.snatRoutes, exitNode: !!o.routes?.advertiseExitNode, log: o.log });
+    if (routing(o.routes)) ipv6 = await addRoomIpv6(tunnel.ifname, address, o.subnet, o.log);
+    gateway = startGateway({ ifname: tunnel.ifname, roomSubnet: formatSubnet(o.subnet), ...(ipv6 && { roomSubnet6: roomSubnet6(o.subnet) }), routes: o.routes?.advertise ?? [], snatRoutes: !!o.snatRoutes, exitNode: !!o.routes?.advertiseExitNode, stateDir: o.stateDir, log: o.log });
     tunnel.onClosed(() => gateway?.close());
     room = await roomReady;
   } catch (e) {
@@ -115,7 +121,10 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     queueDatagram: (d, to) => tunnel.queueDatagram(d, to),
     addRoute: (cidr) => tunnel.addRoute(cidr),
     removeRoute: (cidr) => tunnel.removeRoute(cidr),
-    replaceAddress: (from, to) => tunnel.replaceAddress(from, to),
+    replaceAddress: async (from, to) => {
+      await tunnel.replaceAddress(from, to);
+      if (from) await ipv6?.move(from.replace(/\/.*/, ''), to.replace(/\/.*/, ''));
+    },
     close: (reason) => tunnel.close(reason),
     openSocket: (onMessage) => openExtraSocket(onMessage, tunnel),
   };
@@ -153,6 +162,9 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
   // Callers learn of the end once the gateway's mapping is deleted too (the process may exit then).
   return { agent: running, tunnel, close, onClosed: (cb) => tunnel.onClosed((reason) => void running.close(reason).then(() => cb(reason))) };
 }
+
+/** Any route or exit-node flag: the member gets an IPv6 room address (room-ipv6-link.ts). */
+const routing = (r: JoinOptions['routes']) => !!r && (!!r.accept || !!r.advertise?.length || !!r.advertiseExitNode || r.exitNode !== undefined);
 
 /** The real port mapper (agent/portmap) behind the agent's port; its log lines at debug level. */
 function gatewayPortmap(log: JoinOptions['log']): PortmapPort {

@@ -39,11 +39,13 @@ function harness(self: PrivateKey, useHub = 'hub') {
   };
   const lookup = (address: string): Peer | undefined => device.allowedIps.lookup(4, parseAddress(address).bytes);
   const peer = (m: Member) => device.getPeer(m.publicKey)!;
-  const prefixes = (m: Member) => device.allowedIps.prefixesOf(peer(m)).map(formatPrefix).sort();
-  return { device, routing, members, add, lookup, peer, prefixes };
+  /** Its IPv4 prefixes (each owned address also brings its IPv6 room address, checked below). */
+  const prefixes = (m: Member) => device.allowedIps.prefixesOf(peer(m)).filter((p) => p.family === 4).map(formatPrefix).sort();
+  const prefixes6 = (m: Member) => device.allowedIps.prefixesOf(peer(m)).filter((p) => p.family === 6).map(formatPrefix).sort();
+  return { device, routing, members, add, lookup, peer, prefixes, prefixes6 };
 }
 
-t.test('each member that owns its address gets it as a /32', async (t) => {
+t.test('each member that owns its address gets it as a /32 (and its IPv6 room address as a /128)', async (t) => {
   const [k1, k2, self] = sortedKeys(3);
   const h = harness(self!);
   const a = h.add(k1!, 'a', '10.147.0.2');
@@ -51,6 +53,7 @@ t.test('each member that owns its address gets it as a /32', async (t) => {
   t.equal(h.routing.apply(h.members.all(), at('10.147.0.1')), true, 'our address is ours');
   t.same(h.prefixes(a), ['10.147.0.2/32']);
   t.same(h.prefixes(b), ['10.147.0.3/32']);
+  t.same(h.prefixes6(a), ['fd77:7770:2a00::a93:2/128'], 'and the IPv6 room address derived from it');
   t.equal(h.lookup('10.147.0.2'), h.peer(a));
   t.equal(h.lookup('10.147.0.3'), h.peer(b));
   t.equal(h.lookup('10.147.0.4'), undefined, 'no hub: the rest of the subnet goes nowhere');

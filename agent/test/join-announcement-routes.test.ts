@@ -34,11 +34,13 @@ t.test('routes and the exit-node offer survive sealing', async (t) => {
   t.ok(plain.ok && plain.value.routes === undefined && plain.value.exitNode === undefined, 'none announced: none read');
 });
 
-t.test('a route list that is not canonical, distinct IPv4 CIDRs within the bound is refused', async (t) => {
+t.test('a route list that is not canonical, distinct CIDRs within the bound is refused', async (t) => {
   const bad: [string, unknown][] = [
     ['host bits set', ['192.168.1.1/24']],
     ['no prefix length', ['192.168.1.0']],
-    ['IPv6', ['fd00::/64']],
+    ['IPv6 host bits set', ['2001:db8:1::1/64']],
+    ['IPv6 not in RFC 5952 text', ['2001:DB8:1:0::/64']],
+    ['IPv6 prefix too long', ['2001:db8::/129']],
     ['leading zeros', ['192.168.01.0/24']],
     ['a number', [42]],
     ['a duplicate', ['10.0.0.0/8', '10.0.0.0/8']],
@@ -51,6 +53,8 @@ t.test('a route list that is not canonical, distinct IPv4 CIDRs within the bound
   t.same(openAnnouncement(room, withRoutes(['10.0.0.0/8'], { x: 2 })), { ok: false, reason: 'malformed' }, 'x: 2');
   const ok = openAnnouncement(room, withRoutes(['10.0.0.0/8'], { x: 1 }));
   t.ok(ok.ok && ok.value.exitNode === true && ok.value.routes?.[0] === '10.0.0.0/8', 'a valid list with x: 1 opens');
+  const v6 = openAnnouncement(room, withRoutes(['10.0.0.0/8', '2001:db8:1::/64', 'fd00:1111:2222:3333:4444:5555:6666:7700/120']));
+  t.ok(v6.ok && v6.value.routes?.length === 3, 'IPv6 prefixes in canonical text open, up to the longest text');
 });
 
 t.test('an insider cannot announce routes for another member, and a refused list is counted like a forgery', async (t) => {
@@ -76,14 +80,23 @@ t.test('an insider cannot announce routes for another member, and a refused list
   t.equal(b.device.allowedIps.lookup(4, Buffer.from([192, 0, 2, 7])), undefined, 'nothing routed for it');
 });
 
-t.test('--advertise-routes: canonical IPv4 prefixes outside special space, or a clear error', async (t) => {
+t.test('--advertise-routes: IPv4 and IPv6 prefixes outside special space, or a clear error', async (t) => {
   t.same(parseAdvertisedRoutes('192.168.1.0/24, 10.9.0.0/16,192.168.1.0/24'), ['192.168.1.0/24', '10.9.0.0/16']);
   t.throws(() => parseAdvertisedRoutes('192.168.1.1/24'), /host bits are set \(did you mean 192\.168\.1\.0\/24\?\)/);
   t.throws(() => parseAdvertisedRoutes('0.0.0.0/0'), /--advertise-exit-node/);
   t.throws(() => parseAdvertisedRoutes('127.0.0.0/8'), /loopback/);
   t.throws(() => parseAdvertisedRoutes('169.254.0.0/16'), /link-local/);
   t.throws(() => parseAdvertisedRoutes('239.1.0.0/16'), /multicast/);
-  t.throws(() => parseAdvertisedRoutes('fd00::/64'), /IPv4/);
-  t.throws(() => parseAdvertisedRoutes('10.0.0.1'), /IPv4 prefix/);
+  t.same(parseAdvertisedRoutes('2001:DB8:1:0::/64,fd00:9::/48,2001:db8:1::/64'), ['2001:db8:1::/64', 'fd00:9::/48'], 'IPv6, announced in canonical text');
+  t.throws(() => parseAdvertisedRoutes('2001:db8:1::1/64'), /host bits are set \(did you mean 2001:db8:1::\/64\?\)/);
+  t.throws(() => parseAdvertisedRoutes('::/0'), /--advertise-exit-node/);
+  t.throws(() => parseAdvertisedRoutes('::/128'), /unspecified/);
+  t.throws(() => parseAdvertisedRoutes('::1/128'), /loopback/);
+  t.throws(() => parseAdvertisedRoutes('fe80::/64'), /link-local/);
+  t.throws(() => parseAdvertisedRoutes('fe80::/9'), /link-local/, 'a prefix around link-local space');
+  t.throws(() => parseAdvertisedRoutes('ff02::/16'), /multicast/);
+  t.throws(() => parseAdvertisedRoutes('::ffff:10.0.0.0/104'), /IPv4-mapped/);
+  t.throws(() => parseAdvertisedRoutes('10.0.0.1'), /not a prefix/);
+  t.throws(() => parseAdvertisedRoutes('2001:db8::1'), /not a prefix/);
   t.throws(() => parseAdvertisedRoutes(''), /CIDR/);
 });

@@ -79,6 +79,8 @@ t.test('join: every bad flag is one clear line', async (t) => {
     ['route with host bits', [...room, ...server, ...secret, '--advertise-routes', '192.168.1.1/24'], {}, 2, /--advertise-routes: "192\.168\.1\.1\/24": host bits are set \(did you mean 192\.168\.1\.0\/24\?\)/],
     ['route in the room subnet', [...room, ...server, ...secret, '--advertise-routes', '10.0.0.0/8'], {}, 2, /--advertise-routes 10\.0\.0\.0\/8 overlaps the room subnet 10\.147\.0\.0\/16/],
     ['loopback route', [...room, ...server, ...secret, '--advertise-routes', '127.0.0.0/8'], {}, 2, /loopback space/],
+    ['route around the room IPv6 space', [...room, ...server, ...secret, '--advertise-routes', '192.168.1.0/24,fd77:7770::/32'], {}, 2, /--advertise-routes fd77:7770::\/32 overlaps the room subnet fd77:7770:2a00::\/96/],
+    ['IPv6 link-local route', [...room, ...server, ...secret, '--advertise-routes', 'fe80::/64'], {}, 2, /link-local space/],
     ['snat without routes', [...room, ...server, ...secret, '--snat-routes'], {}, 2, /--snat-routes needs --advertise-routes/],
     ['allow-lan without exit node', [...room, ...server, ...secret, '--exit-node-allow-lan'], {}, 2, /--exit-node-allow-lan needs --exit-node/],
     ['exit node and offering one', [...room, ...server, ...secret, '--exit-node', 'vps', '--advertise-exit-node'], {}, 2, /exclude each other/],

@@ -4,15 +4,15 @@
 // gets our nameserver first and DOMAIN first in its search list, written in place (it may be a
 // bind mount, as under `ip netns exec`), the old text kept in the state directory: restored when
 // we stop, or on the next start after a crash.
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Logger } from '../../../shared/log.js';
+import { HostChanges, writeFiles } from '../host-changes.js';
 import { findBinary, RESOLV_CONF, run as runCommand } from '../../tun/dns-config.js';
 
 export const DNS_CONFIG_MODES = ['auto', 'resolvectl', 'resolv-conf', 'off'] as const;
 export type DnsConfigMode = (typeof DNS_CONFIG_MODES)[number];
 const RESOLVED_RUNTIME_DIR = '/run/systemd/resolve';
-const BACKUP_FILE = 'dns-resolv-conf.json';
+const BACKUP_NAME = 'dns-resolv-conf';
 const MARKER = '# wgp2p join';
 
 export interface ResolverSetup {
@@ -29,13 +29,6 @@ export interface ResolverOptions {
   stateDir: string;
   log: Logger;
   resolvConf?: string;
-}
-
-interface Backup {
-  path: string;
-  /** null: there was no file. */
-  previous: string | null;
-  written: string;
 }
 
 /**
@@ -57,25 +50,11 @@ export function resolvConfWithRoom(previous: string, address: string, domain: st
   return `${MARKER}: room names under ${domain}; the old text comes back when it stops\nnameserver ${address}\nsearch ${domains.join(' ')}\n${body}${body.endsWith('\n') || body === '' ? '' : '\n'}`;
 }
 
+const changes = (stateDir: string, log: Logger) => new HostChanges(stateDir, BACKUP_NAME, log);
+
 /** Puts back a resolv.conf a crashed agent left (its backup is in `stateDir`); true if there was one. */
 export function restoreLeftover(stateDir: string, log: Logger): boolean {
-  const file = join(stateDir, BACKUP_FILE);
-  let backup: Backup;
-  try {
-    backup = JSON.parse(readFileSync(file, 'utf8')) as Backup;
-  } catch {
-    return false;
-  }
-  try {
-    const current = existsSync(backup.path) ? readFileSync(backup.path, 'utf8') : undefined;
-    if (current !== backup.written) log.warn('resolv.conf changed since we wrote it: left as it is', { path: backup.path });
-    else if (backup.previous === null) unlinkSync(backup.path);
-    else writeFileSync(backup.path, backup.previous);
-  } catch (e) {
-    log.warn('could not restore resolv.conf', { path: backup.path, error: (e as Error).message });
-  }
-  unlinkSync(file);
-  return true;
+  return changes(stateDir, log).restoreLeftover();
 }
 
 export async function configureResolver(o: ResolverOptions): Promise<ResolverSetup | undefined> {
@@ -91,17 +70,12 @@ export async function configureResolver(o: ResolverOptions): Promise<ResolverSet
     return setupUndoneOnce(how, () => void runCommand('resolvectl', ['revert', o.ifname]).catch(() => undefined));
   }
   const path = o.resolvConf ?? RESOLV_CONF;
-  restoreLeftover(o.stateDir, o.log);
-  let previous: string | null = null;
-  try {
-    previous = readFileSync(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  const written = resolvConfWithRoom(previous ?? '', o.address, o.domain);
+  const backup = changes(o.stateDir, o.log);
+  backup.restoreLeftover();
+  const change = HostChanges.fileChange(path, (previous) => resolvConfWithRoom(previous ?? '', o.address, o.domain));
   // The backup first: a crash between the two writes still leaves a way back.
-  writeFileSync(join(o.stateDir, BACKUP_FILE), JSON.stringify({ path, previous, written } satisfies Backup), { mode: 0o600 });
-  writeFileSync(path, written);
+  backup.record([change]);
+  writeFiles([change]);
   return setupUndoneOnce(how, () => restoreLeftover(o.stateDir, o.log));
 }
 

@@ -2,12 +2,12 @@
 // announcement; the earliest claim (then the lowest key) among the claimants of one address owns
 // it (the rule every member applies alike, see room-address.ts), and only an owner gets the
 // address as its allowed IP, so a member cannot take over another's traffic by claiming its
-// address. Our own address never goes to a peer, whoever wins it: until we have moved off it,
-// packets to it are ours, and a peer may not send from it. Only host
-// addresses of our room subnet are routed: a member announcing 8.8.8.8 (or the server's address)
-// would otherwise pull that traffic into its tunnel. An address contested by claims that all
-// predate our joining goes to nobody while the contest lasts (unjudgedClaims): a backdated claim
-// must not win just because we were not there to see it appear.
+// address (nor the IPv6 room address derived from it). Our own address never goes to a peer,
+// whoever wins it: until we have moved off it, packets to it are ours, and a peer may not send
+// from it. Only host addresses of our room subnet are routed: a member announcing 8.8.8.8 (or the
+// server's address) would otherwise pull that traffic into its tunnel. An address contested by
+// claims that all predate our joining goes to nobody while the contest lasts (unjudgedClaims): a
+// backdated claim must not win just because we were not there to see it appear.
 //
 // With the classic hub we chose (`--use-hub`, see roles/hub.ts; never one that merely announces
 // `--hub`), the hub's peer also gets the whole room subnet, and a member we reach only through
@@ -19,6 +19,10 @@ import type { JoinEngine } from '../ports.js';
 import { claimTime, claimWinners, formatSubnet, isRoomHost, unjudgedClaims, type RoomSubnet } from './room-address.js';
 import type { Member } from './room-members.js';
 import { chosenHub } from '../roles/hub.js';
+import { roomIpv6 } from './room-ipv6.js';
+
+/** A member's room address and the IPv6 one derived from it (room-ipv6.ts): both are its own. */
+const hostPrefixes = (address: string) => [parsePrefix(`${address}/32`), parsePrefix(`${roomIpv6(address)}/128`)];
 
 export class AddressRouting {
   constructor(
@@ -57,8 +61,8 @@ export class AddressRouting {
       }
       if (want === m.routed) continue;
       if (!this.engine.hasPeer(m.publicKey)) continue;
-      if (m.routed) this.engine.disallow(parsePrefix(`${m.routed}/32`), m.publicKey);
-      if (want) this.engine.allow(parsePrefix(`${want}/32`), m.publicKey);
+      if (m.routed) for (const p of hostPrefixes(m.routed)) this.engine.disallow(p, m.publicKey);
+      if (want) for (const p of hostPrefixes(want)) this.engine.allow(p, m.publicKey);
       else if (routable && !owner && !unjudged.has(m.address)) this.log.warn('address held by an earlier claim; not routed', { name: m.name, address: m.address });
       m.routed = want;
     }

@@ -38,7 +38,7 @@ export interface AnnouncementBody {
   bounce?: boolean;
   /** True when the member is a classic hub (`--hub`): it forwards decrypted traffic between members. */
   hub?: boolean;
-  /** LAN prefixes reachable through the member (`--advertise-routes`): canonical IPv4 CIDRs. */
+  /** LAN prefixes reachable through the member (`--advertise-routes`): canonical IPv4 or IPv6 CIDRs. */
   routes?: string[];
   /** The member offers to be an exit node (`--advertise-exit-node`). */
   exitNode?: boolean;

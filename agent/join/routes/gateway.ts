@@ -1,24 +1,31 @@
 // The advertising side on a real host: a subnet router (`--advertise-routes`) or an exit node
-// (`--advertise-exit-node`) forwards room traffic, so IPv4 forwarding goes on (and back off on
-// exit if it was off). `--snat-routes` masquerades room traffic into the advertised LANs (for
-// LANs whose hosts have no route back to the room); an exit node masquerades all traffic leaving
-// the room. The NAT rules live in an nftables table of our own, named after the interface,
-// replaced atomically at start (a crashed run's copy goes with it) and deleted on exit.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+// (`--advertise-exit-node`) forwards room traffic, so forwarding goes on for each family it
+// routes (IPv4 ip_forward, IPv6 conf.all.forwarding; an exit node's traffic is IPv4). `--snat-routes` masquerades room traffic
+// into the advertised LANs (for LANs whose hosts have no route back to the room); an exit node
+// masquerades all traffic leaving the room. The NAT rules live in nftables tables of our own
+// (ip, and ip6 for IPv6), named after the interface, replaced atomically at start. Every change
+// is recorded in the state directory first (host-changes.ts): undone on exit, and after a crash
+// on the next start whatever the flags say then.
 import type { Logger } from '../../../shared/log.js';
-import { findTool } from '../../tun/link-config.js';
+import { parsePrefix } from '../../../shared/net/address.js';
+import { HostChanges, nft, writeFiles, type HostChange } from '../host-changes.js';
 
-const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
-const NFT_TIMEOUT_MS = 10_000;
+const FORWARDING: Record<4 | 6, string> = { 4: '/proc/sys/net/ipv4/ip_forward', 6: '/proc/sys/net/ipv6/conf/all/forwarding' };
+const NFT_FAMILY = { 4: 'ip', 6: 'ip6' } as const;
+/** The state directory's record of our routing changes (`NAME.json`). */
+const CHANGES_NAME = 'routing-changes';
 
 export interface GatewayOptions {
   ifname: string;
   /** The room subnet, e.g. 10.147.0.0/16: the sources we masquerade. */
   roomSubnet: string;
+  /** The room's IPv6 subnet, when members have IPv6 room addresses. */
+  roomSubnet6?: string;
+  /** IPv4 and IPv6 prefixes. */
   routes: readonly string[];
   snatRoutes: boolean;
   exitNode: boolean;
+  stateDir: string;
   log: Logger;
 }
 
@@ -27,25 +34,43 @@ export interface Gateway {
   close(): void;
 }
 
+type NatOptions = Pick<GatewayOptions, 'ifname' | 'roomSubnet' | 'roomSubnet6' | 'routes' | 'snatRoutes' | 'exitNode'>;
+
 /** nftables identifiers are letters, digits and underscores; interface names may hold - and . too. */
 export function natTableName(ifname: string): string {
   return `wgp2p_${ifname.replace(/[^A-Za-z0-9_]/g, '_')}`;
 }
 
-/** The nft script of our NAT table (with a delete first: `nft -f` applies it as one transaction). */
-export function natRuleset(o: Pick<GatewayOptions, 'ifname' | 'roomSubnet' | 'routes' | 'snatRoutes' | 'exitNode'>): string | undefined {
+const routesOf = (routes: readonly string[], family: 4 | 6) => routes.filter((r) => parsePrefix(r).family === family);
+
+/**
+ * The families we forward: those of our routes, and IPv4 for an exit node. Members send only
+ * IPv4 through an exit node (no ::/0 yet), and IPv6 forwarding has a cost on a host that takes
+ * its address from router advertisements (Linux ignores them while forwarding, accept_ra=1).
+ */
+export function forwardedFamilies(o: NatOptions): (4 | 6)[] {
+  return ([4, 6] as const).filter((f) => routesOf(o.routes, f).length > 0 || (o.exitNode && f === 4));
+}
+
+/** The nft script of our NAT table for `family` (with a delete first: `nft -f` applies it as one transaction). */
+export function natRuleset(o: NatOptions, family: 4 | 6): string | undefined {
+  const sources = family === 4 ? o.roomSubnet : o.roomSubnet6;
+  const routes = routesOf(o.routes, family);
+  const ip = NFT_FAMILY[family];
   const out = `oifname != "${o.ifname}"`;
-  const rules = o.exitNode
-    ? [`ip saddr ${o.roomSubnet} ${out} masquerade`]
-    : o.snatRoutes && o.routes.length > 0
-      ? [`ip saddr ${o.roomSubnet} ip daddr { ${o.routes.join(', ')} } ${out} masquerade`]
-      : [];
+  const rules = !sources
+    ? []
+    : o.exitNode && family === 4
+      ? [`${ip} saddr ${sources} ${out} masquerade`]
+      : o.snatRoutes && routes.length > 0
+        ? [`${ip} saddr ${sources} ${ip} daddr { ${routes.join(', ')} } ${out} masquerade`]
+        : [];
   if (rules.length === 0) return undefined;
   const table = natTableName(o.ifname);
   return [
-    `table ip ${table}`,
-    `delete table ip ${table}`,
-    `table ip ${table} {`,
+    `table ${ip} ${table}`,
+    `delete table ${ip} ${table}`,
+    `table ${ip} ${table} {`,
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
     ...rules.map((r) => `    ${r}`),
@@ -55,51 +80,51 @@ export function natRuleset(o: Pick<GatewayOptions, 'ifname' | 'roomSubnet' | 'ro
   ].join('\n');
 }
 
-function nft(args: string[], input?: string): void {
-  execFileSync(findTool('nft'), args, { input, timeout: NFT_TIMEOUT_MS, stdio: ['pipe', 'ignore', 'pipe'] });
+/** The changes to make, in order: forwarding on (unless it is), then the NAT tables. */
+function plan(o: NatOptions): { change: HostChange; ruleset?: string }[] {
+  const steps: { change: HostChange; ruleset?: string }[] = [];
+  for (const f of forwardedFamilies(o)) {
+    let change: HostChange;
+    try {
+      change = HostChanges.fileChange(FORWARDING[f], () => '1');
+    } catch (e) {
+      throw new Error(`routing for the room needs IPv${f} forwarding: cannot read ${FORWARDING[f]} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    if (change.previous?.trim() !== '1') steps.push({ change });
+  }
+  for (const f of forwardedFamilies(o)) {
+    const ruleset = natRuleset(o, f);
+    if (ruleset) steps.push({ change: { kind: 'nft-table', family: NFT_FAMILY[f], table: natTableName(o.ifname) }, ruleset });
+  }
+  return steps;
 }
 
-/** Turns forwarding and our NAT on; throws a message fit for a user when the host refuses. */
+/**
+ * Undoes what a crashed run left, then turns forwarding and our NAT on; throws a message fit for
+ * a user when the host refuses (after undoing what it had done).
+ */
 export function startGateway(o: GatewayOptions): Gateway {
-  if (o.routes.length === 0 && !o.exitNode) return { close: () => undefined };
-  let restoreForward = false;
-  try {
-    if (readFileSync(IP_FORWARD, 'utf8').trim() !== '1') {
-      writeFileSync(IP_FORWARD, '1');
-      restoreForward = true;
-    }
-  } catch (e) {
-    throw new Error(`routing for the room needs IPv4 forwarding: cannot set ${IP_FORWARD} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const unforward = () => {
-    if (!restoreForward) return;
-    restoreForward = false;
+  const changes = new HostChanges(o.stateDir, CHANGES_NAME, o.log);
+  if (changes.restoreLeftover()) o.log.info('routing changes a previous run left were undone');
+  if (forwardedFamilies(o).length === 0) return { close: () => undefined };
+  const steps = plan(o);
+  const done: HostChange[] = [];
+  for (const { change, ruleset } of steps) {
+    // Recorded before it is made: a crash in between still leaves a way back.
+    changes.record([...done, change]);
     try {
-      writeFileSync(IP_FORWARD, '0');
+      if (ruleset) nft(['-f', '-'], ruleset);
+      else writeFiles([change]);
     } catch (e) {
-      o.log.warn('IPv4 forwarding not turned back off', { error: (e as Error).message });
+      changes.record(done);
+      changes.restoreLeftover();
+      const why = String((e as { stderr?: Buffer }).stderr ?? '').trim() || (e as NodeJS.ErrnoException).code || (e as Error).message;
+      throw new Error(change.kind === 'file' ? `routing for the room needs forwarding: cannot set ${change.path} (${why})` : `cannot set up masquerading with nftables: ${why}`);
     }
-  };
-  const ruleset = natRuleset(o);
-  if (ruleset) {
-    try {
-      nft(['-f', '-'], ruleset);
-    } catch (e) {
-      unforward();
-      throw new Error(`cannot set up masquerading with nftables: ${String((e as { stderr?: Buffer }).stderr ?? '').trim() || (e as Error).message}`);
-    }
+    done.push(change);
   }
-  o.log.info('forwarding room traffic', { routes: o.routes, exitNode: o.exitNode, masquerade: ruleset ? (o.exitNode ? 'all leaving traffic' : 'into the routes') : 'none', ipForward: restoreForward ? 'turned on' : 'was on' });
-  return {
-    close() {
-      if (ruleset) {
-        try {
-          nft(['delete', 'table', 'ip', natTableName(o.ifname)]);
-        } catch (e) {
-          o.log.warn('nftables table not deleted', { table: natTableName(o.ifname), error: (e as Error).message });
-        }
-      }
-      unforward();
-    },
-  };
+  const turnedOn = done.flatMap((c) => (c.kind === 'file' ? [c.path] : []));
+  const tables = done.flatMap((c) => (c.kind === 'nft-table' ? [`${c.family} ${c.table}`] : []));
+  o.log.info('forwarding room traffic', { routes: o.routes, exitNode: o.exitNode, masquerade: tables.length ? (o.exitNode ? 'all leaving traffic' : 'into the routes') : 'none', ...(tables.length && { tables }), forwarding: turnedOn.length ? `turned on: ${turnedOn.join(', ')}` : 'was on' });
+  return { close: () => void changes.restoreLeftover() };
 }

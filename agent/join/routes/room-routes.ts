@@ -6,13 +6,14 @@ import { parsePrefix } from '../../../shared/net/address.js';
 import type { Logger } from '../../../shared/log.js';
 import type { JoinEngine, TunnelPort } from '../ports.js';
 import { formatSubnet, type RoomSubnet } from '../room/room-address.js';
+import { ROOM_IPV6_PREFIX } from '../room/room-ipv6.js';
 import type { Member } from '../room/room-members.js';
 import { ExitNodeRouting, type ExitRoutePort } from './exit-node.js';
 import { lanConflicts } from './route-choice.js';
 import { SubnetRoutes, type AcceptedRoute } from './subnet-routes.js';
 
 export interface RouteOptions {
-  /** `--advertise-routes`: canonical IPv4 prefixes (route-prefix.ts parseAdvertisedRoutes). */
+  /** `--advertise-routes`: canonical IPv4 and IPv6 prefixes (route-prefix.ts parseAdvertisedRoutes). */
   advertise?: string[];
   /** `--accept-routes`. */
   accept?: boolean;
@@ -49,7 +50,7 @@ export class RoomRoutes {
     c: RoomRoutesContext,
   ) {
     const room = formatSubnet(c.subnet);
-    const ours = [{ prefix: parsePrefix(room), what: `the room subnet ${room}` }, ...(o.advertise ?? []).map((r) => ({ prefix: parsePrefix(r), what: `our advertised route ${r}` }))];
+    const ours = [{ prefix: parsePrefix(room), what: `the room subnet ${room}` }, { prefix: parsePrefix(ROOM_IPV6_PREFIX), what: `the room's IPv6 space ${ROOM_IPV6_PREFIX}` }, ...(o.advertise ?? []).map((r) => ({ prefix: parsePrefix(r), what: `our advertised route ${r}` }))];
     this.subnetRoutes = new SubnetRoutes({ engine: c.engine, tunnel: c.tunnel, accept: !!o.accept, ours, lans: () => lanConflicts(c.tunnel.ifname, c.interfaces), log: c.log, count: c.count });
     if (o.exitNode !== undefined) this.exit = new ExitNodeRouting({ engine: c.engine, choice: o.exitNode, route: c.exitRoute, log: c.log, count: c.count });
   }

@@ -58,13 +58,13 @@ export function chooseRoutes(offers: readonly RouteOffer[], conflicts: readonly 
   return { chosen, refused };
 }
 
-/** The IPv4 subnets of our interfaces (all but `exclude`, the tunnel's), as conflicts. */
+/** The IPv4 and IPv6 subnets of our interfaces (all but `exclude`, the tunnel's), as conflicts. */
 export function lanConflicts(exclude: string, interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces()): Conflict[] {
   const out: Conflict[] = [];
   for (const [name, list] of Object.entries(interfaces)) {
     if (name === exclude || !list) continue;
     for (const i of list) {
-      if (i.family !== 'IPv4' || i.internal || !i.cidr) continue;
+      if (i.internal || !i.cidr) continue;
       try {
         out.push({ prefix: parsePrefix(i.cidr), what: `our LAN ${i.cidr} on ${name}` });
       } catch {

@@ -1,9 +1,9 @@
-// The LAN prefixes a member may announce (`--advertise-routes`): IPv4 only (room addresses are
-// IPv4, so nothing in the room could source IPv6 toward them), canonical text (host bits clear,
-// so every member compares the same strings), a bounded list. Also the ranges no member may
-// route through the room: loopback, link-local, multicast, "this network", and the default route
-// (that is an exit node's offer, a separate flag).
-import { formatPrefix, maskBytes, parsePrefix, type Prefix } from '../../../shared/net/address.js';
+// The LAN prefixes a member may announce (`--advertise-routes`): IPv4 or IPv6 (members reach
+// IPv6 LANs from their IPv6 room addresses, room-ipv6.ts), canonical text (host bits clear, RFC
+// 5952 for IPv6, so every member compares the same strings), a bounded list. Also the ranges no
+// member may route through the room: loopback, link-local, multicast, unspecified, "this
+// network", IPv4-mapped, and the default route (that is an exit node's offer, a separate flag).
+import { formatPrefix, maskBytes, parseAddress, parsePrefix, type Prefix } from '../../../shared/net/address.js';
 
 /** More routes than this in one announcement are refused: a LAN router has a handful. */
 export const MAX_ANNOUNCED_ROUTES = 32;
@@ -14,14 +14,21 @@ const SPECIAL: readonly { prefix: Prefix; what: string }[] = [
   { prefix: parsePrefix('169.254.0.0/16'), what: 'link-local' },
   { prefix: parsePrefix('224.0.0.0/4'), what: 'multicast' },
   { prefix: parsePrefix('240.0.0.0/4'), what: 'reserved' },
+  { prefix: parsePrefix('::/128'), what: 'unspecified' },
+  { prefix: parsePrefix('::1/128'), what: 'loopback' },
+  { prefix: parsePrefix('::ffff:0:0/96'), what: 'IPv4-mapped' },
+  { prefix: parsePrefix('fe80::/10'), what: 'link-local' },
+  { prefix: parsePrefix('ff00::/8'), what: 'multicast' },
 ];
+/** The longest canonical prefix text: a full IPv6 address and "/128". */
+const MAX_ROUTE_TEXT = 43;
 
-/** The prefix of canonical IPv4 CIDR text ("192.168.1.0/24"); undefined for anything else. */
+/** The prefix of canonical CIDR text ("192.168.1.0/24", "2001:db8:1::/64"); undefined for anything else. */
 export function parseRoute(text: unknown): Prefix | undefined {
-  if (typeof text !== 'string' || text.length > 18 || !text.includes('/')) return undefined;
+  if (typeof text !== 'string' || text.length > MAX_ROUTE_TEXT || !text.includes('/')) return undefined;
   try {
     const p = parsePrefix(text);
-    return p.family === 4 && formatPrefix(p) === text ? p : undefined;
+    return formatPrefix(p) === text ? p : undefined;
   } catch {
     return undefined;
   }
@@ -52,12 +59,12 @@ export function specialRange(p: Prefix): string | undefined {
 }
 
 /**
- * `--advertise-routes 192.168.1.0/24,10.9.0.0/16` for our own announcement: IPv4, no host bits,
- * no special range. Throws a message fit for a user.
+ * `--advertise-routes 192.168.1.0/24,2001:db8:1::/64` for our own announcement: no host bits, no
+ * special range. Throws a message fit for a user.
  */
 export function parseAdvertisedRoutes(text: string): string[] {
   const items = text.split(',').map((s) => s.trim()).filter(Boolean);
-  if (items.length === 0) throw new Error('expected CIDR[,CIDR...] like 192.168.1.0/24');
+  if (items.length === 0) throw new Error('expected CIDR[,CIDR...] like 192.168.1.0/24 or 2001:db8:1::/64');
   if (items.length > MAX_ANNOUNCED_ROUTES) throw new Error(`at most ${MAX_ANNOUNCED_ROUTES} routes`);
   const out: string[] = [];
   for (const item of items) {
@@ -67,9 +74,10 @@ export function parseAdvertisedRoutes(text: string): string[] {
     } catch (e) {
       throw new Error(`"${item}": ${(e as Error).message}`);
     }
-    if (p.family !== 4 || !item.includes('/')) throw new Error(`"${item}" is not an IPv4 prefix like 192.168.1.0/24 (room routes are IPv4)`);
+    if (!item.includes('/')) throw new Error(`"${item}" is not a prefix like 192.168.1.0/24 or 2001:db8:1::/64`);
     const canonical = formatPrefix(p);
-    if (canonical !== item) throw new Error(`"${item}": host bits are set (did you mean ${canonical}?)`);
+    // Host bits set; other spellings (upper case, uncompressed IPv6) are announced canonically.
+    if (!Buffer.from(parseAddress(item.slice(0, item.indexOf('/'))).bytes).equals(Buffer.from(p.bytes))) throw new Error(`"${item}": host bits are set (did you mean ${canonical}?)`);
     const special = specialRange(p);
     if (special) throw new Error(`"${item}" is ${special === 'default-route' ? 'the default route (use --advertise-exit-node)' : `${special} space`}`);
     if (!out.includes(canonical)) out.push(canonical);
