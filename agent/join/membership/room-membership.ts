@@ -1,19 +1,18 @@
 // Membership control in a room with admins (README, "Membership control"): which announced keys
 // we accept (an admin-signed membership, not revoked), what we announce ourselves, the revocation
-// chain (applied at once, persisted, its later versions passed on to members that announce an
-// older one), and on an
-// admin's agent the turning of invite redemptions into memberships (counting each invite's uses)
-// and `wgp2p remove`. A room without admins has none of this (the agent gets no RoomMembership).
+// chain (applied at once, persisted, the versions a member lacks passed on when it announces an
+// older one), and on an admin's agent the turning of invite redemptions into memberships
+// (counting each invite's uses) and `wgp2p remove`. A room without admins has none of this (the agent gets no RoomMembership).
 import { formatKey } from '../../../shared/keys.js';
 import type { Logger } from '../../../shared/log.js';
 import type { Announcement } from '../room/announcement.js';
 import type { Member, RoomMembers } from '../room/room-members.js';
 import { MAX_REVOKED, RevocationStore } from './revocations.js';
-
-/** Revocation statements sent to one member per announcement of its version: a long chain goes in
- * batches paced by its announcements, within the server's per-connection burst. */
-const MAX_PASS_ON = 16;
 import { checkMembership, checkRedemption, checkSigner, isKeyText, signMembership, signStatement, type AdminSigner, type Membership, type Result } from './statements.js';
+
+/** Revocation statements sent to one member at a time: a long chain goes in batches paced by its
+ * announcements (each asks for more), within the server's per-connection burst. */
+const MAX_PASS_ON = 16;
 
 /** What a joiner's `wgp2p join` says when an admin refuses its invite, by the refusal's reason. */
 const REFUSALS = new Map([['used_up', 'the invite is used up'], ['expired', 'the invite has expired'], ['revoked', 'the invite was revoked']]);
@@ -154,9 +153,14 @@ export class RoomMembership {
     this.theirVersion.set(m.key, version);
     // Nothing newer, or what we sent is still on its way.
     if (version >= this.store.version || (this.sentVersion.get(m.key) ?? 0) > version) return;
-    const batch = this.store.since(version).slice(0, MAX_PASS_ON);
-    this.sentVersion.set(m.key, version + batch.length);
     this.c.count('revocations_passed_on');
+    this.passOn(m, version);
+  }
+
+  /** Sends `m` the versions after `from`, in order, one message each. */
+  private passOn(m: Member, from: number): void {
+    const batch = this.store.since(from).slice(0, MAX_PASS_ON);
+    if (batch.length) this.sentVersion.set(m.key, from + batch.length);
     for (const st of batch) this.c.send(m, st);
   }
 
@@ -215,7 +219,8 @@ export class RoomMembership {
       const m = c.members.get(Buffer.from(key, 'base64'));
       if (m) c.drop(m, 'removed by an admin');
     }
-    if (toAll) for (const m of c.members.all()) this.seen(m, this.theirVersion.get(m.key) ?? 0);
+    // What each member holds or is already on its way to it, then the new version.
+    if (toAll) for (const m of c.members.all()) this.passOn(m, Math.max(this.theirVersion.get(m.key) ?? 0, this.sentVersion.get(m.key) ?? 0));
     c.announceUpdate();
     return true;
   }
