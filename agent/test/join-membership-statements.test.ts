@@ -3,8 +3,11 @@
 import t from 'tap';
 import { formatKey } from '../../shared/keys.js';
 import { PrivateKey } from '../wireguard/crypto.js';
-import { certifyAdmin, chainFor, checkInvite, checkMembership, checkRedemption, signInvite, signMembership, signRedemption, type AdminSigner } from '../join/membership/statements.js';
-import { RevocationStore, signRevocations } from '../join/membership/revocations.js';
+import { MAX_CHAIN, certifyAdmin, chainFor, checkInvite, checkMembership, checkRedemption, signInvite, signMembership, signRedemption, type AdminSigner } from '../join/membership/statements.js';
+import { MAX_REVOKED, RevocationStore, revocationHash, signRevocations } from '../join/membership/revocations.js';
+import { sealMembershipMessage } from '../join/room/peer-message.js';
+import { MAX_BLOB_BYTES } from '../../shared/signal/protocol.js';
+import { deriveRoom } from '../../shared/signal/room-key.js';
 import { decodeInvite, encodeInvite, inviteId, parseDuration } from '../join/membership/invite.js';
 
 const NOW = 1_800_000_000_000;
@@ -71,24 +74,74 @@ t.test('an invite grant is redeemed for one key with the invite key, before it e
   t.match(checkRedemption(red, jk, open(root.anchor, [formatKey(inviteKey.publicKey)]), NOW), { ok: false, reason: 'revoked' });
 });
 
-t.test('revocation lists: newer supersedes, replayed/older/shrinking/forged refused', async (t) => {
+const keysOf = (n: number) => Array.from({ length: n }, () => formatKey(PrivateKey.generate().publicKey));
+
+t.test('revocations chain: each version adds keys on top of the one before; any number of keys over versions', async (t) => {
   const root = rootAdmin();
-  const [a, b] = [PrivateKey.generate(), PrivateKey.generate()].map((k) => formatKey(k.publicKey));
   const store = new RevocationStore(root.anchor);
-  const v1 = signRevocations(root, 1, [a!], NOW);
-  t.same(store.offer(v1), { ok: true, value: [a] });
-  t.ok(store.isRevoked(a!) && store.version === 1);
-  t.match(store.offer(v1), { ok: false, reason: 'replayed' });
-  const v2 = store.next(root, b!, NOW);
+  const first = keysOf(MAX_REVOKED);
+  const v1 = store.next(root, first, NOW);
+  t.same(store.offer(v1), { ok: true, value: first });
+  const more = keysOf(MAX_REVOKED);
+  const v2 = store.next(root, [...more, first[0]!], NOW);
+  t.same((v2 as { keys: string[] }).keys, more, 'a new version carries only the keys it adds');
+  t.same(store.offer(v2), { ok: true, value: more });
+  const v3 = store.next(root, keysOf(5), NOW);
+  t.ok(store.offer(v3).ok);
+  t.equal(store.version, 3);
+  t.equal(store.keys().length, 2 * MAX_REVOKED + 5, 'more than one statement\'s worth of keys');
+  t.throws(() => signRevocations(root, 4, keysOf(MAX_REVOKED + 1), revocationHash(v3), NOW), /at most|1 to/);
+  // A member that holds nothing loads (or is sent) the chain in order, one statement each.
   const other = new RevocationStore(root.anchor);
-  t.same(other.offer(v2), { ok: true, value: [a, b] }, 'a member that missed v1 takes v2 whole');
-  t.match(other.offer(v1), { ok: false, reason: 'older' });
-  t.match(store.offer(signRevocations(root, 3, [b!], NOW)), { ok: false, reason: 'shrinks' });
+  t.same(other.load(store.statements()), { applied: 3 });
+  t.same(other.keys().sort(), store.keys().sort());
+  t.same(store.since(1), [v2, v3], 'what a member at version 1 lacks');
+  // Each statement fits one sealed message, even with a full admin chain.
+  let signer: AdminSigner = root;
+  for (let i = 0; i < MAX_CHAIN; i++) {
+    const k = PrivateKey.generate();
+    signer = { privateKey: k.raw, anchor: root.anchor, chain: chainFor(signer, certifyAdmin(signer, k.publicKey, NOW)) };
+  }
+  const full = signRevocations(signer, 99, keysOf(MAX_REVOKED), revocationHash(v3), NOW);
+  const sealed = sealMembershipMessage(deriveRoom('office', 'sekrit'), { publicKey: PrivateKey.generate().publicKey, from: 'a'.repeat(22), to: 'b'.repeat(22), statement: full }, Buffer.alloc(32), NOW);
+  t.ok(Buffer.from(sealed, 'base64').length <= MAX_BLOB_BYTES, `a full statement seals to ${Buffer.from(sealed, 'base64').length} of ${MAX_BLOB_BYTES} bytes`);
+});
+
+t.test('revocations chain: gap, conflict, forged, replayed and older refused; a revoked admin\'s past versions still load', async (t) => {
+  const root = rootAdmin();
+  const [a, b, c] = keysOf(3);
+  const store = new RevocationStore(root.anchor);
+  const v1 = store.next(root, [a!], NOW);
+  t.ok(store.offer(v1).ok);
+  t.match(store.offer(v1), { ok: false, reason: 'replayed' });
+  const v2 = store.next(root, [b!], NOW);
+  const behind = new RevocationStore(root.anchor);
+  t.match(behind.offer(v2), { ok: false, reason: 'gap' }, 'version 2 without version 1');
+  t.equal(behind.version, 0);
+  t.ok(store.offer(v2).ok);
+  t.match(store.offer(v1), { ok: false, reason: 'older' });
+  // Another version 2 (e.g. signed twice): refused, whether it names our version 1 or not.
+  t.match(store.offer(signRevocations(root, 2, [c!], revocationHash(v1), NOW)), { ok: false, reason: 'conflict' });
+  t.match(store.offer(signRevocations(root, 3, [c!], revocationHash(v1), NOW)), { ok: false, reason: 'conflict' }, 'a version 3 on another version 2');
   const insider = PrivateKey.generate();
-  t.match(store.offer(signRevocations({ privateKey: insider.raw, anchor: root.anchor, chain: [] }, 9, [a!, b!], NOW)), { ok: false, reason: 'untrusted_signer' });
-  t.match(store.offer({ ...v2, keys: [a, b, formatKey(insider.publicKey)] }), { ok: false, reason: 'bad_signature' });
+  t.match(store.offer(signRevocations({ privateKey: insider.raw, anchor: root.anchor, chain: [] }, 3, [c!], revocationHash(v2), NOW)), { ok: false, reason: 'untrusted_signer' });
+  t.match(store.offer({ ...v2, keys: [b, c] }), { ok: false, reason: 'bad_signature' });
+  t.match(store.offer({ ...v2, v: 3 }), { ok: false, reason: 'bad_signature' });
   t.match(store.offer({ t: 'revoke', v: 'x' }), { ok: false, reason: 'malformed' });
-  t.equal(store.version, 1);
+  t.match(store.offer({ ...v2, prev: undefined }), { ok: false, reason: 'malformed' }, 'a later version must name its predecessor');
+  t.equal(store.version, 2);
+  t.notOk(store.isRevoked(c!));
+  // A second admin signs version 3, then version 4 revokes it: its version 3 stays in the chain.
+  const k = PrivateKey.generate();
+  const second: AdminSigner = { privateKey: k.raw, anchor: root.anchor, chain: chainFor(root, certifyAdmin(root, k.publicKey, NOW)) };
+  t.ok(store.offer(store.next(second, [c!], NOW)).ok);
+  t.ok(store.offer(store.next(root, [formatKey(k.publicKey)], NOW)).ok);
+  t.match(store.offer(store.next(second, keysOf(1), NOW)), { ok: false, reason: 'revoked_signer' });
+  const reloaded = new RevocationStore(root.anchor);
+  t.same(reloaded.load(store.statements()), { applied: 4 }, 'checked in order: each statement under what was revoked before it');
+  // A stored list of the old single-list form: version 1 is the start of a chain; later ones are not.
+  t.same(new RevocationStore(root.anchor).load(v1), { applied: 1 });
+  t.same(new RevocationStore(root.anchor).load({ ...v2 }), { applied: 0, reason: 'gap' });
 });
 
 t.test('invites round-trip as one line; damaged ones are a clear error', async (t) => {

@@ -2,17 +2,28 @@
 // agent (within their uses and expiry), only admitted keys become peers, and an admin's removal
 // drops the member everywhere, reaches members that were away through other members, and cannot
 // be forged, replayed or rolled back.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { JoinNet, type JoinNode } from './fixtures/join-net.js';
 import { AdminRoom } from './fixtures/admin-room.js';
 import { PrivateKey } from '../wireguard/crypto.js';
-import { signRevocations } from '../join/membership/revocations.js';
+import { MAX_REVOKED, revocationHash, signRevocations } from '../join/membership/revocations.js';
 import { certifyAdmin, chainFor, signMembership } from '../join/membership/statements.js';
 import { formatKey } from '../../shared/keys.js';
 
 const knows = (at: JoinNode, of: JoinNode) => !!at.agent.members.get(of.key.publicKey) && !!at.device.getPeer(of.key.publicKey);
 const count = (n: JoinNode, what: string) => n.agent.counters.get(what) ?? 0;
 const meshed = (nodes: JoinNode[]) => () => nodes.every((a) => nodes.every((b) => a === b || knows(a, b)));
+
+/** A room with admin `a` and members holding admin-signed memberships, meshed. */
+async function adminAndMembers(t: Test, names: string[]): Promise<{ net: JoinNet; room: AdminRoom; nodes: JoinNode[] }> {
+  const net = new JoinNet();
+  t.teardown(() => net.closeAll());
+  const room = new AdminRoom(net);
+  const nodes = [await room.addAdmin('a')];
+  for (const n of names) nodes.push(await room.member(n));
+  t.ok((await net.until(meshed(nodes), 8_000)) >= 0, `${nodes.map((n) => n.name).join(', ')} meshed`);
+  return { net, room, nodes };
+}
 
 t.test('an invite becomes a membership at the admin\'s agent; then every member accepts the newcomer', async (t) => {
   const net = new JoinNet();
@@ -147,27 +158,55 @@ t.test('a member away during a removal learns it from a non-admin member, with t
   t.ok(knows(c2, b));
 });
 
+t.test('an admin revokes more keys than one statement holds; a member away learns them all from a non-admin', async (t) => {
+  const { net, room, nodes } = await adminAndMembers(t, ['b', 'c', 'd', 'e']);
+  const [a, b, , d, e] = nodes as [JoinNode, JoinNode, JoinNode, JoinNode, JoinNode];
+  room.stop('c');
+  // Members' keys and invites' ids (as `wgp2p invite --revoke` puts them on the list): 45 keys.
+  const invites = Array.from({ length: 44 }, () => formatKey(new PrivateKey(room.invite().key).publicKey));
+  a.agent.membership!.revoke(room.admin, [d.key.publicKey, ...invites].map((k) => (typeof k === 'string' ? k : formatKey(k))));
+  t.equal(a.agent.membership!.store.version, 2, `45 keys in 2 versions of at most ${MAX_REVOKED}`);
+  // Both versions go out together: a member does not wait to announce version 1 to get version 2.
+  const first = await net.until(() => [b, e].every((n) => n.agent.membership!.store.version >= 1), 1_000, 1);
+  const second = await net.until(() => [b, e].every((n) => n.agent.membership!.store.version === 2), 1_000, 1);
+  t.ok(first >= 0 && second === 0, `the admin sent both versions to every member at once (version 1 after ${first} ms, version 2 then ${second} ms later)`);
+  t.ok(!knows(b, d) && !knows(e, d), 'members dropped d');
+  t.equal(a.agent.membership!.remove('e').version, 3, 'then one more removal');
+  await net.run(500);
+  t.ok(b.agent.membership!.store.version === 3 && b.agent.membership!.store.keys().length === 46, 'b holds all 46 keys');
+  // Only b is left to tell c (d and e, removed, would pass the chain on too while c still took them).
+  for (const n of ['a', 'd', 'e']) room.stop(n);
+  const c2 = await room.restart('c');
+  const took = await net.until(() => c2.agent.membership!.store.version === 3, 5_000);
+  t.ok(took >= 0, `c learned all 3 versions from b after ${took} ms, with the admin gone`);
+  t.equal(c2.agent.membership!.store.keys().length, 46, 'every revoked key');
+  t.ok(invites.every((k) => c2.agent.membership!.store.isRevoked(k)), 'the invites among them');
+  t.ok(knows(c2, b) && count(b, 'revocations_passed_on') >= 1, 'b passed the chain on');
+  t.equal(count(c2, 'revocations_applied'), 3);
+  // Several members may send the same version (a duplicate counts as replayed); none arrives out of order.
+  t.equal(count(c2, 'revocation_refused_gap') + count(c2, 'revocation_refused_conflict'), 0, 'no gap, no conflict on the way');
+  t.equal((room.saved.get('c')?.revocations as unknown[]).length, 3, 'c kept the chain');
+  // Restarted once more, c loads the chain from its state directory.
+  room.stop('c');
+  const c3 = await room.restart('c');
+  t.equal(c3.agent.membership!.store.version, 3);
+  t.equal(c3.agent.membership!.store.keys().length, 46);
+});
+
 t.test('forged, replayed and older revocation lists are refused and counted', async (t) => {
-  const net = new JoinNet();
-  t.teardown(() => net.closeAll());
-  const room = new AdminRoom(net);
-  const a = await room.addAdmin('a');
-  const b = await room.member('b');
-  const x = await room.member('x');
-  const v = await room.member('v');
-  const w = await room.member('w');
-  t.ok((await net.until(meshed([a, b, x, v, w]), 8_000)) >= 0);
+  const { net, room, nodes } = await adminAndMembers(t, ['b', 'x', 'v', 'w']);
+  const [a, b, x, v, w] = nodes as [JoinNode, JoinNode, JoinNode, JoinNode, JoinNode];
   // x is an insider with its own pair key with b: the MAC passes, the statements must not.
   const xb = x.agent.members.get(b.key.publicKey)!;
   const send = (st: Record<string, unknown>) => x.agent.signalling.sendStatement(xb.memberId, st, xb.keys.messageKey);
   const insider = PrivateKey.generate();
-  send(signRevocations({ privateKey: insider.raw, anchor: room.anchor, chain: [] }, 7, [v.agent.members.get(w.key.publicKey)!.key]));
+  send(signRevocations({ privateKey: insider.raw, anchor: room.anchor, chain: [] }, 1, [v.agent.members.get(w.key.publicKey)!.key], undefined));
   await net.run(200);
   t.equal(count(b, 'revocation_refused_untrusted_signer'), 1, 'a list signed by an insider');
   t.ok(knows(b, w), 'and w is still b\'s peer');
   a.agent.membership!.remove('v');
   await net.run(200);
-  const v1 = b.agent.membership!.store.list!.raw;
+  const v1 = b.agent.membership!.store.latest!.raw;
   send(v1);
   await net.run(200);
   t.equal(count(b, 'revocation_refused_replayed'), 1, 'the same list again');
@@ -177,10 +216,17 @@ t.test('forged, replayed and older revocation lists are refused and counted', as
   send(v1);
   await net.run(200);
   t.equal(count(b, 'revocation_refused_older'), 1, 'an older list');
-  send({ ...b.agent.membership!.store.list!.raw, v: 3 });
+  send({ ...b.agent.membership!.store.latest!.raw, v: 3 });
   await net.run(200);
   t.equal(count(b, 'revocation_refused_bad_signature'), 1, 'a version number changed by hand');
+  send(signRevocations(room.admin, 2, [formatKey(insider.publicKey)], revocationHash(v1)));
+  await net.run(200);
+  t.equal(count(b, 'revocation_refused_conflict'), 1, 'another version 2 (admin-signed, but not the one b holds)');
+  send(signRevocations(room.admin, 4, [formatKey(insider.publicKey)], revocationHash(b.agent.membership!.store.latest!.raw)));
+  await net.run(200);
+  t.equal(count(b, 'revocation_refused_gap'), 1, 'a version 4 without version 3');
   t.equal(b.agent.membership!.store.version, 2);
+  t.notOk(b.agent.membership!.store.isRevoked(formatKey(insider.publicKey)));
 });
 
 t.test('a second admin, certified by the anchor, removes members; once revoked, it no longer can', async (t) => {

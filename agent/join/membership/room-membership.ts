@@ -1,14 +1,18 @@
 // Membership control in a room with admins (README, "Membership control"): which announced keys
 // we accept (an admin-signed membership, not revoked), what we announce ourselves, the revocation
-// list (applied at once, persisted, passed on to members that announce an older one), and on an
-// admin's agent the turning of invite redemptions into memberships (counting each invite's uses)
-// and `wgp2p remove`. A room without admins has none of this (the agent gets no RoomMembership).
+// chain (applied at once, persisted, the versions a member lacks passed on when it announces an
+// older one), and on an admin's agent the turning of invite redemptions into memberships
+// (counting each invite's uses) and `wgp2p remove`. A room without admins has none of this (the agent gets no RoomMembership).
 import { formatKey } from '../../../shared/keys.js';
 import type { Logger } from '../../../shared/log.js';
 import type { Announcement } from '../room/announcement.js';
 import type { Member, RoomMembers } from '../room/room-members.js';
-import { RevocationStore } from './revocations.js';
+import { MAX_REVOKED, RevocationStore } from './revocations.js';
 import { checkMembership, checkRedemption, checkSigner, isKeyText, signMembership, signStatement, type AdminSigner, type Membership, type Result } from './statements.js';
+
+/** Revocation statements sent to one member at a time: a long chain goes in batches paced by its
+ * announcements (each asks for more), within the server's per-connection burst. */
+const MAX_PASS_ON = 16;
 
 /** What a joiner's `wgp2p join` says when an admin refuses its invite, by the refusal's reason. */
 const REFUSALS = new Map([['used_up', 'the invite is used up'], ['expired', 'the invite has expired'], ['revoked', 'the invite was revoked']]);
@@ -20,7 +24,8 @@ export interface MembershipConfig {
   membership?: Record<string, unknown>;
   /** The invite we redeem until then. */
   invite?: { key: Buffer; grant: Record<string, unknown> };
-  revocations?: Record<string, unknown>;
+  /** The revocation chain, oldest first (an old state's single list: one statement). */
+  revocations?: Record<string, unknown>[] | Record<string, unknown>;
   /** On an admin's agent: its key and chain, and the uses of its invites so far. */
   admin?: AdminSigner;
   redeemed?: Record<string, string[]>;
@@ -64,7 +69,11 @@ export class RoomMembership {
     private readonly c: MembershipContext,
   ) {
     this.store = new RevocationStore(o.anchor);
-    if (o.revocations && !this.store.offer(o.revocations).ok) c.log.warn('the stored revocation list does not verify; ignored');
+    if (o.revocations) {
+      const r = this.store.load(o.revocations);
+      if (r.reason === 'gap') c.log.warn('the stored revocation list is of the old single-list form past version 1; ignored: members pass the chain on again', { versions: r.applied });
+      else if (r.reason) c.log.warn('the stored revocation chain does not verify past a version; the rest is ignored', { versions: r.applied, reason: r.reason });
+    }
     this.redeemed = { ...o.redeemed };
     this.admitted = { ...o.admitted };
     const own = o.membership && checkMembership(o.membership, formatKey(c.self), this.store.authority());
@@ -136,14 +145,23 @@ export class RoomMembership {
     this.c.send(a, signStatement({ t: 'refuse', r: admin.anchor, k: formatKey(a.publicKey), why, at: this.c.wallNow(), ...(admin.chain.length ? { ch: admin.chain } : {}) }, admin.privateKey));
   }
 
-  /** A member we accepted announced the revocation version it holds: an older one gets ours. */
+  /**
+   * A member we accepted announced the revocation version it holds: an older one gets the versions
+   * it lacks, in order, one message each (a batch at a time; its next announcement asks for more).
+   */
   seen(m: Member, version: number): void {
     this.theirVersion.set(m.key, version);
-    const list = this.store.list;
-    if (!list || version >= list.version || (this.sentVersion.get(m.key) ?? 0) >= list.version) return;
-    this.sentVersion.set(m.key, list.version);
+    // Nothing newer, or what we sent is still on its way.
+    if (version >= this.store.version || (this.sentVersion.get(m.key) ?? 0) > version) return;
     this.c.count('revocations_passed_on');
-    this.c.send(m, list.raw);
+    this.passOn(m, version);
+  }
+
+  /** Sends `m` the versions after `from`, in order, one message each. */
+  private passOn(m: Member, from: number): void {
+    const batch = this.store.since(from).slice(0, MAX_PASS_ON);
+    if (batch.length) this.sentVersion.set(m.key, from + batch.length);
+    for (const st of batch) this.c.send(m, st);
   }
 
   forget(m: Member): void {
@@ -182,26 +200,27 @@ export class RoomMembership {
   }
 
   /**
-   * A revocation list from `source`: when newer and genuine, applied at once and kept. Its issuer
-   * sends it to every member (`toAll`); others pass it on to members that announce an older one
-   * (seen), so members that get it at the same moment do not send it to each other.
+   * A revocation statement from `source`: when it is the next version and genuine, applied at once
+   * and the chain kept. Its issuer sends it to every member (`toAll`); others pass it on to members
+   * that announce an older version (seen), so members that get it at once do not send it to each other.
    */
   offer(raw: Record<string, unknown>, source: string, toAll = false): boolean {
     const c = this.c;
     const r = this.store.offer(raw);
     if (!r.ok) {
       this.refused('revocation', r.reason);
-      c.log.warn('refused a revocation list', { from: source, reason: r.reason });
+      c.log.warn('refused a revocation statement', { from: source, version: raw.v, reason: r.reason });
       return false;
     }
     c.count('revocations_applied');
-    c.persist({ revocations: raw });
+    c.persist({ revocations: this.store.statements() });
     c.log.info('revocation list applied', { version: this.store.version, from: source, revoked: r.value });
     for (const key of r.value) {
       const m = c.members.get(Buffer.from(key, 'base64'));
       if (m) c.drop(m, 'removed by an admin');
     }
-    if (toAll) for (const m of c.members.all()) this.seen(m, 0);
+    // What each member holds or is already on its way to it, then the new version.
+    if (toAll) for (const m of c.members.all()) this.passOn(m, Math.max(this.theirVersion.get(m.key) ?? 0, this.sentVersion.get(m.key) ?? 0));
     c.announceUpdate();
     return true;
   }
@@ -219,8 +238,16 @@ export class RoomMembership {
     if (!key) throw new Error(`no member "${ref}" (give a name, address or public key)`);
     if (key === formatKey(this.c.self) || key === admin.anchor) throw new Error('an admin cannot remove itself or the room\'s anchor');
     if (this.store.isRevoked(key)) throw new Error(`${ref} is already removed`);
-    if (!this.offer(this.store.next(admin, key, this.c.wallNow()), 'ourselves', true)) throw new Error('the new revocation list did not apply');
+    this.revoke(admin, [key]);
     return { publicKey: key, name: m?.name ?? this.admitted[key], version: this.store.version };
+  }
+
+  /** Revokes `keys` for good: new versions of at most MAX_REVOKED keys each, applied and sent to every member. */
+  revoke(admin: AdminSigner, keys: readonly string[]): void {
+    const fresh = [...new Set(keys)].filter((k) => !this.store.isRevoked(k));
+    for (let i = 0; i < fresh.length; i += MAX_REVOKED) {
+      if (!this.offer(this.store.next(admin, fresh.slice(i, i + MAX_REVOKED), this.c.wallNow()), 'ourselves', true)) throw new Error('the new revocation list did not apply');
+    }
   }
 
   /** `wgp2p members`: who is in, who admitted them, and what is revoked. */

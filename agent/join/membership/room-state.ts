@@ -1,6 +1,6 @@
 // A room with admins, as a member keeps it in its state directory (one file per room, 0600, next
 // to private.key): the server, room name and secret, the anchor it trusts, its membership
-// statement, a pending invite, the newest revocation list, and on an admin its admin key, chain,
+// statement, a pending invite, the revocation chain, and on an admin its admin key, chain,
 // and the invites and members it admitted. `wgp2p join --room NAME` needs nothing more than it.
 import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +16,8 @@ export interface RoomState {
   membership?: Record<string, unknown>;
   /** The invite we join with until an admin's agent turned it into a membership. */
   invite?: { key: string; grant: Record<string, unknown> };
-  revocations?: Record<string, unknown>;
+  /** The revocation chain, oldest first (older states: one list, see RevocationStore.load). */
+  revocations?: Record<string, unknown>[] | Record<string, unknown>;
   /** Present on admins only. */
   admin?: { privateKey: string; chain: AdminCert[] };
   /** Admins only: keys admitted per invite id (its uses), and names of members they admitted. */
