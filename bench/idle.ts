@@ -5,8 +5,7 @@
 // each daemon's utime + stime is read from /proc before and after the window.
 import { readFile } from 'node:fs/promises';
 import { Lab, addAddress, addBridge, type Netns, vethPair } from '../e2e/lib/netns.js';
-import { genKeyPair, startWireguardGo, type WireguardGoOptions } from '../e2e/lib/wireguard-go.js';
-import { startWgp2pTunnel } from '../e2e/lib/wgp2p-tunnel.js';
+import { openTunnelPair, type Engine } from './tunnel-pair.js';
 import { startJoinAgent, startSignalServer, type JoinAgent } from '../e2e/lib/join-agent.js';
 import { waitFor } from '../e2e/lib/process.js';
 
@@ -48,27 +47,9 @@ export async function measureIdle(seconds = IDLE_SECONDS): Promise<IdleResult> {
   }
 }
 
-/** Two namespaces on a veth, a tunnel between them with one peer each; returns the daemons' pids. */
-async function tunnelPair(lab: Lab, tag: string, engine: 'wgp2p' | 'wireguard-go'): Promise<number[]> {
-  const a = await lab.netns(`${tag}-a`);
-  const b = await lab.netns(`${tag}-b`);
-  await vethPair(a, `${tag}-a`, b, `${tag}-b`);
-  await addAddress(a, `${tag}-a`, '198.51.100.1/24');
-  await addAddress(b, `${tag}-b`, '198.51.100.2/24');
-  const [ka, kb] = [await genKeyPair(), await genKeyPair()];
-  const side = (k: typeof ka, other: typeof kb, n: 1 | 2): WireguardGoOptions => ({
-    ifname: `${tag}wg${n}`,
-    privateKey: k.privateKey,
-    listenPort: 51820,
-    address: `10.79.0.${n}/24`,
-    mtu: 1420,
-    peers: [{ publicKey: other.publicKey, allowedIps: [`10.79.0.${3 - n}/32`], endpoint: `198.51.100.${3 - n}:51820`, persistentKeepalive: KEEPALIVE_SECONDS }],
-  });
-  const start = engine === 'wgp2p' ? startWgp2pTunnel : startWireguardGo;
-  const ta = await start(a, side(ka, kb, 1));
-  const tb = await start(b, side(kb, ka, 2));
-  await a.exec('ping', ['-c', '1', '-W', '5', '10.79.0.2'], { timeoutMs: 15_000 });
-  return [ta.process.pid!, tb.process.pid!];
+/** A tunnel between two namespaces with one peer each; returns the daemons' pids. */
+async function tunnelPair(lab: Lab, tag: string, engine: Engine): Promise<number[]> {
+  return (await openTunnelPair(lab, tag, engine, { subnet: '10.79.0', persistentKeepalive: KEEPALIVE_SECONDS })).pids;
 }
 
 /** A signal server and JOIN_MEMBERS agents on one bridge; resolves once every pair has a direct path. */

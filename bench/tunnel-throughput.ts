@@ -4,11 +4,8 @@
 // the caller), so the medians compare like with like on a busy machine.
 import { readFile } from 'node:fs/promises';
 import { runIperf } from '../e2e/lib/iperf.js';
-import { Lab, addAddress, vethPair } from '../e2e/lib/netns.js';
-import { genKeyPair, startWireguardGo, type WireguardGoOptions } from '../e2e/lib/wireguard-go.js';
-import { startWgp2pTunnel, type Wgp2pTunnelOptions } from '../e2e/lib/wgp2p-tunnel.js';
-
-export type Engine = 'wgp2p' | 'wireguard-go';
+import { Lab } from '../e2e/lib/netns.js';
+import { openTunnelPair, type Engine, type TunnelPairOptions } from './tunnel-pair.js';
 
 export interface ThroughputResult {
   engine: Engine;
@@ -23,8 +20,7 @@ export interface ThroughputResult {
 }
 
 export interface ThroughputOptions {
-  /** Node flags and environment for our daemons (profiling, offloads off); wgp2p only. */
-  daemon?: Pick<Wgp2pTunnelOptions, 'nodeArgs' | 'env'>;
+  daemon?: TunnelPairOptions['daemon'];
   /** Namespace/interface tag (3 characters) so variants never share names. */
   tag?: string;
 }
@@ -41,33 +37,14 @@ export async function openThroughputPair(engine: Engine, opts: ThroughputOptions
   const tag = opts.tag ?? (engine === 'wgp2p' ? 'btw' : 'btg');
   const lab = await Lab.create(undefined, { name: `${tag}-bench` });
   try {
-    const a = await lab.netns(`${tag}-a`);
-    const b = await lab.netns(`${tag}-b`);
-    await vethPair(a, `${tag}-a`, b, `${tag}-b`);
-    await addAddress(a, `${tag}-a`, '198.51.100.1/24');
-    await addAddress(b, `${tag}-b`, '198.51.100.2/24');
-    const ka = await genKeyPair();
-    const kb = await genKeyPair();
-    const side = (k: typeof ka, other: typeof kb, n: 1 | 2): WireguardGoOptions => ({
-      ifname: `${tag}wg${n}`,
-      privateKey: k.privateKey,
-      listenPort: 51820,
-      address: `10.78.0.${n}/24`,
-      mtu: 1420,
-      peers: [{ publicKey: other.publicKey, allowedIps: [`10.78.0.${3 - n}/32`], endpoint: `198.51.100.${3 - n}:51820` }],
-    });
-    const start = engine === 'wgp2p' ? (ns: typeof a, o: WireguardGoOptions) => startWgp2pTunnel(ns, { ...o, ...opts.daemon }) : startWireguardGo;
-    const ta = await start(a, side(ka, kb, 1));
-    const tb = await start(b, side(kb, ka, 2));
-    const pids = [ta.process.pid, tb.process.pid];
-    await a.exec('ping', ['-c', '1', '-W', '5', '10.78.0.2'], { timeoutMs: 15_000 });
+    const { a, b, peerAddress, pids } = await openTunnelPair(lab, tag, engine, { subnet: '10.78.0', ...(opts.daemon && { daemon: opts.daemon }) });
     return {
       engine,
       async measure(seconds) {
         const cpu0 = await cpuSeconds(pids);
-        const fwd = await runIperf(a, b, '10.78.0.2', { seconds });
+        const fwd = await runIperf(a, b, peerAddress, { seconds });
         const cpu1 = await cpuSeconds(pids);
-        const rev = await runIperf(a, b, '10.78.0.2', { seconds, reverse: true });
+        const rev = await runIperf(a, b, peerAddress, { seconds, reverse: true });
         const cpu2 = await cpuSeconds(pids);
         return {
           engine,

@@ -6,7 +6,8 @@ import { controlRequest } from '../agent/daemon/control-client.js';
 import { controlSocketPath } from '../agent/daemon/control-socket.js';
 import { SOCKET_DIR as UAPI_DIR } from '../agent/uapi/server.js';
 import { isLive } from '../agent/daemon/unix-listener.js';
-import { loadOptions, type Option } from '../shared/config/options.js';
+import type { Option } from '../shared/config/options.js';
+import { commandArgs } from './command-args.js';
 import { ConfigError } from '../shared/errors.js';
 import { isInterfaceName, parseInterfaceName } from './interface-name.js';
 
@@ -19,13 +20,10 @@ const DOWN_TIMEOUT_MS = 90_000;
 const POLL_MS = 100;
 
 export async function runDown(argv: string[]): Promise<number> {
-  const args = loadOptions(DOWN_OPTIONS, argv, {});
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  const args = commandArgs(DOWN_OPTIONS, argv, USAGE, { positional: { max: 1 } });
+  if (!args) return 0;
   const ifname = args.positional[0] ?? args.values.interface;
-  if (!ifname || args.positional.length > 1) throw new ConfigError('usage', USAGE);
+  if (!ifname) throw new ConfigError('usage', USAGE);
   if (!isInterfaceName(ifname)) throw new ConfigError('bad_value', `interface name "${ifname}" is invalid`);
 
   let answer: unknown;

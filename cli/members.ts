@@ -1,21 +1,16 @@
 // `wgp2p remove NAME|KEY` and `wgp2p members`: ask the running agent (its control socket). Only an
 // admin's agent removes: it signs a new revocation list and sends it to every member.
 import { controlRequest, pickInterface } from '../agent/daemon/control-client.js';
-import { loadOptions } from '../shared/config/options.js';
-import { ConfigError } from '../shared/errors.js';
+import { commandArgs } from './command-args.js';
 import { CONTROL_OPTIONS } from './control-options.js';
 
 const REMOVE_USAGE = 'usage: wgp2p remove NAME|PUBLIC-KEY [--interface IF] [--json]';
 const MEMBERS_USAGE = 'usage: wgp2p members [--interface IF] [--json]';
 
 export async function runRemove(argv: string[]): Promise<number> {
-  const args = loadOptions(CONTROL_OPTIONS, argv, {});
-  if (args.help) {
-    process.stdout.write(`${REMOVE_USAGE}\n`);
-    return 0;
-  }
-  const ref = args.positional[0];
-  if (!ref || args.positional.length > 1) throw new ConfigError('usage', REMOVE_USAGE);
+  const args = commandArgs(CONTROL_OPTIONS, argv, REMOVE_USAGE, { positional: { min: 1, max: 1 } });
+  if (!args) return 0;
+  const ref = args.positional[0]!;
   try {
     const r = (await controlRequest(pickInterface(args.values.interface), { op: 'remove', member: ref })) as { publicKey: string; name?: string; version: number };
     process.stdout.write(args.values.json ? JSON.stringify(r) + '\n' : `removed ${r.name ?? ''} ${r.publicKey} (revocation list version ${r.version}, sent to every member)\n`);
@@ -36,12 +31,8 @@ interface MembersList {
 }
 
 export async function runMembers(argv: string[]): Promise<number> {
-  const args = loadOptions(CONTROL_OPTIONS, argv, {});
-  if (args.help) {
-    process.stdout.write(`${MEMBERS_USAGE}\n`);
-    return 0;
-  }
-  if (args.positional.length > 0) throw new ConfigError('usage', MEMBERS_USAGE);
+  const args = commandArgs(CONTROL_OPTIONS, argv, MEMBERS_USAGE);
+  if (!args) return 0;
   let r: MembersList;
   try {
     r = (await controlRequest(pickInterface(args.values.interface), { op: 'members' })) as MembersList;

@@ -4,7 +4,8 @@ import { netcheck, type NetcheckReport } from '../agent/join/nat/netcheck.js';
 import { DEFAULT_STUN_PORT } from '../agent/join/nat/stun-server.js';
 import { PROTOCOLS, type PortmapProtocol, type ProbeResult } from '../agent/portmap/index.js';
 import { normalizeServerUrl } from '../shared/net/server-url.js';
-import { loadOptions, type Option } from '../shared/config/options.js';
+import type { Option } from '../shared/config/options.js';
+import { commandArgs } from './command-args.js';
 import { asText, integer, parseBool } from '../shared/config/values.js';
 import { ConfigError } from '../shared/errors.js';
 
@@ -25,12 +26,9 @@ const MAPPING_WORDS: Record<string, string> = {
 };
 
 export async function runNetcheck(argv: string[]): Promise<number> {
-  const args = loadOptions(NETCHECK_OPTIONS, argv, {});
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (!args.values.server || args.positional.length > 0) throw new ConfigError('usage', USAGE);
+  const args = commandArgs(NETCHECK_OPTIONS, argv, USAGE);
+  if (!args) return 0;
+  if (!args.values.server) throw new ConfigError('usage', USAGE);
   let server: string;
   try {
     server = normalizeServerUrl(args.values.server);

@@ -1,9 +1,9 @@
 // `wgp2p ping PEER [--interface IF] [--count N] [--json]`: a disco probe to a room member through
 // the running agent, telling whether the answer came over a direct path or a relay, and the RTT.
 import { controlRequest, pickInterface } from '../agent/daemon/control-client.js';
-import { loadOptions, type Option } from '../shared/config/options.js';
+import type { Option } from '../shared/config/options.js';
+import { commandArgs } from './command-args.js';
 import { integer } from '../shared/config/values.js';
-import { ConfigError } from '../shared/errors.js';
 import { CONTROL_OPTIONS } from './control-options.js';
 import { formatWhyRelayed, type WhyRelayed } from '../agent/join/observe/why-relayed.js';
 
@@ -26,13 +26,9 @@ interface PingResult {
 }
 
 export async function runPing(argv: string[]): Promise<number> {
-  const args = loadOptions(PING_OPTIONS, argv, {});
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const peer = args.positional[0];
-  if (!peer || args.positional.length > 1) throw new ConfigError('usage', USAGE);
+  const args = commandArgs(PING_OPTIONS, argv, USAGE, { positional: { min: 1, max: 1 } });
+  if (!args) return 0;
+  const peer = args.positional[0]!;
   const ifname = pickInterface(args.values.interface);
   let failures = 0;
   for (let i = 0; i < args.values.count; i++) {

@@ -14,7 +14,8 @@ import { loadRoomState, roomStatePath, saveRoomState } from '../agent/join/membe
 import { certifyAdmin, chainFor, MAX_CHAIN, MAX_INVITE_USES, signInvite, signMembership, type AdminSigner } from '../agent/join/membership/statements.js';
 import { clamp, PrivateKey } from '../agent/wireguard/crypto.js';
 import { formatKey } from '../shared/keys.js';
-import { loadOptions, type Option } from '../shared/config/options.js';
+import type { Option } from '../shared/config/options.js';
+import { commandArgs } from './command-args.js';
 import { asText, badValue, integer, parseBool } from '../shared/config/values.js';
 import { ConfigError } from '../shared/errors.js';
 import { normalizeServerUrl } from '../shared/net/server-url.js';
@@ -72,12 +73,8 @@ const INVITE_USAGE = `usage: wgp2p invite --room NAME [--name N] [--expires 24h]
 export async function runRoom(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'init') throw new ConfigError('usage', `${INIT_USAGE}(wgp2p room knows only init)`);
-  const r = loadOptions(INIT_OPTIONS, rest, { env });
-  if (r.help) {
-    process.stdout.write(INIT_USAGE);
-    return 0;
-  }
-  if (r.positional.length > 0) throw new ConfigError('usage', INIT_USAGE);
+  const r = commandArgs(INIT_OPTIONS, rest, INIT_USAGE, { env });
+  if (!r) return 0;
   const v = r.values;
   if (!v.room || !v.server) throw new ConfigError('usage', `--room and --server are required\n${INIT_USAGE}`);
   if (loadRoomState(v.stateDir, v.room)) throw new ConfigError('conflict', `${roomStatePath(v.stateDir, v.room)} exists: room ${v.room} was made here before (move the file away to make it again)`);
@@ -102,12 +99,8 @@ export async function runRoom(argv: string[], env: NodeJS.ProcessEnv): Promise<n
 }
 
 export async function runInvite(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const r = loadOptions(INVITE_OPTIONS, argv, { env });
-  if (r.help) {
-    process.stdout.write(INVITE_USAGE);
-    return 0;
-  }
-  if (r.positional.length > 0) throw new ConfigError('usage', INVITE_USAGE);
+  const r = commandArgs(INVITE_OPTIONS, argv, INVITE_USAGE, { env });
+  if (!r) return 0;
   const v = r.values;
   if (v.revoke !== undefined) return revokeInvite(v.revoke, v.interface);
   if (!v.room) throw new ConfigError('usage', `--room is required\n${INVITE_USAGE}`);

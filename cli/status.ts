@@ -1,20 +1,15 @@
 // `wgp2p status [--interface IF] [--json]`: what the running daemon knows about itself and its peers.
 import { controlRequest, pickInterface } from '../agent/daemon/control-client.js';
 import type { DeviceStatus } from '../agent/daemon/status.js';
-import { loadOptions } from '../shared/config/options.js';
-import { ConfigError } from '../shared/errors.js';
+import { commandArgs } from './command-args.js';
 import { CONTROL_OPTIONS } from './control-options.js';
 import { formatWhyRelayed } from '../agent/join/observe/why-relayed.js';
 
 const USAGE = 'usage: wgp2p status [PEER (name, DNS name, address or public key)] [--interface IF] [--json]';
 
 export async function runStatus(argv: string[]): Promise<number> {
-  const args = loadOptions(CONTROL_OPTIONS, argv, {});
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (args.positional.length > 1) throw new ConfigError('usage', USAGE);
+  const args = commandArgs(CONTROL_OPTIONS, argv, USAGE, { positional: { max: 1 } });
+  if (!args) return 0;
   const ifname = pickInterface(args.values.interface);
   let status = (await controlRequest(ifname, { op: 'status' })) as DeviceStatus;
   const peer = args.positional[0];

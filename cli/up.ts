@@ -8,7 +8,8 @@ import { QuickTunnel, STOPPED_BY_DOWN } from '../agent/daemon/quick-tunnel.js';
 import type { Tunnel } from '../agent/daemon/tunnel.js';
 import { DNS_METHODS, type DnsMethod } from '../agent/tun/dns-config.js';
 import { LOG_OPTIONS } from '../shared/config/log-options.js';
-import { loadOptions, type Option } from '../shared/config/options.js';
+import type { Option } from '../shared/config/options.js';
+import { commandArgs } from './command-args.js';
 import { ConfigError } from '../shared/errors.js';
 import { createLogger } from '../shared/log.js';
 import { isInterfaceName, parseInterfaceName } from './interface-name.js';
@@ -23,13 +24,9 @@ const UP_OPTIONS = {
 } satisfies Record<string, Option<unknown>>;
 
 export async function runUp(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const args = loadOptions(UP_OPTIONS, argv, { env });
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  const file = args.positional[0];
-  if (!file || args.positional.length > 1) throw new ConfigError('usage', USAGE);
+  const args = commandArgs(UP_OPTIONS, argv, USAGE, { env, positional: { min: 1, max: 1 } });
+  if (!args) return 0;
+  const file = args.positional[0]!;
   const log = createLogger({ component: 'tunnel', level: args.values.logLevel, format: args.values.logFormat });
   const ifname = args.values.interface ?? basename(file).replace(/\.conf$/, '');
   if (!isInterfaceName(ifname)) throw new ConfigError('usage', `interface name "${ifname}" is invalid (1–15 of A-Z a-z 0-9 _=+.-); choose one with --interface`);

@@ -7,10 +7,10 @@
 // through a new port the agents have to find.
 import t from 'tap';
 import { join } from 'node:path';
-import { NatLab } from './lib/nat-lab.js';
 import { projectRoot } from './lib/wgp2p-tunnel.js';
 import { requireRootOrSkip } from './lib/root.js';
-import { firstPing, pingCount, pingStream, startJoinAgent, startSignalServer } from './lib/join-agent.js';
+import { firstPing, pingCount, pingStream } from './lib/join-agent.js';
+import { createRoomLab } from './lib/room-lab.js';
 
 const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping'], tun: true, probeName: 'jc-probe' };
 const SECRET = 'jc-conntrack-secret-0123456789abcdef';
@@ -18,15 +18,12 @@ const RECOVERY_MS = 30_000;
 
 t.test('conntrack flushed mid-ping: the link recovers', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const lab = await NatLab.create(t, { prefix: 'jc' });
-  const srv = await lab.publicHost('srv', '203.0.113.10');
-  const server = await startSignalServer(srv, '203.0.113.10');
+  const { lab, join: member } = await createRoomLab(t, { prefix: 'jc', room: 'flush', secret: SECRET });
   // Alice's site has a second host: the squatter of the rebinding scenario.
   const [sa, sb] = [await lab.site('a', 'port-restricted', { hosts: 2 }), await lab.site('b', 'restricted-cone')];
-  const base = { room: 'flush', server: server.url, secret: SECRET };
-  const alice = await startJoinAgent(sa.hosts[0]!, { ...base, name: 'alice', ifname: 'jca0' });
+  const alice = await member(sa.hosts[0]!, { name: 'alice', ifname: 'jca0' });
   const aliceAddress = (await alice.status()).self.address!;
-  const bob = await startJoinAgent(sb.hosts[0]!, { ...base, name: 'bob', ifname: 'jcb0' });
+  const bob = await member(sb.hosts[0]!, { name: 'bob', ifname: 'jcb0' });
   const bobAddress = (await bob.status()).self.address!;
   await firstPing(sb.hosts[0]!, aliceAddress, 10_000);
   t.equal(await pingCount(sa.hosts[0]!, bobAddress, 3), 3, 'linked');

@@ -3,10 +3,10 @@
 // s; when a new server comes up at the same address, both agents reconnect on their own (with
 // their default backoff) and a third agent that joins then reaches both.
 import t from 'tap';
-import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
 import { waitFor } from './lib/process.js';
 import { firstPing, pingCount, pingStream, startJoinAgent, startSignalServer } from './lib/join-agent.js';
+import { createRoomLab, SERVER_IP } from './lib/room-lab.js';
 
 const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping'], tun: true, probeName: 'js-probe' };
 const SECRET = 'js-restart-secret-0123456789abcdef';
@@ -14,14 +14,11 @@ const DOWN_S = 60;
 
 t.test('the signal server dies and comes back', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const lab = await NatLab.create(t, { prefix: 'js' });
-  const srv = await lab.publicHost('srv', '203.0.113.10');
-  const server = await startSignalServer(srv, '203.0.113.10');
+  const { lab, srv, server, base, join } = await createRoomLab(t, { prefix: 'js', room: 'restart', secret: SECRET });
   const [sa, sb, sc] = [await lab.site('a', 'port-restricted'), await lab.site('b', 'full-cone'), await lab.site('c', 'restricted-cone')];
-  const base = { room: 'restart', server: server.url, secret: SECRET };
-  const alice = await startJoinAgent(sa.hosts[0]!, { ...base, name: 'alice', ifname: 'jsa0' });
+  const alice = await join(sa.hosts[0]!, { name: 'alice', ifname: 'jsa0' });
   const aliceAddress = (await alice.status()).self.address!;
-  const bob = await startJoinAgent(sb.hosts[0]!, { ...base, name: 'bob', ifname: 'jsb0' });
+  const bob = await join(sb.hosts[0]!, { name: 'bob', ifname: 'jsb0' });
   const bobAddress = (await bob.status()).self.address!;
   await firstPing(sb.hosts[0]!, aliceAddress, 10_000);
   t.equal(await pingCount(sa.hosts[0]!, bobAddress, 3), 3, 'linked');
@@ -41,7 +38,7 @@ t.test('the signal server dies and comes back', async (t) => {
     t.ok(a.process.running);
   }
 
-  const server2 = await startSignalServer(srv, '203.0.113.10', 'server2');
+  const server2 = await startSignalServer(srv, SERVER_IP, 'server2');
   const backAt = Date.now();
   await waitFor(async () => {
     const [x, y] = await Promise.all([alice.status(), bob.status()]);

@@ -2,9 +2,9 @@
 // to the other bounce within 10 s and the transfer completes intact (same WireGuard session, so
 // TCP only sees a few seconds of loss). Then b loses the signal server: a keeps the relayed link.
 import t from 'tap';
-import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
-import { pingStream, startJoinAgent, startSignalServer } from './lib/join-agent.js';
+import { pingStream } from './lib/join-agent.js';
+import { createRoomLab } from './lib/room-lab.js';
 import { waitPath } from './lib/relay-wait.js';
 import { tcpTransfer } from './lib/tcp-transfer.js';
 
@@ -16,19 +16,13 @@ t.setTimeout(200_000);
 
 t.test('a bounce dies mid-transfer: failover to the other one', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const lab = await NatLab.create(t, { prefix: 'rf' });
-  const srv = await lab.publicHost('srv', '203.0.113.10');
-  const server = await startSignalServer(srv, '203.0.113.10');
-  const base = { room: 'failover', server: server.url, secret: SECRET };
+  const { lab, srv, join } = await createRoomLab(t, { prefix: 'rf', room: 'failover', secret: SECRET });
   const bounces = [await lab.publicHost('b1', '203.0.113.21'), await lab.publicHost('b2', '203.0.113.22')];
-  const bounceAgents = await Promise.all(bounces.map((ns, i) => startJoinAgent(ns, { ...base, name: `bounce${i + 1}`, ifname: `rfz${i + 1}`, args: ['--bounce'] })));
-  t.teardown(() => Promise.all(bounceAgents.map((b) => b.stop())));
+  const bounceAgents = await Promise.all(bounces.map((ns, i) => join(ns, { name: `bounce${i + 1}`, ifname: `rfz${i + 1}`, args: ['--bounce'] })));
   const sa = await lab.site('sy1', 'symmetric');
   const sb = await lab.site('sy2', 'symmetric');
-  const a = await startJoinAgent(sa.hosts[0]!, { ...base, name: 'a', ifname: 'rfa' });
-  t.teardown(() => a.stop());
-  const b = await startJoinAgent(sb.hosts[0]!, { ...base, name: 'b', ifname: 'rfb' });
-  t.teardown(() => b.stop());
+  const a = await join(sa.hosts[0]!, { name: 'a', ifname: 'rfa' });
+  const b = await join(sb.hosts[0]!, { name: 'b', ifname: 'rfb' });
   const [before] = await waitPath(a, b, 'relayed through one bounce', (s) => s.path === 'relay' && /^bounce\d$/.test(s.relay ?? ''), 20_000);
   const used = bounceAgents.find((x) => x.name === before.relay)!;
   const other = bounceAgents.find((x) => x !== used)!;

@@ -3,9 +3,8 @@
 // the pair falls back to the relay. A TCP transfer running across both switches completes intact
 // (the WireGuard session just moves endpoints: no new handshake is needed).
 import t from 'tap';
-import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
-import { startJoinAgent, startSignalServer } from './lib/join-agent.js';
+import { createRoomLab } from './lib/room-lab.js';
 import { waitPath } from './lib/relay-wait.js';
 import { tcpTransfer } from './lib/tcp-transfer.js';
 
@@ -17,20 +16,14 @@ t.setTimeout(200_000);
 
 t.test('relay → direct when the NAT allows it, direct → relay when it stops, without breaking TCP', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const lab = await NatLab.create(t, { prefix: 'ru' });
-  const srv = await lab.publicHost('srv', '203.0.113.10');
-  const server = await startSignalServer(srv, '203.0.113.10');
-  const base = { room: 'upgrade', server: server.url, secret: SECRET };
-  const bounce = await startJoinAgent(await lab.publicHost('bnc', '203.0.113.20'), { ...base, name: 'bounce', ifname: 'ruz', args: ['--bounce'] });
-  t.teardown(() => bounce.stop());
+  const { lab, join } = await createRoomLab(t, { prefix: 'ru', room: 'upgrade', secret: SECRET });
+  await join(await lab.publicHost('bnc', '203.0.113.20'), { name: 'bounce', ifname: 'ruz', args: ['--bounce'] });
   const sa = await lab.site('sy', 'symmetric');
   const sb = await lab.site('pr', 'port-restricted');
   // This test is about the NAT changing under the pair: birthday punching would take the
   // symmetric × port-restricted pair direct on its own (e2e/join-birthday.test.ts), so it is off.
-  const a = await startJoinAgent(sa.hosts[0]!, { ...base, name: 'a', ifname: 'rua', args: ['--no-birthday'] });
-  t.teardown(() => a.stop());
-  const b = await startJoinAgent(sb.hosts[0]!, { ...base, name: 'b', ifname: 'rub', args: ['--no-birthday'] });
-  t.teardown(() => b.stop());
+  const a = await join(sa.hosts[0]!, { name: 'a', ifname: 'rua', args: ['--no-birthday'] });
+  const b = await join(sb.hosts[0]!, { name: 'b', ifname: 'rub', args: ['--no-birthday'] });
   await waitPath(a, b, 'relayed', (s) => s.path === 'relay' && s.relay === 'bounce', 20_000);
   t.pass('relayed while a is behind a symmetric NAT');
   const handshakeBefore = (await a.status()).peers.find((p) => p.name === 'b')!.lastHandshake;

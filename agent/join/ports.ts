@@ -5,7 +5,7 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import type { Endpoint, Prefix } from '../../shared/net/address.js';
 import type { FilteringProbe } from '../../shared/stun/discovery.js';
 import type { ClientMessage } from '../../shared/signal/index.js';
-import type { Clock } from '../wireguard/device.js';
+import type { Clock } from '../wireguard/clock.js';
 import type { SignalHandlers } from './signalling/signal-client.js';
 import type { DnsPort } from './names/dns-port.js';
 import type { ExitRoutePort } from './routes/exit-node.js';

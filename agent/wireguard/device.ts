@@ -18,6 +18,7 @@ import {
   UNDER_LOAD_HANDSHAKES,
   UNDER_LOAD_WINDOW,
 } from './constants.js';
+import { systemClock, type Clock } from './clock.js';
 import { CookieChecker } from './cookie.js';
 import { PrivateKey } from './crypto.js';
 import { declaredLength, destinationOf, sourceOf } from './ip-packet.js';
@@ -30,18 +31,6 @@ import { compareTai64n } from './tai64n.js';
 
 /** The rate limiter's full buckets are forgotten this often (memory only: a full bucket and none behave alike). */
 const RATE_LIMITER_SWEEP_MS = 1000;
-
-export interface Clock {
-  /** Monotonic milliseconds: every timer runs on this. */
-  now(): number;
-  /** Unix epoch milliseconds: TAI64N timestamps and "latest handshake". */
-  wallNow(): number;
-}
-
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  wallNow: () => Date.now(),
-};
 
 export interface DeviceOutput {
   udp(data: Buffer, to: Endpoint): void;

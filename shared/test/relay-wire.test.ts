@@ -26,18 +26,7 @@ import {
 import { isStunMessage } from '../stun/index.js';
 import { looksLikeDisco } from '../wire/disco.js';
 import { looksLikeWireGuard } from '../wire/wireguard.js';
-
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as prng } from './fixtures/seeded-random.js';
 
 function bytes(rand: () => number, n: number): Buffer {
   const b = Buffer.alloc(n);

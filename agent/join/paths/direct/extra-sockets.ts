@@ -7,6 +7,7 @@
 // the engine stays pure (it never learns that sockets exist).
 import { formatEndpoint, makeEndpoint, sameEndpoint, type Endpoint } from '../../../../shared/net/address.js';
 import type { ExtraSocket, TunnelPort } from '../../ports.js';
+import { SlotCounter } from '../slots.js';
 
 const PREFIX = '100::b1d:0:';
 const VIRTUAL_PORT = 2;
@@ -44,7 +45,7 @@ export interface ExtraSocketsContext {
 
 export class ExtraSockets {
   private readonly byId = new Map<number, Open>();
-  private nextId = 1;
+  private readonly slots = new SlotCounter();
   private pending = 0;
 
   constructor(private readonly c: ExtraSocketsContext) {}
@@ -68,7 +69,7 @@ export class ExtraSockets {
   }
 
   private async openOne(remote: Endpoint): Promise<Endpoint> {
-    const id = this.allocate();
+    const id = this.slots.take(this.byId);
     const virtual = socketEndpoint(id);
     // Reserved before the await, so two opens never share an id.
     const entry: Open = { id, socket: undefined as unknown as ExtraSocket, remote, virtual };
@@ -85,14 +86,6 @@ export class ExtraSockets {
     }
     if (this.byId.get(id) !== entry) entry.socket.close(); // closed while opening
     return virtual;
-  }
-
-  private allocate(): number {
-    for (;;) {
-      const id = this.nextId;
-      this.nextId = id >= 0xffff ? 1 : id + 1;
-      if (!this.byId.has(id)) return id;
-    }
   }
 
   /** Sends `data` for a virtual endpoint through its socket; false when `to` is not one (the caller sends it). */

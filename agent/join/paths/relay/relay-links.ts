@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { formatEndpoint, sameEndpoint, type Endpoint } from '../../../../shared/net/address.js';
 import { encodeBind, encodeData, encodeWsFrame, RELAY_TXID_BYTES } from '../../../../shared/wire/relay.js';
 import type { Logger } from '../../../../shared/log.js';
+import { SlotCounter } from '../slots.js';
 
 export type RelayLinkKind = 'server' | 'bounce' | 'ws';
 
@@ -78,7 +79,7 @@ export class RelayLinks {
   private readonly links = new Map<string, RelayLink>();
   private readonly bySlot = new Map<number, RelayLink>();
   private readonly pending = new Map<string, { link: RelayLink; to: Endpoint; sentAt: number; challenged?: boolean }>();
-  private nextSlot = 1;
+  private readonly slots = new SlotCounter();
 
   constructor(private readonly c: RelayLinksContext) {}
 
@@ -94,20 +95,11 @@ export class RelayLinks {
     return this.bySlot.get(slot);
   }
 
-  /** A link slot not in use (16-bit, as virtual endpoints need: wraps around). */
-  private allocateSlot(): number {
-    for (;;) {
-      const slot = this.nextSlot;
-      this.nextSlot = slot >= 0xffff ? 1 : slot + 1;
-      if (!this.bySlot.has(slot)) return slot;
-    }
-  }
-
   /** Adds or updates a link; a link whose targets changed binds again at once. */
   upsert(key: string, kind: RelayLinkKind, label: string, targets: Endpoint[], credentials: RelayLink['credentials']): RelayLink {
     let link = this.links.get(key);
     if (!link) {
-      link = { slot: this.allocateSlot(), key, label, kind, targets, endpoint: undefined, up: kind === 'ws', rttMs: undefined, lastBoundAt: -Infinity, nextBindAt: 0, bindAttempts: 0, credentials };
+      link = { slot: this.slots.take(this.bySlot), key, label, kind, targets, endpoint: undefined, up: kind === 'ws', rttMs: undefined, lastBoundAt: -Infinity, nextBindAt: 0, bindAttempts: 0, credentials };
       this.links.set(key, link);
       this.bySlot.set(link.slot, link);
       this.c.log.info('relay known', { relay: label, kind, targets: targets.map(formatEndpoint) });

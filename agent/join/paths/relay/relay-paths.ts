@@ -22,6 +22,7 @@ import type { Member, RoomMembers } from '../../room/room-members.js';
 import type { JoinClock, JoinEngine } from '../../ports.js';
 import { systemJoinClock } from '../../ports.js';
 import { RELAY_FOLLOW_MS, type PathArbiters } from '../arbiter.js';
+import { SlotCounter } from '../slots.js';
 
 export interface RelayPathsContext {
   engine: Pick<JoinEngine, 'endpoint' | 'receive' | 'authenticatedBytes' | 'hasPeer'>;
@@ -62,7 +63,6 @@ interface RelayState {
   virtual: Map<RelayLink, Endpoint>;
 }
 
-
 export interface RelayedPathInfo {
   relay: string;
   endpoint: string;
@@ -72,7 +72,7 @@ export interface RelayedPathInfo {
 export class RelayPaths {
   private readonly states = new Map<Member, RelayState>();
   private readonly bySlot = new Map<number, Member>();
-  private nextSlot = 1;
+  private readonly slots = new SlotCounter();
   private readonly timing: RelayTiming;
   private readonly clock: JoinClock;
 
@@ -87,20 +87,11 @@ export class RelayPaths {
   private state(m: Member): RelayState {
     let st = this.states.get(m);
     if (!st) {
-      st = { slot: this.allocateSlot(), link: undefined, since: 0, follow: undefined, avoid: new Map(), pingAt: -Infinity, answeredAt: -Infinity, rttMs: undefined, outstanding: new Map(), answered: new AnsweredPings(), virtual: new Map() };
+      st = { slot: this.slots.take(this.bySlot), link: undefined, since: 0, follow: undefined, avoid: new Map(), pingAt: -Infinity, answeredAt: -Infinity, rttMs: undefined, outstanding: new Map(), answered: new AnsweredPings(), virtual: new Map() };
       this.states.set(m, st);
       this.bySlot.set(st.slot, m);
     }
     return st;
-  }
-
-  /** A member slot not in use (slots are 16-bit: after 65,535 members they wrap around). */
-  private allocateSlot(): number {
-    for (;;) {
-      const slot = this.nextSlot;
-      this.nextSlot = slot >= 0xffff ? 1 : slot + 1;
-      if (!this.bySlot.has(slot)) return slot;
-    }
   }
 
   forget(m: Member): void {

@@ -1,0 +1,38 @@
+// The start most join tests share: a NAT lab, a signal server on its internet and one room on
+// that server. Agents started through it join the room and stop when the test ends.
+import { NatLab, type NatLabOptions } from './nat-lab.js';
+import { startJoinAgent, startSignalServer, type JoinAgent, type JoinAgentOptions, type SignalServerHandle } from './join-agent.js';
+import type { Netns } from './netns.js';
+import type { TestLike } from './root.js';
+
+/** The signal server's public address. */
+export const SERVER_IP = '203.0.113.10';
+
+export interface RoomLabOptions extends NatLabOptions {
+  room: string;
+  secret: string;
+}
+
+export interface RoomLab {
+  lab: NatLab;
+  /** The server's host, on the internet at SERVER_IP. */
+  srv: Netns;
+  server: SignalServerHandle;
+  /** What every member is started with: room, server URL and secret. */
+  base: { room: string; server: string; secret: string };
+  /** Starts a member of the room in `ns`; it stops when the test ends. */
+  join(ns: Netns, o: Omit<JoinAgentOptions, 'room' | 'server' | 'secret'>): Promise<JoinAgent>;
+}
+
+export async function createRoomLab(t: TestLike, o: RoomLabOptions): Promise<RoomLab> {
+  const lab = await NatLab.create(t, { prefix: o.prefix, ...(o.persistent !== undefined && { persistent: o.persistent }) });
+  const srv = await lab.publicHost('srv', SERVER_IP);
+  const server = await startSignalServer(srv, SERVER_IP);
+  const base = { room: o.room, server: server.url, secret: o.secret };
+  const join = async (ns: Netns, a: Omit<JoinAgentOptions, 'room' | 'server' | 'secret'>): Promise<JoinAgent> => {
+    const agent = await startJoinAgent(ns, { ...base, ...a });
+    t.teardown(() => agent.stop());
+    return agent;
+  };
+  return { lab, srv, server, base, join };
+}
