@@ -136,8 +136,10 @@ export function startGateway(o: GatewayOptions): Gateway {
     }
     done.push(change);
   }
-  const turnedOn = done.flatMap((c) => (c.kind === 'file' ? [c.path] : []));
+  const files = done.flatMap((c) => (c.kind === 'file' ? [c.path] : []));
+  const turnedOn = files.filter((f) => !f.endsWith('/accept_ra'));
+  const acceptRa = files.filter((f) => f.endsWith('/accept_ra'));
   const tables = done.flatMap((c) => (c.kind === 'nft-table' ? [`${c.family} ${c.table}`] : []));
-  o.log.info('forwarding room traffic', { routes: o.routes, exitNode: o.exitNode, masquerade: tables.length ? (o.exitNode ? 'all leaving traffic' : 'into the routes') : 'none', ...(tables.length && { tables }), forwarding: turnedOn.length ? `turned on: ${turnedOn.join(', ')}` : 'was on' });
+  o.log.info('forwarding room traffic', { routes: o.routes, exitNode: o.exitNode, masquerade: tables.length ? (o.exitNode ? 'all leaving traffic' : 'into the routes') : 'none', ...(tables.length && { tables }), forwarding: turnedOn.length ? `turned on: ${turnedOn.join(', ')}` : 'was on', ...(acceptRa.length && { acceptRa2: acceptRa }) });
   return { close: () => void changes.restoreLeftover() };
 }
