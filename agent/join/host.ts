@@ -10,7 +10,7 @@ import { BatchUdpSocket } from '../daemon/batch-udp-socket.js';
 import { JoinAgent, type JoinAgentOptions } from './agent.js';
 import { deviceEngine } from './engine-port.js';
 import { warmUpSignatures } from './identity/xeddsa.js';
-import { resolveStunServer } from './nat/stun-server.js';
+import { resolveStunServer, serverAddresses } from './nat/stun-server.js';
 import { serveAgentMetrics } from './observe/metrics-http.js';
 import { enableHubForwarding } from './roles/hub-forwarding.js';
 import { candidateAddress } from './room/room-address.js';
@@ -142,7 +142,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     resolveStun: (p) => resolveStunServer(o.serverUrl, p),
     ...(o.portmap === false ? {} : { portmap: gatewayPortmap(o.log) }),
     ...(exitTable !== undefined && {
-      exitRoute: hostExitRoute({ ifname: tunnel.ifname, table: exitTable, allowLan: !!o.exitNodeAllowLan, serverAddress: async () => (await resolveStunServer(o.serverUrl, o.stunPort)).address, log: o.log }),
+      exitRoute: hostExitRoute({ ifname: tunnel.ifname, table: exitTable, allowLan: !!o.exitNodeAllowLan, serverAddresses: () => serverAddresses(o.serverUrl), log: o.log }),
     }),
   }, address);
   let metrics: Server | undefined;

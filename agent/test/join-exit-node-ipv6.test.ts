@@ -10,6 +10,7 @@ import { ipv6Packet } from './fixtures/engine-net.js';
 import { roomIpv6 } from '../join/room/room-ipv6.js';
 import type { ExitRoutePort } from '../join/routes/exit-node.js';
 import { defaultGateways, defaultRouteDevices } from '../join/routes/exit-route.js';
+import { serverAddresses } from '../join/nat/stun-server.js';
 
 const OUTSIDE6 = '2001:db8:77::20';
 const OUTSIDE4 = '198.51.100.20';
@@ -67,4 +68,10 @@ t.test('the host\'s IPv6 uplinks and gateways are read from ip route', async (t)
   t.same(defaultGateways(show6), [], 'IPv4 gateways only by default');
   t.same(defaultRouteDevices(show6), ['eth0', 'wlan0']);
   t.same(defaultRouteDevices('default dev ppp0 scope link\n'), ['ppp0']);
+});
+
+t.test('the signal server stays outside in both families: all its addresses are kept direct', async (t) => {
+  t.same(await serverAddresses('ws://[2001:db8:5::10]:8080/ws'), ['2001:db8:5::10'], 'an IPv6 literal');
+  t.same(await serverAddresses('wss://203.0.113.10/ws'), ['203.0.113.10'], 'an IPv4 literal');
+  t.ok((await serverAddresses('ws://localhost:8080/ws')).includes('127.0.0.1'), 'a name: every address it resolves to');
 });

@@ -1,7 +1,7 @@
 // The host side of `--exit-node`: the default route into the tunnel, made with `wgp2p up`'s
 // wg-quick machinery (agent/tun/default-route.ts): a table of its own, a rule for everything
 // without the tunnel's fwmark (our WireGuard socket carries it, so the tunnel's own datagrams stay
-// outside), the signal server and the default gateway kept on the main table, and with
+// outside), the signal server (all its addresses, both families) and the default gateway kept on the main table, and with
 // --exit-node-allow-lan wg-quick's suppress_prefixlength rule (the LAN's routes stay direct).
 // Both families go in, whether the exit node carries IPv6 or not: the engine gives ::/0 to it only
 // when it offers IPv6 (exit-node.ts), else IPv6 ends in the tunnel with no peer and is dropped,
@@ -18,8 +18,8 @@ export interface HostExitRouteOptions {
   /** The routing table, also the fwmark of the tunnel's socket. */
   table: number;
   allowLan: boolean;
-  /** The signal server's IPv4 address (resolved when the route goes up), if any. */
-  serverAddress(): Promise<string | undefined>;
+  /** The signal server's addresses, both families (resolved when the route goes up). */
+  serverAddresses(): Promise<string[]>;
   log: Logger;
 }
 
@@ -40,11 +40,12 @@ export function hostExitRoute(o: HostExitRouteOptions): ExitRoutePort {
     async up() {
       wanted = true;
       if (routes) return;
-      const server = await o.serverAddress().catch(() => undefined);
+      const server = await o.serverAddresses().catch(() => []);
+      const ofFamily = (f: 4 | 6) => server.filter((a) => parseIp(a)?.family === `IPv${f}`);
       const gateways = defaultGateways(runIpSync(['-4', 'route', 'show', 'default']) ?? '');
-      const bypass = [...new Set([...(server ? [server] : []), ...gateways])];
+      const bypass = [...new Set([...ofFamily(4), ...gateways])];
       const made = [await routeDefaultThroughTunnel(o.ifname, 4, o.table, { keepMain: o.allowLan, bypass })];
-      const bypass6 = defaultGateways(runIpSync(['-6', 'route', 'show', 'default']) ?? '', 6);
+      const bypass6 = [...new Set([...ofFamily(6), ...defaultGateways(runIpSync(['-6', 'route', 'show', 'default']) ?? '', 6)])];
       try {
         made.push(await routeDefaultThroughTunnel(o.ifname, 6, o.table, { keepMain: o.allowLan, bypass: bypass6 }));
       } catch (e) {
