@@ -112,7 +112,7 @@ export class JoinAgent {
     const messages = new PeerMessageGuard(room, (id, key) => (this.members.get(key)?.memberId === id ? this.members.get(key)!.keys.messageKey : undefined));
     const { paths, relayed, bounce } = this;
     this.lifecycle = new MemberLifecycle({ membership: this.membership, members, guard, messages, engine: tunnel.engine, keepaliveSeconds: o.keepaliveSeconds, paths, arbiters, relayed, links, bounce, weBounce: !!o.bounce, dualStack: tunnel.dualStack, memberId: () => signal.memberId, lastMemberId: () => this.lastMemberId, clock, log, count, membersChanged });
-    const self = { publicKey: o.identity.publicKey, privateKey: o.identity.privateKey, name: o.name, since: clock.wallNow(), bounce: o.bounce, hub: o.hub, routes: o.routes?.advertise, exitNode: o.routes?.advertiseExitNode };
+    const self = { publicKey: o.identity.publicKey, privateKey: o.identity.privateKey, name: o.name, since: clock.wallNow(), bounce: o.bounce, hub: o.hub, routes: o.routes?.advertise, exitNode: o.routes?.advertiseExitNode, exitNode6: o.routes?.exitNodeIpv6 };
     const unreachableOverWs = (id: string) => {
       const ws = this.links.get('ws');
       if (ws) relayed.onUnreachable(ws, id);

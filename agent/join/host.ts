@@ -10,7 +10,7 @@ import { BatchUdpSocket } from '../daemon/batch-udp-socket.js';
 import { JoinAgent, type JoinAgentOptions } from './agent.js';
 import { deviceEngine } from './engine-port.js';
 import { warmUpSignatures } from './identity/xeddsa.js';
-import { resolveStunServer } from './nat/stun-server.js';
+import { resolveStunServer, serverAddresses } from './nat/stun-server.js';
 import { serveAgentMetrics } from './observe/metrics-http.js';
 import { enableHubForwarding } from './roles/hub-forwarding.js';
 import { candidateAddress } from './room/room-address.js';
@@ -20,7 +20,8 @@ import { systemJoinClock, type ExtraSocket, type PortmapPort, type TunnelPort } 
 import { dnsSockets } from './names/dns-sockets.js';
 import { restoreLeftover } from './names/resolver-config.js';
 import { startGateway, type Gateway } from './routes/gateway.js';
-import { hostExitRoute } from './routes/exit-route.js';
+import { defaultRouteDevices, hostExitRoute } from './routes/exit-route.js';
+import { runIpSync } from '../tun/link-config.js';
 import { freeDefaultRouteTable } from '../tun/default-route.js';
 import { formatSubnet } from './room/room-address.js';
 import { roomSubnet6 } from './room/room-ipv6.js';
@@ -98,10 +99,13 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
   let room: RoomCredentials;
   let gateway: Gateway | undefined;
   let ipv6: RoomIpv6Link | undefined;
+  let uplinks6: string[] = [];
   try {
     if (o.hub) enableHubForwarding(tunnel.ifname);
     if (routing(o.routes)) ipv6 = await addRoomIpv6(tunnel.ifname, address, o.subnet, o.log);
-    gateway = startGateway({ ifname: tunnel.ifname, roomSubnet: formatSubnet(o.subnet), ...(ipv6 && { roomSubnet6: roomSubnet6(o.subnet) }), routes: o.routes?.advertise ?? [], snatRoutes: !!o.snatRoutes, exitNode: !!o.routes?.advertiseExitNode, stateDir: o.stateDir, log: o.log });
+    // An exit node offers IPv6 when it has both an IPv6 room address and an IPv6 way out.
+    uplinks6 = ipv6 && o.routes?.advertiseExitNode ? defaultRouteDevices(runIpSync(['-6', 'route', 'show', 'default']) ?? '') : [];
+    gateway = startGateway({ ifname: tunnel.ifname, roomSubnet: formatSubnet(o.subnet), ...(ipv6 && { roomSubnet6: roomSubnet6(o.subnet) }), routes: o.routes?.advertise ?? [], snatRoutes: !!o.snatRoutes, exitNode: !!o.routes?.advertiseExitNode, exitNode6: uplinks6.length > 0, uplinks6, stateDir: o.stateDir, log: o.log });
     tunnel.onClosed(() => gateway?.close());
     room = await roomReady;
   } catch (e) {
@@ -129,7 +133,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     openSocket: (onMessage) => openExtraSocket(onMessage, tunnel),
   };
   const signal = new SignalClient({ url: o.serverUrl, token: o.token, log: o.log, backoff: o.reconnect });
-  const running = agent = new JoinAgent({ ...o, fixedAddress: o.fixedAddress !== undefined }, room, {
+  const running = agent = new JoinAgent({ ...o, fixedAddress: o.fixedAddress !== undefined, ...(o.routes && { routes: { ...o.routes, exitNodeIpv6: uplinks6.length > 0 } }) }, room, {
     clock: systemJoinClock,
     tunnel: port,
     signal,
@@ -138,7 +142,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     resolveStun: (p) => resolveStunServer(o.serverUrl, p),
     ...(o.portmap === false ? {} : { portmap: gatewayPortmap(o.log) }),
     ...(exitTable !== undefined && {
-      exitRoute: hostExitRoute({ ifname: tunnel.ifname, table: exitTable, allowLan: !!o.exitNodeAllowLan, serverAddress: async () => (await resolveStunServer(o.serverUrl, o.stunPort)).address, log: o.log }),
+      exitRoute: hostExitRoute({ ifname: tunnel.ifname, table: exitTable, allowLan: !!o.exitNodeAllowLan, serverAddresses: () => serverAddresses(o.serverUrl), log: o.log }),
     }),
   }, address);
   let metrics: Server | undefined;

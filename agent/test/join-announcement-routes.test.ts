@@ -32,6 +32,10 @@ t.test('routes and the exit-node offer survive sealing', async (t) => {
   t.equal(r.value.exitNode, true);
   const plain = openAnnouncement(room, sealAnnouncement(room, body(), alice.raw, NOW));
   t.ok(plain.ok && plain.value.routes === undefined && plain.value.exitNode === undefined, 'none announced: none read');
+  const six = openAnnouncement(room, sealAnnouncement(room, body({ exitNode: true, exitNode6: true }), alice.raw, NOW));
+  t.ok(six.ok && six.value.exitNode && six.value.exitNode6 === true, 'the exit node\'s IPv6 offer survives too');
+  const alone = openAnnouncement(room, sealAnnouncement(room, body({ exitNode6: true }), alice.raw, NOW));
+  t.ok(alone.ok && alone.value.exitNode6 === undefined, 'an IPv6 offer without an exit offer is not sent');
 });
 
 t.test('a route list that is not canonical, distinct CIDRs within the bound is refused', async (t) => {
@@ -51,6 +55,9 @@ t.test('a route list that is not canonical, distinct CIDRs within the bound is r
   ];
   for (const [what, r] of bad) t.same(openAnnouncement(room, withRoutes(r)), { ok: false, reason: 'bad_routes' }, what);
   t.same(openAnnouncement(room, withRoutes(['10.0.0.0/8'], { x: 2 })), { ok: false, reason: 'malformed' }, 'x: 2');
+  t.same(openAnnouncement(room, withRoutes(['10.0.0.0/8'], { x: 1, x6: true })), { ok: false, reason: 'malformed' }, 'x6: true');
+  const x6Alone = openAnnouncement(room, withRoutes(['10.0.0.0/8'], { x6: 1 }));
+  t.ok(x6Alone.ok && x6Alone.value.exitNode6 === undefined, 'x6 without x offers nothing');
   const ok = openAnnouncement(room, withRoutes(['10.0.0.0/8'], { x: 1 }));
   t.ok(ok.ok && ok.value.exitNode === true && ok.value.routes?.[0] === '10.0.0.0/8', 'a valid list with x: 1 opens');
   const v6 = openAnnouncement(room, withRoutes(['10.0.0.0/8', '2001:db8:1::/64', 'fd00:1111:2222:3333:4444:5555:6666:7700/120']));

@@ -86,4 +86,8 @@ t.test('the NAT tables: per family, only what the flags ask for', async (t) => {
   t.same(forwardedFamilies({ ...mixed, routes: [], exitNode: true }), [4], 'only IPv4, also when the room has IPv6 addresses');
   t.match(natRuleset({ ...mixed, exitNode: true }, 4), /ip saddr 10\.147\.0\.0\/16 oifname != "wg-r\.0" masquerade/, 'an exit node masquerades all IPv4 leaving the room');
   t.match(natRuleset({ ...mixed, exitNode: true }, 6), /ip6 daddr \{ fd00:1::\/64 \}/, 'and IPv6 only into its IPv6 routes');
+  const exit6 = { ...mixed, routes: [], exitNode: true, exitNode6: true };
+  t.same(forwardedFamilies(exit6), [4, 6], 'an exit node that offers IPv6 forwards it');
+  t.match(natRuleset(exit6, 6), /ip6 saddr fd77:7770:2a00::a93:0\/112 oifname != "wg-r\.0" masquerade/, 'and masquerades all IPv6 leaving the room');
+  t.same(forwardedFamilies({ ...base, exitNode6: true }), [], 'an IPv6 offer alone is no exit node');
 });

@@ -7,9 +7,18 @@ import { parseServerUrl } from '../../../shared/net/server-url.js';
 
 export const DEFAULT_STUN_PORT = 3478;
 
+const serverHost = (serverUrl: string) => parseServerUrl(serverUrl).hostname.replace(/^\[(.*)\]$/, '$1');
+
 export async function resolveStunServer(serverUrl: string, port: number): Promise<Endpoint> {
-  const host = parseServerUrl(serverUrl).hostname.replace(/^\[(.*)\]$/, '$1');
+  const host = serverHost(serverUrl);
   if (parseIp(host)) return makeEndpoint(host, port);
   const r = await lookup(host, { order: 'ipv4first' });
   return makeEndpoint(r.address, port);
+}
+
+/** Every address of the server's host, both families: the WebSocket may use any of them. */
+export async function serverAddresses(serverUrl: string): Promise<string[]> {
+  const host = serverHost(serverUrl);
+  if (parseIp(host)) return [host];
+  return (await lookup(host, { all: true })).map((r) => r.address);
 }

@@ -42,6 +42,8 @@ export interface AnnouncementBody {
   routes?: string[];
   /** The member offers to be an exit node (`--advertise-exit-node`). */
   exitNode?: boolean;
+  /** The exit node carries IPv6 too (members route ::/0 to it); meaningless without exitNode. */
+  exitNode6?: boolean;
   /** In a room with admins: its admin-signed membership, or the invite it redeems (membership/). */
   membership?: Record<string, unknown>;
   /** In a room with admins: the version of the revocation list it holds (0: none). */
@@ -98,6 +100,7 @@ export function sealAnnouncement(room: RoomCredentials, a: AnnouncementBody, pri
     ...(a.hub ? { h: 1 } : {}),
     ...(a.routes?.length ? { r: a.routes } : {}),
     ...(a.exitNode ? { x: 1 } : {}),
+    ...(a.exitNode && a.exitNode6 ? { x6: 1 } : {}),
     ...(a.membership ? { mp: a.membership } : {}),
     ...(a.revocations ? { rv: a.revocations } : {}),
     t: now,
@@ -139,7 +142,7 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
   const candidates = parseCandidates(o.c);
   if (!candidates) return { ok: false, reason: 'malformed' };
   if (!isClaimTime(o.as) || !isClaimTime(o.cs)) return { ok: false, reason: 'malformed' };
-  if ((o.b !== undefined && o.b !== 1) || (o.h !== undefined && o.h !== 1) || (o.x !== undefined && o.x !== 1)) return { ok: false, reason: 'malformed' };
+  if ((o.b !== undefined && o.b !== 1) || (o.h !== undefined && o.h !== 1) || (o.x !== undefined && o.x !== 1) || (o.x6 !== undefined && o.x6 !== 1)) return { ok: false, reason: 'malformed' };
   const routes = parseRouteList(o.r);
   if (!routes) return { ok: false, reason: 'bad_routes' };
   const mp = o.mp;
@@ -164,6 +167,7 @@ export function openAnnouncement(room: RoomCredentials, blob: string): OpenResul
       hub: o.h === 1,
       ...(routes.length > 0 && { routes }),
       ...(o.x === 1 && { exitNode: true }),
+      ...(o.x === 1 && o.x6 === 1 && { exitNode6: true }),
       ...(mp ? { membership: mp as Record<string, unknown> } : {}),
       ...(o.rv ? { revocations: o.rv as number } : {}),
       issuedAt: opened.issuedAt,

@@ -32,6 +32,8 @@ export interface Member {
   /** LAN prefixes it advertises (canonical IPv4 CIDRs) and whether it offers to be an exit node. */
   routes: string[];
   exitNode: boolean;
+  /** Its exit offer carries IPv6 too. */
+  exitNode6: boolean;
   /** We reach it through the hub: no direct path and no relay (set by the path arbiter; its address then routes to the hub). */
   viaHub: boolean;
   keys: PairKeys;
@@ -61,7 +63,7 @@ export class RoomMembers {
   private readonly byMemberId = new Map<string, Member>();
   private readonly byPairId = new Map<string, Member>();
 
-  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'addressSince' | 'claimSeenAt' | 'claimsSince' | 'claimsSeenAt' | 'candidates' | 'nat' | 'bounce' | 'hub' | 'routes' | 'exitNode' | 'viaHub' | 'routed'>) {}
+  constructor(private readonly create: (a: Announcement) => Omit<Member, 'memberId' | 'name' | 'address' | 'addressSince' | 'claimSeenAt' | 'claimsSince' | 'claimsSeenAt' | 'candidates' | 'nat' | 'bounce' | 'hub' | 'routes' | 'exitNode' | 'exitNode6' | 'viaHub' | 'routed'>) {}
 
   all(): Member[] {
     return [...this.byKey.values()];
@@ -102,7 +104,7 @@ export class RoomMembers {
     if (replaced) this.remove(replaced);
     if (!m) {
       if (this.byKey.size >= MAX_MEMBERS) return undefined;
-      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, addressSince: NO_CLAIM_TIME, claimSeenAt: undefined, claimsSince: NO_CLAIM_TIME, claimsSeenAt: undefined, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, routes: a.routes ?? [], exitNode: a.exitNode === true, viaHub: false, routed: undefined };
+      m = { ...this.create(a), memberId: a.memberId, name: a.name, address: a.address, addressSince: NO_CLAIM_TIME, claimSeenAt: undefined, claimsSince: NO_CLAIM_TIME, claimsSeenAt: undefined, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, routes: a.routes ?? [], exitNode: a.exitNode === true, exitNode6: a.exitNode6 === true, viaHub: false, routed: undefined };
       this.byKey.set(key, m);
       this.byPairId.set(m.keys.pairId.toString('hex'), m);
     }
@@ -111,7 +113,7 @@ export class RoomMembers {
     if (isNew || addressChanged) m.claimSeenAt = seenAt;
     if (isNew || m.name !== a.name || m.routes.join() !== (a.routes ?? []).join()) m.claimsSeenAt = seenAt;
     if (m.memberId !== a.memberId && this.byMemberId.get(m.memberId) === m) this.byMemberId.delete(m.memberId);
-    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, addressSince: a.addressSince ?? NO_CLAIM_TIME, claimsSince: a.claimsSince ?? NO_CLAIM_TIME, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, routes: a.routes ?? [], exitNode: a.exitNode === true });
+    Object.assign(m, { memberId: a.memberId, name: a.name, address: a.address, addressSince: a.addressSince ?? NO_CLAIM_TIME, claimsSince: a.claimsSince ?? NO_CLAIM_TIME, candidates: a.candidates, nat: a.nat, bounce: a.bounce === true, hub: a.hub === true, routes: a.routes ?? [], exitNode: a.exitNode === true, exitNode6: a.exitNode6 === true });
     this.byMemberId.set(a.memberId, m);
     return { member: m, isNew, candidatesChanged, addressChanged, replaced };
   }

@@ -1,14 +1,16 @@
 // `--exit-node NAME`: our default route goes through that member. Like the hub, it is chosen by
 // the member that routes through it, never by its own offer: the member named (or keyed) so that
 // announces `--advertise-exit-node`; two such members (an insider may copy the name) mean none
-// rather than a guess. While it is in the room its peer holds 0.0.0.0/0 in the engine and the
-// host's default route points into the tunnel (ExitRoutePort, wg-quick's table/fwmark/rules);
+// rather than a guess. While it is in the room its peer holds 0.0.0.0/0 (and ::/0 when it offers
+// IPv6) in the engine and the host's default routes point into the tunnel (ExitRoutePort,
+// wg-quick's table/fwmark/rules; IPv6 to an exit node without IPv6 is dropped there, no leak);
 // when it leaves or stops offering, both go at once and normal routing is back (no black hole).
 import { parsePrefix } from '../../../shared/net/address.js';
 import type { Logger } from '../../../shared/log.js';
 import type { JoinEngine } from '../ports.js';
 
 const DEFAULT_V4 = parsePrefix('0.0.0.0/0');
+const DEFAULT_V6 = parsePrefix('::/0');
 
 /** The host's default route through the tunnel (host.ts: policy routing; tests: a fake). */
 export interface ExitRoutePort {
@@ -21,6 +23,8 @@ export interface ExitCandidate {
   publicKey: Buffer;
   name: string;
   exitNode: boolean;
+  /** It carries IPv6 too. */
+  exitNode6?: boolean;
 }
 
 /** Our exit node among `members`: `choice` is its name or base64 public key; undefined without one. */
@@ -40,6 +44,9 @@ export interface ExitNodeContext {
 
 export class ExitNodeRouting {
   private current: ExitCandidate | undefined;
+  /** Whether current holds ::/0 in the engine, and whether it offered IPv6 (members change in place). */
+  private current6 = false;
+  private offered6 = false;
   private warnedMissing = false;
 
   constructor(private readonly c: ExitNodeContext) {}
@@ -52,12 +59,16 @@ export class ExitNodeRouting {
     const c = this.c;
     const next = chosenExitNode(members, c.choice);
     const held = this.current;
-    if (next?.key === held?.key) return;
-    if (held) c.engine.disallow(DEFAULT_V4, held.publicKey);
+    if (next?.key === held?.key && !!next?.exitNode6 === this.offered6) return;
+    this.release();
     if (next && c.engine.allow(DEFAULT_V4, next.publicKey)) {
       this.current = next;
+      this.offered6 = !!next.exitNode6;
+      this.current6 = this.offered6 && c.engine.allow(DEFAULT_V6, next.publicKey);
       this.warnedMissing = false;
-      c.log.info(held ? 'exit node switched' : 'default route through the exit node', { exitNode: next.name, ...(held && { from: held.name }) });
+      const ipv6 = this.current6 ? 'through the exit node' : 'dropped (the exit node offers no IPv6)';
+      if (next.key !== held?.key) c.log.info(held ? 'exit node switched' : 'default route through the exit node', { exitNode: next.name, ipv6, ...(held && { from: held.name }) });
+      else c.log.info('exit node changed its IPv6 offer', { exitNode: next.name, ipv6 });
       if (!held) c.route?.up().catch((e: Error) => this.failed(e));
       return;
     }
@@ -74,11 +85,19 @@ export class ExitNodeRouting {
 
   /** The host refused the default route: the engine's 0.0.0.0/0 goes too, traffic stays local. */
   private failed(e: Error): void {
-    const held = this.current;
     this.c.log.error('cannot route the default through the exit node', { error: e.message });
-    if (held) this.c.engine.disallow(DEFAULT_V4, held.publicKey);
+    this.release();
     this.current = undefined;
     this.c.route?.down();
+  }
+
+  /** The engine's default routes of the current exit node go (the host's stay: callers decide). */
+  private release(): void {
+    const held = this.current;
+    if (!held) return;
+    this.c.engine.disallow(DEFAULT_V4, held.publicKey);
+    if (this.current6) this.c.engine.disallow(DEFAULT_V6, held.publicKey);
+    this.current6 = false;
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 // The advertising side on a real host: a subnet router (`--advertise-routes`) or an exit node
 // (`--advertise-exit-node`) forwards room traffic, so forwarding goes on for each family it
-// routes (IPv4 ip_forward, IPv6 conf.all.forwarding; an exit node's traffic is IPv4). `--snat-routes` masquerades room traffic
+// routes (IPv4 ip_forward, IPv6 conf.all.forwarding; an exit node's IPv6 only when it offers it).
+// `--snat-routes` masquerades room traffic
 // into the advertised LANs (for LANs whose hosts have no route back to the room); an exit node
 // masquerades all traffic leaving the room. The NAT rules live in nftables tables of our own
 // (ip, and ip6 for IPv6), named after the interface, replaced atomically at start. Every change
@@ -25,6 +26,10 @@ export interface GatewayOptions {
   routes: readonly string[];
   snatRoutes: boolean;
   exitNode: boolean;
+  /** The exit node carries IPv6 too (it has an IPv6 room address and an IPv6 default route). */
+  exitNode6?: boolean;
+  /** Interfaces of the host's IPv6 default routes: accept_ra 1 becomes 2 there while we forward. */
+  uplinks6?: readonly string[];
   stateDir: string;
   log: Logger;
 }
@@ -34,7 +39,7 @@ export interface Gateway {
   close(): void;
 }
 
-type NatOptions = Pick<GatewayOptions, 'ifname' | 'roomSubnet' | 'roomSubnet6' | 'routes' | 'snatRoutes' | 'exitNode'>;
+type NatOptions = Pick<GatewayOptions, 'ifname' | 'roomSubnet' | 'roomSubnet6' | 'routes' | 'snatRoutes' | 'exitNode' | 'exitNode6'>;
 
 /** nftables identifiers are letters, digits and underscores; interface names may hold - and . too. */
 export function natTableName(ifname: string): string {
@@ -44,12 +49,12 @@ export function natTableName(ifname: string): string {
 const routesOf = (routes: readonly string[], family: 4 | 6) => routes.filter((r) => parsePrefix(r).family === family);
 
 /**
- * The families we forward: those of our routes, and IPv4 for an exit node. Members send only
- * IPv4 through an exit node (no ::/0 yet), and IPv6 forwarding has a cost on a host that takes
- * its address from router advertisements (Linux ignores them while forwarding, accept_ra=1).
+ * The families we forward: those of our routes, and for an exit node IPv4, plus IPv6 when it
+ * offers it (IPv6 forwarding has a cost on a host that takes its address from router
+ * advertisements: Linux ignores them while forwarding with accept_ra=1, see plan()).
  */
 export function forwardedFamilies(o: NatOptions): (4 | 6)[] {
-  return ([4, 6] as const).filter((f) => routesOf(o.routes, f).length > 0 || (o.exitNode && f === 4));
+  return ([4, 6] as const).filter((f) => routesOf(o.routes, f).length > 0 || (o.exitNode && (f === 4 || !!o.exitNode6)));
 }
 
 /** The nft script of our NAT table for `family` (with a delete first: `nft -f` applies it as one transaction). */
@@ -60,7 +65,7 @@ export function natRuleset(o: NatOptions, family: 4 | 6): string | undefined {
   const out = `oifname != "${o.ifname}"`;
   const rules = !sources
     ? []
-    : o.exitNode && family === 4
+    : o.exitNode && (family === 4 || o.exitNode6)
       ? [`${ip} saddr ${sources} ${out} masquerade`]
       : o.snatRoutes && routes.length > 0
         ? [`${ip} saddr ${sources} ${ip} daddr { ${routes.join(', ')} } ${out} masquerade`]
@@ -81,7 +86,7 @@ export function natRuleset(o: NatOptions, family: 4 | 6): string | undefined {
 }
 
 /** The changes to make, in order: forwarding on (unless it is), then the NAT tables. */
-function plan(o: NatOptions): { change: HostChange; ruleset?: string }[] {
+function plan(o: NatOptions & Pick<GatewayOptions, 'uplinks6'>): { change: HostChange; ruleset?: string }[] {
   const steps: { change: HostChange; ruleset?: string }[] = [];
   for (const f of forwardedFamilies(o)) {
     let change: HostChange;
@@ -91,6 +96,14 @@ function plan(o: NatOptions): { change: HostChange; ruleset?: string }[] {
       throw new Error(`routing for the room needs IPv${f} forwarding: cannot read ${FORWARDING[f]} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     if (change.previous?.trim() !== '1') steps.push({ change });
+  }
+  // An exit node that forwards IPv6 still takes its own address and default route from router
+  // advertisements: accept_ra 2 keeps them coming while forwarding is on (1 would drop them).
+  if (o.exitNode6 && forwardedFamilies(o).includes(6)) {
+    for (const dev of o.uplinks6 ?? []) {
+      const change = HostChanges.fileChange(`/proc/sys/net/ipv6/conf/${dev}/accept_ra`, (was) => (was?.trim() === '1' ? '2' : (was ?? '')));
+      if (change.previous?.trim() === '1') steps.push({ change });
+    }
   }
   for (const f of forwardedFamilies(o)) {
     const ruleset = natRuleset(o, f);
@@ -123,8 +136,10 @@ export function startGateway(o: GatewayOptions): Gateway {
     }
     done.push(change);
   }
-  const turnedOn = done.flatMap((c) => (c.kind === 'file' ? [c.path] : []));
+  const files = done.flatMap((c) => (c.kind === 'file' ? [c.path] : []));
+  const turnedOn = files.filter((f) => !f.endsWith('/accept_ra'));
+  const acceptRa = files.filter((f) => f.endsWith('/accept_ra'));
   const tables = done.flatMap((c) => (c.kind === 'nft-table' ? [`${c.family} ${c.table}`] : []));
-  o.log.info('forwarding room traffic', { routes: o.routes, exitNode: o.exitNode, masquerade: tables.length ? (o.exitNode ? 'all leaving traffic' : 'into the routes') : 'none', ...(tables.length && { tables }), forwarding: turnedOn.length ? `turned on: ${turnedOn.join(', ')}` : 'was on' });
+  o.log.info('forwarding room traffic', { routes: o.routes, exitNode: o.exitNode, masquerade: tables.length ? (o.exitNode ? 'all leaving traffic' : 'into the routes') : 'none', ...(tables.length && { tables }), forwarding: turnedOn.length ? `turned on: ${turnedOn.join(', ')}` : 'was on', ...(acceptRa.length && { acceptRa2: acceptRa }) });
   return { close: () => void changes.restoreLeftover() };
 }

@@ -19,6 +19,8 @@ export interface RouteOptions {
   accept?: boolean;
   /** `--advertise-exit-node`. */
   advertiseExitNode?: boolean;
+  /** With advertiseExitNode: we carry IPv6 too (host.ts: an IPv6 room address and an IPv6 default route). */
+  exitNodeIpv6?: boolean;
   /** `--exit-node NAME|KEY`. */
   exitNode?: string;
 }

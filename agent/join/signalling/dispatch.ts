@@ -25,6 +25,7 @@ export interface Self {
   /** What we announce with --advertise-routes and --advertise-exit-node. */
   routes?: string[];
   exitNode?: boolean;
+  exitNode6?: boolean;
 }
 
 export interface DispatchContext {
@@ -69,7 +70,7 @@ export class RoomSignalling {
     const own = c.address();
     const ms = c.membership?.();
     const admission = ms && { membership: ms.proof(), revocations: ms.store.version };
-    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: own.address, addressSince: own.since, claimsSince: c.self.since, candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub, routes: c.self.routes, exitNode: c.self.exitNode, ...admission }, c.self.privateKey);
+    return sealAnnouncement(c.room, { publicKey: c.self.publicKey, memberId, name: c.self.name, address: own.address, addressSince: own.since, claimsSince: c.self.since, candidates, nat: c.nat(), bounce: c.self.bounce, hub: c.self.hub, routes: c.self.routes, exitNode: c.self.exitNode, exitNode6: c.self.exitNode6, ...admission }, c.self.privateKey);
   }
 
   onWelcome(w: WelcomeMessage): void {
