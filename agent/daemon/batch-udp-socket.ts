@@ -5,6 +5,7 @@
 // CPU per packet through the tunnel than node:dgram, README "Design notes").
 import type { Endpoint } from '../../shared/net/address.js';
 import { loadTunAddon } from '../tun/native-addon.js';
+import { MicrotaskFlush } from '../../shared/microtask-flush.js';
 import { offloadSwitches } from './offload-switches.js';
 
 /** The native handle (agent/native/src/udp_socket.h). */
@@ -61,7 +62,7 @@ export class BatchUdpSocket {
   #data: Uint8Array[] = [];
   #addresses: string[] = [];
   #ports: number[] = [];
-  #flushScheduled = false;
+  readonly #pending = new MicrotaskFlush(() => this.flush());
   #failure: Error | undefined;
 
   private constructor(handle: NativeUdpSocket) {
@@ -165,15 +166,12 @@ export class BatchUdpSocket {
     this.#data.push(data);
     this.#addresses.push(to.address);
     this.#ports.push(to.port);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(() => this.flush());
-    }
+    this.#pending.request();
   }
 
   /** Sends what enqueue() collected. */
   flush(): void {
-    this.#flushScheduled = false;
+    this.#pending.flushing();
     if (this.#data.length === 0) return;
     this.#handle?.sendBatch(this.#data, this.#addresses, this.#ports);
     this.#data.length = 0;

@@ -1,6 +1,7 @@
 // The TUN device's side of the segmentation offloads: reads (virtio-net header + packet) cut into
 // the packets the engine seals, and queued writes joined per TCP flow (GRO-style) before they
 // reach the kernel. Keeps the counters of what it did and what it dropped.
+import { MicrotaskFlush } from '../../../shared/microtask-flush.js';
 import { coalesce } from './coalesce.js';
 import { segmentRead } from './segment.js';
 
@@ -23,7 +24,7 @@ export class TunOffload {
   /** TSO accepted: the kernel takes large TCP segments, so joining them is worth it. */
   readonly canCoalesce: boolean;
   #queued: Buffer[] = [];
-  #flushScheduled = false;
+  readonly #pending = new MicrotaskFlush(() => this.flush());
   readonly #counts = new Map<string, number>();
 
   constructor(private readonly writer: OffloadWriter) {
@@ -48,14 +49,11 @@ export class TunOffload {
 
   queue(packet: Buffer): void {
     this.#queued.push(packet);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      queueMicrotask(() => this.flush());
-    }
+    this.#pending.request();
   }
 
   flush(): void {
-    this.#flushScheduled = false;
+    this.#pending.flushing();
     if (this.#queued.length === 0) return;
     const packets = this.#queued;
     this.#queued = [];
