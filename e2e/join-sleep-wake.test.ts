@@ -3,9 +3,9 @@
 // while) re-discovers and re-punches when it wakes; a host whose LAN address changes (a new
 // DHCP lease, another Wi-Fi) re-announces and re-punches. Both links come back by themselves.
 import t from 'tap';
-import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
-import { pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
+import { pingCount } from './lib/join-agent.js';
+import { createRoomLab } from './lib/room-lab.js';
 import { waitPath } from './lib/relay-wait.js';
 
 const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping'], tun: true, probeName: 'sw-probe' };
@@ -15,18 +15,13 @@ t.setTimeout(240_000);
 
 t.test('sleep/wake and a new LAN address', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const lab = await NatLab.create(t, { prefix: 'sw' });
-  const srv = await lab.publicHost('srv', '203.0.113.10');
   // STUN on other ports than the agents' default: they must learn them from the server's welcome
   // (the pair below punches through port-restricted NATs, which needs the STUN-mapped addresses).
-  const server = await startSignalServer(srv, '203.0.113.10', 'server', ['--stun-port', '3490', '--stun-alt-port', '3491']);
+  const { lab, join } = await createRoomLab(t, { prefix: 'sw', room: 'sleepy', secret: SECRET, serverArgs: ['--stun-port', '3490', '--stun-alt-port', '3491'] });
   const sa = await lab.site('a', 'port-restricted');
   const sb = await lab.site('b', 'port-restricted');
-  const base = { room: 'sleepy', server: server.url, secret: SECRET };
-  const a = await startJoinAgent(sa.hosts[0]!, { ...base, name: 'a', ifname: 'swa' });
-  t.teardown(() => a.stop());
-  const b = await startJoinAgent(sb.hosts[0]!, { ...base, name: 'b', ifname: 'swb' });
-  t.teardown(() => b.stop());
+  const a = await join(sa.hosts[0]!, { name: 'a', ifname: 'swa' });
+  const b = await join(sb.hosts[0]!, { name: 'b', ifname: 'swb' });
   await waitPath(a, b, 'direct', (s) => s.path === 'direct', 10_000);
   t.pass('direct: the agents found STUN on the port the server announced');
   const addrB = (await b.status()).self.address!;

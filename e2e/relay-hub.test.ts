@@ -7,9 +7,9 @@ import t from 'tap';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
-import { pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
+import { pingCount } from './lib/join-agent.js';
+import { createRoomLab } from './lib/room-lab.js';
 import { waitPath } from './lib/relay-wait.js';
 import { waitFor } from './lib/process.js';
 import { tcpTransfer } from './lib/tcp-transfer.js';
@@ -20,18 +20,12 @@ const MB = 1024 * 1024;
 
 t.test('symmetric × symmetric through a classic hub', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const lab = await NatLab.create(t, { prefix: 'hb' });
-  const srv = await lab.publicHost('srv', '203.0.113.10');
-  const server = await startSignalServer(srv, '203.0.113.10', 'server', ['--no-ws-relay']);
-  const base = { room: 'hub', server: server.url, secret: SECRET };
+  const { lab, join: member } = await createRoomLab(t, { prefix: 'hb', room: 'hub', secret: SECRET, serverArgs: ['--no-ws-relay'] });
   const hubHost = await lab.publicHost('hub', '203.0.113.30');
-  const hub = await startJoinAgent(hubHost, { ...base, name: 'hub1', ifname: 'hbz', args: ['--hub'] });
-  t.teardown(() => hub.stop());
+  const hub = await member(hubHost, { name: 'hub1', ifname: 'hbz', args: ['--hub'] });
   t.equal((await hubHost.exec('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim(), '1', 'the hub turned on IPv4 forwarding in its namespace');
-  const a = await startJoinAgent((await lab.site('sy1', 'symmetric')).hosts[0]!, { ...base, name: 'a', ifname: 'hba', args: ['--use-hub', 'hub1'] });
-  t.teardown(() => a.stop());
-  const b = await startJoinAgent((await lab.site('sy2', 'symmetric')).hosts[0]!, { ...base, name: 'b', ifname: 'hbb', args: ['--use-hub', 'hub1'] });
-  t.teardown(() => b.stop());
+  const a = await member((await lab.site('sy1', 'symmetric')).hosts[0]!, { name: 'a', ifname: 'hba', args: ['--use-hub', 'hub1'] });
+  const b = await member((await lab.site('sy2', 'symmetric')).hosts[0]!, { name: 'b', ifname: 'hbb', args: ['--use-hub', 'hub1'] });
   // Through the hub the two members never handshake with each other: wait on status alone.
   const hubbed = async () => {
     const [sa, sb] = [(await a.status()).peers.find((p) => p.name === 'b'), (await b.status()).peers.find((p) => p.name === 'a')];

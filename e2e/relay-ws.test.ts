@@ -4,9 +4,9 @@
 // Pings and a checksummed transfer cross; status says `relay` through `ws`; the server's
 // /metrics count the relayed packets.
 import t from 'tap';
-import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
-import { pingCount, startJoinAgent, startSignalServer, type JoinPeerStatus } from './lib/join-agent.js';
+import { pingCount, type JoinPeerStatus } from './lib/join-agent.js';
+import { createRoomLab, SERVER_IP } from './lib/room-lab.js';
 import { waitFor } from './lib/process.js';
 import { tcpTransfer } from './lib/tcp-transfer.js';
 
@@ -16,16 +16,11 @@ const MB = 1024 * 1024;
 
 t.test('udp-blocked × port-restricted: through the server', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const lab = await NatLab.create(t, { prefix: 'rw' });
-  const srv = await lab.publicHost('srv', '203.0.113.10');
-  const server = await startSignalServer(srv, '203.0.113.10', 'server', ['--relay']);
+  const { lab, srv, join } = await createRoomLab(t, { prefix: 'rw', room: 'ws-relay', secret: SECRET, serverArgs: ['--relay'] });
   const blocked = await lab.site('ub', 'udp-blocked');
   const pr = await lab.site('pr', 'port-restricted');
-  const base = { room: 'ws-relay', server: server.url, secret: SECRET };
-  const a = await startJoinAgent(blocked.hosts[0]!, { ...base, name: 'blocked', ifname: 'rwa' });
-  t.teardown(() => a.stop());
-  const b = await startJoinAgent(pr.hosts[0]!, { ...base, name: 'restricted', ifname: 'rwb' });
-  t.teardown(() => b.stop());
+  const a = await join(blocked.hosts[0]!, { name: 'blocked', ifname: 'rwa' });
+  const b = await join(pr.hosts[0]!, { name: 'restricted', ifname: 'rwb' });
   let last: (JoinPeerStatus | undefined)[] = [];
   await waitFor(
     async () => {
@@ -44,7 +39,7 @@ t.test('udp-blocked × port-restricted: through the server', async (t) => {
   t.equal(await pingCount(b.ns, addrA, 5), 5, 'restricted pings blocked');
   const r = await tcpTransfer(b.ns, a.ns, addrA, { bytes: 10 * MB, timeoutMs: 90_000 });
   t.equal(r.receivedSha256, r.sentSha256, `10 MB arrived intact (${((10 * 8) / r.seconds).toFixed(0)} Mbit/s)`);
-  const metrics = (await srv.exec('node', ['-e', "fetch('http://203.0.113.10:8080/metrics').then((r) => r.text()).then((s) => process.stdout.write(s))"])).stdout;
+  const metrics = (await srv.exec('node', ['-e', `fetch('http://${SERVER_IP}:8080/metrics').then((r) => r.text()).then((s) => process.stdout.write(s))`])).stdout;
   const ws = Number(/^wgp2p_relayed_packets_total\{via="ws"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
   t.ok(ws > 5_000, `the server counts packets relayed over WebSocket (${ws})`);
   t.match(metrics, /^wgp2p_relayed_bytes_total\{via="ws"\} [1-9]\d*/m, 'and their bytes');

@@ -11,6 +11,8 @@ export const SERVER_IP = '203.0.113.10';
 export interface RoomLabOptions extends NatLabOptions {
   room: string;
   secret: string;
+  /** Extra `wgp2p server` arguments (e.g. --relay, --no-ws-relay, other STUN ports). */
+  serverArgs?: string[];
 }
 
 export interface RoomLab {
@@ -27,7 +29,7 @@ export interface RoomLab {
 export async function createRoomLab(t: TestLike, o: RoomLabOptions): Promise<RoomLab> {
   const lab = await NatLab.create(t, { prefix: o.prefix, ...(o.persistent !== undefined && { persistent: o.persistent }) });
   const srv = await lab.publicHost('srv', SERVER_IP);
-  const server = await startSignalServer(srv, SERVER_IP);
+  const server = await startSignalServer(srv, SERVER_IP, 'server', o.serverArgs);
   const base = { room: o.room, server: server.url, secret: o.secret };
   const join = async (ns: Netns, a: Omit<JoinAgentOptions, 'room' | 'server' | 'secret'>): Promise<JoinAgent> => {
     const agent = await startJoinAgent(ns, { ...base, ...a });
