@@ -7,7 +7,7 @@
 //   jn-sw: bridge jnbr ── jn-srv 198.51.100.10 (server) ── jn-a .11 (alice) ── jn-b .12 (bob) ── jn-c .13
 import t from 'tap';
 import { join } from 'node:path';
-import { Lab, addAddress, addBridge, vethPair, type Netns } from './lib/netns.js';
+import { plainLan } from './lib/plain-lan.js';
 import { requireRootOrSkip } from './lib/root.js';
 import { waitFor } from './lib/process.js';
 import { firstPing, pingCount, pingStream, startJoinAgent, startSignalServer } from './lib/join-agent.js';
@@ -17,25 +17,9 @@ const NEEDS = { binaries: ['node', 'ping', 'wg', 'nft', 'ss'], tun: true, probeN
 const SECRET = 'jn-basic-secret-0123456789abcdef';
 const ROOM = 'office';
 
-async function host(lab: Lab, sw: Netns, name: string, ip: string): Promise<Netns> {
-  const ns = await lab.netns(`jn-${name}`);
-  await vethPair(ns, 'eth0', sw, `jn-p-${name}`);
-  await sw.ip(['link', 'set', `jn-p-${name}`, 'master', 'jnbr']);
-  await addAddress(ns, 'eth0', `${ip}/24`);
-  return ns;
-}
-
 t.test('two agents on a plain network: direct link, status, ping; intruders refused', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const lab = await Lab.create(t, { name: 'jn-basic' });
-  const sw = await lab.netns('jn-sw');
-  await addBridge(sw, 'jnbr');
-  const [srvNs, aNs, bNs, cNs] = await Promise.all([
-    host(lab, sw, 'srv', '198.51.100.10'),
-    host(lab, sw, 'a', '198.51.100.11'),
-    host(lab, sw, 'b', '198.51.100.12'),
-    host(lab, sw, 'c', '198.51.100.13'),
-  ]);
+  const [srvNs, aNs, bNs, cNs] = await plainLan(t, { prefix: 'jn', labName: 'jn-basic', names: ['srv', 'a', 'b', 'c'] });
   const server = await startSignalServer(srvNs, '198.51.100.10');
   const base = { room: ROOM, server: server.url, secret: SECRET };
   const alice = await startJoinAgent(aNs, { ...base, name: 'alice', ifname: 'jna0' });

@@ -8,7 +8,8 @@
 //   jd-sw: bridge jdbr ── jd-srv 198.51.100.10 (server) ── jd-a .11 (alice) ── jd-b .12 (bob) ── jd-c .13 (carol, named bob too)
 import t from 'tap';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { Lab, addAddress, addBridge, vethPair, type Netns } from './lib/netns.js';
+import type { Netns } from './lib/netns.js';
+import { plainLan } from './lib/plain-lan.js';
 import { requireRootOrSkip } from './lib/root.js';
 import { waitFor } from './lib/process.js';
 import { startJoinAgent, startSignalServer, type JoinAgent } from './lib/join-agent.js';
@@ -17,14 +18,6 @@ const NEEDS = { binaries: ['node', 'ping', 'dig'], tun: true, probeName: 'jd-pro
 const SECRET = 'jd-dns-secret-0123456789abcdef';
 const ROOM = 'office';
 const ORIGINAL_RESOLV = 'nameserver 192.0.2.53\nsearch lab.example\n';
-
-async function host(lab: Lab, sw: Netns, name: string, ip: string): Promise<Netns> {
-  const ns = await lab.netns(`jd-${name}`);
-  await vethPair(ns, 'eth0', sw, `jd-p-${name}`);
-  await sw.ip(['link', 'set', `jd-p-${name}`, 'master', 'jdbr']);
-  await addAddress(ns, 'eth0', `${ip}/24`);
-  return ns;
-}
 
 /** `dig @server name`: the status and the answers. */
 async function dig(ns: Netns, server: string, name: string, extra: string[] = []): Promise<{ status: string; answers: string[] }> {
@@ -36,15 +29,7 @@ async function dig(ns: Netns, server: string, name: string, extra: string[] = []
 
 t.test('room names over DNS', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const lab = await Lab.create(t, { name: 'jd-dns' });
-  const sw = await lab.netns('jd-sw');
-  await addBridge(sw, 'jdbr');
-  const [srvNs, aNs, bNs, cNs] = await Promise.all([
-    host(lab, sw, 'srv', '198.51.100.10'),
-    host(lab, sw, 'a', '198.51.100.11'),
-    host(lab, sw, 'b', '198.51.100.12'),
-    host(lab, sw, 'c', '198.51.100.13'),
-  ]);
+  const [srvNs, aNs, bNs, cNs] = await plainLan(t, { prefix: 'jd', labName: 'jd-dns', names: ['srv', 'a', 'b', 'c'] });
   // `ip netns exec` binds /etc/netns/NS/resolv.conf over /etc/resolv.conf: alice writes that one.
   const hostResolv = existsSync('/etc/resolv.conf') ? readFileSync('/etc/resolv.conf', 'utf8') : undefined;
   const nsDir = `/etc/netns/${aNs.name}`;
