@@ -3,9 +3,9 @@
 // direct path is IPv6: they must announce their IPv6 host addresses, punch over IPv6 on the same
 // WireGuard socket, and carry the tunnel there.
 import t from 'tap';
-import { NatLab } from './lib/nat-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
-import { pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
+import { pingCount } from './lib/join-agent.js';
+import { createRoomLab } from './lib/room-lab.js';
 import { waitPath } from './lib/relay-wait.js';
 import type { Netns } from './lib/netns.js';
 
@@ -21,9 +21,7 @@ async function blockIpv4UdpFrom(ns: Netns, peer: string): Promise<void> {
 
 t.test('two members reach each other over IPv6 only', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const lab = await NatLab.create(t, { prefix: 'v6' });
-  const srv = await lab.publicHost('srv', '203.0.113.10');
-  const server = await startSignalServer(srv, '203.0.113.10');
+  const { lab, join } = await createRoomLab(t, { prefix: 'v6', room: 'six', secret: SECRET });
   const p1 = await lab.publicHost('p1', '203.0.113.31');
   const p2 = await lab.publicHost('p2', '203.0.113.32');
   // The lab turns IPv6 off everywhere (it models IPv4 NATs); these two hosts get it back.
@@ -34,11 +32,8 @@ t.test('two members reach each other over IPv6 only', async (t) => {
   await blockIpv4UdpFrom(p2, '203.0.113.31');
   t.equal(await pingCount(p1, '2001:db8:113::32', 2, 0.2), 2, 'the hosts reach each other over IPv6');
 
-  const base = { room: 'six', server: server.url, secret: SECRET };
-  const a = await startJoinAgent(p1, { ...base, name: 'a', ifname: 'v6a' });
-  t.teardown(() => a.stop());
-  const b = await startJoinAgent(p2, { ...base, name: 'b', ifname: 'v6b' });
-  t.teardown(() => b.stop());
+  const a = await join(p1, { name: 'a', ifname: 'v6a' });
+  const b = await join(p2, { name: 'b', ifname: 'v6b' });
   const [sa, sb] = await waitPath(a, b, 'a direct path', (s) => s.path === 'direct', 15_000);
   t.equal(sa.endpoint, `[2001:db8:113::32]:${(await b.status()).self.listenPort}`, `a reaches b at its IPv6 address (${sa.endpoint})`);
   t.match(sb.endpoint, /^\[2001:db8:113::31\]:\d+$/, `b reaches a at its IPv6 address (${sb.endpoint})`);
