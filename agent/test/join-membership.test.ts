@@ -25,6 +25,18 @@ async function adminAndMembers(t: Test, names: string[]): Promise<{ net: JoinNet
   return { net, room, nodes };
 }
 
+/** Admin `a` and `b`, who joined with an invite of `uses` uses (kept for a second use), meshed. */
+async function adminAndInvitee(t: Test, uses: number) {
+  const net = new JoinNet();
+  t.teardown(() => net.closeAll());
+  const room = new AdminRoom(net);
+  const a = await room.addAdmin('a');
+  const invite = room.invite({ uses });
+  const b = await room.join('b', invite);
+  t.ok((await net.until(meshed([a, b]), 5_000)) >= 0);
+  return { net, room, a, b, invite };
+}
+
 t.test('an invite becomes a membership at the admin\'s agent; then every member accepts the newcomer', async (t) => {
   const net = new JoinNet();
   t.teardown(() => net.closeAll());
@@ -46,13 +58,7 @@ t.test('an invite becomes a membership at the admin\'s agent; then every member 
 });
 
 t.test('an expired or used-up invite is refused with a clear reason; no member adds that key', async (t) => {
-  const net = new JoinNet();
-  t.teardown(() => net.closeAll());
-  const room = new AdminRoom(net);
-  const a = await room.addAdmin('a');
-  const once = room.invite({ uses: 1 });
-  const b = await room.join('b', once);
-  t.ok((await net.until(meshed([a, b]), 5_000)) >= 0);
+  const { net, room, a, b, invite: once } = await adminAndInvitee(t, 1);
   const x = await room.join('x', once);
   t.ok((await net.until(() => (room.refusals.get('x') ?? []).length > 0, 3_000)) >= 0, 'x learns its invite was refused');
   t.same(room.refusals.get('x'), ['the invite is used up']);
@@ -67,13 +73,7 @@ t.test('an expired or used-up invite is refused with a clear reason; no member a
 });
 
 t.test('a revoked invite admits nobody more, with a clear reason; whom it admitted before stays', async (t) => {
-  const net = new JoinNet();
-  t.teardown(() => net.closeAll());
-  const room = new AdminRoom(net);
-  const a = await room.addAdmin('a');
-  const twice = room.invite({ uses: 2 });
-  const b = await room.join('b', twice);
-  t.ok((await net.until(meshed([a, b]), 5_000)) >= 0);
+  const { net, room, a, b, invite: twice } = await adminAndInvitee(t, 2);
   t.equal(a.agent.membership!.remove(formatKey(new PrivateKey(twice.key).publicKey)).version, 1, 'the invite\'s id goes on revocation list 1');
   const x = await room.join('x', twice);
   t.ok((await net.until(() => (room.refusals.get('x') ?? []).length > 0, 3_000)) >= 0, 'x learns its invite was revoked');
