@@ -7,18 +7,32 @@ import { CONTROL_OPTIONS } from './control-options.js';
 const REMOVE_USAGE = 'usage: wgp2p remove NAME|PUBLIC-KEY [--interface IF] [--json]';
 const MEMBERS_USAGE = 'usage: wgp2p members [--interface IF] [--json]';
 
+export interface Removed {
+  publicKey: string;
+  name?: string;
+  version: number;
+}
+
+/**
+ * Asks the admin's agent on `ifname` to put `ref` (a member's name or key, or an invite's id) on
+ * the revocation list; says why on stderr, as `command`, when it cannot (then undefined).
+ */
+export async function removeThroughAgent(ifname: string | undefined, ref: string, command: string): Promise<Removed | undefined> {
+  try {
+    return (await controlRequest(pickInterface(ifname), { op: 'remove', member: ref })) as Removed;
+  } catch (e) {
+    process.stderr.write(`${command}: ${(e as Error).message}\n`);
+    return undefined;
+  }
+}
+
 export async function runRemove(argv: string[]): Promise<number> {
   const args = commandArgs(CONTROL_OPTIONS, argv, REMOVE_USAGE, { positional: { min: 1, max: 1 } });
   if (!args) return 0;
-  const ref = args.positional[0]!;
-  try {
-    const r = (await controlRequest(pickInterface(args.values.interface), { op: 'remove', member: ref })) as { publicKey: string; name?: string; version: number };
-    process.stdout.write(args.values.json ? JSON.stringify(r) + '\n' : `removed ${r.name ?? ''} ${r.publicKey} (revocation list version ${r.version}, sent to every member)\n`);
-    return 0;
-  } catch (e) {
-    process.stderr.write(`wgp2p remove: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const r = await removeThroughAgent(args.values.interface, args.positional[0]!, 'wgp2p remove');
+  if (!r) return 1;
+  process.stdout.write(args.values.json ? JSON.stringify(r) + '\n' : `removed ${r.name ?? ''} ${r.publicKey} (revocation list version ${r.version}, sent to every member)\n`);
+  return 0;
 }
 
 interface MembersList {

@@ -8,7 +8,7 @@ import { DEFAULT_STATE_DIR, loadOrCreateIdentity } from '../agent/join/identity/
 import { isMemberName, sanitizeName } from '../agent/join/room/announcement.js';
 import { generateSecret } from '../agent/join/room/secret.js';
 import { encodeInvite, inviteId, parseDuration } from '../agent/join/membership/invite.js';
-import { controlRequest, pickInterface } from '../agent/daemon/control-client.js';
+import { removeThroughAgent } from './members.js';
 import { CONTROL_OPTIONS } from './control-options.js';
 import { loadRoomState, roomStatePath, saveRoomState } from '../agent/join/membership/room-state.js';
 import { certifyAdmin, chainFor, MAX_CHAIN, MAX_INVITE_USES, signInvite, signMembership, type AdminSigner } from '../agent/join/membership/statements.js';
@@ -136,12 +136,8 @@ async function revokeInvite(text: string, ifname: string | undefined): Promise<n
   } catch (e) {
     throw new ConfigError('bad_value', `--revoke: ${(e as Error).message}`);
   }
-  try {
-    const r = (await controlRequest(pickInterface(ifname), { op: 'remove', member: id })) as { version: number };
-    process.stdout.write(`revoked invite ${id} (revocation list version ${r.version}, sent to every member)\n`);
-    return 0;
-  } catch (e) {
-    process.stderr.write(`wgp2p invite --revoke: ${(e as Error).message}\n`);
-    return 1;
-  }
+  const r = await removeThroughAgent(ifname, id, 'wgp2p invite --revoke');
+  if (!r) return 1;
+  process.stdout.write(`revoked invite ${id} (revocation list version ${r.version}, sent to every member)\n`);
+  return 0;
 }

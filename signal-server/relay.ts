@@ -165,7 +165,7 @@ export class ServerRelay {
     if (failed !== this.socket || !this.bound || this.ip === undefined) return;
     const port = this.bound.port;
     this.o.log.error('relay socket stopped receiving; reopening it on the same port', { port, error: err.message });
-    failed.flush();
+    this.flush(); // still `failed`: what the kernel refuses in this last flush is counted
     failed.close();
     this.socket = undefined;
     try {

@@ -117,7 +117,7 @@ export class RoomMembership {
     const now = this.c.wallNow();
     const g = checkRedemption(iv, key, this.store.authority(), now);
     if (!g.ok) {
-      if (g.reason === 'expired' || g.reason === 'revoked') this.refuse(a, g.reason);
+      if (REFUSALS.has(g.reason)) this.refuse(a, g.reason);
       return g;
     }
     const used = this.redeemed[g.value.id] ?? [];

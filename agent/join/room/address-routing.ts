@@ -46,8 +46,9 @@ export class AddressRouting {
     const unjudged = unjudgedClaims(members.map((m) => ({ address: m.address, seenAt: m.claimSeenAt })));
     for (const m of members) {
       const routable = isRoomHost(m.address, this.subnet) && m.address !== self.address;
-      const owner = routable && !unjudged.has(m.address) && (winners.get(m.address)?.equals(m.publicKey) ?? false);
-      if (routable && unjudged.has(m.address) && !this.warnedUnjudged.has(m)) {
+      const contested = routable && unjudged.has(m.address);
+      const owner = routable && !contested && (winners.get(m.address)?.equals(m.publicKey) ?? false);
+      if (contested && !this.warnedUnjudged.has(m)) {
         this.warnedUnjudged.add(m);
         this.log.warn('address contested by members that both claimed it before we joined; routed to neither while both claim it', { name: m.name, address: m.address });
       }
@@ -63,7 +64,7 @@ export class AddressRouting {
       if (!this.engine.hasPeer(m.publicKey)) continue;
       if (m.routed) for (const p of hostPrefixes(m.routed)) this.engine.disallow(p, m.publicKey);
       if (want) for (const p of hostPrefixes(want)) this.engine.allow(p, m.publicKey);
-      else if (routable && !owner && !unjudged.has(m.address)) this.log.warn('address held by an earlier claim; not routed', { name: m.name, address: m.address });
+      else if (routable && !owner && !contested) this.log.warn('address held by an earlier claim; not routed', { name: m.name, address: m.address });
       m.routed = want;
     }
     return winners.get(self.address)?.equals(this.selfKey) ?? false;

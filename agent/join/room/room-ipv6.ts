@@ -10,10 +10,11 @@ import { intToIpv4, type RoomSubnet } from './room-address.js';
 /** The /96 under which IPv4 room addresses become IPv6 ones. */
 export const ROOM_IPV6_PREFIX = 'fd77:7770:2a00::/96';
 const EMBED_BITS = 96;
+const PREFIX_BYTES = parsePrefix(ROOM_IPV6_PREFIX).bytes;
 
 /** The IPv6 room address of the member at IPv4 room address `address`. */
 export function roomIpv6(address: string): string {
-  const bytes = Uint8Array.from(parsePrefix(ROOM_IPV6_PREFIX).bytes);
+  const bytes = Uint8Array.from(PREFIX_BYTES);
   bytes.set(parseAddress(address).bytes, EMBED_BITS / 8);
   return formatIp(bytes);
 }

@@ -47,6 +47,8 @@ export function natTableName(ifname: string): string {
 }
 
 const routesOf = (routes: readonly string[], family: 4 | 6) => routes.filter((r) => parsePrefix(r).family === family);
+/** An exit node carries IPv4, and IPv6 only when it offers it. */
+const exitCarries = (o: NatOptions, family: 4 | 6) => o.exitNode && (family === 4 || !!o.exitNode6);
 
 /**
  * The families we forward: those of our routes, and for an exit node IPv4, plus IPv6 when it
@@ -54,7 +56,7 @@ const routesOf = (routes: readonly string[], family: 4 | 6) => routes.filter((r)
  * advertisements: Linux ignores them while forwarding with accept_ra=1, see plan()).
  */
 export function forwardedFamilies(o: NatOptions): (4 | 6)[] {
-  return ([4, 6] as const).filter((f) => routesOf(o.routes, f).length > 0 || (o.exitNode && (f === 4 || !!o.exitNode6)));
+  return ([4, 6] as const).filter((f) => routesOf(o.routes, f).length > 0 || exitCarries(o, f));
 }
 
 /** The nft script of our NAT table for `family` (with a delete first: `nft -f` applies it as one transaction). */
@@ -65,7 +67,7 @@ export function natRuleset(o: NatOptions, family: 4 | 6): string | undefined {
   const out = `oifname != "${o.ifname}"`;
   const rules = !sources
     ? []
-    : o.exitNode && (family === 4 || o.exitNode6)
+    : exitCarries(o, family)
       ? [`${ip} saddr ${sources} ${out} masquerade`]
       : o.snatRoutes && routes.length > 0
         ? [`${ip} saddr ${sources} ${ip} daddr { ${routes.join(', ')} } ${out} masquerade`]
@@ -88,7 +90,8 @@ export function natRuleset(o: NatOptions, family: 4 | 6): string | undefined {
 /** The changes to make, in order: forwarding on (unless it is), then the NAT tables. */
 function plan(o: NatOptions & Pick<GatewayOptions, 'uplinks6'>): { change: HostChange; ruleset?: string }[] {
   const steps: { change: HostChange; ruleset?: string }[] = [];
-  for (const f of forwardedFamilies(o)) {
+  const families = forwardedFamilies(o);
+  for (const f of families) {
     let change: HostChange;
     try {
       change = HostChanges.fileChange(FORWARDING[f], () => '1');
@@ -99,13 +102,13 @@ function plan(o: NatOptions & Pick<GatewayOptions, 'uplinks6'>): { change: HostC
   }
   // An exit node that forwards IPv6 still takes its own address and default route from router
   // advertisements: accept_ra 2 keeps them coming while forwarding is on (1 would drop them).
-  if (o.exitNode6 && forwardedFamilies(o).includes(6)) {
+  if (exitCarries(o, 6)) {
     for (const dev of o.uplinks6 ?? []) {
-      const change = HostChanges.fileChange(`/proc/sys/net/ipv6/conf/${dev}/accept_ra`, (was) => (was?.trim() === '1' ? '2' : (was ?? '')));
+      const change = HostChanges.fileChange(`/proc/sys/net/ipv6/conf/${dev}/accept_ra`, () => '2');
       if (change.previous?.trim() === '1') steps.push({ change });
     }
   }
-  for (const f of forwardedFamilies(o)) {
+  for (const f of families) {
     const ruleset = natRuleset(o, f);
     if (ruleset) steps.push({ change: { kind: 'nft-table', family: NFT_FAMILY[f], table: natTableName(o.ifname) }, ruleset });
   }

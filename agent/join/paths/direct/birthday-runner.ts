@@ -110,12 +110,14 @@ export class BirthdayPunch {
       case 'resend':
         for (const e of st.sockets) this.c.paths.probeTo(m, e);
         return;
-      case 'probe':
+      case 'probe': {
+        const group = hostGroup(target.address);
         for (const port of a.ports) {
-          if (!this.budget.allow(hostGroup(target.address), now)) return this.overBudget(m, st, target);
+          if (!this.budget.allow(group, now)) return this.overBudget(m, st, target);
           this.c.paths.probeTo(m, makeEndpoint(target.address, port));
         }
         return;
+      }
       case 'end':
         st.generation++;
         st.overBudget = false;

@@ -13,7 +13,7 @@
 // higher-keyed end follows the one its peer's packets arrive through.
 import { formatEndpoint, type Endpoint } from '../../../../shared/net/address.js';
 import { DISCO_PING, looksLikeDisco } from '../../../../shared/wire/disco.js';
-import { looksLikeWireGuard, MSG_INITIATION } from '../../../../shared/wire/wireguard.js';
+import { looksLikeWireGuard, messageType, MSG_INITIATION } from '../../../../shared/wire/wireguard.js';
 import type { Logger } from '../../../../shared/log.js';
 import { AnsweredPings, encodePing, encodePong, newTxid, openDisco } from '../direct/disco.js';
 import { isRelayEndpoint, parseRelayEndpoint, relayEndpoint } from './relay-endpoint.js';
@@ -168,7 +168,7 @@ export class RelayPaths {
       this.c.count('relay_unknown_source');
       // A key that is no member (never admitted, or removed) trying a WireGuard handshake: it ends
       // here, before the engine, and is counted apart so a refused handshake is visible.
-      if (looksLikeWireGuard(payload) && payload[0] === MSG_INITIATION) this.c.count('handshake_refused_not_member');
+      if (messageType(payload) === MSG_INITIATION) this.c.count('handshake_refused_not_member');
       return;
     }
     const st = this.state(m);
