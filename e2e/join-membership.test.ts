@@ -98,7 +98,7 @@ t.test('invites, a removal, and no way back, through NATs', async (t) => {
   const malloryExit = await mallory.process.waitForExit(15_000);
   t.equal(malloryExit.code, 1, 'mallory\'s join ends');
   t.match(mallory.process.tail(40), /cannot join room office: the invite is used up/, 'with a clear line');
-  t.equal(await counter(alice, 'invites_refused_used_up'), 1, 'alice counted the refusal');
+  t.ok((await counter(alice, 'invites_refused_used_up')) >= 1, 'alice counted the refusal (once per announcement mallory sent)');
   t.equal((await oscar.process.waitForExit(15_000)).code, 1, 'oscar\'s join ends');
   t.match(oscar.process.tail(40), /cannot join room office: the invite was revoked/, 'with a clear line');
   t.ok((await counter(alice, 'invites_refused_revoked')) >= 1, 'alice counted the refusal');
