@@ -3,7 +3,10 @@
 // (ping, and a checksummed TCP transfer, over IPv4 and IPv6), while a member without --accept-routes does not, even
 // with a route of its own into the tunnel. Hostile: that member also advertises a prefix inside
 // the room subnet and the laptop's own LAN: the laptop refuses both and says so. The router's
-// nftables table and forwarding go back as they were when it stops.
+// nftables table and forwarding go back as they were when it stops. The router takes its IPv6
+// default route from router advertisements (the LAN host sends real ones): while it forwards IPv6
+// its eth0 has accept_ra 2, so that route survives and RAs keep being taken; 1 again afterwards,
+// also after a SIGKILL on the next start.
 //
 //   internet: rt-srv 203.0.113.10 (server)
 //   home (full-cone): h1 router member, h2 LAN host (no agent)   café (full-cone): h1 laptop
@@ -17,8 +20,9 @@ import { requireRootOrSkip } from './lib/root.js';
 import { firstPing, pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
 import { waitFor } from './lib/process.js';
 import { tcpTransfer } from './lib/tcp-transfer.js';
+import { learnRaDefault, raDefaultRoutes } from './lib/router-advert.js';
 
-const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping'], tun: true, probeName: 'rt-probe' };
+const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping', 'python3'], tun: true, probeName: 'rt-probe' };
 const SECRET = 'rt-routes-secret-0123456789abcdef';
 const MB = 1024 * 1024;
 
@@ -49,6 +53,10 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
   }
   const forwarding6 = async () => (await routerNs.exec('sysctl', ['-n', 'net.ipv6.conf.all.forwarding'])).stdout.trim();
   const forward6Before = await forwarding6();
+  // The router's IPv6 default route comes from RAs (the LAN host plays the LAN's IPv6 router).
+  await routerNs.exec('sysctl', ['-w', 'net.ipv6.conf.eth0.accept_ra=1']);
+  const acceptRa = async () => (await routerNs.exec('sysctl', ['-n', 'net.ipv6.conf.eth0.accept_ra'])).stdout.trim();
+  t.match(await learnRaDefault(lanHostNs, routerNs), /dev eth0/, 'the router takes its IPv6 default route from RAs');
 
   const router = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', args: ['--advertise-routes', `${homeLan},${homeLan6}`, '--snat-routes', '--no-portmap'] });
   t.teardown(() => router.stop());
@@ -62,6 +70,10 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
   t.match((await routerNs.exec('nft', ['list', 'table', 'ip', 'wgp2p_rtr0'])).stdout, /masquerade/, 'and masquerades into its LAN (--snat-routes)');
   t.equal(await forwarding6(), '1', 'and IPv6 forwarding');
   t.match((await routerNs.exec('nft', ['list', 'table', 'ip6', 'wgp2p_rtr0'])).stdout, /ip6 daddr 2001:db8:1::\/64[^\n]*masquerade/, 'and masquerades IPv6 into its IPv6 LAN');
+  t.equal(await acceptRa(), '2', 'its uplink takes RAs while forwarding (accept_ra 2)');
+  t.match(await raDefaultRoutes(routerNs), /dev eth0/, 'so its RA default route survived forwarding going on');
+  await routerNs.ip(['-6', 'route', 'del', 'default', 'proto', 'ra'], { allowFail: true });
+  t.match(await learnRaDefault(lanHostNs, routerNs), /dev eth0/, 'and a new RA is taken while it forwards');
   const accepted = await waitFor(async () => {
     const s = await laptop.status();
     return s.self.acceptedRoutes?.length === 2 && s.peers.filter((p) => p.path === 'direct').length === 2 ? s.self.acceptedRoutes : undefined;
@@ -101,6 +113,7 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
   t.equal(await hasTable(), false, 'the nftables table is gone');
   t.equal(await forwarding(), forwardBefore, `ip_forward back to ${forwardBefore}`);
   t.equal(await forwarding6(), forward6Before, `IPv6 forwarding back to ${forward6Before}`);
+  t.equal(await acceptRa(), '1', 'accept_ra back to 1');
   t.equal((await routerNs.exec('nft', ['list', 'table', 'ip6', 'wgp2p_rtr0'], { allowFail: true })).code === 0, false, 'the ip6 table is gone');
   await waitFor(async () => !(await laptop.status()).self.acceptedRoutes, { timeoutMs: 5_000, what: 'the route withdrawn' });
   t.notMatch((await laptop.ns.ip(['-4', 'route', 'show'])).stdout, new RegExp(homeLan.replace(/\./g, '\\.')), 'the kernel route is gone');
@@ -109,13 +122,15 @@ t.test('a LAN host without an agent, reached through a subnet router', async (t)
   // without --advertise-routes, undoes both first (the record is in its state directory).
   const stateDir = await mkdtemp(join(tmpdir(), 'wgp2p-e2e-rt-crash-'));
   t.teardown(() => rm(stateDir, { recursive: true, force: true }));
-  const crashing = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', stateDir, args: ['--advertise-routes', homeLan, '--snat-routes', '--no-portmap'] });
+  const crashing = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', stateDir, args: ['--advertise-routes', `${homeLan},${homeLan6}`, '--snat-routes', '--no-portmap'] });
   await crashing.stop('SIGKILL');
   t.equal(await forwarding(), '1', 'SIGKILL left IPv4 forwarding on');
+  t.same([await forwarding6(), await acceptRa()], ['1', '2'], 'IPv6 forwarding and accept_ra 2 too');
   t.equal(await hasTable(), true, 'and the nftables table');
   const again = await startJoinAgent(routerNs, { ...base, name: 'router', ifname: 'rtr0', stateDir, args: ['--no-portmap'] });
   t.teardown(() => again.stop());
   t.equal(await forwarding(), forwardBefore, `the next start put ip_forward back to ${forwardBefore}`);
+  t.same([await forwarding6(), await acceptRa()], [forward6Before, '1'], 'IPv6 forwarding and accept_ra too');
   t.equal(await hasTable(), false, 'and deleted the table');
   t.match(again.process.stdout + again.process.stderr, /routing changes a previous run left were undone/, 'and said so');
 });

@@ -99,13 +99,16 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
   let room: RoomCredentials;
   let gateway: Gateway | undefined;
   let ipv6: RoomIpv6Link | undefined;
-  let uplinks6: string[] = [];
+  let exitNode6 = false;
   try {
     if (o.hub) enableHubForwarding(tunnel.ifname);
     if (routing(o.routes)) ipv6 = await addRoomIpv6(tunnel.ifname, address, o.subnet, o.log);
+    // The IPv6 uplinks: where an exit node's IPv6 leaves, and whose RAs must survive our forwarding.
+    const advertising = !!o.routes?.advertiseExitNode || !!o.routes?.advertise?.length;
+    const uplinks6 = advertising ? defaultRouteDevices(runIpSync(['-6', 'route', 'show', 'default']) ?? '') : [];
     // An exit node offers IPv6 when it has both an IPv6 room address and an IPv6 way out.
-    uplinks6 = ipv6 && o.routes?.advertiseExitNode ? defaultRouteDevices(runIpSync(['-6', 'route', 'show', 'default']) ?? '') : [];
-    gateway = startGateway({ ifname: tunnel.ifname, roomSubnet: formatSubnet(o.subnet), ...(ipv6 && { roomSubnet6: roomSubnet6(o.subnet) }), routes: o.routes?.advertise ?? [], snatRoutes: !!o.snatRoutes, exitNode: !!o.routes?.advertiseExitNode, exitNode6: uplinks6.length > 0, uplinks6, stateDir: o.stateDir, log: o.log });
+    exitNode6 = !!ipv6 && !!o.routes?.advertiseExitNode && uplinks6.length > 0;
+    gateway = startGateway({ ifname: tunnel.ifname, roomSubnet: formatSubnet(o.subnet), ...(ipv6 && { roomSubnet6: roomSubnet6(o.subnet) }), routes: o.routes?.advertise ?? [], snatRoutes: !!o.snatRoutes, exitNode: !!o.routes?.advertiseExitNode, exitNode6, uplinks6, stateDir: o.stateDir, log: o.log });
     tunnel.onClosed(() => gateway?.close());
     room = await roomReady;
   } catch (e) {
@@ -133,7 +136,7 @@ export async function startJoin(o: JoinOptions): Promise<RunningJoin> {
     openSocket: (onMessage) => openExtraSocket(onMessage, tunnel),
   };
   const signal = new SignalClient({ url: o.serverUrl, token: o.token, log: o.log, backoff: o.reconnect });
-  const running = agent = new JoinAgent({ ...o, fixedAddress: o.fixedAddress !== undefined, ...(o.routes && { routes: { ...o.routes, exitNodeIpv6: uplinks6.length > 0 } }) }, room, {
+  const running = agent = new JoinAgent({ ...o, fixedAddress: o.fixedAddress !== undefined, ...(o.routes && { routes: { ...o.routes, exitNodeIpv6: exitNode6 } }) }, room, {
     clock: systemJoinClock,
     tunnel: port,
     signal,

@@ -1,13 +1,14 @@
 // Host changes (resolv.conf, sysctls, nft tables) recorded in the state directory before they are
 // made: undone on exit, and by the next start after a crash; text someone changed since is left.
-// The gateway's NAT tables per family.
+// The gateway's NAT tables per family, and its plan: IPv6 forwarding turned on by us takes the
+// uplinks' accept_ra from 1 to 2 first, undone with it.
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../shared/log.js';
 import { HostChanges, writeFiles } from '../join/host-changes.js';
-import { forwardedFamilies, natRuleset } from '../join/routes/gateway.js';
+import { forwardedFamilies, gatewayPlan, natRuleset } from '../join/routes/gateway.js';
 
 const log = createLogger({ component: 'test', level: 'error' });
 
@@ -90,4 +91,45 @@ t.test('the NAT tables: per family, only what the flags ask for', async (t) => {
   t.same(forwardedFamilies(exit6), [4, 6], 'an exit node that offers IPv6 forwards it');
   t.match(natRuleset(exit6, 6), /ip6 saddr fd77:7770:2a00::a93:0\/112 oifname != "wg-r\.0" masquerade/, 'and masquerades all IPv6 leaving the room');
   t.same(forwardedFamilies({ ...base, exitNode6: true }), [], 'an IPv6 offer alone is no exit node');
+});
+
+/** A fake /proc/sys: `values` by path under it. */
+function procSys(values: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'wgp2p-procsys-'));
+  for (const [path, v] of Object.entries(values)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), `${v}\n`);
+  }
+  return root;
+}
+
+const HOST = { 'net/ipv4/ip_forward': '0', 'net/ipv6/conf/all/forwarding': '0', 'net/ipv6/conf/eth0/accept_ra': '1', 'net/ipv6/conf/wlan0/accept_ra': '0', 'net/ipv6/conf/eth1/accept_ra': '2' };
+const UPLINKS6 = ['eth0', 'wlan0', 'eth1', 'gone0'];
+
+t.test('IPv6 forwarding turned on: the uplinks taking RAs get accept_ra 2 just before it', async (t) => {
+  const root = procSys(HOST);
+  const files = (o: Parameters<typeof gatewayPlan>[0], at = root) => gatewayPlan(o, at).map(({ change }) => (change.kind === 'file' ? `${change.path.slice(at.length + 1)}=${change.written}` : `nft ${change.family}`));
+  const router6 = { ...base, routes: ['192.168.1.0/24', 'fd00:1::/64'], uplinks6: UPLINKS6 };
+  t.same(files(router6), ['net/ipv4/ip_forward=1', 'net/ipv6/conf/eth0/accept_ra=2', 'net/ipv6/conf/all/forwarding=1'], 'a subnet router of an IPv6 prefix: eth0 (1) only; wlan0 (0) takes no RAs, eth1 is 2 already, gone0 is gone');
+  t.same(files({ ...router6, routes: ['192.168.1.0/24'] }), ['net/ipv4/ip_forward=1'], 'IPv4 routes only: accept_ra stays');
+  t.same(files({ ...base, exitNode: true, uplinks6: UPLINKS6 }), ['net/ipv4/ip_forward=1', 'nft ip'], 'an exit node without IPv6 neither');
+  const exit6 = { ...base, roomSubnet6: 'fd77:7770:2a00::a93:0/112', exitNode: true, exitNode6: true, uplinks6: UPLINKS6 };
+  t.same(files(exit6), ['net/ipv4/ip_forward=1', 'net/ipv6/conf/eth0/accept_ra=2', 'net/ipv6/conf/all/forwarding=1', 'nft ip', 'nft ip6'], 'an exit node offering IPv6: the same rule');
+  const forwarding = procSys({ ...HOST, 'net/ipv6/conf/all/forwarding': '1' });
+  t.same(files(router6, forwarding), ['net/ipv4/ip_forward=1'], 'IPv6 forwarding someone else turned on: accept_ra is theirs too');
+  t.same(files({ ...router6, uplinks6: [] }), ['net/ipv4/ip_forward=1', 'net/ipv6/conf/all/forwarding=1'], 'no IPv6 default route: no uplink to keep');
+});
+
+t.test('accept_ra comes back with forwarding: on exit and after a crash', async (t) => {
+  const root = procSys(HOST);
+  const read = (path: string) => readFileSync(join(root, path), 'utf8').trim();
+  const state = mkdtempSync(join(tmpdir(), 'wgp2p-gw-state-'));
+  const made = gatewayPlan({ ...base, routes: ['fd00:1::/64'], uplinks6: UPLINKS6 }, root).map((s) => s.change);
+  new HostChanges(state, 'routing-changes', log).record(made);
+  writeFiles(made);
+  t.equal(read('net/ipv6/conf/eth0/accept_ra'), '2');
+  t.equal(read('net/ipv6/conf/all/forwarding'), '1');
+  // SIGKILLed here; the next start undoes the record first.
+  t.ok(new HostChanges(state, 'routing-changes', log).restoreLeftover());
+  t.same([read('net/ipv6/conf/all/forwarding'), read('net/ipv6/conf/eth0/accept_ra'), read('net/ipv6/conf/wlan0/accept_ra'), read('net/ipv6/conf/eth1/accept_ra')], ['0', '1', '0', '2'], 'all as they were');
 });

@@ -6,12 +6,22 @@
 // masquerades all traffic leaving the room. The NAT rules live in nftables tables of our own
 // (ip, and ip6 for IPv6), named after the interface, replaced atomically at start. Every change
 // is recorded in the state directory first (host-changes.ts): undone on exit, and after a crash
-// on the next start whatever the flags say then.
+// on the next start whatever the flags say then. Whenever we turn IPv6 forwarding on, the uplinks
+// that take router advertisements (accept_ra 1) get accept_ra 2 first: with forwarding on Linux
+// ignores RAs at 1, and turning it on purges the RA-learned default routes of every interface
+// whose accept_ra is not 2, so a host on SLAAC would lose its IPv6 way out.
+import { join } from 'node:path';
 import type { Logger } from '../../../shared/log.js';
 import { parsePrefix } from '../../../shared/net/address.js';
 import { HostChanges, nft, writeFiles, type HostChange } from '../host-changes.js';
 
-const FORWARDING: Record<4 | 6, string> = { 4: '/proc/sys/net/ipv4/ip_forward', 6: '/proc/sys/net/ipv6/conf/all/forwarding' };
+const PROC_SYS = '/proc/sys';
+/** Under PROC_SYS. */
+const FORWARDING: Record<4 | 6, string> = { 4: 'net/ipv4/ip_forward', 6: 'net/ipv6/conf/all/forwarding' };
+const acceptRaPath = (dev: string) => `net/ipv6/conf/${dev}/accept_ra`;
+/** accept_ra values: RAs taken unless forwarding (Linux's default); RAs taken even while forwarding. */
+const ACCEPT_RA_HOST = '1';
+const ACCEPT_RA_FORWARDING = '2';
 const NFT_FAMILY = { 4: 'ip', 6: 'ip6' } as const;
 /** The state directory's record of our routing changes (`NAME.json`). */
 const CHANGES_NAME = 'routing-changes';
@@ -28,7 +38,7 @@ export interface GatewayOptions {
   exitNode: boolean;
   /** The exit node carries IPv6 too (it has an IPv6 room address and an IPv6 default route). */
   exitNode6?: boolean;
-  /** Interfaces of the host's IPv6 default routes: accept_ra 1 becomes 2 there while we forward. */
+  /** Interfaces of the host's IPv6 default routes: accept_ra 1 becomes 2 there while we forward IPv6. */
   uplinks6?: readonly string[];
   stateDir: string;
   log: Logger;
@@ -53,7 +63,7 @@ const exitCarries = (o: NatOptions, family: 4 | 6) => o.exitNode && (family === 
 /**
  * The families we forward: those of our routes, and for an exit node IPv4, plus IPv6 when it
  * offers it (IPv6 forwarding has a cost on a host that takes its address from router
- * advertisements: Linux ignores them while forwarding with accept_ra=1, see plan()).
+ * advertisements: Linux ignores them while forwarding with accept_ra=1, see gatewayPlan()).
  */
 export function forwardedFamilies(o: NatOptions): (4 | 6)[] {
   return ([4, 6] as const).filter((f) => routesOf(o.routes, f).length > 0 || exitCarries(o, f));
@@ -87,30 +97,51 @@ export function natRuleset(o: NatOptions, family: 4 | 6): string | undefined {
   ].join('\n');
 }
 
-/** The changes to make, in order: forwarding on (unless it is), then the NAT tables. */
-function plan(o: NatOptions & Pick<GatewayOptions, 'uplinks6'>): { change: HostChange; ruleset?: string }[] {
-  const steps: { change: HostChange; ruleset?: string }[] = [];
+export interface GatewayStep {
+  change: HostChange;
+  ruleset?: string;
+}
+
+/**
+ * The changes to make, in order: per family forwarding on (unless it is; for IPv6 the uplinks'
+ * accept_ra 1 becomes 2 just before, so no RA-learned route is purged), then the NAT tables.
+ * `procSys` is /proc/sys but for tests.
+ */
+export function gatewayPlan(o: NatOptions & Pick<GatewayOptions, 'uplinks6'>, procSys = PROC_SYS): GatewayStep[] {
+  const steps: GatewayStep[] = [];
   const families = forwardedFamilies(o);
   for (const f of families) {
+    const path = join(procSys, FORWARDING[f]);
     let change: HostChange;
     try {
-      change = HostChanges.fileChange(FORWARDING[f], () => '1');
+      change = HostChanges.fileChange(path, () => '1');
     } catch (e) {
-      throw new Error(`routing for the room needs IPv${f} forwarding: cannot read ${FORWARDING[f]} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new Error(`routing for the room needs IPv${f} forwarding: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
-    if (change.previous?.trim() !== '1') steps.push({ change });
-  }
-  // An exit node that forwards IPv6 still takes its own address and default route from router
-  // advertisements: accept_ra 2 keeps them coming while forwarding is on (1 would drop them).
-  if (exitCarries(o, 6)) {
-    for (const dev of o.uplinks6 ?? []) {
-      const change = HostChanges.fileChange(`/proc/sys/net/ipv6/conf/${dev}/accept_ra`, () => '2');
-      if (change.previous?.trim() === '1') steps.push({ change });
-    }
+    if (change.previous?.trim() === '1') continue;
+    // Forwarding someone else turned on is theirs, and so is how the host takes RAs with it.
+    if (f === 6) steps.push(...acceptRaSteps(o.uplinks6 ?? [], procSys));
+    steps.push({ change });
   }
   for (const f of families) {
     const ruleset = natRuleset(o, f);
     if (ruleset) steps.push({ change: { kind: 'nft-table', family: NFT_FAMILY[f], table: natTableName(o.ifname) }, ruleset });
+  }
+  return steps;
+}
+
+/** accept_ra 2 on the uplinks at 1 (0 takes no RAs; 2 is already what we want). */
+function acceptRaSteps(uplinks: readonly string[], procSys: string): GatewayStep[] {
+  const steps: GatewayStep[] = [];
+  for (const dev of new Set(uplinks)) {
+    let change: HostChange;
+    try {
+      change = HostChanges.fileChange(join(procSys, acceptRaPath(dev)), () => ACCEPT_RA_FORWARDING);
+    } catch {
+      continue; // unreadable: nothing we could put back
+    }
+    // A missing file (an interface gone since `ip route` named it) reads as null: skipped too.
+    if (change.previous?.trim() === ACCEPT_RA_HOST) steps.push({ change });
   }
   return steps;
 }
@@ -123,7 +154,7 @@ export function startGateway(o: GatewayOptions): Gateway {
   const changes = new HostChanges(o.stateDir, CHANGES_NAME, o.log);
   if (changes.restoreLeftover()) o.log.info('routing changes a previous run left were undone');
   if (forwardedFamilies(o).length === 0) return { close: () => undefined };
-  const steps = plan(o);
+  const steps = gatewayPlan(o);
   const done: HostChange[] = [];
   for (const { change, ruleset } of steps) {
     // Recorded before it is made: a crash in between still leaves a way back.
