@@ -37,19 +37,23 @@ function ago(iso: string | undefined): string {
   return s < 120 ? `${s} s ago` : `${Math.round(s / 60)} min ago`;
 }
 
+/** What an exit node's offer carries, as Tailscale's status shows offered routes. */
+const exitFamilies = (ipv6: boolean | undefined) => (ipv6 ? 'IPv4 and IPv6' : 'IPv4 only');
+
 export function formatStatus(s: DeviceStatus): string {
   const lines = [`interface ${s.self.interface}  ${s.self.name ?? ''}  ${s.self.address ?? ''}  key ${s.self.publicKey ?? '(none)'}  port ${s.self.listenPort}${s.self.portmap ? `  portmap ${s.self.portmap}` : ''}`];
   const routes = [
     s.self.advertisedRoutes && `advertises ${s.self.advertisedRoutes.join(', ')}`,
-    s.self.advertisesExitNode && 'offers an exit node',
+    s.self.advertisesExitNode && `offers an exit node (${exitFamilies(s.self.advertisesExitNodeIpv6)})`,
     s.self.acceptedRoutes && `routes ${s.self.acceptedRoutes.map((r) => `${r.prefix} via ${r.via}`).join(', ')}`,
-    s.self.exitNode && `exit node ${s.self.exitNode}`,
+    s.self.exitNode && `exit node ${s.self.exitNode} (${s.self.exitNodeIpv6 ? 'IPv4 and IPv6' : 'IPv4 only, IPv6 dropped'})`,
   ].filter(Boolean);
   if (routes.length) lines.push(`  ${routes.join('  ')}`);
   for (const p of s.peers) {
     lines.push(
       `  ${p.name ?? p.publicKey.slice(0, 10)}${p.dnsName ? ` (${p.dnsName})` : ''}  ${p.address ?? '-'}  ${p.path ?? 'no path'}${p.relay ? ` (${p.relay})` : ''}  ${p.endpoint ?? '-'}` +
-        `  rtt ${p.rttMs === undefined ? '-' : `${p.rttMs} ms`}  handshake ${ago(p.lastHandshake)}  rx ${p.rxBytes} tx ${p.txBytes}`,
+        `  rtt ${p.rttMs === undefined ? '-' : `${p.rttMs} ms`}  handshake ${ago(p.lastHandshake)}  rx ${p.rxBytes} tx ${p.txBytes}` +
+        (p.offersExitNode ? `  offers exit node (${exitFamilies(p.offersExitNodeIpv6)})` : ''),
     );
     if (p.whyRelayed) lines.push(`    ${formatWhyRelayed(p.whyRelayed)}`);
   }

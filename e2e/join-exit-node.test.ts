@@ -73,7 +73,7 @@ t.test('a member leaves through an exit node, and falls back to its own route wh
   await waitFor(async () => (await seenAs(laptopNs)) === VPS, { timeoutMs: 20_000, intervalMs: 250, what: 'the laptop leaving through vps' });
   t.pass(`with --exit-node vps: the destination sees ${VPS}`);
   t.equal((await laptop.status()).self.exitNode, 'vps', 'status names the exit node in use');
-  t.equal((await vps.status()).self.advertisesExitNode, true, "the exit node's status says it offers");
+  t.match((await vps.status()).self, { advertisesExitNode: true, advertisesExitNodeIpv6: true }, "the exit node's status says it offers, IPv6 too");
   t.match((await laptopNs.ip(['-4', 'route', 'get', DEST])).stdout, /dev exl0/, 'the internet goes into the tunnel');
   t.match((await laptopNs.ip(['-4', 'route', 'get', SERVER])).stdout, /dev eth0/, 'the signal server does not');
   t.match((await laptopNs.ip(['-4', 'rule', 'show'])).stdout, new RegExp(`to ${SERVER.replace(/\./g, '\\.')} lookup main`), '(a rule of its own)');
@@ -86,6 +86,9 @@ t.test('a member leaves through an exit node, and falls back to its own route wh
   t.pass(`IPv6 through vps: the destination sees ${VPS6}`);
   t.match((await vpsNs.exec('nft', ['list', 'table', 'ip6', 'wgp2p_exv0'])).stdout, /ip6 saddr fd77:7770:2a00::[0-9a-f:]+\/\d+ oifname != "exv0" masquerade/, 'the exit node masquerades IPv6 leaving the room');
   t.equal(await acceptRa(), '2', 'and keeps taking router advertisements while it forwards IPv6 (accept_ra 2)');
+  const using = await laptop.status();
+  t.match(using.self, { exitNode: 'vps', exitNodeIpv6: true }, "the laptop's status: its IPv6 goes through vps");
+  t.match(using.peers.find((p) => p.name === 'vps'), { offersExitNode: true, offersExitNodeIpv6: true }, 'next to the peer vps: its offer carries IPv6');
   t.match((await laptopNs.ip(['-6', 'route', 'get', DEST6])).stdout, /dev exl0/, 'the IPv6 internet goes into the tunnel');
 
   // vps stops: its goodbye reaches the laptop over the signal server, routing comes back at once.
@@ -105,6 +108,8 @@ t.test('a member leaves through an exit node, and falls back to its own route wh
   await waitFor(async () => (await seenAs(laptopNs)) === VPS, { timeoutMs: 20_000, intervalMs: 250, what: 'vps used again' });
   t.pass('a returning exit node is used again');
   t.match(laptop.process.stdout + laptop.process.stderr, /dropped \(the exit node offers no IPv6\)/, 'the laptop logs that it offers no IPv6');
+  t.equal((await vps.status()).self.advertisesExitNodeIpv6, false, "the exit node's status: no IPv6 in its offer");
+  t.match((await laptop.status()).self, { exitNode: 'vps', exitNodeIpv6: false }, "and the laptop's: its IPv6 does not go through vps");
   t.match((await laptopNs.ip(['-6', 'route', 'get', DEST6])).stdout, /dev exl0/, "the laptop's IPv6 default still goes into the tunnel");
   t.equal(await seenAs(laptopNs, DEST6), '', 'where it is dropped');
   await laptop.stop();

@@ -23,6 +23,9 @@ export interface PeerStatus {
   rxBytes: number;
   txBytes: number;
   allowedIps: string[];
+  /** A join agent's member offering --advertise-exit-node, and whether its offer carries IPv6. */
+  offersExitNode?: boolean;
+  offersExitNodeIpv6?: boolean;
 }
 
 export interface DeviceStatus {
@@ -34,8 +37,10 @@ export interface DeviceStatus {
     /** A join agent's subnet routes and exit node (agent/join/routes). */
     advertisedRoutes?: string[];
     advertisesExitNode?: boolean;
+    advertisesExitNodeIpv6?: boolean;
     acceptedRoutes?: { prefix: string; via: string }[];
     exitNode?: string;
+    exitNodeIpv6?: boolean;
   };
   peers: PeerStatus[];
   /** Drop and event counters by reason (malformed, replay, bad mac1, cookie replies, ...). */

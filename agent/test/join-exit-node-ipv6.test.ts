@@ -2,7 +2,8 @@
 // signed) gets our ::/0 next to 0.0.0.0/0, so a member's IPv6 packets to the internet come out of
 // its tunnel and the answers are accepted; one that does not offer gets no ::/0, so the packets
 // reach no member at all (the host routes them into the tunnel: dropped, not leaked). An exit node
-// replaced by one without IPv6 takes its ::/0 with it.
+// replaced by one without IPv6 takes its ::/0 with it. `status` (JSON and text) shows whether an
+// exit node's offer carries IPv6, on the exit node, on the member using it and next to each peer.
 import t from 'tap';
 import { parseAddress } from '../../shared/net/address.js';
 import { JoinNet, type JoinNode } from './fixtures/join-net.js';
@@ -11,6 +12,8 @@ import { roomIpv6 } from '../join/room/room-ipv6.js';
 import type { ExitRoutePort } from '../join/routes/exit-node.js';
 import { defaultGateways, defaultRouteDevices } from '../join/routes/exit-route.js';
 import { serverAddresses } from '../join/nat/stun-server.js';
+import { deviceStatus, type DeviceStatus } from '../daemon/status.js';
+import { formatStatus } from '../../cli/status.js';
 
 const OUTSIDE6 = '2001:db8:77::20';
 const OUTSIDE4 = '198.51.100.20';
@@ -21,6 +24,10 @@ function carrier(at: JoinNode, address: string): string | undefined {
   const peer = at.device.allowedIps.lookup(a.family, a.bytes);
   return peer && at.agent.members.get(peer.publicKey)?.name;
 }
+
+/** What `wgp2p status --json` answers at `node`. */
+const statusOf = (node: JoinNode): DeviceStatus => node.agent.control.status(deviceStatus(node.device, 'jn'));
+const peerVps = (s: DeviceStatus) => s.peers.find((p) => p.name === 'vps');
 
 const stubRoute = (): ExitRoutePort => ({ up: async () => undefined, down: () => undefined });
 
@@ -47,6 +54,15 @@ t.test('IPv6 goes through an exit node that offers it, and nowhere through one t
   vps.device.sendPacket(ipv6Packet(OUTSIDE6, me6, 'the answer'));
   await net.run(300);
   t.ok(laptop.tun.some((p) => p[0]! >> 4 === 6 && p.subarray(8, 24).equals(outsideBytes)), 'and the IPv6 answer is accepted from it');
+  const offering = statusOf(vps);
+  t.match(offering.self, { advertisesExitNode: true, advertisesExitNodeIpv6: true }, 'vps status: it offers an exit node with IPv6');
+  t.match(formatStatus(offering), /offers an exit node \(IPv4 and IPv6\)/);
+  const using = statusOf(laptop);
+  t.match(using.self, { exitNode: 'vps', exitNodeIpv6: true }, 'laptop status: its exit node carries its IPv6');
+  t.match(peerVps(using), { offersExitNode: true, offersExitNodeIpv6: true }, 'and the peer vps offers IPv6');
+  t.match(formatStatus(using), /exit node vps \(IPv4 and IPv6\)[^]*\n  vps [^\n]*  offers exit node \(IPv4 and IPv6\)\n/, 'in the text too');
+  t.equal(peerVps(statusOf(other))?.offersExitNodeIpv6, true, 'a member not using it sees the offer as well');
+  t.notMatch(formatStatus(statusOf(other)), /other[^\n]*offers exit node/, 'and no offer next to a member that makes none');
 
   // vps is replaced by a member of the same name that offers no IPv6: its ::/0 goes with it.
   net.close('vps');
@@ -60,6 +76,11 @@ t.test('IPv6 goes through an exit node that offers it, and nowhere through one t
   await net.run(300);
   t.equal(outsideAt(vps4) + outsideAt(other), 0, 'the IPv6 packet reaches no member');
   t.equal(laptop.agent.counters.get('exit_node_lost'), before, 'the exit node stays in use for IPv4');
+  t.match(statusOf(vps4).self, { advertisesExitNode: true, advertisesExitNodeIpv6: false }, 'vps status: an offer without IPv6');
+  const ipv4Only = statusOf(laptop);
+  t.match(ipv4Only.self, { exitNode: 'vps', exitNodeIpv6: false }, 'laptop status: its IPv6 does not go through vps');
+  t.match(peerVps(ipv4Only), { offersExitNode: true, offersExitNodeIpv6: false });
+  t.match(formatStatus(ipv4Only), /exit node vps \(IPv4 only, IPv6 dropped\)[^]*  vps [^\n]*offers exit node \(IPv4 only\)/, 'in the text too');
 });
 
 t.test('the host\'s IPv6 uplinks and gateways are read from ip route', async (t) => {

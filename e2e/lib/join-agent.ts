@@ -16,6 +16,8 @@ export interface JoinPeerStatus {
   path?: 'direct' | 'relay';
   /** For a relayed path: 'server', 'ws' or the bounce's name. */
   relay?: string;
+  offersExitNode?: boolean;
+  offersExitNodeIpv6?: boolean;
   endpoint?: string;
   rttMs?: number;
   lastHandshake?: string;
@@ -26,7 +28,7 @@ export interface JoinPeerStatus {
 export interface JoinStatus {
   self: {
     name?: string; dnsName?: string; publicKey?: string; address?: string; interface: string; listenPort: number; portmap?: string;
-    advertisedRoutes?: string[]; advertisesExitNode?: boolean; acceptedRoutes?: { prefix: string; via: string }[]; exitNode?: string;
+    advertisedRoutes?: string[]; advertisesExitNode?: boolean; advertisesExitNodeIpv6?: boolean; acceptedRoutes?: { prefix: string; via: string }[]; exitNode?: string; exitNodeIpv6?: boolean;
   };
   peers: JoinPeerStatus[];
   counters: Record<string, number>;

@@ -39,6 +39,7 @@ export function joinStatus(
       if (!m) return p;
       const dnsName = names?.fqdn(m.key);
       if (dnsName) p = { ...p, dnsName };
+      if (m.exitNode) p = { ...p, offersExitNode: true, offersExitNodeIpv6: m.exitNode6 };
       const active = m.finder.active;
       const relay = active ? undefined : relayed(m);
       // Only for members without a direct path: the relayed ones, and those with no path at all.
@@ -64,8 +65,8 @@ export function joinStatus(
 function routesOf(s: RoutesStatus): RoutesStatus {
   return {
     ...(s.advertisedRoutes && { advertisedRoutes: s.advertisedRoutes }),
-    ...(s.advertisesExitNode && { advertisesExitNode: true }),
+    ...(s.advertisesExitNode && { advertisesExitNode: true, advertisesExitNodeIpv6: !!s.advertisesExitNodeIpv6 }),
     ...(s.acceptedRoutes && { acceptedRoutes: s.acceptedRoutes }),
-    ...(s.exitNode && { exitNode: s.exitNode }),
+    ...(s.exitNode && { exitNode: s.exitNode, exitNodeIpv6: !!s.exitNodeIpv6 }),
   };
 }

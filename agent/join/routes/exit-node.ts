@@ -55,6 +55,11 @@ export class ExitNodeRouting {
     return this.current?.name;
   }
 
+  /** Whether our IPv6 goes through the exit node in use (else it is dropped); undefined without one. */
+  get inUse6(): boolean | undefined {
+    return this.current && this.current6;
+  }
+
   apply(members: readonly ExitCandidate[]): void {
     const c = this.c;
     const next = chosenExitNode(members, c.choice);

@@ -39,8 +39,12 @@ export interface RoomRoutesContext {
 export interface RoutesStatus {
   advertisedRoutes?: string[];
   advertisesExitNode?: boolean;
+  /** With advertisesExitNode: whether our offer carries IPv6 (announced as x6). */
+  advertisesExitNodeIpv6?: boolean;
   acceptedRoutes?: AcceptedRoute[];
   exitNode?: string;
+  /** With exitNode: whether our IPv6 goes through it (it offers IPv6) or is dropped. */
+  exitNodeIpv6?: boolean;
 }
 
 export class RoomRoutes {
@@ -66,9 +70,9 @@ export class RoomRoutes {
     const accepted = this.subnetRoutes.accepted();
     return {
       ...(this.o.advertise?.length && { advertisedRoutes: this.o.advertise }),
-      ...(this.o.advertiseExitNode && { advertisesExitNode: true }),
+      ...(this.o.advertiseExitNode && { advertisesExitNode: true, advertisesExitNodeIpv6: !!this.o.exitNodeIpv6 }),
       ...(accepted.length > 0 && { acceptedRoutes: accepted }),
-      ...(this.exit?.inUse && { exitNode: this.exit.inUse }),
+      ...(this.exit?.inUse && { exitNode: this.exit.inUse, exitNodeIpv6: !!this.exit.inUse6 }),
     };
   }
 
