@@ -15,26 +15,38 @@ export interface RoomLabOptions extends NatLabOptions {
   serverArgs?: string[];
 }
 
-export interface RoomLab {
-  lab: NatLab;
-  /** The server's host, on the internet at SERVER_IP. */
-  srv: Netns;
-  server: SignalServerHandle;
+/** One room on the lab's server. */
+export interface Room {
   /** What every member is started with: room, server URL and secret. */
   base: { room: string; server: string; secret: string };
   /** Starts a member of the room in `ns`; it stops when the test ends. */
   join(ns: Netns, o: Omit<JoinAgentOptions, 'room' | 'server' | 'secret'>): Promise<JoinAgent>;
 }
 
+export interface RoomLab extends Room {
+  lab: NatLab;
+  /** The server's host, on the internet at SERVER_IP. */
+  srv: Netns;
+  server: SignalServerHandle;
+  /**
+   * Another room on the same server with the same secret, for cases that each want a fresh one;
+   * its members stop when `owner` (a sub-test; by default the lab's test) ends.
+   */
+  otherRoom(room: string, owner?: TestLike): Room;
+}
+
 export async function createRoomLab(t: TestLike, o: RoomLabOptions): Promise<RoomLab> {
   const lab = await NatLab.create(t, { prefix: o.prefix, ...(o.persistent !== undefined && { persistent: o.persistent }) });
   const srv = await lab.publicHost('srv', SERVER_IP);
   const server = await startSignalServer(srv, SERVER_IP, 'server', o.serverArgs);
-  const base = { room: o.room, server: server.url, secret: o.secret };
-  const join = async (ns: Netns, a: Omit<JoinAgentOptions, 'room' | 'server' | 'secret'>): Promise<JoinAgent> => {
-    const agent = await startJoinAgent(ns, { ...base, ...a });
-    t.teardown(() => agent.stop());
-    return agent;
+  const otherRoom = (room: string, owner: TestLike = t): Room => {
+    const base = { room, server: server.url, secret: o.secret };
+    const join = async (ns: Netns, a: Omit<JoinAgentOptions, 'room' | 'server' | 'secret'>): Promise<JoinAgent> => {
+      const agent = await startJoinAgent(ns, { ...base, ...a });
+      owner.teardown(() => agent.stop());
+      return agent;
+    };
+    return { base, join };
   };
-  return { lab, srv, server, base, join };
+  return { lab, srv, server, ...otherRoom(o.room), otherRoom };
 }
