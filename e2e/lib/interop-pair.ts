@@ -2,11 +2,12 @@
 // interop test starts from. Ours is 198.51.100.1 / 10.77.0.1 / fd77::1, the reference .2.
 import { genKeyPair, genPresharedKey, startWireguardGo, type WireguardGoHandle } from './wireguard-go.js';
 import { startWgp2pTunnel, type Wgp2pTunnel } from './wgp2p-tunnel.js';
-import { Lab, addAddress, vethPair, type Netns } from './netns.js';
+import { LINK_ADDRESSES, linkedPair } from './linked-pair.js';
+import { Lab, type Netns } from './netns.js';
 import type { TestLike } from './root.js';
 
-export const OURS = { outer: '198.51.100.1', port: 51820, inner: '10.77.0.1', inner6: 'fd77::1' };
-export const REF = { outer: '198.51.100.2', port: 51821, inner: '10.77.0.2', inner6: 'fd77::2' };
+export const OURS = { outer: LINK_ADDRESSES[0], port: 51820, inner: '10.77.0.1', inner6: 'fd77::1' };
+export const REF = { outer: LINK_ADDRESSES[1], port: 51821, inner: '10.77.0.2', inner6: 'fd77::2' };
 
 export interface InteropPair {
   lab: Lab;
@@ -29,11 +30,7 @@ export interface PairOptions {
 
 export async function startInteropPair(t: TestLike, o: PairOptions): Promise<InteropPair> {
   const lab = await Lab.create(t, { name: `${o.tag}-interop` });
-  const nsOurs = await lab.netns(`${o.tag}-ours`);
-  const nsRef = await lab.netns(`${o.tag}-ref`);
-  await vethPair(nsOurs, `${o.tag}-o`, nsRef, `${o.tag}-r`);
-  await addAddress(nsOurs, `${o.tag}-o`, `${OURS.outer}/24`);
-  await addAddress(nsRef, `${o.tag}-r`, `${REF.outer}/24`);
+  const [nsOurs, nsRef] = await linkedPair(lab, [`${o.tag}-ours`, `${o.tag}-ref`], [`${o.tag}-o`, `${o.tag}-r`]);
   const ko = await genKeyPair();
   const kr = await genKeyPair();
   const psk = await genPresharedKey();
