@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { WelcomeMessage } from '../../shared/signal/index.js';
 import { decodeRelayPacket, encodeBind, encodeData, RELAY_BOUND, RELAY_CHALLENGE, RELAY_TXID_BYTES, type RelayPacket } from '../../shared/wire/relay.js';
-import type { SignalServerHandle } from '../index.js';
-import { blob, sleep, TestClient } from './helpers.js';
+import type { Test } from 'tap';
+import type { SignalServerHandle, StartOptions } from '../index.js';
+import { blob, roomId, sleep, startTestServer, TestClient } from './helpers.js';
 
 /** A WireGuard transport message's shape: type 4, three zero bytes, 32 + 16k bytes. */
 export function wgTransport(k = 4): Buffer {
@@ -31,6 +32,20 @@ export async function member(server: SignalServerHandle, ...rooms: string[]): Pr
     await client.next((m) => m.type === 'members' && m.room === room);
   }
   return { client, id: welcome.id, welcome, token: Buffer.from(welcome.relayToken ?? '', 'base64url') };
+}
+
+/** A test server started with `options` and two members of one fresh room; all closed when `t` ends. */
+export async function serverWithPair(t: Test, options: StartOptions): Promise<{ server: SignalServerHandle; room: string; a: Member; b: Member }> {
+  const server = await startTestServer(options);
+  const room = roomId();
+  const a = await member(server, room);
+  const b = await member(server, room);
+  t.teardown(async () => {
+    a.client.close();
+    b.client.close();
+    await server.close();
+  });
+  return { server, room, a, b };
 }
 
 /** A UDP socket talking to the server's relay, collecting what comes back. */
