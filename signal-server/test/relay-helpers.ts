@@ -7,6 +7,7 @@ import { decodeRelayPacket, encodeBind, encodeData, RELAY_BOUND, RELAY_CHALLENGE
 import type { Test } from 'tap';
 import type { SignalServerHandle, StartOptions } from '../index.js';
 import { blob, roomId, sleep, startTestServer, TestClient } from './helpers.js';
+import { Inbox } from './inbox.js';
 
 /** A WireGuard transport message's shape: type 4, three zero bytes, 32 + 16k bytes. */
 export function wgTransport(k = 4): Buffer {
@@ -50,9 +51,9 @@ export async function serverWithPair(t: Test, options: StartOptions): Promise<{ 
 
 /** A UDP socket talking to the server's relay, collecting what comes back. */
 export class UdpPeer {
-  readonly received: RelayPacket[] = [];
+  private readonly inbox = new Inbox<RelayPacket>('a relay datagram');
+  readonly received: RelayPacket[] = this.inbox.items;
   readonly junk: Buffer[] = [];
-  private waiters: { match: (p: RelayPacket) => boolean; resolve: (p: RelayPacket) => void }[] = [];
 
   private constructor(
     readonly socket: dgram.Socket,
@@ -64,12 +65,7 @@ export class UdpPeer {
         this.junk.push(msg);
         return;
       }
-      this.received.push(p);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.match(p)) return true;
-        w.resolve(p);
-        return false;
-      });
+      this.inbox.push(p);
     });
   }
 
@@ -111,18 +107,7 @@ export class UdpPeer {
   }
 
   next(match: (p: RelayPacket) => boolean, timeoutMs = 5000): Promise<RelayPacket> {
-    const seen = this.received.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for a relay datagram')), timeoutMs);
-      this.waiters.push({
-        match,
-        resolve: (p) => {
-          clearTimeout(timer);
-          resolve(p);
-        },
-      });
-    });
+    return this.inbox.next(match, timeoutMs);
   }
 
   /** How many received datagrams match, after waiting `ms` for stragglers. */
