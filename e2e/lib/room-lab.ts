@@ -1,7 +1,7 @@
 // The start most join tests share: a NAT lab, a signal server on its internet and one room on
 // that server. Agents started through it join the room and stop when the test ends.
 import { NatLab, type NatLabOptions } from './nat-lab.js';
-import { startJoinAgent, startSignalServer, type JoinAgent, type JoinAgentOptions, type SignalServerHandle } from './join-agent.js';
+import { firstPing, startJoinAgent, startSignalServer, type JoinAgent, type JoinAgentOptions, type SignalServerHandle } from './join-agent.js';
 import type { Netns } from './netns.js';
 import type { TestLike } from './root.js';
 
@@ -49,4 +49,24 @@ export async function createRoomLab(t: TestLike, o: RoomLabOptions): Promise<Roo
     return { base, join };
   };
   return { lab, srv, server, ...otherRoom(o.room), otherRoom };
+}
+
+export interface AliceAndBob {
+  alice: JoinAgent;
+  aliceAddress: string;
+  bob: JoinAgent;
+  bobAddress: string;
+}
+
+/**
+ * alice in `aliceNs`, then bob in `bobNs` (interfaces `${tag}a0` and `${tag}b0`), members of
+ * `room`; resolves once a ping from bob's namespace to alice is answered (within 10 s).
+ */
+export async function aliceAndBob(room: Room, aliceNs: Netns, bobNs: Netns, tag: string): Promise<AliceAndBob> {
+  const alice = await room.join(aliceNs, { name: 'alice', ifname: `${tag}a0` });
+  const aliceAddress = (await alice.status()).self.address!;
+  const bob = await room.join(bobNs, { name: 'bob', ifname: `${tag}b0` });
+  const bobAddress = (await bob.status()).self.address!;
+  await firstPing(bobNs, aliceAddress, 10_000);
+  return { alice, aliceAddress, bob, bobAddress };
 }
