@@ -1,6 +1,7 @@
 // The benches' plain tunnel: two namespaces on a veth (198.51.100.1 and .2), one WireGuard peer
 // each, run by our daemon or by wireguard-go, up once a ping crossed it.
-import { addAddress, vethPair, type Lab, type Netns } from '../e2e/lib/netns.js';
+import { linkedPair } from '../e2e/lib/linked-pair.js';
+import type { Lab, Netns } from '../e2e/lib/netns.js';
 import { genKeyPair, startWireguardGo, type WireguardGoOptions } from '../e2e/lib/wireguard-go.js';
 import { startWgp2pTunnel, type Wgp2pTunnelOptions } from '../e2e/lib/wgp2p-tunnel.js';
 
@@ -24,11 +25,7 @@ export interface TunnelPair {
 }
 
 export async function openTunnelPair(lab: Lab, tag: string, engine: Engine, o: TunnelPairOptions): Promise<TunnelPair> {
-  const a = await lab.netns(`${tag}-a`);
-  const b = await lab.netns(`${tag}-b`);
-  await vethPair(a, `${tag}-a`, b, `${tag}-b`);
-  await addAddress(a, `${tag}-a`, '198.51.100.1/24');
-  await addAddress(b, `${tag}-b`, '198.51.100.2/24');
+  const [a, b] = await linkedPair(lab, [`${tag}-a`, `${tag}-b`]);
   const [ka, kb] = [await genKeyPair(), await genKeyPair()];
   const side = (k: typeof ka, other: typeof kb, n: 1 | 2): WireguardGoOptions => ({
     ifname: `${tag}wg${n}`,

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { runIperf } from './lib/iperf.js';
-import { Lab, Netns, addAddress, vethPair } from './lib/netns.js';
+import { linkedPair } from './lib/linked-pair.js';
+import { Lab, Netns } from './lib/netns.js';
 import { CommandError, ManagedProcess, runCommand, waitFor } from './lib/process.js';
 import { requireRootOrSkip, type TestLike } from './lib/root.js';
 import { WG_SOCKET_DIR, genKeyPair, genPresharedKey, parseWgDump, startWireguardGo } from './lib/wireguard-go.js';
@@ -105,11 +106,7 @@ t.test('Netns.create is idempotent and kills leftovers', async (t) => {
 t.test('two wireguard-go peers over a veth internet', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
   const lab = await Lab.create(t, { name: 'hx-harness' });
-  const a = await lab.netns('hx-a');
-  const b = await lab.netns('hx-b');
-  await vethPair(a, 'hxveth-a', b, 'hxveth-b');
-  await addAddress(a, 'hxveth-a', '198.51.100.1/24');
-  await addAddress(b, 'hxveth-b', '198.51.100.2/24');
+  const [a, b] = await linkedPair(lab, ['hx-a', 'hx-b'], ['hxveth-a', 'hxveth-b']);
   await a.exec('ping', ['-c', '1', '-W', '2', '198.51.100.2']);
 
   const ka = await genKeyPair();

@@ -7,7 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { Lab, addAddress, vethPair } from './lib/netns.js';
+import { linkedPair } from './lib/linked-pair.js';
+import { Lab } from './lib/netns.js';
 import { runCommand, waitFor } from './lib/process.js';
 import { requireRootOrSkip } from './lib/root.js';
 import { WG_SOCKET_DIR, genKeyPair, startWireguardGo } from './lib/wireguard-go.js';
@@ -58,11 +59,7 @@ t.test('npm install -g of the packed tarball gives a wgp2p that works', async (t
 
   // A tunnel from the installed command to the reference wireguard-go.
   const lab = await Lab.create(t, { name: 'install-pkg' });
-  const a = await lab.netns('ipk-a');
-  const b = await lab.netns('ipk-b');
-  await vethPair(a, 'ipk-a', b, 'ipk-b');
-  await addAddress(a, 'ipk-a', '198.51.100.1/24');
-  await addAddress(b, 'ipk-b', '198.51.100.2/24');
+  const [a, b] = await linkedPair(lab, ['ipk-a', 'ipk-b']);
   const kb = await genKeyPair();
   const ifname = 'ipkwg0';
   const conf = join(work, `${ifname}.conf`);

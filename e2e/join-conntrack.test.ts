@@ -9,8 +9,8 @@ import t from 'tap';
 import { join } from 'node:path';
 import { projectRoot } from './lib/wgp2p-tunnel.js';
 import { requireRootOrSkip } from './lib/root.js';
-import { firstPing, pingCount, pingStream } from './lib/join-agent.js';
-import { createRoomLab } from './lib/room-lab.js';
+import { pingCount, pingStream } from './lib/join-agent.js';
+import { aliceAndBob, createRoomLab } from './lib/room-lab.js';
 
 const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping'], tun: true, probeName: 'jc-probe' };
 const SECRET = 'jc-conntrack-secret-0123456789abcdef';
@@ -18,14 +18,11 @@ const RECOVERY_MS = 30_000;
 
 t.test('conntrack flushed mid-ping: the link recovers', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const { lab, join: member } = await createRoomLab(t, { prefix: 'jc', room: 'flush', secret: SECRET });
+  const room = await createRoomLab(t, { prefix: 'jc', room: 'flush', secret: SECRET });
+  const { lab } = room;
   // Alice's site has a second host: the squatter of the rebinding scenario.
   const [sa, sb] = [await lab.site('a', 'port-restricted', { hosts: 2 }), await lab.site('b', 'restricted-cone')];
-  const alice = await member(sa.hosts[0]!, { name: 'alice', ifname: 'jca0' });
-  const aliceAddress = (await alice.status()).self.address!;
-  const bob = await member(sb.hosts[0]!, { name: 'bob', ifname: 'jcb0' });
-  const bobAddress = (await bob.status()).self.address!;
-  await firstPing(sb.hosts[0]!, aliceAddress, 10_000);
+  const { alice, aliceAddress, bob, bobAddress } = await aliceAndBob(room, sa.hosts[0]!, sb.hosts[0]!, 'jc');
   t.equal(await pingCount(sa.hosts[0]!, bobAddress, 3), 3, 'linked');
 
   for (const [label, site, pinger, target] of [

@@ -6,7 +6,7 @@ import t from 'tap';
 import { requireRootOrSkip } from './lib/root.js';
 import { waitFor } from './lib/process.js';
 import { firstPing, pingCount, pingStream, startJoinAgent, startSignalServer } from './lib/join-agent.js';
-import { createRoomLab, SERVER_IP } from './lib/room-lab.js';
+import { aliceAndBob, createRoomLab, SERVER_IP } from './lib/room-lab.js';
 
 const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping'], tun: true, probeName: 'js-probe' };
 const SECRET = 'js-restart-secret-0123456789abcdef';
@@ -14,13 +14,10 @@ const DOWN_S = 60;
 
 t.test('the signal server dies and comes back', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const { lab, srv, server, base, join } = await createRoomLab(t, { prefix: 'js', room: 'restart', secret: SECRET });
+  const room = await createRoomLab(t, { prefix: 'js', room: 'restart', secret: SECRET });
+  const { lab, srv, server, base } = room;
   const [sa, sb, sc] = [await lab.site('a', 'port-restricted'), await lab.site('b', 'full-cone'), await lab.site('c', 'restricted-cone')];
-  const alice = await join(sa.hosts[0]!, { name: 'alice', ifname: 'jsa0' });
-  const aliceAddress = (await alice.status()).self.address!;
-  const bob = await join(sb.hosts[0]!, { name: 'bob', ifname: 'jsb0' });
-  const bobAddress = (await bob.status()).self.address!;
-  await firstPing(sb.hosts[0]!, aliceAddress, 10_000);
+  const { alice, aliceAddress, bob, bobAddress } = await aliceAndBob(room, sa.hosts[0]!, sb.hosts[0]!, 'js');
   t.equal(await pingCount(sa.hosts[0]!, bobAddress, 3), 3, 'linked');
 
   await server.process.kill('SIGKILL');

@@ -8,9 +8,10 @@ import t from 'tap';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NatLab, type Site } from './lib/nat-lab.js';
+import type { Site } from './lib/nat-lab.js';
+import { createRoomLab } from './lib/room-lab.js';
 import { requireRootOrSkip } from './lib/root.js';
-import { pingCount, startJoinAgent, startSignalServer } from './lib/join-agent.js';
+import { pingCount } from './lib/join-agent.js';
 import { waitPath } from './lib/relay-wait.js';
 import { readUdpFromPcap } from './lib/pcap.js';
 import { decodeRelayPacket, encodeBind, encodeData, isRelayablePayload, RELAY_DATA, RELAY_MAGIC } from '../shared/wire/relay.js';
@@ -46,9 +47,8 @@ function classify(payload: Buffer): 'relayed-wireguard' | 'relay-control' | 'own
 
 t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
-  const lab = await NatLab.create(t, { prefix: 'rb' });
-  const srv = await lab.publicHost('srv', '203.0.113.10');
-  const server = await startSignalServer(srv, '203.0.113.10');
+  // Each pair gets a room of its own on the one server (relay-0 is the first pair's).
+  const { lab, otherRoom } = await createRoomLab(t, { prefix: 'rb', room: 'relay-0', secret: SECRET });
   const bounceHost = await lab.publicHost('bnc', '203.0.113.20');
   const sites: Record<string, Site> = {
     sy1: await lab.site('sy1', 'symmetric'),
@@ -68,16 +68,12 @@ t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
   for (const [i, [x, y, where]] of pairs.entries()) {
     await t.test(`${sites[x]!.kind} × ${sites[y]!.kind}, bounce on a ${where} host`, async (t) => {
       const host = where === 'public' ? bounceHost : fullCone;
-      const room = `relay-${i}`;
-      const base = { room, server: server.url, secret: SECRET };
-      const bounce = await startJoinAgent(host, { ...base, name: `bounce${i}`, ifname: `rb${i}z`, args: ['--bounce', '--metrics-listen', '127.0.0.1:9100'] });
-      t.teardown(() => bounce.stop());
+      const room = otherRoom(`relay-${i}`, t);
+      const bounce = await room.join(host, { name: `bounce${i}`, ifname: `rb${i}z`, args: ['--bounce', '--metrics-listen', '127.0.0.1:9100'] });
       // Symmetric × port-restricted would go direct by birthday punching (join-birthday.test.ts): here it must relay.
       const args = ['--no-birthday'];
-      const a = await startJoinAgent(sites[x]!.hosts[0]!, { ...base, name: `${x}-a`, ifname: `rb${i}a`, args });
-      t.teardown(() => a.stop());
-      const b = await startJoinAgent(sites[y]!.hosts[0]!, { ...base, name: `${y}-b`, ifname: `rb${i}b`, args });
-      t.teardown(() => b.stop());
+      const a = await room.join(sites[x]!.hosts[0]!, { name: `${x}-a`, ifname: `rb${i}a`, args });
+      const b = await room.join(sites[y]!.hosts[0]!, { name: `${y}-b`, ifname: `rb${i}b`, args });
       const [sa, sb] = await waitPath(a, b, 'a relayed path through the bounce', (s) => s.path === 'relay' && s.relay === `bounce${i}`, 15_000);
       t.pass(`relayed both ways through the bounce (${sa.endpoint} / ${sb.endpoint})`);
       const addrA = (await a.status()).self.address!;

@@ -6,7 +6,8 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { Lab, addAddress, vethPair, type Netns } from './lib/netns.js';
+import { linkedPair } from './lib/linked-pair.js';
+import { Lab, type Netns } from './lib/netns.js';
 import { runCommand, waitFor } from './lib/process.js';
 import { requireRootOrSkip } from './lib/root.js';
 import { WG_SOCKET_DIR, genKeyPair, startWireguardGo } from './lib/wireguard-go.js';
@@ -88,11 +89,7 @@ t.test('bad starts fail at once with one clear line', async (t) => {
 t.test('wg set and wg showconf drive the running engine', async (t) => {
   if (!(await requireRootOrSkip(t, NEEDS))) return;
   const lab = await Lab.create(t, { name: 'upc-wg' });
-  const a = await lab.netns('upc-wa');
-  const b = await lab.netns('upc-wb');
-  await vethPair(a, 'upc-wa', b, 'upc-wb');
-  await addAddress(a, 'upc-wa', '198.51.100.1/24');
-  await addAddress(b, 'upc-wb', '198.51.100.2/24');
+  const [a, b] = await linkedPair(lab, ['upc-wa', 'upc-wb']);
   const ka = await genKeyPair();
   const kb = await genKeyPair();
   // Our engine starts with no peers at all; everything comes through `wg set`.

@@ -12,9 +12,7 @@ import type { Endpoint } from '../../shared/net/address.js';
 /** Two devices with a session both ways; every datagram that crossed the wire was delivered. */
 function established() {
   const net = new EngineNet();
-  const a = net.add('a', '198.51.100.1', 51820);
-  const b = net.add('b', '198.51.100.2', 51820);
-  net.link(a, b, '10.0.0.1', '10.0.0.2');
+  const { a, b } = net.addPair();
   a.device.sendPacket(ipv4Packet('10.0.0.1', '10.0.0.2', 'one'));
   net.flush();
   b.device.sendPacket(ipv4Packet('10.0.0.2', '10.0.0.1', 'two'));

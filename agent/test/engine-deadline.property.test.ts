@@ -11,9 +11,7 @@ const TICK_MS = 100;
 
 function pair(jitter?: () => number) {
   const net = new EngineNet(jitter);
-  const a = net.add('a', '198.51.100.1', 51820);
-  const b = net.add('b', '198.51.100.2', 51820);
-  net.link(a, b, '10.0.0.1', '10.0.0.2');
+  const { a, b } = net.addPair();
   return { net, a, b, pa: a.device.getPeer(b.key.publicKey)!, pb: b.device.getPeer(a.key.publicKey)! };
 }
 

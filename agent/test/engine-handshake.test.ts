@@ -11,9 +11,7 @@ import { tai64n } from '../wireguard/tai64n.js';
 
 function pair(psk?: Buffer) {
   const net = new EngineNet();
-  const a = net.add('a', '198.51.100.1', 51820);
-  const b = net.add('b', '198.51.100.2', 51820);
-  net.link(a, b, '10.0.0.1', '10.0.0.2', psk);
+  const { a, b } = net.addPair(psk);
   return { net, a, b, pa: a.device.getPeer(b.key.publicKey)!, pb: b.device.getPeer(a.key.publicKey)! };
 }
 

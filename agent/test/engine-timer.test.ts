@@ -36,9 +36,7 @@ class FakeTimers {
 
 function setup() {
   const net = new EngineNet();
-  const a = net.add('a', '198.51.100.1', 51820);
-  const b = net.add('b', '198.51.100.2', 51820);
-  net.link(a, b, '10.0.0.1', '10.0.0.2');
+  const { a, b } = net.addPair();
   const timers = new FakeTimers(net);
   const ta = new EngineTimer(a.device, timers);
   const tb = new EngineTimer(b.device, timers);

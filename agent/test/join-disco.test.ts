@@ -43,9 +43,7 @@ t.test('the tag binds everything: wrong key, any flipped bit, truncation', async
 t.test('demultiplexing: WireGuard, STUN, disco and junk on one socket', async (t) => {
   // Real WireGuard messages from the engine on the in-memory wire.
   const net = new EngineNet();
-  const a = net.add('a', '198.51.100.1', 51820);
-  const b = net.add('b', '198.51.100.2', 51820);
-  net.link(a, b, '10.0.0.1', '10.0.0.2');
+  const { a, b } = net.addPair();
   a.device.sendPacket(ipv4Packet('10.0.0.1', '10.0.0.2', 'hello'));
   net.flush();
   net.flush();

@@ -1,7 +1,7 @@
 // An insider (a member holding the room secret) attacks another pair on the in-memory JoinNet
 // (fixtures/join-net.ts). The room secret admits it to the room, never to the pair's traffic:
 // each test tries an attack and checks it fails.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { makeEndpoint, sameEndpoint, type Endpoint } from '../../shared/net/address.js';
 import { DISCO_PING, peekDisco } from '../../shared/wire/disco.js';
@@ -30,12 +30,15 @@ function publicOnlyGuesses(roomKey: Uint8Array, a: Buffer, b: Buffer) {
   });
 }
 
-t.test('an insider cannot forge disco probes that move a pair\'s WireGuard endpoint to it', async (t) => {
+/** A pair a, b and the insider x on a fresh JoinNet, closed when `t` ends. */
+async function pairAndInsider(t: Test): Promise<{ net: JoinNet; a: JoinNode; b: JoinNode; x: JoinNode }> {
   const net = new JoinNet();
   t.teardown(() => net.closeAll());
-  const a = await net.add('a');
-  const b = await net.add('b');
-  const x = await net.add('x');
+  return { net, a: await net.add('a'), b: await net.add('b'), x: await net.add('x') };
+}
+
+t.test('an insider cannot forge disco probes that move a pair\'s WireGuard endpoint to it', async (t) => {
+  const { net, a, b, x } = await pairAndInsider(t);
   const direct = () => [b, x].every((p) => !!member(a, p) && a.agent.arbiters.route(member(a, p)!) === 'direct');
   t.ok((await net.until(direct, 10_000)) >= 0, 'a reaches b and x directly');
   const xAtA = a.device.getPeer(x.key.publicKey)!.endpoint!;
@@ -109,11 +112,7 @@ t.test('a captured disco ping replayed later from a forged source makes no one p
 });
 
 t.test('a goodbye or punch request forged by a third member (injected under the sender\'s id) is refused and counted', async (t) => {
-  const net = new JoinNet();
-  t.teardown(() => net.closeAll());
-  const a = await net.add('a');
-  const b = await net.add('b');
-  const x = await net.add('x');
+  const { net, a, b, x } = await pairAndInsider(t);
   t.ok((await net.until(() => [b, x].every((p) => !!member(a, p)) && !!member(x, b), 10_000)) >= 0, 'everyone knows everyone');
   const bAtA = member(a, b)!;
   const from = bAtA.memberId;

@@ -1,12 +1,21 @@
 // Our engine and wireguard-go in two namespaces on a veth "internet": the setup every engine
 // interop test starts from. Ours is 198.51.100.1 / 10.77.0.1 / fd77::1, the reference .2.
-import { genKeyPair, genPresharedKey, startWireguardGo, type WireguardGoHandle } from './wireguard-go.js';
+import { genKeyPair, genPresharedKey, startWireguardGo, type WireguardGoHandle, type WireguardGoOptions } from './wireguard-go.js';
 import { startWgp2pTunnel, type Wgp2pTunnel } from './wgp2p-tunnel.js';
-import { Lab, addAddress, vethPair, type Netns } from './netns.js';
+import { LINK_ADDRESSES, linkedPair } from './linked-pair.js';
+import { Lab, type Netns } from './netns.js';
 import type { TestLike } from './root.js';
 
-export const OURS = { outer: '198.51.100.1', port: 51820, inner: '10.77.0.1', inner6: 'fd77::1' };
-export const REF = { outer: '198.51.100.2', port: 51821, inner: '10.77.0.2', inner6: 'fd77::2' };
+/** One end: its address on the veth link, its listen port and its tunnel addresses. */
+export interface End {
+  outer: string;
+  port: number;
+  inner: string;
+  inner6: string;
+}
+
+export const OURS: End = { outer: LINK_ADDRESSES[0], port: 51820, inner: '10.77.0.1', inner6: 'fd77::1' };
+export const REF: End = { outer: LINK_ADDRESSES[1], port: 51821, inner: '10.77.0.2', inner6: 'fd77::2' };
 
 export interface InteropPair {
   lab: Lab;
@@ -29,41 +38,24 @@ export interface PairOptions {
 
 export async function startInteropPair(t: TestLike, o: PairOptions): Promise<InteropPair> {
   const lab = await Lab.create(t, { name: `${o.tag}-interop` });
-  const nsOurs = await lab.netns(`${o.tag}-ours`);
-  const nsRef = await lab.netns(`${o.tag}-ref`);
-  await vethPair(nsOurs, `${o.tag}-o`, nsRef, `${o.tag}-r`);
-  await addAddress(nsOurs, `${o.tag}-o`, `${OURS.outer}/24`);
-  await addAddress(nsRef, `${o.tag}-r`, `${REF.outer}/24`);
-  const ko = await genKeyPair();
-  const kr = await genKeyPair();
+  const [nsOurs, nsRef] = await linkedPair(lab, [`${o.tag}-ours`, `${o.tag}-ref`], [`${o.tag}-o`, `${o.tag}-r`]);
+  const [ko, kr] = [await genKeyPair(), await genKeyPair()];
   const psk = await genPresharedKey();
-  const ours = await startWgp2pTunnel(nsOurs, {
-    ifname: `${o.tag}wg0`,
-    privateKey: ko.privateKey,
-    listenPort: OURS.port,
-    address: [`${OURS.inner}/24`, `${OURS.inner6}/64`],
-    mtu: 1420,
-    env: o.env,
-    fwmark: o.fwmark,
-    peers: [{
-      publicKey: kr.publicKey,
-      presharedKey: psk,
-      endpoint: o.initiator === 'ours' ? `${REF.outer}:${REF.port}` : undefined,
-      allowedIps: [`${REF.inner}/32`, `${REF.inner6}/128`],
-    }],
-  });
-  const ref = await startWireguardGo(nsRef, {
-    ifname: `${o.tag}wg1`,
-    privateKey: kr.privateKey,
-    listenPort: REF.port,
-    address: [`${REF.inner}/24`, `${REF.inner6}/64`],
+  // One side's configuration: `me` with key `k`, its peer `other` with key `peerKey`.
+  const side = (ifname: string, k: typeof ko, me: End, peerKey: typeof kr, other: End, initiates: boolean): WireguardGoOptions => ({
+    ifname,
+    privateKey: k.privateKey,
+    listenPort: me.port,
+    address: [`${me.inner}/24`, `${me.inner6}/64`],
     mtu: 1420,
     peers: [{
-      publicKey: ko.publicKey,
+      publicKey: peerKey.publicKey,
       presharedKey: psk,
-      endpoint: o.initiator === 'ref' ? `${OURS.outer}:${OURS.port}` : undefined,
-      allowedIps: [`${OURS.inner}/32`, `${OURS.inner6}/128`],
+      endpoint: initiates ? `${other.outer}:${other.port}` : undefined,
+      allowedIps: [`${other.inner}/32`, `${other.inner6}/128`],
     }],
   });
+  const ours = await startWgp2pTunnel(nsOurs, { ...side(`${o.tag}wg0`, ko, OURS, kr, REF, o.initiator === 'ours'), env: o.env, fwmark: o.fwmark });
+  const ref = await startWireguardGo(nsRef, side(`${o.tag}wg1`, kr, REF, ko, OURS, o.initiator === 'ref'));
   return { lab, nsOurs, nsRef, ours, ref };
 }

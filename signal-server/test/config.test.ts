@@ -1,11 +1,23 @@
 // `wgp2p server` configuration: defaults, precedence (flags > WGP2P_* env > config file), and a
 // clear ConfigError for every bad value instead of a server that starts half-configured.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ConfigError } from '../../shared/errors.js';
 import { envName, flagName } from '../../shared/config/options.js';
 import { DEFAULT_CONFIG, parseArgs, parseListenAddress, resolveConfig, usage } from '../config.js';
 
 const resolve = (argv: string[], env: NodeJS.ProcessEnv = {}, file?: string) => resolveConfig(parseArgs(argv), env, file);
+
+/** Each case throws a ConfigError whose message matches. */
+function expectConfigErrors(t: Test, cases: [() => unknown, RegExp][]): void {
+  for (const [fn, message] of cases) {
+    t.throws(fn, message, String(message));
+    try {
+      fn();
+    } catch (err) {
+      t.ok(err instanceof ConfigError, `${String(message)} is a ConfigError`);
+    }
+  }
+}
 
 t.test('defaults match the issue: listen 0.0.0.0:8080, STUN 3478, no alternate port, no token', async (t) => {
   const c = resolve([]);
@@ -73,14 +85,7 @@ t.test('every bad input is a ConfigError naming where it came from', async (t) =
     [() => resolve([], {}, '{"token": {"a": 1}}'), /config file token: expected a string/],
     [() => resolve([], {}, '{"stunPort": true}'), /config file stunPort: expected a string/],
   ];
-  for (const [fn, message] of cases) {
-    t.throws(fn, message, String(message));
-    try {
-      fn();
-    } catch (err) {
-      t.ok(err instanceof ConfigError, `${String(message)} is a ConfigError`);
-    }
-  }
+  expectConfigErrors(t, cases);
   t.equal(({} as Record<string, unknown>).token, undefined, 'Object.prototype untouched');
 });
 
@@ -146,14 +151,7 @@ t.test('bad relay options are ConfigErrors', async (t) => {
     [() => resolve(['--relay', '--relay-port', '3478']), /--relay-port must differ from --stun-port/],
     [() => resolve(['--relay', '--relay-port', '4000', '--stun-alt-port', '4000']), /--relay-port must differ from --stun-alt-port/],
   ];
-  for (const [fn, message] of cases) {
-    t.throws(fn, message, String(message));
-    try {
-      fn();
-    } catch (err) {
-      t.ok(err instanceof ConfigError, `${String(message)} is a ConfigError`);
-    }
-  }
+  expectConfigErrors(t, cases);
   t.equal(resolve(['--relay-port', '3478']).relayPort, 3478, 'no clash while the UDP relay is off');
 });
 

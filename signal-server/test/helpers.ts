@@ -6,6 +6,7 @@ import { parseServerMessage, PROTOCOL_VERSION, type ServerMessage } from '../../
 import { joinPublicKey, roomIdForKey, signJoin, type JoinProof } from '../../shared/signal/join-proof.js';
 import { startSignalServer, type SignalServerHandle, type StartOptions } from '../index.js';
 import { createLogger } from '../../shared/log.js';
+import { Inbox } from './inbox.js';
 
 /** Join seeds of the rooms made here, by id: TestClient signs its joins with them. */
 const roomSeeds = new Map<string, Buffer>();
@@ -50,33 +51,23 @@ export async function waitFor(check: () => boolean, timeoutMs = 5000, what = 'co
   }
 }
 
-interface Waiter {
-  match: (m: ServerMessage) => boolean;
-  resolve: (m: ServerMessage) => void;
-}
-
 export class TestClient {
-  readonly received: ServerMessage[] = [];
+  private readonly inbox = new Inbox<ServerMessage>('a message');
+  private readonly binaryInbox = new Inbox<Buffer>('a binary frame');
+  readonly received: ServerMessage[] = this.inbox.items;
   readonly invalid: string[] = [];
   /** Binary frames (the WebSocket relay), in order. */
-  readonly binary: Buffer[] = [];
-  private binaryWaiters: { match: (b: Buffer) => boolean; resolve: (b: Buffer) => void }[] = [];
+  readonly binary: Buffer[] = this.binaryInbox.items;
   id = '';
   /** welcome's nonce: what this client's join proofs sign. */
   nonce = '';
   closeCode: number | undefined;
   readonly closed: Promise<number>;
-  private waiters: Waiter[] = [];
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) {
-        this.binary.push(data);
-        this.binaryWaiters = this.binaryWaiters.filter((w) => {
-          if (!w.match(data)) return true;
-          w.resolve(data);
-          return false;
-        });
+        this.binaryInbox.push(data);
         return;
       }
       const parsed = parseServerMessage(data.toString('utf8'));
@@ -84,12 +75,7 @@ export class TestClient {
         this.invalid.push(data.toString('utf8'));
         return;
       }
-      this.received.push(parsed.message);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.match(parsed.message)) return true;
-        w.resolve(parsed.message);
-        return false;
-      });
+      this.inbox.push(parsed.message);
     });
     ws.on('error', () => undefined);
     this.closed = new Promise((resolve) =>
@@ -136,34 +122,12 @@ export class TestClient {
 
   /** The first message (already received or future) matching `match`. */
   next(match: (m: ServerMessage) => boolean, timeoutMs = 5000): Promise<ServerMessage> {
-    const seen = this.received.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for a message')), timeoutMs);
-      this.waiters.push({
-        match,
-        resolve: (m) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      });
-    });
+    return this.inbox.next(match, timeoutMs);
   }
 
   /** The first binary frame (already received or future) matching `match`. */
   nextBinary(match: (b: Buffer) => boolean = () => true, timeoutMs = 5000): Promise<Buffer> {
-    const seen = this.binary.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for a binary frame')), timeoutMs);
-      this.binaryWaiters.push({
-        match,
-        resolve: (b) => {
-          clearTimeout(timer);
-          resolve(b);
-        },
-      });
-    });
+    return this.binaryInbox.next(match, timeoutMs);
   }
 
   ofType<T extends ServerMessage['type']>(type: T): Extract<ServerMessage, { type: T }>[] {

@@ -4,8 +4,10 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { WelcomeMessage } from '../../shared/signal/index.js';
 import { decodeRelayPacket, encodeBind, encodeData, RELAY_BOUND, RELAY_CHALLENGE, RELAY_TXID_BYTES, type RelayPacket } from '../../shared/wire/relay.js';
-import type { SignalServerHandle } from '../index.js';
-import { blob, sleep, TestClient } from './helpers.js';
+import type { Test } from 'tap';
+import type { SignalServerHandle, StartOptions } from '../index.js';
+import { blob, roomId, sleep, startTestServer, TestClient } from './helpers.js';
+import { Inbox } from './inbox.js';
 
 /** A WireGuard transport message's shape: type 4, three zero bytes, 32 + 16k bytes. */
 export function wgTransport(k = 4): Buffer {
@@ -33,11 +35,25 @@ export async function member(server: SignalServerHandle, ...rooms: string[]): Pr
   return { client, id: welcome.id, welcome, token: Buffer.from(welcome.relayToken ?? '', 'base64url') };
 }
 
+/** A test server started with `options` and two members of one fresh room; all closed when `t` ends. */
+export async function serverWithPair(t: Test, options: StartOptions): Promise<{ server: SignalServerHandle; room: string; a: Member; b: Member }> {
+  const server = await startTestServer(options);
+  const room = roomId();
+  const a = await member(server, room);
+  const b = await member(server, room);
+  t.teardown(async () => {
+    a.client.close();
+    b.client.close();
+    await server.close();
+  });
+  return { server, room, a, b };
+}
+
 /** A UDP socket talking to the server's relay, collecting what comes back. */
 export class UdpPeer {
-  readonly received: RelayPacket[] = [];
+  private readonly inbox = new Inbox<RelayPacket>('a relay datagram');
+  readonly received: RelayPacket[] = this.inbox.items;
   readonly junk: Buffer[] = [];
-  private waiters: { match: (p: RelayPacket) => boolean; resolve: (p: RelayPacket) => void }[] = [];
 
   private constructor(
     readonly socket: dgram.Socket,
@@ -49,12 +65,7 @@ export class UdpPeer {
         this.junk.push(msg);
         return;
       }
-      this.received.push(p);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.match(p)) return true;
-        w.resolve(p);
-        return false;
-      });
+      this.inbox.push(p);
     });
   }
 
@@ -96,18 +107,7 @@ export class UdpPeer {
   }
 
   next(match: (p: RelayPacket) => boolean, timeoutMs = 5000): Promise<RelayPacket> {
-    const seen = this.received.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for a relay datagram')), timeoutMs);
-      this.waiters.push({
-        match,
-        resolve: (p) => {
-          clearTimeout(timer);
-          resolve(p);
-        },
-      });
-    });
+    return this.inbox.next(match, timeoutMs);
   }
 
   /** How many received datagrams match, after waiting `ms` for stragglers. */

@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import t from 'tap';
 import { encodeWsFrame, RELAY_DATA, RELAY_UNREACHABLE } from '../../shared/wire/relay.js';
 import { roomId, sleep, startTestServer, TestClient, waitFor } from './helpers.js';
-import { member, UdpPeer, wgTransport } from './relay-helpers.js';
+import { member, serverWithPair, UdpPeer, wgTransport } from './relay-helpers.js';
 
 const SERVED_MS = 250;
 
@@ -54,18 +54,12 @@ t.test('5000 relayed frames per second from one connection: no JSON rate limit, 
 });
 
 t.test('relayed bytes have a budget per member, on WebSocket and on UDP', async (t) => {
-  const server = await startTestServer({ relay: true, relayPort: 0, relayBytesPerSecond: 1000, relayBurstBytes: 2000 });
-  const room = roomId();
-  const a = await member(server, room);
-  const b = await member(server, room);
+  const { server, a, b } = await serverWithPair(t, { relay: true, relayPort: 0, relayBytesPerSecond: 1000, relayBurstBytes: 2000 });
   const ua = await UdpPeer.open(server.relay!.port);
   const ub = await UdpPeer.open(server.relay!.port);
-  t.teardown(async () => {
-    a.client.close();
-    b.client.close();
+  t.teardown(() => {
     ua.close();
     ub.close();
-    await server.close();
   });
   const payload = wgTransport(30); // 512 bytes
   for (let i = 0; i < 10; i++) a.client.ws.send(encodeWsFrame(b.id, payload), { binary: true });
@@ -82,15 +76,7 @@ t.test('relayed bytes have a budget per member, on WebSocket and on UDP', async 
 });
 
 t.test('garbage and oversized binary frames: counted, survived, closed only when they keep coming', async (t) => {
-  const server = await startTestServer({ maxStrikes: 10 });
-  const room = roomId();
-  const a = await member(server, room);
-  const b = await member(server, room);
-  t.teardown(async () => {
-    a.client.close();
-    b.client.close();
-    await server.close();
-  });
+  const { server, room, a, b } = await serverWithPair(t, { maxStrikes: 10 });
   const malformed = () => server.metrics().relayDropped.ws_malformed ?? 0;
   const garbage = [
     Buffer.alloc(0),
@@ -130,15 +116,7 @@ t.test('garbage and oversized binary frames: counted, survived, closed only when
 });
 
 t.test('without --relay: the WebSocket relay alone, no UDP socket', async (t) => {
-  const server = await startTestServer({ stunPort: 0 });
-  const room = roomId();
-  const a = await member(server, room);
-  const b = await member(server, room);
-  t.teardown(async () => {
-    a.client.close();
-    b.client.close();
-    await server.close();
-  });
+  const { server, a, b } = await serverWithPair(t, { stunPort: 0 });
   t.equal(server.relay, undefined, 'no UDP relay by default');
   t.equal(a.welcome.relayPort, undefined);
   t.equal(a.welcome.relayToken, undefined);
@@ -169,17 +147,9 @@ t.test('without --relay: the WebSocket relay alone, no UDP socket', async (t) =>
 });
 
 t.test('--no-ws-relay: binary frames refused as before; the UDP relay does not fall back to WebSocket', async (t) => {
-  const server = await startTestServer({ relay: true, relayPort: 0, wsRelay: false });
-  const room = roomId();
-  const a = await member(server, room);
-  const b = await member(server, room);
+  const { server, a, b } = await serverWithPair(t, { relay: true, relayPort: 0, wsRelay: false });
   const ua = await UdpPeer.open(server.relay!.port);
-  t.teardown(async () => {
-    a.client.close();
-    b.client.close();
-    ua.close();
-    await server.close();
-  });
+  t.teardown(() => ua.close());
   t.equal(a.welcome.wsRelay, undefined, 'welcome does not offer it');
   t.equal(a.welcome.relayPort, server.relay!.port);
   a.client.ws.send(encodeWsFrame(b.id, wgTransport(1)), { binary: true });

@@ -1,6 +1,18 @@
 // Rooms over real WebSockets on loopback: presence, isolation, departures, directed messages.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { blob, roomId, sleep, startTestServer, TestClient, waitFor } from './helpers.js';
+
+/** Three clients that joined one fresh room in turn (each saw its members list); closed when `t` ends. */
+async function threeMembers(t: Test, url: string): Promise<{ room: string; a: TestClient; b: TestClient; c: TestClient }> {
+  const room = roomId();
+  const [a, b, c] = (await Promise.all([1, 2, 3].map(() => TestClient.join(url)))) as [TestClient, TestClient, TestClient];
+  t.teardown(() => [a, b, c].forEach((x) => x.close()));
+  for (const x of [a, b, c]) {
+    x.send({ type: 'join', room, announce: blob() });
+    await x.next((m) => m.type === 'members');
+  }
+  return { room, a, b, c };
+}
 
 t.test('room behaviour', async (t) => {
   const server = await startTestServer({ maxMembersPerRoom: 3, maxRoomsPerConnection: 2, maxRooms: 5 });
@@ -54,34 +66,28 @@ t.test('room behaviour', async (t) => {
   });
 
   t.test('leave and dropped connections produce member-left; update produces member-update', async (t) => {
-    const room = roomId();
-    const [a, b, c] = await Promise.all([1, 2, 3].map(() => TestClient.join(server.url)));
-    t.teardown(() => [a, b, c].forEach((x) => x!.close()));
-    for (const x of [a, b, c]) {
-      x!.send({ type: 'join', room, announce: blob() });
-      await x!.next((m) => m.type === 'members');
-    }
+    const { room, a, b, c } = await threeMembers(t, server.url);
     const fresh = blob();
-    c!.send({ type: 'update', room, announce: fresh });
-    t.strictSame(await a!.next((m) => m.type === 'member-update'), { type: 'member-update', room, id: c!.id, announce: fresh });
-    await b!.next((m) => m.type === 'member-update');
-    await c!.sync();
-    t.equal(c!.ofType('member-update').length, 0, 'the sender does not hear its own update');
+    c.send({ type: 'update', room, announce: fresh });
+    t.strictSame(await a.next((m) => m.type === 'member-update'), { type: 'member-update', room, id: c.id, announce: fresh });
+    await b.next((m) => m.type === 'member-update');
+    await c.sync();
+    t.equal(c.ofType('member-update').length, 0, 'the sender does not hear its own update');
 
-    b!.send({ type: 'leave', room });
-    t.strictSame(await a!.next((m) => m.type === 'member-left'), { type: 'member-left', room, id: b!.id });
-    t.strictSame(await c!.next((m) => m.type === 'member-left'), { type: 'member-left', room, id: b!.id });
+    b.send({ type: 'leave', room });
+    t.strictSame(await a.next((m) => m.type === 'member-left'), { type: 'member-left', room, id: b.id });
+    t.strictSame(await c.next((m) => m.type === 'member-left'), { type: 'member-left', room, id: b.id });
 
-    c!.ws.terminate(); // no close handshake: the TCP connection just dies
-    await a!.next((m) => m.type === 'member-left' && m.id === c!.id);
+    c.ws.terminate(); // no close handshake: the TCP connection just dies
+    await a.next((m) => m.type === 'member-left' && m.id === c.id);
 
     const late = await TestClient.join(server.url);
     t.teardown(() => late.close());
     late.send({ type: 'join', room, announce: blob() });
     const members = await late.next((m) => m.type === 'members');
-    t.strictSame(members.type === 'members' && members.members.map((m) => m.id), [a!.id], 'only a remains, with its latest state');
-    b!.send({ type: 'update', room, announce: blob(), ref: 'u1' });
-    t.strictSame(await b!.next((m) => m.type === 'error'), {
+    t.strictSame(members.type === 'members' && members.members.map((m) => m.id), [a.id], 'only a remains, with its latest state');
+    b.send({ type: 'update', room, announce: blob(), ref: 'u1' });
+    t.strictSame(await b.next((m) => m.type === 'error'), {
       type: 'error',
       code: 'NOT_IN_ROOM',
       message: 'not in this room',
@@ -90,21 +96,15 @@ t.test('room behaviour', async (t) => {
   });
 
   t.test('directed messages reach only their target', async (t) => {
-    const room = roomId();
-    const [a, b, c] = await Promise.all([1, 2, 3].map(() => TestClient.join(server.url)));
-    t.teardown(() => [a, b, c].forEach((x) => x!.close()));
-    for (const x of [a, b, c]) {
-      x!.send({ type: 'join', room, announce: blob() });
-      await x!.next((m) => m.type === 'members');
-    }
+    const { room, a, b, c } = await threeMembers(t, server.url);
     const data = blob(200);
-    a!.send({ type: 'send', room, to: c!.id, data });
-    t.strictSame(await c!.next((m) => m.type === 'message'), { type: 'message', room, from: a!.id, data });
-    await Promise.all([a!.sync(), b!.sync()]);
-    t.equal(b!.ofType('message').length, 0, 'bystander got nothing');
-    t.equal(a!.ofType('message').length, 0, 'sender got nothing back');
-    a!.send({ type: 'send', room, to: 'nobody-here', data });
-    const err = await a!.next((m) => m.type === 'error');
+    a.send({ type: 'send', room, to: c.id, data });
+    t.strictSame(await c.next((m) => m.type === 'message'), { type: 'message', room, from: a.id, data });
+    await Promise.all([a.sync(), b.sync()]);
+    t.equal(b.ofType('message').length, 0, 'bystander got nothing');
+    t.equal(a.ofType('message').length, 0, 'sender got nothing back');
+    a.send({ type: 'send', room, to: 'nobody-here', data });
+    const err = await a.next((m) => m.type === 'error');
     t.equal(err.type === 'error' && err.code, 'NO_SUCH_MEMBER');
   });
 

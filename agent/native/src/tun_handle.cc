@@ -28,17 +28,15 @@ const uint8_t kPlainVnetHdr[kVnetHdrLen] = {};
 }  // namespace
 
 Napi::Function TunHandle::Init(Napi::Env env) {
-  return DefineClass(env, "TunHandle",
-                     {
-                         InstanceAccessor<&TunHandle::GetName>("name"),
-                         InstanceAccessor<&TunHandle::GetDroppedWrites>("droppedWrites"),
-                         InstanceAccessor<&TunHandle::GetVnetHdr>("vnetHdr"),
-                         InstanceAccessor<&TunHandle::GetOffloadFlags>("offloadFlags"),
-                         InstanceMethod<&TunHandle::Write>("write"),
-                         InstanceMethod<&TunHandle::WriteWithHeader>("writeWithHeader"),
-                         InstanceMethod("start", &TunHandle::Start),
-                         InstanceMethod("close", &TunHandle::Close),
-                     });
+  return DefineHandle(env, "TunHandle",
+                      {
+                          FieldAccessor<&TunHandle::name_>("name"),
+                          FieldAccessor<&TunHandle::dropped_writes_>("droppedWrites"),
+                          FieldAccessor<&TunHandle::vnet_hdr_>("vnetHdr"),
+                          FieldAccessor<&TunHandle::offload_flags_>("offloadFlags"),
+                          InstanceMethod<&TunHandle::Write>("write"),
+                          InstanceMethod<&TunHandle::WriteWithHeader>("writeWithHeader"),
+                      });
 }
 
 TunHandle::TunHandle(const Napi::CallbackInfo& info)
@@ -59,16 +57,6 @@ TunHandle::TunHandle(const Napi::CallbackInfo& info)
     ThrowErrnoError(env, e.message, e.errnum);
   }
 }
-
-Napi::Value TunHandle::GetName(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
-
-Napi::Value TunHandle::GetDroppedWrites(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(dropped_writes_));
-}
-
-Napi::Value TunHandle::GetVnetHdr(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), vnet_hdr_); }
-
-Napi::Value TunHandle::GetOffloadFlags(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), offload_flags_); }
 
 Napi::Value TunHandle::Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -34,11 +34,7 @@ class TunHandle : public PolledHandle<TunHandle> {
   // writeWithHeader(data: Buffer): boolean; data starts with its own virtio-net header (a
   // coalesced segment). Only with vnetHdr.
   Napi::Value WriteWithHeader(const Napi::CallbackInfo& info);
-  Napi::Value GetVnetHdr(const Napi::CallbackInfo& info);
-  Napi::Value GetOffloadFlags(const Napi::CallbackInfo& info);
   bool WriteAll(const uint8_t* head, size_t head_len, const uint8_t* data, size_t len);
-  Napi::Value GetName(const Napi::CallbackInfo& info);
-  Napi::Value GetDroppedWrites(const Napi::CallbackInfo& info);
 
   std::string name_;
   uint64_t dropped_writes_ = 0;

@@ -39,26 +39,24 @@ bool BytesOf(napi_env env, napi_value v, uint8_t** data, size_t* len) {
 }  // namespace
 
 Napi::Function UdpSocket::Init(Napi::Env env) {
-  std::vector<PropertyDescriptor> props = {
-      InstanceAccessor<&UdpSocket::GetPort>("port"),
-      InstanceAccessor<&UdpSocket::GetDualStack>("dualStack"),
-      InstanceAccessor<&UdpSocket::GetDroppedSends>("droppedSends"),
-      InstanceAccessor<&UdpSocket::GetDroppedReceives>("droppedReceives"),
-      InstanceAccessor<&UdpSocket::GetGso>("gso"),
-      InstanceAccessor<&UdpSocket::GetGro>("gro"),
-      InstanceAccessor<&UdpSocket::GetGsoSends>("gsoSends"),
-      InstanceAccessor<&UdpSocket::GetGroReceives>("groReceives"),
+  Props props = {
+      FieldAccessor<&UdpSocket::port_>("port"),
+      FieldAccessor<&UdpSocket::dual_stack_>("dualStack"),
+      FieldAccessor<&UdpSocket::dropped_sends_>("droppedSends"),
+      FieldAccessor<&UdpSocket::dropped_receives_>("droppedReceives"),
+      FieldAccessor<&UdpSocket::gso_>("gso"),
+      FieldAccessor<&UdpSocket::gro_>("gro"),
+      FieldAccessor<&UdpSocket::gso_sends_>("gsoSends"),
+      FieldAccessor<&UdpSocket::gro_receives_>("groReceives"),
       InstanceMethod<&UdpSocket::Send>("send"),
       InstanceMethod<&UdpSocket::SendBatch>("sendBatch"),
-      InstanceMethod("start", &UdpSocket::Start),
-      InstanceMethod("close", &UdpSocket::Close),
       InstanceMethod<&UdpSocket::SetMark>("setMark"),
   };
   if (TestHooksEnabled()) {
     props.push_back(InstanceMethod<&UdpSocket::InjectPollError>("injectPollError"));
     props.push_back(InstanceMethod<&UdpSocket::RefuseGso>("refuseGso"));
   }
-  return DefineClass(env, "UdpSocket", props);
+  return DefineHandle(env, "UdpSocket", props);
 }
 
 void UdpSocket::SetMark(const Napi::CallbackInfo& info) {
@@ -121,30 +119,6 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
   tx_ctrl_.resize(kSendVlen);
   tx_first_.resize(kSendVlen);
   tx_segments_.resize(kSendVlen);
-}
-
-Napi::Value UdpSocket::GetPort(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
-
-Napi::Value UdpSocket::GetDualStack(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), dual_stack_); }
-
-Napi::Value UdpSocket::GetDroppedSends(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(dropped_sends_));
-}
-
-Napi::Value UdpSocket::GetDroppedReceives(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(dropped_receives_));
-}
-
-Napi::Value UdpSocket::GetGso(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gso_); }
-
-Napi::Value UdpSocket::GetGro(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gro_); }
-
-Napi::Value UdpSocket::GetGsoSends(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(gso_sends_));
-}
-
-Napi::Value UdpSocket::GetGroReceives(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(gro_receives_));
 }
 
 void UdpSocket::RefuseGso(const Napi::CallbackInfo& info) {

@@ -39,14 +39,6 @@ class UdpSocket : public PolledHandle<UdpSocket> {
   explicit UdpSocket(const Napi::CallbackInfo& info);
 
  private:
-  Napi::Value GetPort(const Napi::CallbackInfo& info);
-  Napi::Value GetDualStack(const Napi::CallbackInfo& info);
-  Napi::Value GetDroppedSends(const Napi::CallbackInfo& info);
-  Napi::Value GetDroppedReceives(const Napi::CallbackInfo& info);
-  Napi::Value GetGso(const Napi::CallbackInfo& info);
-  Napi::Value GetGro(const Napi::CallbackInfo& info);
-  Napi::Value GetGsoSends(const Napi::CallbackInfo& info);
-  Napi::Value GetGroReceives(const Napi::CallbackInfo& info);
   // refuseGso(): test hook (WGP2P_TEST_HOOKS=1): SO_NO_CHECK, with which the kernel refuses
   // every GSO send (EINVAL), to exercise the fallback.
   void RefuseGso(const Napi::CallbackInfo& info);
