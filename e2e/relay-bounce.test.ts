@@ -114,6 +114,8 @@ t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
         const kinds = new Map<string, number>();
         for (const p of seen) kinds.set(classify(p), (kinds.get(classify(p)) ?? 0) + 1);
         t.comment(`captured at the bounce: ${JSON.stringify(Object.fromEntries(kinds))}`);
+        // Say what an unexpected datagram was, so a failure can be explained from the log alone.
+        for (const p of seen.filter((d) => classify(d) === 'other').slice(0, 4)) t.comment(`other (${p.length} B): ${p.subarray(0, 48).toString('hex')}`);
         t.ok((kinds.get('relayed-wireguard') ?? 0) >= 40, 'the pings crossed as relayed WireGuard transport messages');
         t.equal(kinds.get('other') ?? 0, 0, 'nothing else: only WireGuard messages behind the relay header');
         const pattern = Buffer.from(PATTERN, 'hex');
