@@ -135,18 +135,20 @@ t.test('a batch with mixed keys seals and opens each item with its own key, in o
 
 t.test("a keypair's batch equals its packets sealed one by one, and a wiped keypair opens nothing", async (t) => {
   const keys = () => ({ send: Buffer.alloc(32, 1), receive: Buffer.alloc(32, 2) });
-  const a = new Keypair(keys(), true, 1, 2, 0);
-  const b = new Keypair(keys(), true, 1, 2, 0);
-  const rx = new Keypair({ send: Buffer.alloc(32, 2), receive: Buffer.alloc(32, 1) }, false, 2, 1, 0);
   const packets = [0, 1, 17, 1420, 9000].map((n) => Buffer.alloc(n, n & 0xff));
   const pad = (n: number) => paddedLength(n, 1420);
-  const batch = a.sealAll(packets, pad);
-  packets.forEach((p, i) => {
-    t.same(batch[i], b.seal(p, pad(p.length)), `packet ${i}: same message`);
-    const opened = rx.open(batch[i]!, i);
-    t.same(opened?.subarray(0, p.length), p, `packet ${i}: opens under counter ${i}`);
-  });
-  t.equal(a.sendCounter, packets.length, 'one counter per packet');
-  rx.wipe();
-  t.equal(rx.open(batch[0]!, 0), undefined, 'nothing opens once wiped');
+  for (const impl of IMPLS) {
+    const a = new Keypair(keys(), true, 1, 2, 0, impl);
+    const b = new Keypair(keys(), true, 1, 2, 0, impl);
+    const rx = new Keypair({ send: Buffer.alloc(32, 2), receive: Buffer.alloc(32, 1) }, false, 2, 1, 0, impl);
+    t.same(a.sealAll([], pad), [], `${impl}: an empty batch is nothing to do`);
+    const batch = a.sealAll(packets, pad);
+    packets.forEach((p, i) => {
+      t.same(batch[i], b.seal(p, pad(p.length)), `${impl}, packet ${i}: same message`);
+      t.same(rx.open(batch[i]!, i)?.subarray(0, p.length), p, `${impl}, packet ${i}: opens under counter ${i}`);
+    });
+    t.equal(a.sendCounter, packets.length, `${impl}: one counter per packet`);
+    rx.wipe();
+    t.equal(rx.open(batch[0]!, 0), undefined, `${impl}: nothing opens once wiped`);
+  }
 });

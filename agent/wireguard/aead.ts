@@ -43,7 +43,10 @@ interface NativeAead {
 }
 
 class NativeKey implements TransportAead {
-  constructor(readonly handle: NativeAeadKey) {}
+  constructor(
+    readonly addon: NativeAead,
+    readonly handle: NativeAeadKey,
+  ) {}
   seal(counter: number, src: Uint8Array, dst: Uint8Array): void {
     if (!this.handle.seal(counter, src, dst)) throw new Error('sealing failed (destroyed key or bad lengths)');
   }
@@ -111,8 +114,10 @@ function nativeAead(): NativeAead | null {
   return backend;
 }
 
-/** Which implementation new keys get: 'native' or 'node:crypto'. */
-export function aeadImplementation(): 'native' | 'node:crypto' {
+export type AeadImplementation = 'native' | 'node:crypto';
+
+/** Which implementation new keys get by default. */
+export function aeadImplementation(): AeadImplementation {
   return nativeAead() ? 'native' : 'node:crypto';
 }
 
@@ -120,14 +125,14 @@ export function aeadImplementation(): 'native' | 'node:crypto' {
 export function transportKey(raw: Bytes, encrypt: boolean, impl = aeadImplementation()): TransportAead {
   const n = impl === 'native' ? nativeAead() : null;
   if (impl === 'native' && !n) throw new Error('the native AEAD is not available');
-  return n ? new NativeKey(new n.AeadKey(raw, encrypt)) : new NodeKey(raw);
+  return n ? new NativeKey(n, new n.AeadKey(raw, encrypt)) : new NodeKey(raw);
 }
 
 /** Seals every item; one call into the addon when all keys are native. */
 export function sealBatch(b: AeadBatch): void {
-  const handles = nativeHandles(b.keys);
-  if (handles) {
-    const ok = nativeAead()!.sealBatch(handles, b.counters, b.src, b.dst);
+  const native = nativeHandles(b.keys);
+  if (native) {
+    const ok = native.addon.sealBatch(native.handles, b.counters, b.src, b.dst);
     if (ok.includes(0)) throw new Error('sealing failed (destroyed key or bad lengths)');
     return;
   }
@@ -136,18 +141,21 @@ export function sealBatch(b: AeadBatch): void {
 
 /** Opens every item; result[i] is 1 when item i verified (its dst then holds the plaintext). */
 export function openBatch(b: AeadBatch): Uint8Array {
-  const handles = nativeHandles(b.keys);
-  if (handles) return nativeAead()!.openBatch(handles, b.counters, b.src, b.dst);
+  const native = nativeHandles(b.keys);
+  if (native) return native.addon.openBatch(native.handles, b.counters, b.src, b.dst);
   const ok = new Uint8Array(b.keys.length);
   for (let i = 0; i < b.keys.length; i++) ok[i] = b.keys[i]!.open(b.counters[i]!, b.src[i]!, b.dst[i]!) ? 1 : 0;
   return ok;
 }
 
-function nativeHandles(keys: TransportAead[]): NativeAeadKey[] | undefined {
-  const out: NativeAeadKey[] = [];
+/** The addon and its handles when every key is native (and there is anything to do). */
+function nativeHandles(keys: TransportAead[]): { addon: NativeAead; handles: NativeAeadKey[] } | undefined {
+  const first = keys[0];
+  if (!(first instanceof NativeKey)) return undefined;
+  const handles: NativeAeadKey[] = [];
   for (const k of keys) {
     if (!(k instanceof NativeKey)) return undefined;
-    out.push(k.handle);
+    handles.push(k.handle);
   }
-  return out;
+  return { addon: first.addon, handles };
 }

@@ -2,7 +2,7 @@
 // next (responder, unconfirmed) → current → previous.
 import { MSG_TRANSPORT, TRANSPORT_COUNTER, TRANSPORT_HEADER_SIZE, TRANSPORT_RECEIVER } from '../../shared/wire/wireguard.js';
 import { TAG_LEN } from './constants.js';
-import { sealBatch, transportKey, type TransportAead } from './aead.js';
+import { aeadImplementation, sealBatch, transportKey, type AeadImplementation, type TransportAead } from './aead.js';
 import type { SessionKeys } from './noise.js';
 import { ReplayWindow } from './replay-window.js';
 
@@ -20,9 +20,10 @@ export class Keypair {
     readonly localIndex: number,
     readonly remoteIndex: number,
     readonly createdAt: number,
+    impl: AeadImplementation = aeadImplementation(),
   ) {
-    this.sender = transportKey(keys.send, true);
-    this.receiver = transportKey(keys.receive, false);
+    this.sender = transportKey(keys.send, true, impl);
+    this.receiver = transportKey(keys.receive, false, impl);
     this.rawKeys = [keys.send, keys.receive];
   }
 

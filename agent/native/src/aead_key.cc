@@ -133,22 +133,18 @@ bool AeadKey::Open(double counter, const uint8_t* src, size_t src_len, uint8_t* 
   return ok;
 }
 
-Napi::Value AeadKey::SealMethod(const Napi::CallbackInfo& info) {
-  uint8_t *s, *d;
-  size_t sl, dl;
-  if (info.Length() < 3 || !info[0].IsNumber() || !BytesOf(info[1], &s, &sl) || !BytesOf(info[2], &d, &dl)) {
-    ThrowType(info.Env(), "expected (counter: number, src: Uint8Array, dst: Uint8Array)");
-  }
-  return Napi::Boolean::New(info.Env(), Seal(info[0].As<Napi::Number>().DoubleValue(), s, sl, d, dl));
-}
+Napi::Value AeadKey::SealMethod(const Napi::CallbackInfo& info) { return OneItem(info, true); }
 
-Napi::Value AeadKey::OpenMethod(const Napi::CallbackInfo& info) {
+Napi::Value AeadKey::OpenMethod(const Napi::CallbackInfo& info) { return OneItem(info, false); }
+
+Napi::Value AeadKey::OneItem(const Napi::CallbackInfo& info, bool seal) {
   uint8_t *s, *d;
   size_t sl, dl;
   if (info.Length() < 3 || !info[0].IsNumber() || !BytesOf(info[1], &s, &sl) || !BytesOf(info[2], &d, &dl)) {
     ThrowType(info.Env(), "expected (counter: number, src: Uint8Array, dst: Uint8Array)");
   }
-  return Napi::Boolean::New(info.Env(), Open(info[0].As<Napi::Number>().DoubleValue(), s, sl, d, dl));
+  const double counter = info[0].As<Napi::Number>().DoubleValue();
+  return Napi::Boolean::New(info.Env(), seal ? Seal(counter, s, sl, d, dl) : Open(counter, s, sl, d, dl));
 }
 
 }  // namespace wgp2p

@@ -40,6 +40,7 @@ class AeadKey : public Napi::ObjectWrap<AeadKey> {
   Napi::Value OpenMethod(const Napi::CallbackInfo& info);
   // destroy(): frees the context, which wipes the key schedule. Idempotent.
   void Destroy(const Napi::CallbackInfo& info);
+  Napi::Value OneItem(const Napi::CallbackInfo& info, bool seal);
   bool Rekey(double counter);
   void Free();
 
