@@ -1,5 +1,9 @@
 #include "aead_key.h"
 
+// A Node built against a shared OpenSSL may come without its headers (no libssl-dev): then the
+// addon is built without AeadKey and the engine uses node:crypto (agent/wireguard/aead.ts).
+#if __has_include(<openssl/evp.h>)
+#define WGP2P_HAVE_OPENSSL 1
 #include <openssl/evp.h>
 
 #include <climits>
@@ -148,3 +152,11 @@ Napi::Value AeadKey::OneItem(const Napi::CallbackInfo& info, bool seal) {
 }
 
 }  // namespace wgp2p
+
+#else
+
+namespace wgp2p {
+void AeadKey::Init(Napi::Env, Napi::Object) {}
+}  // namespace wgp2p
+
+#endif
