@@ -5,6 +5,7 @@ import { handshakesPerSecond, transportPacketsPerSecond } from './engine-cpu.js'
 import { measureRounds, type ThroughputSummary } from './tunnel-throughput.js';
 import type { PhaseCpu } from './relay-throughput.js';
 import { NO_TUN_OFFLOAD_ENV, NO_UDP_GRO_ENV, NO_UDP_GSO_ENV } from '../agent/daemon/offload-switches.js';
+import { NO_NATIVE_AEAD_ENV } from '../agent/wireguard/aead.js';
 
 const fmt = (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
 const section = (s: string) => console.log(`\n== ${s}`);
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   const want = (s: string) => only.size === 0 || only.has(s);
 
   if (want('crypto')) {
-    section('crypto per job on one core (node:crypto vs @noble)');
+    section('crypto per job on one core (node:crypto vs @noble vs our native AEAD)');
     for (const [k, v] of Object.entries(cryptoChoice())) console.log(`${k.padEnd(52)} ${fmt(v)}`);
   }
   if (want('engine')) {
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
         { label: 'no UDP GSO/GRO', ...off({ [NO_UDP_GSO_ENV]: '1', [NO_UDP_GRO_ENV]: '1' }, 'bo1') },
         { label: 'no TUN offload', ...off({ [NO_TUN_OFFLOAD_ENV]: '1' }, 'bo2') },
         { label: 'all offloads off', ...off({ [NO_UDP_GSO_ENV]: '1', [NO_UDP_GRO_ENV]: '1', [NO_TUN_OFFLOAD_ENV]: '1' }, 'bo3') },
+        { label: 'no native AEAD', ...off({ [NO_NATIVE_AEAD_ENV]: '1' }, 'bo4') },
         { label: 'wireguard-go', engine: 'wireguard-go' },
       ],
       seconds,

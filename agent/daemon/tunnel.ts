@@ -9,6 +9,7 @@ import { freeDefaultRouteTable, routeDefaultThroughTunnel, type DefaultRoute } f
 import { UapiServer } from '../uapi/server.js';
 import { ERRNO_INVALID, ERRNO_IO, ERRNO_PORT_IN_USE, UapiError } from '../uapi/protocol.js';
 import { Device } from '../wireguard/device.js';
+import { aeadImplementation } from '../wireguard/aead.js';
 import { DEFAULT_MTU } from '../wireguard/constants.js';
 import type { ProtocolLimits } from '../wireguard/peer.js';
 import { formatPrefix, makeEndpoint, type Endpoint } from '../../shared/net/address.js';
@@ -169,7 +170,7 @@ export class Tunnel {
       log.info('control socket removed; shutting down');
       t.close('control socket removed');
     });
-    log.info('tunnel up', { interface: tun.name, listenPort: udp.port, mtu, peers: device.listPeers().length, offloads: describeOffloads(tun, udp) });
+    log.info('tunnel up', { interface: tun.name, listenPort: udp.port, mtu, peers: device.listPeers().length, offloads: describeOffloads(tun, udp), aead: aeadImplementation() });
     return t;
   }
 

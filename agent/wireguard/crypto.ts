@@ -1,6 +1,7 @@
 // Cryptographic primitives of WireGuard, each implemented with whichever library measured faster
 // on this machine for that job (numbers in README.md, "Design notes"):
-//  - X25519 and ChaCha20-Poly1305: node:crypto (OpenSSL) — 25× and 3× faster than @noble.
+//  - X25519 and ChaCha20-Poly1305: node:crypto (OpenSSL) — 25× and 3× faster than @noble; transport
+//    messages go through aead.ts instead (the same OpenSSL, one context per key, in our addon).
 //  - BLAKE2s hash and HMAC-BLAKE2s: node:crypto's 'blake2s256'.
 //  - Keyed BLAKE2s-128 (mac1, mac2, cookies): @noble/hashes, because OpenSSL's keyed BLAKE2s and
 //    variable output length are not exposed by node:crypto.

@@ -136,20 +136,23 @@ export class Peer {
       this.sendInitiation(false);
       return;
     }
-    const packets = this.staged;
+    let packets = this.staged;
     this.staged = [];
-    let sentData = false;
-    for (let i = 0; i < packets.length; i++) {
-      if (kp.sendCounter >= this.host.limits.rejectAfterMessages) {
-        // The session is used up mid-batch: the rest waits for the next one.
-        this.staged = packets.slice(i);
-        this.sendInitiation(false);
-        break;
-      }
-      const p = packets[i]!;
-      this.transmit(kp.seal(p, paddedLength(p.length, this.host.mtu)));
-      if (p.length > 0) sentData = true;
+    const room = this.host.limits.rejectAfterMessages - kp.sendCounter;
+    if (packets.length > room) {
+      // The session gets used up by this batch: the rest waits for the next one.
+      this.staged = packets.slice(room);
+      packets = packets.slice(0, room);
     }
+    let sentData = false;
+    const mtu = this.host.mtu;
+    // The whole batch is sealed in one go (one call into the native AEAD), then sent in order.
+    const sealed = kp.sealAll(packets, (length) => paddedLength(length, mtu));
+    for (let i = 0; i < sealed.length; i++) {
+      this.transmit(sealed[i]!);
+      if (packets[i]!.length > 0) sentData = true;
+    }
+    if (this.staged.length > 0) this.sendInitiation(false);
     this.timers.anyAuthenticatedPacketTraversal(now);
     this.timers.anyAuthenticatedPacketSent();
     if (sentData) {

@@ -1,6 +1,7 @@
-// Module entry point: exports { TunHandle, UdpSocket }.
+// Module entry point: exports { TunHandle, UdpSocket, AeadKey, sealBatch, openBatch }.
 #include <napi.h>
 
+#include "aead_key.h"
 #include "tun_handle.h"
 #include "udp_socket.h"
 
@@ -9,6 +10,7 @@ namespace {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("TunHandle", wgp2p::TunHandle::Init(env));
   exports.Set("UdpSocket", wgp2p::UdpSocket::Init(env));
+  wgp2p::AeadKey::Init(env, exports);
   return exports;
 }
 
