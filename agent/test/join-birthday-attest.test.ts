@@ -141,4 +141,5 @@ t.test('residual: the same NAT with a server that relays no UDP is seen at its T
   t.equal(p.easy.agent.counters.get('birthday_refused_unattested'), 1, 'the easy side counted its refusal');
   t.equal(p.hard.agent.counters.get('birthday_refused_unattested') ?? 0, 0, 'the hard side sees the easy side where it announces itself');
   t.equal(p.easy.agent.birthday.report(p.mh()!, p.net.clock.now())?.attempts, 0);
+  t.match(p.easy.agent.control.whyRelayed(p.mh()!).reason, `birthday punching refused: it announces ${p.hard.nat.publicIp}, the signal server sees it at 198.51.100.77`, 'why relayed says so');
 });

@@ -51,6 +51,8 @@ interface PairState {
   overBudget: boolean;
   /** The last attestation (verdict, announced address, seen address) counted and logged. */
   attestation: string;
+  /** Set while the server sees the member elsewhere than it announces (for "why relayed"). */
+  refused: BirthdayReport['refused'];
 }
 
 export class BirthdayPunch {
@@ -86,7 +88,7 @@ export class BirthdayPunch {
     }
     if (!st || st.plan.role !== role) {
       if (st) this.drop(m, st);
-      st = { plan: new BirthdayPlan(role, this.timing, this.c.random), sockets: [], generation: 0, overBudget: false, attestation: '' };
+      st = { plan: new BirthdayPlan(role, this.timing, this.c.random), sockets: [], generation: 0, overBudget: false, attestation: '', refused: undefined };
       this.pairs.set(m, st);
     }
     const target = this.target(m, st);
@@ -100,6 +102,7 @@ export class BirthdayPunch {
   private target(m: Member, st: PairState): Endpoint | undefined {
     const a = attestTarget(m.candidates, this.c.seen?.get(m.memberId));
     const note = describe(a);
+    st.refused = a.verdict === 'refused' ? { announced: a.announced.address, seen: a.seen } : undefined;
     if (note !== st.attestation) {
       st.attestation = note;
       if (a.verdict === 'refused') {
@@ -178,7 +181,10 @@ export class BirthdayPunch {
 
   /** How it went with `m`, for "why relayed"; undefined when the NATs do not call for it. */
   report(m: Member, now: number): BirthdayReport | undefined {
-    return this.pairs.get(m)?.plan.report(now, this.pairs.get(m)!.sockets.length);
+    const st = this.pairs.get(m);
+    if (!st) return undefined;
+    const r = st.plan.report(now, st.sockets.length);
+    return st.refused ? { ...r, refused: st.refused } : r;
   }
 
   close(): void {
