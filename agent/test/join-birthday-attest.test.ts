@@ -28,19 +28,25 @@ t.test('the rule: IPv4 exactly, IPv6 to the /64; silence is unattested', async (
   t.ok(sameHost('::ffff:203.0.113.7', '203.0.113.7'), 'an IPv4-mapped address is the IPv4 address');
   t.ok(sameHost('2001:db8:1:2::1', '2001:db8:1:2:aaaa::9'), 'one IPv6 /64');
   t.notOk(sameHost('2001:db8:1:2::1', '2001:db8:1:3::1'), 'the next /64 is not');
-  t.same(attestTarget([], '203.0.113.7'), { verdict: 'none' });
-  t.same(attestTarget([{ kind: 'lan', endpoint: makeEndpoint('192.168.1.2', 1) }], undefined), { verdict: 'none' }, 'only public candidates are targets');
-  t.same(attestTarget([pub('203.0.113.7')], '203.0.113.7'), { verdict: 'attested', target: makeEndpoint('203.0.113.7', 1) });
-  t.same(attestTarget([pub('203.0.113.7')], undefined), { verdict: 'unattested', target: makeEndpoint('203.0.113.7', 1) }, 'an older server says nothing');
-  t.same(attestTarget([pub(VICTIM)], '203.0.113.7'), { verdict: 'refused', announced: makeEndpoint(VICTIM, 1), seen: '203.0.113.7' });
-  t.same(attestTarget([pub('2001:db8:1:2::1'), pub('203.0.113.7')], '203.0.113.7'), { verdict: 'attested', target: makeEndpoint('203.0.113.7', 1) }, 'the public candidate the server saw, not merely the first');
+  t.same(attestTarget([], '203.0.113.7', true), { verdict: 'none' });
+  t.same(attestTarget([{ kind: 'lan', endpoint: makeEndpoint('192.168.1.2', 1) }], undefined, false), { verdict: 'none' }, 'only public candidates are targets');
+  t.same(attestTarget([pub('203.0.113.7')], '203.0.113.7', true), { verdict: 'attested', target: makeEndpoint('203.0.113.7', 1) });
+  t.same(attestTarget([pub('203.0.113.7')], undefined, false), { verdict: 'unattested', target: makeEndpoint('203.0.113.7', 1) }, 'an older server says nothing');
+  t.same(attestTarget([pub(VICTIM)], undefined, true), { verdict: 'refused', announced: makeEndpoint(VICTIM, 1), seen: undefined }, 'a server that attests but says nothing of this member (it no longer lists it)');
+  t.same(attestTarget([pub(VICTIM)], '203.0.113.7', true), { verdict: 'refused', announced: makeEndpoint(VICTIM, 1), seen: '203.0.113.7' });
+  t.same(attestTarget([pub('2001:db8:1:2::1'), pub('203.0.113.7')], '203.0.113.7', true), { verdict: 'attested', target: makeEndpoint('203.0.113.7', 1) }, 'the public candidate the server saw, not merely the first');
   const seen = new ServerSeen();
+  seen.list([{ id: 'b' }]);
+  t.notOk(seen.attests(), 'no seen yet: an older server as far as we know');
   seen.list([{ id: 'a', seen: '203.0.113.7' }, { id: 'b' }]);
+  t.ok(seen.attests(), 'this server attests');
   seen.record('c', '198.51.100.9');
   t.same([seen.get('a'), seen.get('b'), seen.get('c')], ['203.0.113.7', undefined, '198.51.100.9']);
   seen.forget('a');
   seen.list([{ id: 'b', seen: '2001:db8::1' }]);
   t.same([seen.get('a'), seen.get('b'), seen.get('c')], [undefined, '2001:db8::1', undefined], 'a new list replaces the old one');
+  seen.list([]);
+  t.ok(seen.attests(), 'and silence later is no downgrade');
 });
 
 interface Aim {
@@ -84,7 +90,7 @@ async function aimAtThirdParty(t: Test, o: Aim, ms: number) {
   const start = net.clock.now();
   await net.run(ms, 100);
   const attempts = target.agent.members.all().map((m) => target.agent.birthday.report(m, net.clock.now())?.attempts ?? 0);
-  return { net, target, probes: sent.probes, elapsed: net.clock.now() - start, attempts, counter: (name: string) => target.agent.counters.get(name) ?? 0 };
+  return { net, target, insiders, sent, probes: sent.probes, elapsed: net.clock.now() - start, attempts, counter: (name: string) => target.agent.counters.get(name) ?? 0 };
 }
 
 t.test('easy side: insiders announcing a third party\'s address as their symmetric NAT\'s get no probes sent there', async (t) => {
@@ -93,6 +99,12 @@ t.test('easy side: insiders announcing a third party\'s address as their symmetr
   t.same(r.attempts, [0, 0, 0, 0], 'no attempt was made');
   t.equal(r.counter('birthday_refused_unattested'), 4, 'each refusal counted once');
   t.equal(r.counter('birthday_unattested'), 0);
+  // Their connections drop: the server no longer lists them, and says nothing of where it sees
+  // them, while the easy side keeps them as orphans for a grace period.
+  for (const x of r.insiders) x.signal.kill();
+  await r.net.run(40_000, 100);
+  t.equal(r.sent.probes, 0, 'nor once the server stopped listing them (orphans)');
+  t.equal(r.counter('birthday_unattested'), 0, 'an attesting server\'s silence is not an older server\'s');
 });
 
 t.test('hard side: an insider announcing a third party\'s address as its port-restricted NAT\'s gets no sockets aimed there', async (t) => {

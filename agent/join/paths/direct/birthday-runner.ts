@@ -36,7 +36,7 @@ export interface BirthdayContext {
   /** False with `--no-birthday`: such pairs just stay relayed. */
   enabled?: boolean;
   /** The public IPs the server saw members at; absent, every target is unattested. */
-  seen?: Pick<ServerSeen, 'get'>;
+  seen?: Pick<ServerSeen, 'get' | 'attests'>;
   /** Counts birthday_refused_unattested and birthday_unattested (the agent's counters). */
   count?(what: string): void;
 }
@@ -100,14 +100,14 @@ export class BirthdayPunch {
 
   /** Where to punch toward: an announced public address the server saw `m` at (birthday-attest.ts). */
   private target(m: Member, st: PairState): Endpoint | undefined {
-    const a = attestTarget(m.candidates, this.c.seen?.get(m.memberId));
+    const a = attestTarget(m.candidates, this.c.seen?.get(m.memberId), this.c.seen?.attests() ?? false);
     const note = describe(a);
-    st.refused = a.verdict === 'refused' ? { announced: a.announced.address, seen: a.seen } : undefined;
+    st.refused = a.verdict === 'refused' ? { announced: a.announced.address, seen: a.seen ?? 'nowhere (it no longer lists it)' } : undefined;
     if (note !== st.attestation) {
       st.attestation = note;
       if (a.verdict === 'refused') {
         this.c.count?.('birthday_refused_unattested');
-        this.c.log.warn('birthday punching refused: the member announces a public address the server did not see it at', { peer: m.name, announced: a.announced.address, seen: a.seen });
+        this.c.log.warn('birthday punching refused: the member announces a public address the server did not see it at', { peer: m.name, announced: a.announced.address, seen: a.seen ?? 'none' });
       } else if (a.verdict === 'unattested') {
         this.c.count?.('birthday_unattested');
         this.c.log.info('birthday punching toward an address the server does not attest (it predates attestation)', { peer: m.name, to: a.target.address });
