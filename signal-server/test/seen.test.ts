@@ -48,12 +48,36 @@ t.test('members hear where the server sees each other: the UDP relay binding, el
   t.same(list.type === 'members' && list.members.map((m) => [m.id, m.seen]), [[a.id, '127.0.0.1'], [b.id, UDP_IP]], 'a later member hears the binding\'s address');
 });
 
+t.test('a moved binding is told only within the member\'s fan-out budget, as announcements are', async (t) => {
+  const server = await startTestServer({ relay: true, relayPort: 0, fanoutBytesPerSecond: 1, fanoutBurstBytes: 3_000 });
+  const room = roomId();
+  const a = await TestClient.join(server.url);
+  const b = await TestClient.join(server.url, undefined, { localAddress: WS_IP });
+  const udp = await UdpPeer.open(server.relay!.port, UDP_IP);
+  t.teardown(async () => {
+    a.close();
+    b.close();
+    udp.close();
+    await server.close();
+  });
+  a.send({ type: 'join', room, announce: blob() });
+  await a.next((m) => m.type === 'members');
+  b.send({ type: 'join', room, announce: blob(1_500) }); // 2,000 of b's 3,000 bytes
+  await a.next((m) => m.type === 'member-joined');
+  const welcome = b.ofType('welcome')[0]!;
+  t.ok(await udp.bind(b.id, Buffer.from(welcome.relayToken!, 'base64url')), 'b binds the relay from another address');
+  await a.sync();
+  await b.sync();
+  await a.sync();
+  t.equal(a.ofType('member-update').length, 0, 'telling it again would cost 2,000 more: not sent');
+});
+
 t.test('agents accept an IP literal as seen, or none (older servers); anything else is refused', async (t) => {
   const room = roomId();
   const frame = (seen: unknown) => JSON.stringify({ type: 'member-joined', room, id: 'abc', announce: blob(), ...(seen === undefined ? {} : { seen }) });
   for (const seen of [undefined, '203.0.113.7', '2001:db8::1']) t.ok(parseServerMessage(frame(seen)).ok, `seen ${seen}`);
   for (const seen of ['203.0.113.7:51820', 'fe80::1%eth0', 'example.org', '', 7, null]) t.notOk(parseServerMessage(frame(seen)).ok, `seen ${JSON.stringify(seen)}`);
   const list = (seen: unknown) => JSON.stringify({ type: 'members', room, members: [{ id: 'abc', announce: blob(), seen }] });
-  t.ok(parseServerMessage(list('198.51.100.9')).ok);
-  t.notOk(parseServerMessage(list('198.51.100.9/24')).ok);
+  t.ok(parseServerMessage(list('198.51.100.9')).ok, 'in a member list');
+  t.notOk(parseServerMessage(list('198.51.100.9/24')).ok, 'a prefix is no address: the whole list is refused');
 });
