@@ -142,10 +142,7 @@ export class Session implements HubMember, RelayMember {
     });
   }
 
-  /**
-   * The public IP we tell its rooms we see it at: its UDP relay binding's (on a carrier-grade NAT
-   * TCP may leave from another address than the UDP its punching uses), else its connection's.
-   */
+  /** The IP its rooms hear we see it at: its UDP binding's (a carrier-grade NAT may send TCP from another), else its connection's. */
   get seen(): string | undefined {
     const ip = this.udpAddress ?? this.remoteAddress;
     return isIpLiteral(ip) ? ip : undefined;
@@ -156,8 +153,7 @@ export class Session implements HubMember, RelayMember {
     this.udpAddress = unmapIpv4(address);
     if (this.seen === before || this.closing) return;
     // Charged like an announcement: a member moving its binding about must not buy free fan-out.
-    const now = Date.now();
-    this.ctx.hub.reseen(this, (bytes) => this.fanoutBucket.take(now, bytes));
+    this.ctx.hub.reseen(this, (bytes) => this.fanoutBucket.take(Date.now(), bytes));
   }
 
   /** Bytes waiting to go to this client: ws's queue and the socket's, which hold all we sent. */
