@@ -1,16 +1,18 @@
 // The public IP the server tells a room it sees each member at (protocol.ts Seen), over real
 // sockets on loopback: a member's WebSocket and UDP leave from different 127/8 addresses, as TCP
 // and UDP may from a carrier-grade NAT. Members check birthday targets against it.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { parseServerMessage } from '../../shared/signal/index.js';
 import { blob, roomId, startTestServer, TestClient } from './helpers.js';
 import { UdpPeer } from './relay-helpers.js';
+import type { StartOptions } from '../index.js';
 
 const WS_IP = '127.0.0.3';
 const UDP_IP = '127.0.0.4';
 
-t.test('members hear where the server sees each other: the UDP relay binding, else the connection', async (t) => {
-  const server = await startTestServer({ relay: true, relayPort: 0 });
+/** A server with a UDP relay; a on 127.0.0.1, b's WebSocket on WS_IP, and a UDP socket on UDP_IP for b. */
+async function twoMembers(t: Test, limits: StartOptions) {
+  const server = await startTestServer({ relay: true, relayPort: 0, ...limits });
   const room = roomId();
   const a = await TestClient.join(server.url);
   const b = await TestClient.join(server.url, undefined, { localAddress: WS_IP });
@@ -21,6 +23,11 @@ t.test('members hear where the server sees each other: the UDP relay binding, el
     udp.close();
     await server.close();
   });
+  return { server, room, a, b, udp };
+}
+
+t.test('members hear where the server sees each other: the UDP relay binding, else the connection', async (t) => {
+  const { server, room, a, b, udp } = await twoMembers(t, {});
   const annA = blob();
   const annB = blob();
   a.send({ type: 'join', room, announce: annA });
@@ -49,17 +56,7 @@ t.test('members hear where the server sees each other: the UDP relay binding, el
 });
 
 t.test('a moved binding is told only within the member\'s fan-out budget, as announcements are', async (t) => {
-  const server = await startTestServer({ relay: true, relayPort: 0, fanoutBytesPerSecond: 1, fanoutBurstBytes: 3_000 });
-  const room = roomId();
-  const a = await TestClient.join(server.url);
-  const b = await TestClient.join(server.url, undefined, { localAddress: WS_IP });
-  const udp = await UdpPeer.open(server.relay!.port, UDP_IP);
-  t.teardown(async () => {
-    a.close();
-    b.close();
-    udp.close();
-    await server.close();
-  });
+  const { room, a, b, udp } = await twoMembers(t, { fanoutBytesPerSecond: 1, fanoutBurstBytes: 3_000 });
   a.send({ type: 'join', room, announce: blob() });
   await a.next((m) => m.type === 'members');
   b.send({ type: 'join', room, announce: blob(1_500) }); // 2,000 of b's 3,000 bytes
