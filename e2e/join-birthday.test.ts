@@ -56,6 +56,11 @@ t.test('birthday punching in the NAT lab', async (t) => {
     const hs = (await peerStatus(hard, easy.name))!.lastHandshake!;
     t.ok(Date.parse(hs) < directAt, 'no new handshake: the session moved');
     t.notOk((await hard.status()).counters.internal_errors, 'no internal errors');
+    // The server saw each at the address it announces (its UDP relay binding's): attested.
+    for (const a of [hard, easy]) {
+      const c = (await a.status()).counters;
+      t.notOk(c.birthday_refused_unattested || c.birthday_unattested, `${a.name}: its birthday target was attested by the server`);
+    }
   };
 
   await t.test('symmetric × port-restricted goes direct, TCP survives', async (t) => {

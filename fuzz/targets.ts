@@ -182,7 +182,8 @@ const signalTarget: FuzzTarget = {
       { type: 'join', room: 'a'.repeat(64), announce: 'AAAA' },
       { type: 'send', room: 'b'.repeat(64), to: 'm_2', data: 'QUJD' },
       { type: 'welcome', v: 1, serverId: 's1', id: 'm1', stunPort: 3478, wsRelay: true },
-      { type: 'members', room: 'c'.repeat(64), members: [{ id: 'm2', announce: 'AA==' }], ref: 'x' },
+      { type: 'members', room: 'c'.repeat(64), members: [{ id: 'm2', announce: 'AA==', seen: '203.0.113.7' }], ref: 'x' },
+      { type: 'member-update', room: 'd'.repeat(64), id: 'm4', announce: 'AA==', seen: '2001:db8::7' },
       { type: 'error', code: 'BAD_FIELD', message: 'no', member: 'm3' },
     ].map((f) => Buffer.from(JSON.stringify(f))),
   fuzz(data) {

@@ -32,6 +32,8 @@ export interface RelayMember {
   readonly rooms: ReadonlySet<string>;
   /** Sends `payload` from member `from` in a binary WebSocket frame. */
   deliverRelay(from: string, payload: Buffer): WsDelivery;
+  /** Its UDP relay binding is now at `address` (it answered our challenge there). */
+  relayBound(address: string): void;
 }
 
 export interface ServerRelayOptions {
@@ -73,6 +75,7 @@ export class ServerRelay {
         authorize: (id, auth) => this.authorize(id, auth),
         mayForward: (from, to) => this.mayForward(from, to),
         deliverElsewhere: (from, to, payload) => this.deliverOnWebSocket(from, to, payload),
+        bound: (id, endpoint) => this.o.member(id)?.relayBound(endpoint.address),
       },
       {
         bytesPerSecond: o.limits.relayBytesPerSecond,

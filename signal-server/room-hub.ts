@@ -19,7 +19,13 @@ export interface HubMember {
   readonly origin?: { host: string; subnet: string };
   /** Rooms this member is in (kept by the hub). */
   readonly rooms: Set<string>;
+  /** The public IP we observed for it (protocol.ts Seen), told to its room with its announcement. */
+  readonly seen?: string;
   deliver(frame: PreparedFrame): void;
+}
+
+function seenOf(member: HubMember): { seen?: string } {
+  return member.seen === undefined ? {} : { seen: member.seen };
 }
 
 export interface HubError {
@@ -111,9 +117,9 @@ export class RoomHub {
     } else if (room.size >= this.limits.maxMembersPerRoom) {
       return { code: 'ROOM_FULL', message: `room has ${this.limits.maxMembersPerRoom} members` };
     }
-    const members = [...room.values()].map((e) => ({ id: e.member.id, announce: e.announce }));
+    const members = [...room.values()].map((e) => ({ id: e.member.id, announce: e.announce, ...seenOf(e.member) }));
     member.deliver(prepare(ref === undefined ? { type: 'members', room: roomId, members } : { type: 'members', room: roomId, members, ref }));
-    this.broadcast(room, member, { type: 'member-joined', room: roomId, id: member.id, announce });
+    this.broadcast(room, member, { type: 'member-joined', room: roomId, id: member.id, announce, ...seenOf(member) });
     room.set(member.id, { member, announce });
     member.rooms.add(roomId);
     this.countGroups(member, roomId, 1);
@@ -142,8 +148,21 @@ export class RoomHub {
     const entry = room?.get(member.id);
     if (!room || !entry) return { code: 'NOT_IN_ROOM', message: 'not in this room' };
     entry.announce = announce;
-    this.broadcast(room, member, { type: 'member-update', room: roomId, id: member.id, announce });
+    this.broadcast(room, member, { type: 'member-update', room: roomId, id: member.id, announce, ...seenOf(member) });
     return undefined;
+  }
+
+  /**
+   * The member's `seen` changed (its UDP relay binding moved): its rooms hear it again, with the
+   * announcement they have, each room only if `afford` grants that fan-out's bytes.
+   */
+  reseen(member: HubMember, afford: (bytes: number) => boolean): void {
+    for (const roomId of member.rooms) {
+      const room = this.rooms.get(roomId);
+      const entry = room?.get(member.id);
+      if (!room || !entry || !afford(entry.announce.length * (room.size - 1))) continue;
+      this.broadcast(room, member, { type: 'member-update', room: roomId, id: member.id, announce: entry.announce, ...seenOf(member) });
+    }
   }
 
   send(member: HubMember, roomId: string, to: string, data: string): HubError | undefined {

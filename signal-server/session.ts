@@ -11,6 +11,8 @@ import { JOIN_NONCE_BYTES, verifyJoin } from '../shared/signal/join-proof.js';
 import type { Limits } from './config.js';
 import type { Logger } from '../shared/log.js';
 import { endpointFromRinfo, formatEndpoint } from '../shared/net/address.js';
+import { unmapIpv4 } from '../shared/net/ip-bytes.js';
+import { isIpLiteral } from '../shared/signal/fields.js';
 import type { Metrics } from './metrics.js';
 import { StrikeCounter, TokenBucket, type KeyedRateLimiter } from '../shared/rate-limit.js';
 import type { RelayMember, ServerRelay, WsDelivery } from './relay.js';
@@ -103,6 +105,8 @@ export class Session implements HubMember, RelayMember {
   readonly remotePort: number;
   readonly origin: { host: string; subnet: string };
   private readonly addressKey: string;
+  /** Where its UDP relay binding last was: proven by our challenge, and the address its WireGuard uses. */
+  private udpAddress: string | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -136,6 +140,20 @@ export class Session implements HubMember, RelayMember {
       ctx.hub.drop(this);
       onClosed(this, this.closeReason ?? 'client_closed');
     });
+  }
+
+  /** The IP its rooms hear we see it at: its UDP binding's (a carrier-grade NAT may send TCP from another), else its connection's. */
+  get seen(): string | undefined {
+    const ip = this.udpAddress ?? this.remoteAddress;
+    return isIpLiteral(ip) ? ip : undefined;
+  }
+
+  relayBound(address: string): void {
+    const before = this.seen;
+    this.udpAddress = unmapIpv4(address);
+    if (this.seen === before || this.closing) return;
+    // Charged like an announcement: a member moving its binding about must not buy free fan-out.
+    this.ctx.hub.reseen(this, (bytes) => this.fanoutBucket.take(Date.now(), bytes));
   }
 
   /** Bytes waiting to go to this client: ws's queue and the socket's, which hold all we sent. */

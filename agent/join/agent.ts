@@ -15,6 +15,7 @@ import { PathFinder, DEFAULT_PUNCH_TIMING } from './paths/direct/punch.js';
 import { PathArbiters } from './paths/arbiter.js';
 import { ExtraSockets } from './paths/direct/extra-sockets.js';
 import { BirthdayPunch } from './paths/direct/birthday-runner.js';
+import { ServerSeen } from './paths/direct/birthday-attest.js';
 import { RelayLinks } from './paths/relay/relay-links.js';
 import { DEFAULT_RELAY_TIMING, RelayPaths } from './paths/relay/relay-paths.js';
 import { derivePairKeys } from './room/pair-keys.js';
@@ -98,7 +99,8 @@ export class JoinAgent {
     const announceUpdate = () => this.signalling.announceUpdate();
     const { arbiters, links, members } = this;
     this.paths = new PathKeeper({ sockets: this.sockets, tunnel, arbiters, clock, local: this.local, members, log, count, announceUpdate, requestPunch: (m, startInMs) => this.signalling.requestPunch(m, startInMs), signalRttMs: () => this.signalling.rttMs, wake: () => this.ticker.poke() });
-    this.birthday = new BirthdayPunch({ members: this.members, arbiters: this.arbiters, paths: this.paths, sockets: this.sockets, ourNat: () => this.local.nat, log, timing: o.birthdayTiming, enabled: o.birthday !== false });
+    const seen = new ServerSeen();
+    this.birthday = new BirthdayPunch({ members: this.members, arbiters: this.arbiters, paths: this.paths, sockets: this.sockets, ourNat: () => this.local.nat, log, timing: o.birthdayTiming, enabled: o.birthday !== false, seen, count });
     const routing = new AddressRouting(tunnel.engine, o.subnet, o.identity.publicKey, log, o.useHub);
     this.routes = new RoomRoutes(o.routes ?? {}, { engine: tunnel.engine, tunnel, subnet: o.subnet, exitRoute: ports.exitRoute, interfaces: ports.interfaces, log, count });
     const membersChanged = () => {
@@ -117,7 +119,7 @@ export class JoinAgent {
       const ws = this.links.get('ws');
       if (ws) relayed.onUnreachable(ws, id);
     };
-    this.signalling = new RoomSignalling({ room, self, signal, lifecycle: this.lifecycle, clock, log, address: () => ({ address: this.own.address, since: this.own.since }), candidates: () => this.local.list(), nat: () => this.local.nat, welcomed: (w) => this.onWelcome(w), membersChanged, membership: () => this.membership, unreachableOverWs });
+    this.signalling = new RoomSignalling({ room, self, signal, lifecycle: this.lifecycle, clock, log, address: () => ({ address: this.own.address, since: this.own.since }), candidates: () => this.local.list(), nat: () => this.local.nat, welcomed: (w) => this.onWelcome(w), membersChanged, membership: () => this.membership, unreachableOverWs, seen });
     this.datagrams = new DatagramInput({ stun: this.stun, paths: this.paths, links: this.links, relayed: this.relayed, bounce: this.bounce, clock, count });
     this.stunService = new StunService({ local: this.local, paths: this.paths, resolve: ports.resolveStun, port: ports.stunPort, log, announceUpdate: () => this.signalling.announceUpdate() });
     this.ticker = new JoinTicker({ clock, log, members: this.members, useHub: o.useHub, local: this.local, paths: this.paths, relayed: this.relayed, links: this.links, arbiters: this.arbiters, lifecycle: this.lifecycle, bounce: this.bounce, signal, signalling: this.signalling, stun: this.stunService, birthday: this.birthday, membersChanged, guarded: (what, fn) => this.guarded(what, fn) });

@@ -44,6 +44,8 @@ export interface RelayPolicy {
    * returns false when it cannot, and the sender is told the destination is unreachable.
    */
   deliverElsewhere?(from: string, to: string, payload: Buffer): boolean;
+  /** Member `id` is now bound at `endpoint` (a new binding, or one that moved): a proven address of its. */
+  bound?(id: string, endpoint: Endpoint): void;
 }
 
 export interface RelayLimits {
@@ -232,6 +234,7 @@ export class RelaySwitch {
   /** Binds `id` to `endpoint` (moving it if the member's address changed). */
   private bind(id: string, endpoint: Endpoint, key: string, now: number): void {
     let b = this.byId.get(id);
+    const moved = b?.key !== key;
     if (!b) {
       b = { id, endpoint, key, seenAt: now, bucket: new TokenBucket(this.limits.bytesPerSecond, this.limits.burstBytes, now), unreachableSentAt: new Map() };
       this.byId.set(id, b);
@@ -250,6 +253,7 @@ export class RelaySwitch {
     this.byEndpoint.set(key, b);
     b.seenAt = now;
     this.stats.binds++;
+    if (moved) this.policy.bound?.(id, endpoint);
   }
 
   /** Forgets `id` at once (it left the room, or its connection to the server closed). */

@@ -1,5 +1,6 @@
 // Type guards for the field values of signalling messages. Used on both sides so an agent
 // and the server agree exactly on what is well-formed.
+import { isIP } from 'node:net';
 import { MAX_BLOB_BYTES, MAX_REF_LENGTH, MAX_TOKEN_LENGTH } from './protocol.js';
 
 export type JsonObject = Record<string, unknown>;
@@ -35,6 +36,14 @@ export function isMemberId(v: unknown): v is string {
 /** base64url without padding of exactly `bytes` bytes. */
 export function isBase64url(v: unknown, bytes: number): v is string {
   return typeof v === 'string' && v.length === Math.ceil((bytes * 4) / 3) && /^[A-Za-z0-9_-]*$/.test(v);
+}
+
+/** Longest text form of an IP address (IPv6 with an embedded IPv4 tail). */
+const MAX_IP_TEXT = 45;
+
+/** A plain IP address literal: no port, no zone. */
+export function isIpLiteral(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= MAX_IP_TEXT && !v.includes('%') && isIP(v) !== 0;
 }
 
 export function isRef(v: unknown): v is string {

@@ -5,6 +5,7 @@ import {
   field,
   isBlob,
   isErrorCode,
+  isIpLiteral,
   isJsonObject,
   isMemberId,
   isRef,
@@ -45,11 +46,19 @@ function bad(message: string): ParseResult<ServerMessage> {
   return { ok: false, code: 'BAD_FIELD', message };
 }
 
+/** The optional `seen` of a member (protocol.ts Seen): absent from older servers. */
+function parseSeen(o: JsonObject): { ok: boolean; seen: { seen?: string } } {
+  const seen = field(o, 'seen');
+  if (seen === undefined) return { ok: true, seen: {} };
+  return isIpLiteral(seen) ? { ok: true, seen: { seen } } : { ok: false, seen: {} };
+}
+
 function parseMember(v: unknown): MemberInfo | undefined {
   if (!isJsonObject(v)) return undefined;
   const id = field(v, 'id');
   const announce = field(v, 'announce');
-  return isMemberId(id) && isBlob(announce) ? { id, announce } : undefined;
+  const seen = parseSeen(v);
+  return isMemberId(id) && isBlob(announce) && seen.ok ? { id, announce, ...seen.seen } : undefined;
 }
 
 function parseMembers(v: unknown): MemberInfo[] | undefined {
@@ -126,8 +135,9 @@ function parseObject(o: JsonObject): ParseResult<ServerMessage> {
     case 'member-joined':
     case 'member-update': {
       const announce = field(o, 'announce');
-      if (!isMemberId(id) || !isBlob(announce)) return bad(`bad ${type}`);
-      return { ok: true, message: { type, room, id, announce } };
+      const seen = parseSeen(o);
+      if (!isMemberId(id) || !isBlob(announce) || !seen.ok) return bad(`bad ${type}`);
+      return { ok: true, message: { type, room, id, announce, ...seen.seen } };
     }
     case 'message': {
       const from = field(o, 'from');

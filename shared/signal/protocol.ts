@@ -83,7 +83,17 @@ export type ClientMessage = HelloMessage | JoinMessage | LeaveMessage | UpdateMe
 export type ClientMessageType = ClientMessage['type'];
 export const CLIENT_MESSAGE_TYPES: readonly ClientMessageType[] = ['hello', 'join', 'leave', 'update', 'send', 'ping'];
 
-export interface MemberInfo {
+/**
+ * The public IP the server observed for a member (no port): the source of its authenticated UDP
+ * relay binding when it has one, else of its WebSocket connection. The server already knows it;
+ * members check a member's announced public address against it before birthday punching
+ * (agent/join/paths/direct/birthday-attest.ts). Servers before this field send none.
+ */
+export interface Seen {
+  seen?: string;
+}
+
+export interface MemberInfo extends Seen {
   id: string;
   announce: string;
 }
@@ -114,7 +124,7 @@ export interface MembersMessage extends WithRef {
   /** Everyone else in the room, at the moment of joining. */
   members: MemberInfo[];
 }
-export interface MemberJoinedMessage {
+export interface MemberJoinedMessage extends Seen {
   type: 'member-joined';
   room: string;
   id: string;
@@ -125,7 +135,8 @@ export interface MemberLeftMessage {
   room: string;
   id: string;
 }
-export interface MemberUpdateMessage {
+/** A new announcement, or (same announcement) a new `seen` when the member's UDP binding moved. */
+export interface MemberUpdateMessage extends Seen {
   type: 'member-update';
   room: string;
   id: string;

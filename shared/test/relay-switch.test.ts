@@ -2,7 +2,7 @@
 // forwarding and its checks, UNREACHABLE pacing, other delivery paths, rebinding, expiry, the
 // binding limit, per-member byte budgets and unbinding.
 import t, { type Test } from 'tap';
-import { makeEndpoint, type Endpoint } from '../net/address.js';
+import { formatEndpoint, makeEndpoint, type Endpoint } from '../net/address.js';
 import { RelaySwitch, type Datagram, type RelayLimits, type RelayPolicy } from '../relay/relay-switch.js';
 import {
   decodeRelayPacket,
@@ -575,4 +575,16 @@ t.test('members behind one address share one budget: many connections do not mul
   ok = 0;
   for (let i = 0; i < 12; i++) ok += sw.receive(encodeData('m1', p), B1, 1_000).length;
   t.equal(ok, 9, 'another address keeps its own budget');
+});
+
+t.test('the policy hears of a binding when it starts or moves, only after its address answered the challenge', async (t) => {
+  const bound: [string, string][] = [];
+  const sw = makeSwitch({ ...policy(), bound: (id, e) => void bound.push([id, formatEndpoint(e)]) });
+  sw.receive(encodeBind(txid(), 'alice', authFor('alice')), A1, 0);
+  t.same(bound, [], 'a CHALLENGE is not a binding (the source may be forged)');
+  bind(t, sw, 'alice', A1, 0);
+  bind(t, sw, 'alice', A1, 1_000);
+  t.same(bound, [['alice', formatEndpoint(A1)]], 'a refresh is no news');
+  bind(t, sw, 'alice', A2, 2_000);
+  t.same(bound, [['alice', formatEndpoint(A1)], ['alice', formatEndpoint(A2)]], 'a move is');
 });

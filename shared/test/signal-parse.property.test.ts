@@ -13,6 +13,8 @@ const memberId = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/);
 const ref = fc.option(fc.stringMatching(/^[\x21-\x7e]{1,64}$/), { nil: undefined });
 const blob = fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b).toString('base64'));
 const version = fc.integer({ min: 1, max: 0xffff });
+/** Where the server sees a member (an IP literal; older servers leave it out). */
+const seen = fc.oneof(fc.ipV4(), fc.ipV6());
 /** base64url without padding of `n` random bytes, as keys, proofs and nonces travel. */
 const b64url = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map((b) => Buffer.from(b).toString('base64url'));
 /** JSON with keys sorted at every depth: the parser need not keep the sender's key order. */
@@ -30,8 +32,8 @@ const clientFrame = fc.oneof(
 
 const serverFrame = fc.oneof(
   fc.record({ type: fc.constant('welcome'), v: version, serverId: memberId, id: memberId, yourAddress: fc.string({ maxLength: 30 }), stunPort: fc.integer({ min: 1, max: 65535 }), relayToken: fc.stringMatching(/^[A-Za-z0-9_-]{43}$/), wsRelay: fc.boolean(), nonce: b64url(32) }, { requiredKeys: ['type', 'v', 'serverId', 'id', 'nonce'] }),
-  fc.record({ type: fc.constant('members'), room: hex64, members: fc.array(fc.record({ id: memberId, announce: blob }), { maxLength: 3 }) }),
-  fc.record({ type: fc.constantFrom('member-joined', 'member-update'), room: hex64, id: memberId, announce: blob }),
+  fc.record({ type: fc.constant('members'), room: hex64, members: fc.array(fc.record({ id: memberId, announce: blob, seen }, { requiredKeys: ['id', 'announce'] }), { maxLength: 3 }) }),
+  fc.record({ type: fc.constantFrom('member-joined', 'member-update'), room: hex64, id: memberId, announce: blob, seen }, { requiredKeys: ['type', 'room', 'id', 'announce'] }),
   fc.record({ type: fc.constant('member-left'), room: hex64, id: memberId }),
   fc.record({ type: fc.constant('message'), room: hex64, from: memberId, data: blob }),
   fc.record({ type: fc.constant('pong') }),

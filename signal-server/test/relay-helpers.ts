@@ -69,9 +69,10 @@ export class UdpPeer {
     });
   }
 
-  static async open(relayPort: number): Promise<UdpPeer> {
+  /** A socket on `host` (any 127/8 address on Linux's loopback: another member's public address). */
+  static async open(relayPort: number, host = '127.0.0.1'): Promise<UdpPeer> {
     const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => socket.bind(0, host, resolve));
     return new UdpPeer(socket, relayPort);
   }
 

@@ -18,7 +18,7 @@ t.test('the relay socket reopens on its port after a poll error', async (t) => {
   const log = createLogger({ format: 'json', write: (l) => lines.push(l) });
   const room = new Set(['r']);
   const members = new Map<string, RelayMember>(
-    ['a', 'b'].map((id) => [id, { id, rooms: room, deliverRelay: () => 'closed' as const }]),
+    ['a', 'b'].map((id) => [id, { id, rooms: room, deliverRelay: () => 'closed' as const, relayBound: () => undefined }]),
   );
   const relay = new ServerRelay({
     member: (id) => members.get(id),

@@ -36,8 +36,8 @@ t.test('room behaviour', async (t) => {
     ]);
     const elapsed = performance.now() - start;
     t.ok(elapsed < 100, `both sides know within ${elapsed.toFixed(1)} ms`);
-    t.strictSame(membersB, { type: 'members', room, members: [{ id: a.id, announce: annA }] });
-    t.strictSame(joined, { type: 'member-joined', room, id: b.id, announce: annB });
+    t.strictSame(membersB, { type: 'members', room, members: [{ id: a.id, announce: annA, seen: '127.0.0.1' }] });
+    t.strictSame(joined, { type: 'member-joined', room, id: b.id, announce: annB, seen: '127.0.0.1' });
     t.not(a.id, b.id, 'member ids are per connection');
   });
 
@@ -69,7 +69,7 @@ t.test('room behaviour', async (t) => {
     const { room, a, b, c } = await threeMembers(t, server.url);
     const fresh = blob();
     c.send({ type: 'update', room, announce: fresh });
-    t.strictSame(await a.next((m) => m.type === 'member-update'), { type: 'member-update', room, id: c.id, announce: fresh });
+    t.strictSame(await a.next((m) => m.type === 'member-update'), { type: 'member-update', room, id: c.id, announce: fresh, seen: '127.0.0.1' });
     await b.next((m) => m.type === 'member-update');
     await c.sync();
     t.equal(c.ofType('member-update').length, 0, 'the sender does not hear its own update');

@@ -31,6 +31,8 @@ export interface BirthdayReport {
   sockets?: number;
   /** When the next attempt may start, ms from now (backoff after a failure). */
   retryInMs?: number;
+  /** No attempt: the member announces `announced`, the signal server sees it at `seen` (birthday-attest.ts). */
+  refused?: { announced: string; seen: string };
 }
 
 export interface PortmapFacts {
@@ -84,6 +86,7 @@ function sameNatSamePort(f: RelayFacts): number | undefined {
 }
 
 function birthdayWords(b: BirthdayReport): string {
+  if (b.refused) return `birthday punching refused: it announces ${b.refused.announced}, the signal server sees it at ${b.refused.seen}`;
   switch (b.state) {
     case 'not-applicable':
       return '';

@@ -12,6 +12,7 @@ import type { MemberLifecycle } from '../room/lifecycle.js';
 import { sealBye, sealMembershipMessage, sealPunchRequest } from '../room/peer-message.js';
 import type { RoomMembership } from '../membership/room-membership.js';
 import type { Member } from '../room/room-members.js';
+import type { ServerSeen } from '../paths/direct/birthday-attest.js';
 import type { JoinClock, SignallingPort } from '../ports.js';
 
 export interface Self {
@@ -47,6 +48,8 @@ export interface DispatchContext {
   unreachableOverWs(memberId: string): void;
   /** In a room with admins: our membership proof and revocation version go in our announcement. */
   membership?(): RoomMembership | undefined;
+  /** Where the server says it sees each member (birthday punching checks targets against it). */
+  seen?: ServerSeen;
 }
 
 export class RoomSignalling {
@@ -131,6 +134,7 @@ export class RoomSignalling {
     switch (m.type) {
       case 'members': {
         this.rttMs = c.clock.now() - this.joinSentAt;
+        c.seen?.list(m.members);
         // After a reconnect, members we knew may not be back yet: the lifecycle gives them time.
         const present = c.lifecycle.onMemberList(m.members);
         c.log.info('in the room', { members: present });
@@ -139,10 +143,12 @@ export class RoomSignalling {
       }
       case 'member-joined':
       case 'member-update':
+        c.seen?.record(m.id, m.seen);
         c.lifecycle.onAnnouncement(m.id, m.announce);
         c.membersChanged();
         break;
       case 'member-left':
+        c.seen?.forget(m.id);
         c.lifecycle.onMemberLeft(m.id);
         break;
       case 'message':

@@ -8,6 +8,8 @@
 // the path finder's heartbeats keep the winning mapping alive. The hard side's address is only its
 // announcement's word, so the easy side's probes to one address share a budget across all pairs
 // (BirthdayTiming.addressProbeBurst): members claiming a third party's address can't multiply them.
+// And with a server that attests (birthday-attest.ts), neither side punches toward an address the
+// server did not see the member at: refusals are counted as birthday_refused_unattested.
 import { makeEndpoint, sameEndpoint, type Endpoint } from '../../../../shared/net/address.js';
 import type { Logger } from '../../../../shared/log.js';
 import { hostGroup } from '../../../../shared/net/address-group.js';
@@ -19,6 +21,7 @@ import type { PathArbiters } from '../arbiter.js';
 import { BirthdayPlan, birthdayRole, DEFAULT_BIRTHDAY_TIMING, type BirthdayAction, type BirthdayTiming } from './birthday.js';
 import type { ExtraSockets } from './extra-sockets.js';
 import type { PathKeeper } from './path-keeper.js';
+import { attestTarget, type Attestation, type ServerSeen } from './birthday-attest.js';
 
 export interface BirthdayContext {
   members: RoomMembers;
@@ -32,6 +35,10 @@ export interface BirthdayContext {
   random?: () => number;
   /** False with `--no-birthday`: such pairs just stay relayed. */
   enabled?: boolean;
+  /** The public IPs the server saw members at; absent, every target is unattested. */
+  seen?: Pick<ServerSeen, 'get' | 'attests'>;
+  /** Counts birthday_refused_unattested and birthday_unattested (the agent's counters). */
+  count?(what: string): void;
 }
 
 interface PairState {
@@ -42,6 +49,10 @@ interface PairState {
   generation: number;
   /** This attempt hit its target's probe budget (logged once). */
   overBudget: boolean;
+  /** The last attestation (verdict, announced address, seen address) counted and logged. */
+  attestation: string;
+  /** Set while the server sees the member elsewhere than it announces (for "why relayed"). */
+  refused: BirthdayReport['refused'];
 }
 
 export class BirthdayPunch {
@@ -77,14 +88,32 @@ export class BirthdayPunch {
     }
     if (!st || st.plan.role !== role) {
       if (st) this.drop(m, st);
-      st = { plan: new BirthdayPlan(role, this.timing, this.c.random), sockets: [], generation: 0, overBudget: false };
+      st = { plan: new BirthdayPlan(role, this.timing, this.c.random), sockets: [], generation: 0, overBudget: false, attestation: '', refused: undefined };
       this.pairs.set(m, st);
     }
-    const target = m.candidates.find((c) => c.kind === 'public')?.endpoint;
+    const target = this.target(m, st);
     const direct = this.c.arbiters.hasDirect(m);
     for (const a of st.plan.tick(now, !!target, direct)) this.act(m, st, a, target!, now);
     // A won socket whose path was lost later (or replaced) is of no more use.
     if (st.sockets.length > 0 && !st.plan.running && !st.sockets.some((e) => this.inUse(m, e))) this.closeSockets(st, undefined);
+  }
+
+  /** Where to punch toward: an announced public address the server saw `m` at (birthday-attest.ts). */
+  private target(m: Member, st: PairState): Endpoint | undefined {
+    const a = attestTarget(m.candidates, this.c.seen?.get(m.memberId), this.c.seen?.attests() ?? false);
+    const note = describe(a);
+    st.refused = a.verdict === 'refused' ? { announced: a.announced.address, seen: a.seen ?? 'nowhere (it no longer lists it)' } : undefined;
+    if (note !== st.attestation) {
+      st.attestation = note;
+      if (a.verdict === 'refused') {
+        this.c.count?.('birthday_refused_unattested');
+        this.c.log.warn('birthday punching refused: the member announces a public address the server did not see it at', { peer: m.name, announced: a.announced.address, seen: a.seen ?? 'none' });
+      } else if (a.verdict === 'unattested') {
+        this.c.count?.('birthday_unattested');
+        this.c.log.info('birthday punching toward an address the server does not attest (it predates attestation)', { peer: m.name, to: a.target.address });
+      }
+    }
+    return a.verdict === 'attested' || a.verdict === 'unattested' ? a.target : undefined;
   }
 
   private inUse(m: Member, e: Endpoint): boolean {
@@ -152,10 +181,25 @@ export class BirthdayPunch {
 
   /** How it went with `m`, for "why relayed"; undefined when the NATs do not call for it. */
   report(m: Member, now: number): BirthdayReport | undefined {
-    return this.pairs.get(m)?.plan.report(now, this.pairs.get(m)!.sockets.length);
+    const st = this.pairs.get(m);
+    if (!st) return undefined;
+    const r = st.plan.report(now, st.sockets.length);
+    return st.refused ? { ...r, refused: st.refused } : r;
   }
 
   close(): void {
     for (const [m, st] of this.pairs) this.drop(m, st);
+  }
+}
+
+function describe(a: Attestation): string {
+  switch (a.verdict) {
+    case 'attested':
+    case 'unattested':
+      return `${a.verdict} ${a.target.address}`;
+    case 'refused':
+      return `refused ${a.announced.address} ${a.seen}`;
+    case 'none':
+      return 'none';
   }
 }
