@@ -90,7 +90,9 @@ async function main(): Promise<void> {
     section('relay: TCP throughput of one pair, direct and through the server\'s UDP relay (NAT lab, iperf3 5 s each way)');
     const { measureRelayThroughput } = await import('./relay-throughput.js');
     const r = await measureRelayThroughput(5, { ws: process.env.WGP2P_BENCH_WS_RELAY === '1', bounce: process.env.WGP2P_BENCH_BOUNCE_RELAY === '1' });
-    const cpu = (c: PhaseCpu) => `CPU s a ${c.a.toFixed(2)}, b ${c.b.toFixed(2)}, relay ${c.relay.toFixed(2)}; UDP drops ${c.udpDrops}`;
+    const cpu = (c: PhaseCpu) =>
+      `CPU s a ${c.a.toFixed(2)}, b ${c.b.toFixed(2)}, relay ${c.relay.toFixed(2)}; UDP drops ${c.udpDrops}` +
+      (c.relayDropped ? `; relay dropped ${JSON.stringify(c.relayDropped)}` : '');
     const row = (label: string, x: { mbitPerSecond: number; reverseMbitPerSecond: number; cpu?: PhaseCpu }) =>
       console.log(`${label.padEnd(52)} ${fmt(x.mbitPerSecond)} Mbit/s  (reverse ${fmt(x.reverseMbitPerSecond)} Mbit/s)${x.cpu ? `  ${cpu(x.cpu)}` : ''}`);
     const ratio = (label: string, x: { mbitPerSecond: number; reverseMbitPerSecond: number }) =>
