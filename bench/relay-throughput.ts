@@ -21,7 +21,9 @@ const SECRET = 'brl-bench-secret-0123456789abcdef';
 // The server's per-member relay budget is a policy (default 200 Mbit/s), not a cost: the bench
 // raises it (and the per-address one) far above what the lab carries, so that it measures what
 // relaying costs. The drops the server counts by reason are printed, so a cap that bit shows.
-const SERVER_RELAY_ARGS = ['--relay', '--relay-bytes-per-second', '1000000000', '--address-relay-bytes-per-second', '2000000000'];
+// WGP2P_BENCH_RELAY_DEFAULT_BUDGET=1 keeps the defaults.
+const SERVER_RELAY_ARGS =
+  process.env.WGP2P_BENCH_RELAY_DEFAULT_BUDGET === '1' ? ['--relay'] : ['--relay', '--relay-bytes-per-second', '1000000000', '--address-relay-bytes-per-second', '2000000000'];
 // WGP2P_BENCH_CPU_PROF=DIR: the agents and the server write V8 CPU profiles there when they stop.
 const profileDir = process.env.WGP2P_BENCH_CPU_PROF;
 const NODE_ARGS = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
@@ -43,6 +45,9 @@ export interface PhaseCpu {
   relay: number;
   /** UDP datagrams dropped for full receive buffers in the pair's and the relay's namespaces. */
   udpDrops: number;
+  /** GSO sends and GRO receives of the two agents' sockets (is the relayed path batched too?). */
+  gsoSends: number;
+  groReceives: number;
   /** What the server's relay did not forward, by reason (server phase only). */
   relayDropped?: Record<string, number>;
 }
@@ -108,18 +113,26 @@ async function measured(a: JoinAgent, b: JoinAgent, relay: { pid: number | undef
   const before = await Promise.all(pids.map(cpuSeconds));
   const dropsBefore = await Promise.all(nss.map(udpReceiveDrops));
   const relayDropsBefore = await relayDrops();
+  const offloadsBefore = await offloadCounts(a, b);
   const r = await iperfBothWays(a, b, seconds);
   const after = await Promise.all(pids.map(cpuSeconds));
   const dropsAfter = await Promise.all(nss.map(udpReceiveDrops));
   const relayDropsAfter = await relayDrops();
+  const offloadsAfter = await offloadCounts(a, b);
   const d = after.map((x, i) => (pids[i] === undefined ? 0 : x - before[i]!));
   const drops = dropsAfter.map((x, i) => x - dropsBefore[i]!);
-  const cpu: PhaseCpu = { a: d[0]!, b: d[1]!, relay: d[2]!, udpDrops: drops.reduce((x, y) => x + y, 0) };
+  const cpu: PhaseCpu = { a: d[0]!, b: d[1]!, relay: d[2]!, udpDrops: drops.reduce((x, y) => x + y, 0), gsoSends: offloadsAfter.gso - offloadsBefore.gso, groReceives: offloadsAfter.gro - offloadsBefore.gro };
   if (relayDropsAfter) {
     cpu.relayDropped = {};
     for (const [k, v] of Object.entries(relayDropsAfter)) if (v !== relayDropsBefore?.[k]) cpu.relayDropped[k] = v - (relayDropsBefore?.[k] ?? 0);
   }
   return { ...r, cpu };
+}
+
+async function offloadCounts(a: JoinAgent, b: JoinAgent): Promise<{ gso: number; gro: number }> {
+  const c = await Promise.all([a, b].map(async (x) => (await x.status()).counters));
+  const sum = (k: string) => c.reduce((n, x) => n + (x[k] ?? 0), 0);
+  return { gso: sum('offload_udp_gso_sends'), gro: sum('offload_udp_gro_receives') };
 }
 
 // The server's wgp2p_relay_dropped_total by reason, fetched from inside its namespace.

@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     const { measureRelayThroughput } = await import('./relay-throughput.js');
     const r = await measureRelayThroughput(5, { ws: process.env.WGP2P_BENCH_WS_RELAY === '1', bounce: process.env.WGP2P_BENCH_BOUNCE_RELAY === '1' });
     const cpu = (c: PhaseCpu) =>
-      `CPU s a ${c.a.toFixed(2)}, b ${c.b.toFixed(2)}, relay ${c.relay.toFixed(2)}; UDP drops ${c.udpDrops}` +
+      `CPU s a ${c.a.toFixed(2)}, b ${c.b.toFixed(2)}, relay ${c.relay.toFixed(2)}; UDP drops ${c.udpDrops}; agents' GSO sends ${c.gsoSends}, GRO receives ${c.groReceives}` +
       (c.relayDropped ? `; relay dropped ${JSON.stringify(c.relayDropped)}` : '');
     const row = (label: string, x: { mbitPerSecond: number; reverseMbitPerSecond: number; cpu?: PhaseCpu }) =>
       console.log(`${label.padEnd(52)} ${fmt(x.mbitPerSecond)} Mbit/s  (reverse ${fmt(x.reverseMbitPerSecond)} Mbit/s)${x.cpu ? `  ${cpu(x.cpu)}` : ''}`);
