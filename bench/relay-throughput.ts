@@ -18,6 +18,16 @@ const PREFIX = 'brl';
 // `wgp2p server --relay`'s default --relay-port.
 const SERVER_RELAY_PORT = 3480;
 const SECRET = 'brl-bench-secret-0123456789abcdef';
+// The server's per-member relay budget is a policy (default 200 Mbit/s), not a cost: the bench
+// raises it (and the per-address one) far above what the lab carries, so that it measures what
+// relaying costs. The drops the server counts by reason are printed, so a cap that bit shows.
+// WGP2P_BENCH_RELAY_DEFAULT_BUDGET=1 keeps the defaults.
+const SERVER_RELAY_ARGS =
+  process.env.WGP2P_BENCH_RELAY_DEFAULT_BUDGET === '1' ? ['--relay'] : ['--relay', '--relay-bytes-per-second', '1000000000', '--address-relay-bytes-per-second', '2000000000'];
+// WGP2P_BENCH_CPU_PROF=DIR: the agents and the server write V8 CPU profiles there when they stop.
+const profileDir = process.env.WGP2P_BENCH_CPU_PROF;
+const NODE_ARGS = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+const METRICS_URL = 'http://203.0.113.10:8080/metrics';
 
 export interface PairThroughput {
   /** a → b and b → a (iperf3 -R), as the receiving side measured. */
@@ -35,6 +45,11 @@ export interface PhaseCpu {
   relay: number;
   /** UDP datagrams dropped for full receive buffers in the pair's and the relay's namespaces. */
   udpDrops: number;
+  /** GSO sends and GRO receives of the two agents' sockets (is the relayed path batched too?). */
+  gsoSends: number;
+  groReceives: number;
+  /** What the server's relay did not forward, by reason (server phase only). */
+  relayDropped?: Record<string, number>;
 }
 
 export interface RelayThroughput {
@@ -80,8 +95,8 @@ async function iperfBothWays(a: JoinAgent, b: JoinAgent, seconds: number): Promi
 
 async function pair(hostA: Netns, hostB: Netns, o: { room: string; server: string; tag: string; names: [string, string] }): Promise<[JoinAgent, JoinAgent]> {
   const base = { room: o.room, server: o.server, secret: SECRET };
-  const a = await startJoinAgent(hostA, { ...base, name: o.names[0], ifname: `${PREFIX}${o.tag}a` });
-  const b = await startJoinAgent(hostB, { ...base, name: o.names[1], ifname: `${PREFIX}${o.tag}b` });
+  const a = await startJoinAgent(hostA, { ...base, name: o.names[0], ifname: `${PREFIX}${o.tag}a`, nodeArgs: NODE_ARGS });
+  const b = await startJoinAgent(hostB, { ...base, name: o.names[1], ifname: `${PREFIX}${o.tag}b`, nodeArgs: NODE_ARGS });
   return [a, b];
 }
 
@@ -91,17 +106,41 @@ async function dropOutgoing(host: Netns, match: string): Promise<void> {
 }
 
 /** iperf3 both ways, with the CPU the two agents and the relaying process used meanwhile. */
-async function measured(a: JoinAgent, b: JoinAgent, relay: { pid: number | undefined; ns: Netns } | undefined, seconds: number): Promise<{ fwd: number; rev: number; cpu: PhaseCpu }> {
+async function measured(a: JoinAgent, b: JoinAgent, relay: { pid: number | undefined; ns: Netns; server?: boolean } | undefined, seconds: number): Promise<{ fwd: number; rev: number; cpu: PhaseCpu }> {
   const pids = [a.process.pid, b.process.pid, relay?.pid];
   const nss = [a.ns, b.ns, ...(relay ? [relay.ns] : [])];
+  const relayDrops = () => (relay?.server ? serverRelayDrops(relay.ns) : Promise.resolve(undefined));
   const before = await Promise.all(pids.map(cpuSeconds));
   const dropsBefore = await Promise.all(nss.map(udpReceiveDrops));
+  const relayDropsBefore = await relayDrops();
+  const offloadsBefore = await offloadCounts(a, b);
   const r = await iperfBothWays(a, b, seconds);
   const after = await Promise.all(pids.map(cpuSeconds));
   const dropsAfter = await Promise.all(nss.map(udpReceiveDrops));
+  const relayDropsAfter = await relayDrops();
+  const offloadsAfter = await offloadCounts(a, b);
   const d = after.map((x, i) => (pids[i] === undefined ? 0 : x - before[i]!));
   const drops = dropsAfter.map((x, i) => x - dropsBefore[i]!);
-  return { ...r, cpu: { a: d[0]!, b: d[1]!, relay: d[2]!, udpDrops: drops.reduce((x, y) => x + y, 0) } };
+  const cpu: PhaseCpu = { a: d[0]!, b: d[1]!, relay: d[2]!, udpDrops: drops.reduce((x, y) => x + y, 0), gsoSends: offloadsAfter.gso - offloadsBefore.gso, groReceives: offloadsAfter.gro - offloadsBefore.gro };
+  if (relayDropsAfter) {
+    cpu.relayDropped = {};
+    for (const [k, v] of Object.entries(relayDropsAfter)) if (v !== relayDropsBefore?.[k]) cpu.relayDropped[k] = v - (relayDropsBefore?.[k] ?? 0);
+  }
+  return { ...r, cpu };
+}
+
+async function offloadCounts(a: JoinAgent, b: JoinAgent): Promise<{ gso: number; gro: number }> {
+  const c = await Promise.all([a, b].map(async (x) => (await x.status()).counters));
+  const sum = (k: string) => c.reduce((n, x) => n + (x[k] ?? 0), 0);
+  return { gso: sum('offload_udp_gso_sends'), gro: sum('offload_udp_gro_receives') };
+}
+
+// The server's wgp2p_relay_dropped_total by reason, fetched from inside its namespace.
+async function serverRelayDrops(ns: Netns): Promise<Record<string, number>> {
+  const text = (await ns.exec('curl', ['-sf', '--max-time', '5', METRICS_URL])).stdout;
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^wgp2p_relay_dropped_total\{reason="([^"]+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
+  return out;
 }
 
 // UDP datagrams the namespace's kernel dropped on receive (full socket buffers): /proc/net/snmp's
@@ -120,7 +159,7 @@ export async function measureRelayThroughput(seconds = 5, opts: { ws?: boolean; 
   let ok = false;
   try {
     const srv = await lab.publicHost('srv', '203.0.113.10');
-    const server = await startSignalServer(srv, '203.0.113.10', 'server', ['--relay']);
+    const server = await startSignalServer(srv, '203.0.113.10', 'server', SERVER_RELAY_ARGS, NODE_ARGS);
     const [pr1, pr2] = [await lab.site('pr1', 'port-restricted'), await lab.site('pr2', 'port-restricted')];
 
     // (1) direct: port-restricted ↔ port-restricted punch a direct path.
@@ -133,7 +172,7 @@ export async function measureRelayThroughput(seconds = 5, opts: { ws?: boolean; 
     await dropOutgoing(pr1.hosts[0]!, `ip daddr ${pr2.wanAddress} meta l4proto udp`);
     await dropOutgoing(pr2.hosts[0]!, `ip daddr ${pr1.wanAddress} meta l4proto udp`);
     const serverPath = await waitPath(da, db, 'relay', 'server', 30_000);
-    const viaServer = await measured(da, db, { pid: server.process.pid, ns: srv }, seconds);
+    const viaServer = await measured(da, db, { pid: server.process.pid, ns: srv, server: true }, seconds);
     await Promise.all([da.stop(), db.stop()]);
 
     const out: RelayThroughput = {

@@ -92,14 +92,23 @@ async function main(): Promise<void> {
     section('relay: TCP throughput of one pair, direct and through the server\'s UDP relay (NAT lab, iperf3 5 s each way)');
     const { measureRelayThroughput } = await import('./relay-throughput.js');
     const r = await measureRelayThroughput(5, { ws: process.env.WGP2P_BENCH_WS_RELAY === '1', bounce: process.env.WGP2P_BENCH_BOUNCE_RELAY === '1' });
-    const cpu = (c: PhaseCpu) => `CPU s a ${c.a.toFixed(2)}, b ${c.b.toFixed(2)}, relay ${c.relay.toFixed(2)}; UDP drops ${c.udpDrops}`;
+    const cpu = (c: PhaseCpu) =>
+      `CPU s a ${c.a.toFixed(2)}, b ${c.b.toFixed(2)}, relay ${c.relay.toFixed(2)}; UDP drops ${c.udpDrops}; agents' GSO sends ${c.gsoSends}, GRO receives ${c.groReceives}` +
+      (c.relayDropped ? `; relay dropped ${JSON.stringify(c.relayDropped)}` : '');
     const row = (label: string, x: { mbitPerSecond: number; reverseMbitPerSecond: number; cpu?: PhaseCpu }) =>
       console.log(`${label.padEnd(52)} ${fmt(x.mbitPerSecond)} Mbit/s  (reverse ${fmt(x.reverseMbitPerSecond)} Mbit/s)${x.cpu ? `  ${cpu(x.cpu)}` : ''}`);
+    // CPU per Gbit carried (both directions): steadier than Mbit/s on a shared machine.
+    const perGbit = (label: string, x: { mbitPerSecond: number; reverseMbitPerSecond: number; cpu: PhaseCpu }) => {
+      const gbit = ((x.mbitPerSecond + x.reverseMbitPerSecond) * r.seconds) / 1000;
+      console.log(`${label}: CPU s per Gbit, agents ${((x.cpu.a + x.cpu.b) / gbit).toFixed(2)}, relay ${(x.cpu.relay / gbit).toFixed(2)}`);
+    };
     const ratio = (label: string, x: { mbitPerSecond: number; reverseMbitPerSecond: number }) =>
       console.log(`ratio ${label} / direct: ${(x.mbitPerSecond / r.direct.mbitPerSecond).toFixed(2)} (reverse ${(x.reverseMbitPerSecond / r.direct.reverseMbitPerSecond).toFixed(2)})`);
     row('direct (port-restricted <-> port-restricted)', r.direct);
     row('same pair, direct UDP dropped: server UDP relay', r.server);
     ratio('server-relayed', r.server);
+    perGbit('direct', r.direct);
+    perGbit('server-relayed', r.server);
     if (r.bounce) {
       row('relayed through a bounce (symmetric <-> symmetric)', r.bounce);
       ratio('bounce-relayed', r.bounce);

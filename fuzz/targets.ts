@@ -143,7 +143,7 @@ function relayTarget(): FuzzTarget {
       if (ws && !encodeWsFrame(ws.id, ws.payload).equals(data)) throw new Error('invariant: ws frame does not re-encode to its bytes');
       now += 7;
       const before = sw.stats.packets + sw.stats.binds + sw.stats.challenges + [...sw.stats.dropped.values()].reduce((s, v) => s + v, 0);
-      const out = sw.receive(data, from, now);
+      const out = sw.receive(Buffer.from(data), from, now); // a copy: a forwarded DATA is rewritten in place
       const after = sw.stats.packets + sw.stats.binds + sw.stats.challenges + [...sw.stats.dropped.values()].reduce((s, v) => s + v, 0);
       if (after !== before + 1) throw new Error('invariant: relay datagram not counted exactly once');
       return `${p?.type ?? 'none'}:${ws ? 'ws' : ''}:${out.map((o) => o.data[4]).join(',')}`;

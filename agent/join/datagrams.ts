@@ -3,6 +3,7 @@
 // and the WebSocket relay's binary frames. Each goes to the part that owns it.
 import type { Endpoint } from '../../shared/net/address.js';
 import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_BOUND, RELAY_CHALLENGE, RELAY_DATA, RELAY_UNREACHABLE } from '../../shared/wire/relay.js';
+import { DataIdReader, dataPayloadOffset } from '../../shared/wire/relay-data.js';
 import type { StunClient } from '../../shared/stun/client.js';
 import { classifyDatagram } from './paths/direct/disco.js';
 import type { PathKeeper } from './paths/direct/path-keeper.js';
@@ -22,6 +23,8 @@ export interface DatagramContext {
 }
 
 export class DatagramInput {
+  private readonly ids = new DataIdReader();
+
   constructor(private readonly c: DatagramContext) {}
 
   /** True when the datagram was ours; WireGuard and junk go to the engine. */
@@ -50,14 +53,18 @@ export class DatagramInput {
 
   private onRelay(data: Buffer, from: Endpoint): void {
     const c = this.c;
+    // The hot path, a packet relayed to us: no decoding into objects, the sender's id read once per run.
+    const payloadAt = dataPayloadOffset(data);
+    const link = payloadAt >= 0 ? c.links.byEndpoint(from) : undefined;
+    const id = link && this.ids.read(data, payloadAt);
+    if (link && id) return c.relayed.onRelayed(link, id, data.subarray(payloadAt), c.clock.now());
     const p = decodeRelayPacket(data);
     if (!p) return c.count('relay_malformed');
     const now = c.clock.now();
-    const link = c.links.byEndpoint(from);
     if (p.type === RELAY_BOUND) return c.links.onBound(p.txid, from, now);
     if (p.type === RELAY_CHALLENGE) return c.links.onChallenge(p.txid, p.cookie, from, now);
-    if (link && p.type === RELAY_DATA) return c.relayed.onRelayed(link, p.id, p.payload, now);
-    if (link && p.type === RELAY_UNREACHABLE) return c.relayed.onUnreachable(link, p.id, now);
+    const relay = p.type === RELAY_UNREACHABLE ? c.links.byEndpoint(from) : undefined;
+    if (p.type === RELAY_UNREACHABLE && relay) return c.relayed.onUnreachable(relay, p.id, now);
     if (c.bounce && (p.type === RELAY_BIND || p.type === RELAY_DATA)) return c.bounce.receive(data, from, now);
     c.count('relay_unexpected');
   }

@@ -44,9 +44,9 @@ export interface SignalServerHandle {
  * `wgp2p server` on `ip`:8080 with STUN on 3478 and the RFC 5780 alternate port 3479 (unless
  * `args` set --stun-port), plus `args`, e.g. --relay.
  */
-export async function startSignalServer(ns: Netns, ip: string, name = 'server', args: string[] = []): Promise<SignalServerHandle> {
+export async function startSignalServer(ns: Netns, ip: string, name = 'server', args: string[] = [], nodeArgs: string[] = []): Promise<SignalServerHandle> {
   const stun = args.includes('--stun-port') ? [] : ['--stun-port', '3478', '--stun-alt-port', '3479'];
-  const proc = ns.spawn('node', ['--enable-source-maps', cliPath(), 'server', '--listen', `${ip}:8080`, ...stun, '--stun-public-ip', ip, '--log-level', 'debug', ...args], {
+  const proc = ns.spawn('node', ['--enable-source-maps', ...nodeArgs, cliPath(), 'server', '--listen', `${ip}:8080`, ...stun, '--stun-public-ip', ip, '--log-level', 'debug', ...args], {
     name: `${ns.name}.${name}`,
   });
   await proc.waitForOutput(/signal server listening/, 20_000);
@@ -64,6 +64,8 @@ export interface JoinAgentOptions {
   stateDir?: string;
   /** More flags, e.g. ['--listen-port', '41000']. */
   args?: string[];
+  /** Flags for node itself, e.g. ['--cpu-prof'] (not allowed in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 export interface JoinAgent {
@@ -85,7 +87,7 @@ export async function startJoinAgent(ns: Netns, o: JoinAgentOptions): Promise<Jo
   const startedAt = Date.now();
   const proc = ns.spawn(
     'node',
-    ['--enable-source-maps', cliPath(), 'join', ...(o.room ? ['--room', o.room] : []), ...(o.server ? ['--server', o.server] : []), '--name', o.name, '--interface', o.ifname, '--state-dir', stateDir, '--log-level', 'debug', ...(o.args ?? [])],
+    ['--enable-source-maps', ...(o.nodeArgs ?? []), cliPath(), 'join', ...(o.room ? ['--room', o.room] : []), ...(o.server ? ['--server', o.server] : []), '--name', o.name, '--interface', o.ifname, '--state-dir', stateDir, '--log-level', 'debug', ...(o.args ?? [])],
     { name: `${ns.name}.join.${o.name}`, env: o.secret === undefined ? {} : { WGP2P_SECRET: o.secret } },
   );
   let stopped = false;

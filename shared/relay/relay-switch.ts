@@ -17,11 +17,11 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { formatEndpoint, type Endpoint } from '../net/address.js';
 import { hostGroup } from '../net/address-group.js';
 import { KeyedRateLimiter, TokenBucket } from '../rate-limit.js';
+import { DataFramer, DataHeaders, DataIdReader, dataPayloadOffset, reframeInPlace } from '../wire/relay-data.js';
 import {
   decodeRelayPacket,
   encodeBound,
   encodeChallenge,
-  encodeData,
   encodeUnreachable,
   isRelayablePayload,
   RELAY_BIND,
@@ -83,6 +83,8 @@ interface Binding {
   /** Unset once another member took the address (a NAT reused the mapping); the budget stays. */
   endpoint: Endpoint | undefined;
   key: string | undefined;
+  /** hostGroup of the endpoint: whose address budget this binding's DATA draws on. */
+  group: string;
   seenAt: number;
   bucket: TokenBucket;
   unreachableSentAt: Map<string, number>;
@@ -117,6 +119,12 @@ export class RelaySwitch {
   /** Byte budgets per source address group (hostGroup). */
   private readonly groups: KeyedRateLimiter;
   private lastFullSweepAt = -Infinity;
+  // The DATA hot path: no buffer allocated or id re-encoded per forwarded packet (relay-data.ts).
+  private readonly headers = new DataHeaders();
+  private readonly framer = new DataFramer();
+  private readonly ids = new DataIdReader();
+  /** The last source address looked up, and its key: a wake-up's datagrams come in runs per sender. */
+  private lastFrom: { address: string; port: number; key: string } = { address: '', port: -1, key: '' };
 
   constructor(
     private readonly policy: RelayPolicy,
@@ -150,8 +158,13 @@ export class RelaySwitch {
     return [];
   }
 
-  /** One UDP datagram from `from`; returns the datagrams to send. */
+  /**
+   * One UDP datagram from `from`; returns the datagrams to send. A DATA datagram's bytes are
+   * reused for the frame it is forwarded as (its header is overwritten in place).
+   */
   receive(data: Buffer, from: Endpoint, now: number): Datagram[] {
+    const payloadAt = dataPayloadOffset(data);
+    if (payloadAt >= 0) return this.receiveData(data, payloadAt, from, now);
     const p = decodeRelayPacket(data);
     if (!p) return this.drop('malformed');
     if (p.type === RELAY_BIND) {
@@ -167,11 +180,23 @@ export class RelaySwitch {
       this.bind(p.id, from, key, now);
       return [{ to: from, data: encodeBound(p.txid) }];
     }
-    if (p.type !== RELAY_DATA) return this.drop('unexpected');
-    const source = this.byEndpoint.get(formatEndpoint(from));
+    // A well-formed DATA went to receiveData: this one is not.
+    return this.drop(p.type === RELAY_DATA ? 'malformed' : 'unexpected');
+  }
+
+  private receiveData(data: Buffer, payloadAt: number, from: Endpoint, now: number): Datagram[] {
+    const to = this.ids.read(data, payloadAt);
+    if (to === undefined) return this.drop('malformed');
+    const source = this.byEndpoint.get(this.keyOf(from));
     if (!source) return this.drop('unbound_source');
     source.seenAt = now;
-    return this.route(source.id, p.id, p.payload, now, source, hostGroup(from.address)).out;
+    return this.route(source.id, to, data.subarray(payloadAt), now, source, source.group, data).out;
+  }
+
+  private keyOf(from: Endpoint): string {
+    const last = this.lastFrom;
+    if (from.address !== last.address || from.port !== last.port) this.lastFrom = { address: from.address, port: from.port, key: formatEndpoint(from) };
+    return this.lastFrom.key;
   }
 
   /**
@@ -183,7 +208,8 @@ export class RelaySwitch {
     return this.route(from, to, payload, now, this.byId.get(from), group);
   }
 
-  private route(from: string, to: string, payload: Buffer, now: number, source: Binding | undefined, group: string): { out: Datagram[]; delivered: boolean } {
+  /** `inbound`: the DATA datagram `payload` came in, whose bytes the forwarded frame may reuse. */
+  private route(from: string, to: string, payload: Buffer, now: number, source: Binding | undefined, group: string, inbound?: Buffer): { out: Datagram[]; delivered: boolean } {
     const dropped = (reason: DropReason) => ({ out: this.drop(reason), delivered: false });
     if (!isRelayablePayload(payload)) return dropped('not_wireguard');
     // Relaying to oneself only burns the relay's bandwidth (a loop through us).
@@ -194,7 +220,9 @@ export class RelaySwitch {
     const dest = this.byId.get(to)?.endpoint;
     if (dest) {
       this.count(payload.length);
-      return { out: [{ to: dest, data: encodeData(from, payload) }], delivered: true };
+      const header = this.headers.get(from);
+      const data = (inbound && reframeInPlace(inbound, inbound.length - payload.length, header)) ?? this.framer.frame(header, payload);
+      return { out: [{ to: dest, data }], delivered: true };
     }
     if (this.policy.deliverElsewhere?.(from, to, payload)) {
       this.count(payload.length);
@@ -236,12 +264,13 @@ export class RelaySwitch {
     let b = this.byId.get(id);
     const moved = b?.key !== key;
     if (!b) {
-      b = { id, endpoint, key, seenAt: now, bucket: new TokenBucket(this.limits.bytesPerSecond, this.limits.burstBytes, now), unreachableSentAt: new Map() };
+      b = { id, endpoint, key, group: hostGroup(endpoint.address), seenAt: now, bucket: new TokenBucket(this.limits.bytesPerSecond, this.limits.burstBytes, now), unreachableSentAt: new Map() };
       this.byId.set(id, b);
     } else if (b.key !== key) {
       if (b.key !== undefined && this.byEndpoint.get(b.key) === b) this.byEndpoint.delete(b.key);
       b.endpoint = endpoint;
       b.key = key;
+      b.group = hostGroup(endpoint.address);
     }
     // Another member bound from this address before (its NAT mapping was reused): it loses the
     // address but keeps its budget until it expires, so taking turns on one address resets none.

@@ -588,3 +588,25 @@ t.test('the policy hears of a binding when it starts or moves, only after its ad
   bind(t, sw, 'alice', A2, 2_000);
   t.same(bound, [['alice', formatEndpoint(A1)], ['alice', formatEndpoint(A2)]], 'a move is');
 });
+
+t.test('a wake-up of interleaved senders: each DATA routed by its own source, forwarded in its own bytes', async (t) => {
+  const sw = makeSwitch(policy());
+  // Ids of one length, as the server's are: every forwarded frame fits in the bytes it came in.
+  for (const [id, at] of [['alice', A1], ['bobby', B1], ['carol', A2]] as const) bind(t, sw, id, at, 0);
+  const sends: [string, Endpoint, string, Endpoint][] = [
+    ['alice', A1, 'bobby', B1],
+    ['alice', A1, 'bobby', B1],
+    ['carol', A2, 'bobby', B1], // same address as alice, other port
+    ['bobby', B1, 'alice', A1],
+    ['alice', A1, 'carol', A2],
+    ['bobby', B1, 'carol', A2],
+  ];
+  sends.forEach(([from, at, to, dest], i) => {
+    const payload = wg(100 + i, i);
+    const inbound = encodeData(to, payload);
+    const out = sw.receive(inbound, at, 1);
+    t.same(out, [{ to: dest, data: encodeData(from, payload) }], `${from} -> ${to}`);
+    t.equal(out[0]?.data.buffer, inbound.buffer, 'in the received bytes');
+  });
+  t.same(dropped(sw), {});
+});

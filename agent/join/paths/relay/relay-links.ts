@@ -5,7 +5,8 @@
 // open and measures its RTT) and declare it down when it stops answering. Which member goes through which link is relay-paths.ts's business.
 import { randomBytes } from 'node:crypto';
 import { formatEndpoint, sameEndpoint, type Endpoint } from '../../../../shared/net/address.js';
-import { encodeBind, encodeData, encodeWsFrame, RELAY_TXID_BYTES } from '../../../../shared/wire/relay.js';
+import { encodeBind, encodeWsFrame, RELAY_TXID_BYTES } from '../../../../shared/wire/relay.js';
+import { DataFramer, DataHeaders } from '../../../../shared/wire/relay-data.js';
 import type { Logger } from '../../../../shared/log.js';
 import { SlotCounter } from '../slots.js';
 
@@ -80,6 +81,9 @@ export class RelayLinks {
   private readonly bySlot = new Map<number, RelayLink>();
   private readonly pending = new Map<string, { link: RelayLink; to: Endpoint; sentAt: number; challenged?: boolean }>();
   private readonly slots = new SlotCounter();
+  // Every relayed packet is framed here: no buffer allocation or id encoding per packet.
+  private readonly headers = new DataHeaders();
+  private readonly framer = new DataFramer();
 
   constructor(private readonly c: RelayLinksContext) {}
 
@@ -265,7 +269,7 @@ export class RelayLinks {
     if (!link.up) return false;
     if (link.kind === 'ws') return this.c.sendWs(encodeWsFrame(to, payload));
     if (!link.endpoint) return false;
-    this.c.queue(encodeData(to, payload), link.endpoint);
+    this.c.queue(this.framer.frame(this.headers.get(to), payload), link.endpoint);
     return true;
   }
 }

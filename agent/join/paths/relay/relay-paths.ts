@@ -176,8 +176,9 @@ export class RelayPaths {
     if (!looksLikeWireGuard(payload)) return this.c.count('relay_not_wireguard');
     const engine = this.c.engine;
     if (!engine.hasPeer(m.publicKey)) return;
-    const endpoint = engine.endpoint(m.publicKey);
-    if (this.c.arbiters.hasDirect(m) && endpoint && !isRelayEndpoint(endpoint)) {
+    // The direct path's endpoint is looked up only when there is one (a peer lookup per packet less).
+    const endpoint = this.c.arbiters.hasDirect(m) ? engine.endpoint(m.publicKey) : undefined;
+    if (endpoint && !isRelayEndpoint(endpoint)) {
       // We have a direct path: late relayed packets must not pull the session back to the relay.
       engine.receive(payload, endpoint);
     } else if (m.keys.side === 0 && st.link?.up) {
