@@ -18,7 +18,8 @@ import { Metrics, type MetricsSnapshot } from './metrics.js';
 import { KeyedRateLimiter } from '../shared/rate-limit.js';
 import { ServerRelay } from './relay.js';
 import { RoomHub } from './room-hub.js';
-import { CLOSE_GOING_AWAY, digestToken, Session, type SessionContext } from './session.js';
+import { digestToken, Session } from './session.js';
+import { CLOSE_GOING_AWAY, type SessionContext } from './session-context.js';
 import { startStunResponder, type StunResponderHandle } from './stun-responder.js';
 
 export interface StartOptions extends Partial<ServerConfig> {

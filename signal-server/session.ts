@@ -8,51 +8,19 @@ import { WebSocket, type RawData } from 'ws';
 import { decodeWsFrame, encodeWsFrame } from '../shared/wire/relay.js';
 import { PROTOCOL_VERSION, parseClientMessage, type ClientMessage, type ErrorCode } from '../shared/signal/index.js';
 import { JOIN_NONCE_BYTES, verifyJoin } from '../shared/signal/join-proof.js';
-import type { Limits } from './config.js';
-import type { Logger } from '../shared/log.js';
 import { endpointFromRinfo, formatEndpoint } from '../shared/net/address.js';
 import { unmapIpv4 } from '../shared/net/ip-bytes.js';
 import { isIpLiteral } from '../shared/signal/fields.js';
-import type { Metrics } from './metrics.js';
-import { StrikeCounter, TokenBucket, type KeyedRateLimiter } from '../shared/rate-limit.js';
-import type { RelayMember, ServerRelay, WsDelivery } from './relay.js';
-import { prepare, type HubError, type HubMember, type PreparedFrame, type RoomHub } from './room-hub.js';
+import { StrikeCounter, TokenBucket } from '../shared/rate-limit.js';
+import type { RelayMember, WsDelivery } from './relay.js';
+import { prepare, type HubError, type HubMember, type PreparedFrame } from './room-hub.js';
 
-/** WebSocket close codes used by the server. */
-export const CLOSE_GOING_AWAY = 1001;
-export const CLOSE_PROTOCOL_ERROR = 1002;
-export const CLOSE_POLICY = 1008;
-export const CLOSE_INTERNAL_ERROR = 1011;
+import { CLOSE_INTERNAL_ERROR, CLOSE_POLICY, CLOSE_PROTOCOL_ERROR, type SessionContext, type SessionOrigin } from './session-context.js';
 
 /** How long a client gets to answer our close frame before the socket is cut. */
 const CLOSE_GRACE_MS = 1000;
 /** Random payload of each ping: only a client that read the ping can echo it in its pong. */
 const PING_NONCE_BYTES = 8;
-
-export interface SessionContext {
-  hub: RoomHub;
-  metrics: Metrics;
-  limits: Limits;
-  log: Logger;
-  serverId: string;
-  /** SHA-256 of the configured token, or undefined when none is required. */
-  tokenDigest: Buffer | undefined;
-  /** Frame budget shared by all connections from one address (see addressKey). */
-  addressFrames: KeyedRateLimiter;
-  /** The STUN port, told to agents in welcome; undefined without STUN. */
-  stunPort: number | undefined;
-  /** The packet relay, when the UDP or the WebSocket relay is on. */
-  relay: ServerRelay | undefined;
-}
-
-/** Where a session comes from: the peer as seen by TCP, and its key for per-address limits. */
-export interface SessionOrigin {
-  address: string;
-  port: number;
-  /** Its address group (IPv6: /64) and network (/24, /56), as the gate groups them. */
-  key: string;
-  subnet: string;
-}
 
 /** ws reports protocol violations through errors with stable codes; we count them by kind. */
 function wsErrorReason(code: unknown): string {

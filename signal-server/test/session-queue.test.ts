@@ -8,7 +8,8 @@ import { createLogger } from '../../shared/log.js';
 import { Metrics } from '../metrics.js';
 import { KeyedRateLimiter } from '../../shared/rate-limit.js';
 import { prepare, RoomHub } from '../room-hub.js';
-import { Session, type SessionContext } from '../session.js';
+import { Session } from '../session.js';
+import type { SessionContext } from '../session-context.js';
 
 const BOUND = 64 * 1024;
 
