@@ -63,8 +63,10 @@ export class DatagramInput {
     const now = c.clock.now();
     if (p.type === RELAY_BOUND) return c.links.onBound(p.txid, from, now);
     if (p.type === RELAY_CHALLENGE) return c.links.onChallenge(p.txid, p.cookie, from, now);
-    const relay = p.type === RELAY_UNREACHABLE ? c.links.byEndpoint(from) : undefined;
-    if (p.type === RELAY_UNREACHABLE && relay) return c.relayed.onUnreachable(relay, p.id, now);
+    if (p.type === RELAY_UNREACHABLE) {
+      const relay = c.links.byEndpoint(from);
+      if (relay) return c.relayed.onUnreachable(relay, p.id, now);
+    }
     if (c.bounce && (p.type === RELAY_BIND || p.type === RELAY_DATA)) return c.bounce.receive(data, from, now);
     c.count('relay_unexpected');
   }

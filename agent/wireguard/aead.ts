@@ -6,10 +6,10 @@
 //    addon is not built or does not load, or with WGP2P_NO_NATIVE_AEAD=1.
 // Counters, the replay window and the choice of keypair stay in the engine; this only seals and
 // opens what it is given.
-import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
+import { createCipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { loadTunAddon } from '../tun/native-addon.js';
 import { TAG_LEN } from './constants.js';
-import { writeNonce, type Bytes } from './crypto.js';
+import { open, writeNonce, type Bytes } from './crypto.js';
 
 export const NO_NATIVE_AEAD_ENV = 'WGP2P_NO_NATIVE_AEAD';
 
@@ -76,17 +76,11 @@ class NodeKey implements TransportAead {
     place(c.getAuthTag(), dst, n);
   }
   open(counter: number, src: Uint8Array, dst: Uint8Array): boolean {
-    if (!this.key || src.length < TAG_LEN || dst.length !== src.length - TAG_LEN) return false;
-    const d = createDecipheriv('chacha20-poly1305', this.key, writeNonce(this.nonce, counter), { authTagLength: TAG_LEN });
-    d.setAuthTag(src.subarray(dst.length));
-    try {
-      const p = dst.length > 0 ? d.update(src.subarray(0, dst.length)) : ZEROS.subarray(0, 0);
-      d.final();
-      place(p, dst, 0);
-      return true;
-    } catch {
-      return false;
-    }
+    if (!this.key || dst.length !== src.length - TAG_LEN) return false;
+    const p = open(this.key, counter, src, undefined, this.nonce);
+    if (!p) return false;
+    dst.set(p);
+    return true;
   }
   destroy(): void {
     this.key = undefined; // a KeyObject cannot be wiped; it only becomes unreachable

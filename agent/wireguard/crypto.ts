@@ -129,10 +129,6 @@ export function equalBytes(a: Bytes, b: Bytes): boolean {
   return acc === 0;
 }
 
-export function aeadKey(raw: Bytes): KeyObject {
-  return createSecretKey(raw);
-}
-
 /** The 96-bit ChaCha20-Poly1305 nonce: 32 zero bits then the 64-bit little-endian counter. */
 export function writeNonce(nonce: Buffer, counter: number): Buffer {
   nonce.writeUInt32LE(0, 0);

@@ -26,7 +26,6 @@ import {
   isRelayablePayload,
   RELAY_BIND,
   RELAY_COOKIE_BYTES,
-  RELAY_DATA,
 } from '../wire/relay.js';
 
 /** A cookie is good for the period it was made in and the next one. */
@@ -180,8 +179,8 @@ export class RelaySwitch {
       this.bind(p.id, from, key, now);
       return [{ to: from, data: encodeBound(p.txid) }];
     }
-    // A well-formed DATA went to receiveData: this one is not.
-    return this.drop(p.type === RELAY_DATA ? 'malformed' : 'unexpected');
+    // Every DATA went to receiveData (one decodeRelayPacket accepts always has a payload offset).
+    return this.drop('unexpected');
   }
 
   private receiveData(data: Buffer, payloadAt: number, from: Endpoint, now: number): Datagram[] {

@@ -4,7 +4,9 @@
 // gets its new header written in place in front of its payload where it fits, and the id of a
 // run of datagrams from one sender is read as a string once. Wire format: relay.ts.
 import { isMemberId } from '../signal/fields.js';
-import { MAX_RELAY_ID_BYTES, RELAY_DATA, RELAY_MAGIC, relayPacketType } from './relay.js';
+import { encodeData, MAX_RELAY_ID_BYTES, RELAY_DATA, RELAY_MAGIC, relayPacketType } from './relay.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** DATA: magic, type, idLen, then the id at this offset. */
 export const DATA_ID_OFFSET = RELAY_MAGIC.length + 2;
@@ -32,12 +34,7 @@ export class DataHeaders {
   get(id: string): Buffer {
     let h = this.byId.get(id);
     if (h) return h;
-    if (!isMemberId(id)) throw new Error(`"${id}" is not a member id`);
-    h = Buffer.allocUnsafe(DATA_ID_OFFSET + id.length);
-    RELAY_MAGIC.copy(h, 0);
-    h[RELAY_MAGIC.length] = RELAY_DATA;
-    h[DATA_ID_OFFSET - 1] = id.length;
-    h.write(id, DATA_ID_OFFSET, 'latin1');
+    h = encodeData(id, EMPTY); // a DATA with no payload is exactly the header
     if (this.byId.size >= MAX_HEADERS) this.byId.clear(); // rebuilt on demand
     this.byId.set(id, h);
     return h;

@@ -59,6 +59,8 @@ export function checkRevocations(raw: unknown, auth: Authority): Result<Revocati
 /** The chain of verified versions we hold, and what an offered statement would change. */
 export class RevocationStore {
   private readonly chain: RevocationStatement[] = [];
+  /** revocationHash of each held version, kept so gossip repeats cost no re-hashing. */
+  private readonly hashes: string[] = [];
   private readonly revoked = new Set<string>();
 
   constructor(private readonly anchor: string) {}
@@ -105,16 +107,17 @@ export class RevocationStore {
     const p = parseRevocation(raw);
     if (!p) return { ok: false, reason: 'malformed' };
     const held = this.chain[p.version - 1];
+    const hash = revocationHash(p.raw);
     // The very statement we hold: no signature to check again (its signer may be revoked since).
-    if (held && revocationHash(held.raw) === revocationHash(p.raw)) return { ok: false, reason: p.version === this.version ? 'replayed' : 'older' };
+    if (held && this.hashes[p.version - 1] === hash) return { ok: false, reason: p.version === this.version ? 'replayed' : 'older' };
     const r = checkRevocations(raw, this.authority());
     if (!r.ok) return r;
     if (held) return { ok: false, reason: 'conflict' };
     if (p.version > this.version + 1) return { ok: false, reason: 'gap' };
-    const latest = this.latest;
-    if (latest && p.prev !== revocationHash(latest.raw)) return { ok: false, reason: 'conflict' };
+    if (this.version > 0 && p.prev !== this.hashes[this.version - 1]) return { ok: false, reason: 'conflict' };
     const added = r.value.keys.filter((k) => !this.revoked.has(k));
     this.chain.push(r.value);
+    this.hashes.push(hash);
     for (const k of added) this.revoked.add(k);
     return { ok: true, value: added };
   }
@@ -134,7 +137,6 @@ export class RevocationStore {
 
   /** The next version an admin issues: `keys` (not yet revoked) on top of ours. */
   next(admin: AdminSigner, keys: readonly string[], now = Date.now()): Obj {
-    const latest = this.latest;
-    return signRevocations(admin, this.version + 1, keys.filter((k) => !this.revoked.has(k)), latest && revocationHash(latest.raw), now);
+    return signRevocations(admin, this.version + 1, keys.filter((k) => !this.revoked.has(k)), this.hashes[this.version - 1], now);
   }
 }

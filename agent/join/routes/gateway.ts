@@ -133,7 +133,7 @@ export function gatewayPlan(o: NatOptions & Pick<GatewayOptions, 'uplinks6'>, pr
 /** accept_ra 2 on the uplinks at 1 (0 takes no RAs; 2 is already what we want). */
 function acceptRaSteps(uplinks: readonly string[], procSys: string): GatewayStep[] {
   const steps: GatewayStep[] = [];
-  for (const dev of new Set(uplinks)) {
+  for (const dev of uplinks) { // defaultRouteDevices lists each once
     let change: HostChange;
     try {
       change = HostChanges.fileChange(join(procSys, acceptRaPath(dev)), () => ACCEPT_RA_FORWARDING);

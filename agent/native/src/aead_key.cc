@@ -9,6 +9,8 @@
 #include <climits>
 #include <cstring>
 
+#include "bytes.h"
+
 namespace wgp2p {
 
 namespace {
@@ -16,16 +18,6 @@ namespace {
 constexpr size_t kNonceLen = 12;
 // Counters are JS Numbers: exact below 2^53, far beyond any session (REJECT_AFTER_MESSAGES).
 constexpr double kMaxCounter = 9007199254740991.0;
-
-bool BytesOf(const Napi::Value& v, uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray()) return false;
-  Napi::TypedArray t = v.As<Napi::TypedArray>();
-  if (t.TypedArrayType() != napi_uint8_array) return false;
-  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
-  *data = a.Data();
-  *len = a.ByteLength();
-  return true;
-}
 
 [[noreturn]] void ThrowType(Napi::Env env, const char* what) {
   throw Napi::TypeError::New(env, what);
@@ -54,7 +46,7 @@ Napi::Value Batch(const Napi::CallbackInfo& info, bool seal) {
     AeadKey* key = AeadKey::Unwrap(k.As<Napi::Object>());
     uint8_t *s, *d;
     size_t sl, dl;
-    if (key == nullptr || !BytesOf(src.Get(i), &s, &sl) || !BytesOf(dst.Get(i), &d, &dl)) ThrowType(env, "bad batch item");
+    if (key == nullptr || !BytesOf(env, src.Get(i), &s, &sl) || !BytesOf(env, dst.Get(i), &d, &dl)) ThrowType(env, "bad batch item");
     results[i] = (seal ? key->Seal(counters[i], s, sl, d, dl) : key->Open(counters[i], s, sl, d, dl)) ? 1 : 0;
   }
   return results;
@@ -75,7 +67,7 @@ AeadKey::AeadKey(const Napi::CallbackInfo& info) : Napi::ObjectWrap<AeadKey>(inf
   Napi::Env env = info.Env();
   uint8_t* key;
   size_t key_len;
-  if (info.Length() < 2 || !BytesOf(info[0], &key, &key_len) || key_len != kKeyLen || !info[1].IsBoolean()) {
+  if (info.Length() < 2 || !BytesOf(env, info[0], &key, &key_len) || key_len != kKeyLen || !info[1].IsBoolean()) {
     ThrowType(env, "expected (key: Uint8Array of 32 bytes, encrypt: boolean)");
   }
   encrypt_ = info[1].As<Napi::Boolean>().Value();
@@ -144,7 +136,7 @@ Napi::Value AeadKey::OpenMethod(const Napi::CallbackInfo& info) { return OneItem
 Napi::Value AeadKey::OneItem(const Napi::CallbackInfo& info, bool seal) {
   uint8_t *s, *d;
   size_t sl, dl;
-  if (info.Length() < 3 || !info[0].IsNumber() || !BytesOf(info[1], &s, &sl) || !BytesOf(info[2], &d, &dl)) {
+  if (info.Length() < 3 || !info[0].IsNumber() || !BytesOf(info.Env(), info[1], &s, &sl) || !BytesOf(info.Env(), info[2], &d, &dl)) {
     ThrowType(info.Env(), "expected (counter: number, src: Uint8Array, dst: Uint8Array)");
   }
   const double counter = info[0].As<Napi::Number>().DoubleValue();

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "bytes.h"
 #include "errors.h"
 #include "udp_addr.h"
 #include "udp_open.h"
@@ -22,18 +23,6 @@ constexpr int kMaxErrno = 4095;
 bool TestHooksEnabled() {
   const char* v = getenv(kTestHooksEnv);
   return v && strcmp(v, "1") == 0;
-}
-
-// Bytes of a Uint8Array (Buffer included) without copying; false for anything else.
-bool BytesOf(napi_env env, napi_value v, uint8_t** data, size_t* len) {
-  bool is_typed = false;
-  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return false;
-  napi_typedarray_type type;
-  void* ptr = nullptr;
-  if (napi_get_typedarray_info(env, v, &type, len, &ptr, nullptr, nullptr) != napi_ok) return false;
-  if (type != napi_uint8_array) return false;
-  *data = static_cast<uint8_t*>(ptr);
-  return true;
 }
 
 }  // namespace

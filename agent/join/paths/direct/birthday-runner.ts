@@ -102,9 +102,9 @@ export class BirthdayPunch {
   private target(m: Member, st: PairState): Endpoint | undefined {
     const a = attestTarget(m.candidates, this.c.seen?.get(m.memberId), this.c.seen?.attests() ?? false);
     const note = describe(a);
-    st.refused = a.verdict === 'refused' ? { announced: a.announced.address, seen: a.seen ?? 'nowhere (it no longer lists it)' } : undefined;
     if (note !== st.attestation) {
       st.attestation = note;
+      st.refused = a.verdict === 'refused' ? { announced: a.announced.address, seen: a.seen ?? 'nowhere (it no longer lists it)' } : undefined;
       if (a.verdict === 'refused') {
         this.c.count?.('birthday_refused_unattested');
         this.c.log.warn('birthday punching refused: the member announces a public address the server did not see it at', { peer: m.name, announced: a.announced.address, seen: a.seen ?? 'none' });
