@@ -37,3 +37,20 @@ export async function readUdpFromPcap(file: string): Promise<CapturedDatagram[]>
   }
   return out;
 }
+
+/**
+ * The datagrams a captured UDP payload carries. A sender using UDP GSO (UDP_SEGMENT) hands the
+ * kernel one buffer of equal-size segments (the last may be shorter); across veth links it stays
+ * whole, so a capture can show it as one datagram although the receiving socket gets several.
+ * Returns the split at the smallest segment size for which every segment passes `whole`, or the
+ * payload alone when it passes as it is or no split does.
+ */
+export function gsoSegments(payload: Buffer, whole: (d: Buffer) => boolean): Buffer[] {
+  if (whole(payload)) return [payload];
+  for (let size = 1; size < payload.length; size++) {
+    const parts: Buffer[] = [];
+    for (let o = 0; o < payload.length; o += size) parts.push(payload.subarray(o, o + size));
+    if (parts.every(whole)) return parts;
+  }
+  return [payload];
+}
