@@ -3,10 +3,11 @@
 // as the probe.
 import {
   decodeNatpmpExternalAddress, decodeNatpmpMap, encodeNatpmpExternalAddress, encodeNatpmpMap,
-  NATPMP_RESULT, NATPMP_SERVER_PORT, type NatpmpMapRequest, type NatpmpResult,
+  NATPMP_RESULT, type NatpmpMapRequest, type NatpmpResult,
 } from './natpmp.js';
 import { grantedMapping, withSocket, type ClientContext, type MapRequest, type MapResult, type ProtocolClient } from './protocol-client.js';
 import { exchange } from './udp-exchange.js';
+import { GATEWAY_PORT } from './gateway-wire.js';
 import { PortmapError, type Decoded, type PortMapping } from './types.js';
 
 export class NatpmpClient implements ProtocolClient {
@@ -47,7 +48,7 @@ export class NatpmpClient implements ProtocolClient {
 
   async #ask<T extends NatpmpResult>(request: Uint8Array, decode: (d: Uint8Array) => Decoded<T>, signal: AbortSignal): Promise<T> {
     const answer = await withSocket(this.#ctx, (socket) =>
-      exchange({ socket, clock: this.#ctx.clock, request, to: { address: this.#ctx.gateway, port: NATPMP_SERVER_PORT }, decode, onReject: (r) => this.#ctx.onReject('natpmp', r), signal }),
+      exchange({ socket, clock: this.#ctx.clock, request, to: { address: this.#ctx.gateway, port: GATEWAY_PORT }, decode, onReject: (r) => this.#ctx.onReject('natpmp', r), signal }),
     );
     if (answer.result === NATPMP_RESULT.UNSUPPORTED_VERSION || answer.result === NATPMP_RESULT.UNSUPPORTED_OPCODE) {
       throw new PortmapError('PORTMAP_UNSUPPORTED', `NAT-PMP result ${answer.result}`);

@@ -3,19 +3,12 @@
 // asked (opcode, our internal port) and refuse nonsense mappings.
 import { formatIPv4, isPublicIPv4 } from './ipv4.js';
 import { accept, reject, type Decoded } from './types.js';
-import { PCP_SERVER_PORT, PCP_VERSION } from './pcp.js';
+import { GATEWAY_MAX_SIZE, NATPMP_VERSION, PCP_VERSION, RESPONSE_BIT } from './gateway-wire.js';
 
-/** PCP took over NAT-PMP's port (RFC 6887): one gateway port answers both. */
-export const NATPMP_SERVER_PORT = PCP_SERVER_PORT;
-const NATPMP_VERSION = 0;
-export const NATPMP_OP_EXTERNAL_ADDRESS = 0;
-export const NATPMP_OP_MAP_UDP = 1;
-const RESPONSE_OFFSET = 128;
+const NATPMP_OP = { externalAddress: 0, mapUdp: 1 } as const;
 const EXTERNAL_ADDRESS_RESPONSE_SIZE = 12;
 const MAP_REQUEST_SIZE = 12;
 const MAP_RESPONSE_SIZE = 16;
-/** Larger than any NAT-PMP answer; a PCP server's (version 2) answers are 24+ bytes. */
-export const NATPMP_MAX_SIZE = 1100;
 
 export const NATPMP_RESULT = {
   SUCCESS: 0,
@@ -27,7 +20,7 @@ export const NATPMP_RESULT = {
 } as const;
 
 export function encodeNatpmpExternalAddress(): Uint8Array {
-  return Uint8Array.of(NATPMP_VERSION, NATPMP_OP_EXTERNAL_ADDRESS);
+  return Uint8Array.of(NATPMP_VERSION, NATPMP_OP.externalAddress);
 }
 
 export interface NatpmpMapRequest {
@@ -41,7 +34,7 @@ export function encodeNatpmpMap(req: NatpmpMapRequest): Uint8Array {
   const buf = new Uint8Array(MAP_REQUEST_SIZE);
   const view = new DataView(buf.buffer);
   buf[0] = NATPMP_VERSION;
-  buf[1] = NATPMP_OP_MAP_UDP;
+  buf[1] = NATPMP_OP.mapUdp;
   view.setUint16(4, req.internalPort);
   view.setUint16(6, req.suggestedExternalPort);
   view.setUint32(8, req.lifetimeS >>> 0);
@@ -62,15 +55,15 @@ export interface NatpmpMapResponse extends NatpmpResult {
 }
 
 function decodeCommon(data: Uint8Array, opcode: number, size: number): Decoded<NatpmpResult> {
-  if (data.length > NATPMP_MAX_SIZE) return reject('oversized');
+  if (data.length > GATEWAY_MAX_SIZE) return reject('oversized');
   if (data.length < 2) return reject('short');
   // A PCP-only server answers our version 0 with its own version and "unsupported version".
-  if (data[0] === PCP_VERSION && data.length >= 4 && (data[1]! & 0x7f) === opcode && data[3] === NATPMP_RESULT.UNSUPPORTED_VERSION) {
+  if (data[0] === PCP_VERSION && data.length >= 4 && (data[1]! & ~RESPONSE_BIT) === opcode && data[3] === NATPMP_RESULT.UNSUPPORTED_VERSION) {
     return accept({ result: NATPMP_RESULT.UNSUPPORTED_VERSION, epoch: 0 });
   }
   if (data[0] !== NATPMP_VERSION) return reject('bad-version');
-  if (data[1]! < RESPONSE_OFFSET) return reject('not-response');
-  if (data[1] !== RESPONSE_OFFSET + opcode) return reject('bad-opcode');
+  if ((data[1]! & RESPONSE_BIT) === 0) return reject('not-response');
+  if (data[1] !== (RESPONSE_BIT | opcode)) return reject('bad-opcode');
   if (data.length < 8) return reject('short');
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const result = view.getUint16(2);
@@ -80,7 +73,7 @@ function decodeCommon(data: Uint8Array, opcode: number, size: number): Decoded<N
 }
 
 export function decodeNatpmpExternalAddress(data: Uint8Array): Decoded<NatpmpExternalAddress> {
-  const head = decodeCommon(data, NATPMP_OP_EXTERNAL_ADDRESS, EXTERNAL_ADDRESS_RESPONSE_SIZE);
+  const head = decodeCommon(data, NATPMP_OP.externalAddress, EXTERNAL_ADDRESS_RESPONSE_SIZE);
   if (!head.ok) return head;
   if (head.value.result !== NATPMP_RESULT.SUCCESS) return accept({ ...head.value, externalAddress: '' });
   const externalAddress = formatIPv4(data, 8);
@@ -89,7 +82,7 @@ export function decodeNatpmpExternalAddress(data: Uint8Array): Decoded<NatpmpExt
 }
 
 export function decodeNatpmpMap(data: Uint8Array, req: NatpmpMapRequest): Decoded<NatpmpMapResponse> {
-  const head = decodeCommon(data, NATPMP_OP_MAP_UDP, MAP_RESPONSE_SIZE);
+  const head = decodeCommon(data, NATPMP_OP.mapUdp, MAP_RESPONSE_SIZE);
   if (!head.ok) return head;
   if (head.value.result !== NATPMP_RESULT.SUCCESS) return accept({ ...head.value, internalPort: 0, externalPort: 0, lifetimeS: 0 });
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);

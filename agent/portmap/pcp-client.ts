@@ -1,8 +1,9 @@
 // PCP client: MAP for the agent's UDP port, renewed with the same nonce, deleted with
 // lifetime 0; ANNOUNCE as the probe.
-import { decodePcpAnnounce, decodePcpMap, encodePcpAnnounce, encodePcpMap, newPcpNonce, PCP_RESULT, PCP_SERVER_PORT, type PcpMapRequest } from './pcp.js';
+import { decodePcpAnnounce, decodePcpMap, encodePcpAnnounce, encodePcpMap, newPcpNonce, PCP_RESULT, type PcpMapRequest } from './pcp.js';
 import { grantedMapping, withSocket, type ClientContext, type MapRequest, type MapResult, type ProtocolClient } from './protocol-client.js';
 import { exchange } from './udp-exchange.js';
+import { GATEWAY_PORT } from './gateway-wire.js';
 import { PortmapError, type PortMapping } from './types.js';
 
 const RESULT_NAMES = new Map<number, string>(Object.entries(PCP_RESULT).map(([k, v]) => [v, k]));
@@ -44,7 +45,7 @@ export class PcpClient implements ProtocolClient {
     try {
       const request = encodePcpAnnounce(await this.#ctx.udp.localAddressToward(this.#ctx.gateway));
       const answer = await withSocket(this.#ctx, (socket) =>
-        exchange({ socket, clock: this.#ctx.clock, request, to: { address: this.#ctx.gateway, port: PCP_SERVER_PORT }, decode: decodePcpAnnounce, onReject: (r) => this.#ctx.onReject('pcp', r), signal }),
+        exchange({ socket, clock: this.#ctx.clock, request, to: { address: this.#ctx.gateway, port: GATEWAY_PORT }, decode: decodePcpAnnounce, onReject: (r) => this.#ctx.onReject('pcp', r), signal }),
       );
       return !('versionRefused' in answer) && answer.result !== PCP_RESULT.UNSUPP_VERSION;
     } catch {
@@ -59,7 +60,7 @@ export class PcpClient implements ProtocolClient {
         socket,
         clock: this.#ctx.clock,
         request,
-        to: { address: this.#ctx.gateway, port: PCP_SERVER_PORT },
+        to: { address: this.#ctx.gateway, port: GATEWAY_PORT },
         decode: (d) => decodePcpMap(d, req),
         onReject: (r) => this.#ctx.onReject('pcp', r),
         signal,

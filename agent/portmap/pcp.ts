@@ -5,21 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { formatIPv4, isPublicIPv4, parseIPv4 } from './ipv4.js';
 import { accept, reject, type Decoded } from './types.js';
+import { GATEWAY_MAX_SIZE, NATPMP_VERSION, PCP_VERSION, RESPONSE_BIT } from './gateway-wire.js';
+import { IPPROTO_UDP } from '../../shared/net/ip-protocol.js';
 
-export const PCP_SERVER_PORT = 5351;
-export const PCP_VERSION = 2;
-export const PCP_OPCODE_ANNOUNCE = 0;
-export const PCP_OPCODE_MAP = 1;
-const RESPONSE_BIT = 0x80;
+const PCP_OPCODE = { announce: 0, map: 1 } as const;
 const HEADER_SIZE = 24;
 const MAP_PAYLOAD_SIZE = 36;
 export const PCP_MAP_SIZE = HEADER_SIZE + MAP_PAYLOAD_SIZE;
-/** RFC 6887 §7: no PCP message is larger. */
-export const PCP_MAX_SIZE = 1100;
 export const PCP_NONCE_SIZE = 12;
-const IPPROTO_UDP = 17;
-/** NAT-PMP servers answer a version they do not speak with this version and result 1. */
-const NATPMP_VERSION = 0;
 
 export const PCP_RESULT = {
   SUCCESS: 0,
@@ -79,7 +72,7 @@ export function encodePcpMap(req: PcpMapRequest): Uint8Array {
   if (req.nonce.length !== PCP_NONCE_SIZE) throw new TypeError('pcp: nonce must be 12 bytes');
   const buf = new Uint8Array(PCP_MAP_SIZE);
   const view = new DataView(buf.buffer);
-  writeHeader(buf, PCP_OPCODE_MAP, req.lifetimeS, req.clientAddress);
+  writeHeader(buf, PCP_OPCODE.map, req.lifetimeS, req.clientAddress);
   buf.set(req.nonce, HEADER_SIZE);
   buf[HEADER_SIZE + 12] = IPPROTO_UDP;
   view.setUint16(HEADER_SIZE + 16, req.internalPort);
@@ -91,7 +84,7 @@ export function encodePcpMap(req: PcpMapRequest): Uint8Array {
 /** ANNOUNCE (lifetime 0, no payload): a cheap "do you speak PCP?" for netcheck. */
 export function encodePcpAnnounce(clientAddress: string): Uint8Array {
   const buf = new Uint8Array(HEADER_SIZE);
-  writeHeader(buf, PCP_OPCODE_ANNOUNCE, 0, clientAddress);
+  writeHeader(buf, PCP_OPCODE.announce, 0, clientAddress);
   return buf;
 }
 
@@ -115,7 +108,7 @@ export interface PcpVersionRefused {
 }
 
 function decodeHeader(data: Uint8Array, opcode: number): Decoded<PcpResponse | PcpVersionRefused> {
-  if (data.length > PCP_MAX_SIZE) return reject('oversized');
+  if (data.length > GATEWAY_MAX_SIZE) return reject('oversized');
   if (data.length < 2) return reject('short');
   if (data[0] === NATPMP_VERSION) {
     // RFC 6887 §9: a NAT-PMP server answers with its own version and result 1.
@@ -132,7 +125,7 @@ function decodeHeader(data: Uint8Array, opcode: number): Decoded<PcpResponse | P
 
 /** Decodes the answer to an ANNOUNCE: any well-formed PCP response proves the server speaks PCP. */
 export function decodePcpAnnounce(data: Uint8Array): Decoded<PcpResponse | PcpVersionRefused> {
-  return decodeHeader(data, PCP_OPCODE_ANNOUNCE);
+  return decodeHeader(data, PCP_OPCODE.announce);
 }
 
 /**
@@ -140,7 +133,7 @@ export function decodePcpAnnounce(data: Uint8Array): Decoded<PcpResponse | PcpVe
  * success must echo our nonce, protocol and port, and grant a sane, public mapping.
  */
 export function decodePcpMap(data: Uint8Array, req: PcpMapRequest): Decoded<PcpMapResponse | PcpVersionRefused> {
-  const head = decodeHeader(data, PCP_OPCODE_MAP);
+  const head = decodeHeader(data, PCP_OPCODE.map);
   if (!head.ok) return head;
   if ('versionRefused' in head.value) return accept(head.value);
   if (data.length < PCP_MAP_SIZE) return reject('short');

@@ -4,8 +4,9 @@
 import t from 'tap';
 import { parseProcNetRoute } from '../portmap/gateway.js';
 import { isPublicIPv4 } from '../portmap/ipv4.js';
+import { GATEWAY_MAX_SIZE } from '../portmap/gateway-wire.js';
 import { decodeNatpmpExternalAddress, decodeNatpmpMap, encodeNatpmpMap } from '../portmap/natpmp.js';
-import { decodePcpAnnounce, decodePcpMap, encodePcpMap, newPcpNonce, PCP_MAX_SIZE, type PcpMapRequest } from '../portmap/pcp.js';
+import { decodePcpAnnounce, decodePcpMap, encodePcpMap, newPcpNonce, type PcpMapRequest } from '../portmap/pcp.js';
 import { decodeSsdpAnswer, SSDP_MAX_SIZE } from '../portmap/ssdp.js';
 import { parseDeviceDescription, parseSoapResponse, UPNP_MAX_DOCUMENT } from '../portmap/upnp-xml.js';
 
@@ -37,7 +38,7 @@ t.test('PCP MAP answers', async (t) => {
   const cases: Array<[string, Uint8Array]> = [
     ['short', pcpAnswer().subarray(0, 40)],
     ['short', pcpAnswer().subarray(0, 1)],
-    ['oversized', new Uint8Array(PCP_MAX_SIZE + 4)],
+    ['oversized', new Uint8Array(GATEWAY_MAX_SIZE + 4)],
     ['bad-version', Buffer.from([3, ...pcpAnswer().subarray(1)])],
     ['not-response', Buffer.from(encodePcpMap(req))],
     ['bad-opcode', pcpAnswer({ opcode: 2 })],

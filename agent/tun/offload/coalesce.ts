@@ -5,7 +5,8 @@
 // equal segment sizes (a shorter one or a PSH ends the run), plain ACK segments only, checksums
 // verified first (the kernel will not check a joined segment again). Pure; never throws.
 import { fold, pseudoHeaderSum, readU16, readU32, setIpv4HeaderChecksum, sumBytes, writeU16 } from './checksum.js';
-import { IPPROTO_TCP, TCP_CHECKSUM_OFFSET, l4Layout, type L4Layout } from './l4-headers.js';
+import { TCP_FLAG, TCP_HEADER, l4Layout, type L4Layout } from './l4-headers.js';
+import { IPPROTO_TCP } from '../../../shared/net/ip-protocol.js';
 import { VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6, VIRTIO_NET_HDR_LEN, encodeVirtioNetHdr } from './virtio-net-hdr.js';
 
 /** What to write: a packet as is (the writer adds a plain header), or a buffer that has one. */
@@ -19,8 +20,6 @@ export interface TunWrite {
 const MAX_IP_LENGTH = 65535;
 /** Runs open at once: a batch rarely carries more flows, and the scan stays short. */
 const MAX_OPEN_RUNS = 8;
-const TCP_FLAG_ACK = 0x10;
-const TCP_FLAG_PSH = 0x08;
 const IPV4_DF = 0x4000;
 
 interface Run {
@@ -55,7 +54,7 @@ export function coalesce(packets: readonly Buffer[]): TunWrite[] {
       run.parts.push(p);
       run.nextSeq = (seq + payload) >>> 0;
       run.length += payload;
-      if (payload < run.gsoSize || p[l.l4Offset + 13]! & TCP_FLAG_PSH) run.closed = true;
+      if (payload < run.gsoSize || p[l.l4Offset + TCP_HEADER.flagsOffset]! & TCP_FLAG.psh) run.closed = true;
       continue;
     }
     if (run) open.splice(open.indexOf(run), 1); // out of order or different: a new run from here
@@ -67,7 +66,7 @@ export function coalesce(packets: readonly Buffer[]): TunWrite[] {
       gsoSize: payload,
       nextSeq: (seq + payload) >>> 0,
       length: p.length,
-      closed: (p[l.l4Offset + 13]! & TCP_FLAG_PSH) !== 0,
+      closed: (p[l.l4Offset + TCP_HEADER.flagsOffset]! & TCP_FLAG.psh) !== 0,
     };
     out.push(fresh);
     open.push(fresh);
@@ -81,8 +80,8 @@ export function coalesce(packets: readonly Buffer[]): TunWrite[] {
 function joinable(p: Buffer): L4Layout | undefined {
   const l = l4Layout(p);
   if (!l || l.protocol !== IPPROTO_TCP || l.payloadOffset >= p.length) return undefined;
-  const flags = p[l.l4Offset + 13]!;
-  if ((flags & ~TCP_FLAG_PSH) !== TCP_FLAG_ACK) return undefined;
+  const flags = p[l.l4Offset + TCP_HEADER.flagsOffset]!;
+  if ((flags & ~TCP_FLAG.psh) !== TCP_FLAG.ack) return undefined;
   if (l.version === 4 && (l.l4Offset !== 20 || (readU16(p, 6) & IPV4_DF) === 0)) return undefined;
   const sum = sumBytes(p, l.l4Offset, p.length, pseudoHeaderSum(p, l.addrOffset, l.addrLen, IPPROTO_TCP, p.length - l.l4Offset));
   return fold(sum) === 0xffff ? l : undefined;
@@ -114,7 +113,7 @@ function sameHeaders(a: Buffer, b: Buffer, l: L4Layout): boolean {
   }
   const t = l.l4Offset;
   if (a[t + 12] !== b[t + 12] || readU32(a, t + 8) !== readU32(b, t + 8)) return false;
-  if ((a[t + 13]! & ~TCP_FLAG_PSH) !== (b[t + 13]! & ~TCP_FLAG_PSH) || readU16(a, t + 14) !== readU16(b, t + 14)) return false;
+  if ((a[t + TCP_HEADER.flagsOffset]! & ~TCP_FLAG.psh) !== (b[t + TCP_HEADER.flagsOffset]! & ~TCP_FLAG.psh) || readU16(a, t + 14) !== readU16(b, t + 14)) return false;
   return a.compare(b, t + 20, l.payloadOffset, t + 20, l.payloadOffset) === 0;
 }
 
@@ -131,7 +130,7 @@ function build(run: Run): TunWrite {
       hdrLen,
       gsoSize: run.gsoSize,
       csumStart: l.l4Offset,
-      csumOffset: TCP_CHECKSUM_OFFSET,
+      csumOffset: TCP_HEADER.checksumOffset,
     },
     data,
   );
@@ -146,9 +145,9 @@ function build(run: Run): TunWrite {
     writeU16(p, 4, p.length - l.l4Offset);
   }
   const last = run.parts[run.parts.length - 1]!;
-  p[l.l4Offset + 13] = last[l.l4Offset + 13]!; // PSH, if the last had it
+  p[l.l4Offset + TCP_HEADER.flagsOffset] = last[l.l4Offset + TCP_HEADER.flagsOffset]!; // PSH, if the last had it
   // Checksum offload: the field holds the pseudo-header sum, the kernel finishes it.
-  writeU16(p, l.l4Offset + TCP_CHECKSUM_OFFSET, fold(pseudoHeaderSum(p, l.addrOffset, l.addrLen, IPPROTO_TCP, p.length - l.l4Offset)));
+  writeU16(p, l.l4Offset + TCP_HEADER.checksumOffset, fold(pseudoHeaderSum(p, l.addrOffset, l.addrLen, IPPROTO_TCP, p.length - l.l4Offset)));
   return { data, hasHeader: true };
 }
 

@@ -1,13 +1,12 @@
 // Where the IP and TCP/UDP headers of a packet sit, for the offload code: just enough parsing to
 // cut or join segments. Never throws: anything it cannot vouch for comes back undefined.
 import { readU16 } from './checksum.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../../../shared/net/ip-protocol.js';
 
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const TCP_MIN_HEADER = 20;
-export const UDP_HEADER = 8;
-export const TCP_CHECKSUM_OFFSET = 16;
-export const UDP_CHECKSUM_OFFSET = 6;
+/** Where each header's fields sit, and its smallest (TCP) or only (UDP) size. */
+export const TCP_HEADER = { min: 20, flagsOffset: 13, checksumOffset: 16 } as const;
+export const UDP_HEADER = { size: 8, checksumOffset: 6 } as const;
+export const TCP_FLAG = { fin: 0x01, psh: 0x08, ack: 0x10, cwr: 0x80 } as const;
 const IPV4_MIN_HEADER = 20;
 const IPV6_HEADER = 40;
 
@@ -47,12 +46,12 @@ export function l4Layout(p: Uint8Array): L4Layout | undefined {
   }
   let payloadOffset: number;
   if (protocol === IPPROTO_TCP) {
-    if (p.length < l4Offset + TCP_MIN_HEADER) return undefined;
+    if (p.length < l4Offset + TCP_HEADER.min) return undefined;
     const doff = (p[l4Offset + 12]! >> 4) * 4;
-    if (doff < TCP_MIN_HEADER) return undefined;
+    if (doff < TCP_HEADER.min) return undefined;
     payloadOffset = l4Offset + doff;
   } else if (protocol === IPPROTO_UDP) {
-    payloadOffset = l4Offset + UDP_HEADER;
+    payloadOffset = l4Offset + UDP_HEADER.size;
   } else {
     return undefined;
   }

@@ -4,7 +4,8 @@
 // kernel would have put on a wire. Pure; never throws: a read it cannot vouch for is dropped
 // with a reason to count.
 import { finish, pseudoHeaderSum, readU16, readU32, setIpv4HeaderChecksum, sumBytes, writeU16, writeU32 } from './checksum.js';
-import { IPPROTO_TCP, IPPROTO_UDP, TCP_CHECKSUM_OFFSET, UDP_CHECKSUM_OFFSET, l4Layout, type L4Layout } from './l4-headers.js';
+import { TCP_FLAG, TCP_HEADER, UDP_HEADER, l4Layout, type L4Layout } from './l4-headers.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../../../shared/net/ip-protocol.js';
 import {
   VIRTIO_NET_HDR_F_NEEDS_CSUM,
   VIRTIO_NET_HDR_GSO_NONE,
@@ -23,10 +24,6 @@ export type SegmentDrop =
   | 'vnet_gso_mismatch' // the GSO type does not match the packet (version, protocol, layout)
   | 'vnet_bad_csum' // checksum start/offset outside the packet or not at the TCP/UDP field
   | 'vnet_gso_size'; // a GSO packet with segment size 0
-
-const TCP_FLAG_FIN = 0x01;
-const TCP_FLAG_PSH = 0x08;
-const TCP_FLAG_CWR = 0x80;
 
 /**
  * Appends the packets of one TUN read (`read` = virtio-net header + packet) to `out`; returns why
@@ -50,7 +47,7 @@ export function segmentRead(read: Buffer, out: Buffer[]): SegmentDrop | undefine
   if (!l || l.protocol !== (tcp ? IPPROTO_TCP : IPPROTO_UDP)) return 'vnet_gso_mismatch';
   if (tcp && l.version !== (h.gsoType === VIRTIO_NET_HDR_GSO_TCPV4 ? 4 : 6)) return 'vnet_gso_mismatch';
   if (h.gsoSize === 0) return 'vnet_gso_size';
-  if (h.csumStart !== l.l4Offset || h.csumOffset !== (tcp ? TCP_CHECKSUM_OFFSET : UDP_CHECKSUM_OFFSET)) return 'vnet_bad_csum';
+  if (h.csumStart !== l.l4Offset || h.csumOffset !== (tcp ? TCP_HEADER.checksumOffset : UDP_HEADER.checksumOffset)) return 'vnet_bad_csum';
   cutSegments(p, l, h.gsoSize, tcp, out);
   return undefined;
 }
@@ -76,7 +73,7 @@ function cutSegments(p: Buffer, l: L4Layout, gsoSize: number, tcp: boolean, out:
   const buf = Buffer.allocUnsafe(count * hdrLen + payload);
   const id0 = l.version === 4 ? readU16(p, 4) : 0;
   const seq0 = tcp ? readU32(p, l.l4Offset + 4) : 0;
-  const flags = tcp ? p[l.l4Offset + 13]! : 0;
+  const flags = tcp ? p[l.l4Offset + TCP_HEADER.flagsOffset]! : 0;
   let at = 0;
   for (let i = 0; i < count; i++) {
     const from = hdrLen + i * gsoSize;
@@ -97,16 +94,16 @@ function cutSegments(p: Buffer, l: L4Layout, gsoSize: number, tcp: boolean, out:
     if (tcp) {
       writeU32(seg, l4 + 4, (seq0 + i * gsoSize) >>> 0);
       let f = flags;
-      if (!last) f &= ~(TCP_FLAG_FIN | TCP_FLAG_PSH); // only the last segment ends or pushes
-      if (i > 0) f &= ~TCP_FLAG_CWR; // reduced once, on the first
-      seg[l4 + 13] = f;
-      writeU16(seg, l4 + TCP_CHECKSUM_OFFSET, 0);
-      writeU16(seg, l4 + TCP_CHECKSUM_OFFSET, finish(sumBytes(seg, l4, seg.length, pseudoHeaderSum(seg, l.addrOffset, l.addrLen, IPPROTO_TCP, l4Length))));
+      if (!last) f &= ~(TCP_FLAG.fin | TCP_FLAG.psh); // only the last segment ends or pushes
+      if (i > 0) f &= ~TCP_FLAG.cwr; // reduced once, on the first
+      seg[l4 + TCP_HEADER.flagsOffset] = f;
+      writeU16(seg, l4 + TCP_HEADER.checksumOffset, 0);
+      writeU16(seg, l4 + TCP_HEADER.checksumOffset, finish(sumBytes(seg, l4, seg.length, pseudoHeaderSum(seg, l.addrOffset, l.addrLen, IPPROTO_TCP, l4Length))));
     } else {
       writeU16(seg, l4 + 4, l4Length);
-      writeU16(seg, l4 + UDP_CHECKSUM_OFFSET, 0);
+      writeU16(seg, l4 + UDP_HEADER.checksumOffset, 0);
       const c = finish(sumBytes(seg, l4, seg.length, pseudoHeaderSum(seg, l.addrOffset, l.addrLen, IPPROTO_UDP, l4Length)));
-      writeU16(seg, l4 + UDP_CHECKSUM_OFFSET, c === 0 ? 0xffff : c);
+      writeU16(seg, l4 + UDP_HEADER.checksumOffset, c === 0 ? 0xffff : c);
     }
     out.push(seg);
     at += seg.length;
