@@ -19,7 +19,8 @@ import { KeyedRateLimiter } from '../shared/rate-limit.js';
 import { ServerRelay } from './relay.js';
 import { RoomHub } from './room-hub.js';
 import { digestToken, Session } from './session.js';
-import { CLOSE_GOING_AWAY, type SessionContext } from './session-context.js';
+import { type SessionContext } from './session-context.js';
+import { CLOSE_GOING_AWAY } from '../shared/signal/close-codes.js';
 import { startStunResponder, type StunResponderHandle } from './stun-responder.js';
 
 export interface StartOptions extends Partial<ServerConfig> {

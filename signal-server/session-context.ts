@@ -1,17 +1,11 @@
-// What a session is given by the server (its context) and where it comes from, and the close codes
-// it uses: the server builds these, the session reads them.
+// What a session is given by the server (its context) and where it comes from: the server builds
+// these, the session reads them.
 import type { Limits } from './config.js';
 import type { Logger } from '../shared/log.js';
 import type { Metrics } from './metrics.js';
 import type { KeyedRateLimiter } from '../shared/rate-limit.js';
 import type { ServerRelay } from './relay.js';
 import type { RoomHub } from './room-hub.js';
-
-/** WebSocket close codes used by the server. */
-export const CLOSE_GOING_AWAY = 1001;
-export const CLOSE_PROTOCOL_ERROR = 1002;
-export const CLOSE_POLICY = 1008;
-export const CLOSE_INTERNAL_ERROR = 1011;
 
 export interface SessionContext {
   hub: RoomHub;

@@ -15,7 +15,8 @@ import { StrikeCounter, TokenBucket } from '../shared/rate-limit.js';
 import type { RelayMember, WsDelivery } from './relay.js';
 import { prepare, type HubError, type HubMember, type PreparedFrame } from './room-hub.js';
 
-import { CLOSE_INTERNAL_ERROR, CLOSE_POLICY, CLOSE_PROTOCOL_ERROR, type SessionContext, type SessionOrigin } from './session-context.js';
+import { type SessionContext, type SessionOrigin } from './session-context.js';
+import { CLOSE_INTERNAL_ERROR, CLOSE_POLICY, CLOSE_PROTOCOL_ERROR } from '../shared/signal/close-codes.js';
 
 /** How long a client gets to answer our close frame before the socket is cut. */
 const CLOSE_GRACE_MS = 1000;

@@ -10,9 +10,8 @@ export const DNS_TTL_S = 5;
 /** Larger queries are no queries of ours (a question is at most ~270 bytes, plus an OPT record). */
 export const MAX_QUERY_BYTES = 512;
 const HEADER_BYTES = 12;
-const FLAG_QR = 0x8000;
-const FLAG_AA = 0x0400;
-const FLAG_RD = 0x0100;
+/** Header flag bits: query/response, authoritative answer, recursion desired. */
+const FLAG = { qr: 0x8000, aa: 0x0400, rd: 0x0100 } as const;
 
 export const RCODE = { NOERROR: 0, FORMERR: 1, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
 
@@ -38,14 +37,14 @@ export function decodeDns(data: Buffer): DecodedDns | undefined {
 }
 
 function respond(id: number, rd: boolean, rcode: number, questions: dnsPacket.Question[], answers: dnsPacket.Answer[] = []): Buffer {
-  return dnsPacket.encode({ type: 'response', id, flags: FLAG_AA | (rd ? FLAG_RD : 0) | rcode, questions, answers });
+  return dnsPacket.encode({ type: 'response', id, flags: FLAG.aa | (rd ? FLAG.rd : 0) | rcode, questions, answers });
 }
 
 export function answerQuery(data: Buffer, table: NameTable): DnsReply {
   // Too short for a header, too big, or itself a response (answering those makes loops): silence.
-  if (data.length < HEADER_BYTES || data.length > MAX_QUERY_BYTES || (data.readUInt16BE(2) & FLAG_QR) !== 0) return { outcome: 'dropped' };
+  if (data.length < HEADER_BYTES || data.length > MAX_QUERY_BYTES || (data.readUInt16BE(2) & FLAG.qr) !== 0) return { outcome: 'dropped' };
   const id = data.readUInt16BE(0);
-  const rd = (data.readUInt16BE(2) & FLAG_RD) !== 0;
+  const rd = (data.readUInt16BE(2) & FLAG.rd) !== 0;
   const q = decodeDns(data);
   if (!q || !Array.isArray(q.questions) || q.questions.length !== 1) return { outcome: 'formerr', response: respond(id, rd, RCODE.FORMERR, []) };
   const question = q.questions[0]!;

@@ -15,8 +15,7 @@ export const DEFAULT_ROOM_SUBNET = '10.147.0.0/16';
  */
 export const ADDRESS_CLAIM_SKEW_MS = 60_000;
 /** A room subnet needs room for members; /30 and longer leave none worth having. */
-const MIN_BITS = 8;
-const MAX_BITS = 29;
+const SUBNET_BITS = { min: 8, max: 29 } as const;
 
 export interface RoomSubnet {
   /** Network address as an unsigned 32-bit integer. */
@@ -69,7 +68,7 @@ export function parseSubnet(text: string): RoomSubnet {
     throw new Error(`"${text}" is not an IPv4 subnet like ${DEFAULT_ROOM_SUBNET}`);
   }
   const bits = Number(bitsText);
-  if (bits < MIN_BITS || bits > MAX_BITS) throw new Error(`"${text}": a room subnet must be /${MIN_BITS} to /${MAX_BITS}`);
+  if (bits < SUBNET_BITS.min || bits > SUBNET_BITS.max) throw new Error(`"${text}": a room subnet must be /${SUBNET_BITS.min} to /${SUBNET_BITS.max}`);
   if (((n & maskOf(bits)) >>> 0) !== n) throw new Error(`"${text}": host bits are set (did you mean ${intToIpv4((n & maskOf(bits)) >>> 0)}/${bits}?)`);
   return { network: n, bits };
 }
@@ -85,7 +84,7 @@ export function parseMemberAddress(text: string): MemberAddress {
     throw new Error(`--address "${text}" is not an IPv4 address like 10.147.0.7/16`);
   }
   const bits = bitsText === undefined ? 16 : Number(bitsText);
-  if (bits < MIN_BITS || bits > MAX_BITS) throw new Error(`--address "${text}": the prefix must be /${MIN_BITS} to /${MAX_BITS}`);
+  if (bits < SUBNET_BITS.min || bits > SUBNET_BITS.max) throw new Error(`--address "${text}": the prefix must be /${SUBNET_BITS.min} to /${SUBNET_BITS.max}`);
   const subnet = { network: (n & maskOf(bits)) >>> 0, bits };
   if (!isUsableHost(n, subnet)) throw new Error(`--address "${text}" is the network or broadcast address of its subnet`);
   return { address: intToIpv4(n), subnet };

@@ -1,5 +1,6 @@
 // Why a connection to the signal server failed, in words a user can act on, with a stable code.
 // The client logs a cause once at error level and keeps retrying; the code tells repeats apart.
+import { CLOSE_ABNORMAL, CLOSE_POLICY } from '../../../shared/signal/close-codes.js';
 
 export type ConnectFailureCode =
   /** The server's name does not resolve. */
@@ -29,11 +30,6 @@ export interface ConnectFailure {
   message: string;
 }
 
-const CLOSE_POLICY_VIOLATION = 1008;
-const CLOSE_ABNORMAL = 1006;
-const HTTP_NOT_FOUND = 404;
-const HTTP_UNAUTHORIZED = 401;
-const HTTP_FORBIDDEN = 403;
 const TOKEN_HINT = 'the server wants a token (--token)';
 
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_NODATA', 'EAI_FAIL']);
@@ -60,8 +56,8 @@ export function classifyError(e: Error, url: URL): ConnectFailure {
 
 /** The HTTP status of a refused upgrade. */
 export function classifyStatus(status: number): ConnectFailure {
-  if (status === HTTP_NOT_FOUND) return { code: 'no_websocket_endpoint', message: `HTTP ${status} on upgrade: no WebSocket endpoint at this path; the default is /ws` };
-  if (status === HTTP_UNAUTHORIZED || status === HTTP_FORBIDDEN) return { code: 'token_required', message: `HTTP ${status} on upgrade: ${TOKEN_HINT}` };
+  if (status === 404) return { code: 'no_websocket_endpoint', message: `HTTP ${status} on upgrade: no WebSocket endpoint at this path; the default is /ws` };
+  if (status === 401 || status === 403) return { code: 'token_required', message: `HTTP ${status} on upgrade: ${TOKEN_HINT}` };
   return { code: 'http_status', message: `HTTP ${status} on upgrade` };
 }
 
@@ -72,7 +68,7 @@ export function classifyStatus(status: number): ConnectFailure {
 export function classifyClose(code: number, reason: string, greeted: boolean): ConnectFailure | undefined {
   if (!code || code === CLOSE_ABNORMAL) return undefined;
   const why = reason ? ` ${reason}` : '';
-  if (code === CLOSE_POLICY_VIOLATION && !greeted) return { code: 'token_required', message: `closed by the server (${code}${why}): ${TOKEN_HINT}` };
+  if (code === CLOSE_POLICY && !greeted) return { code: 'token_required', message: `closed by the server (${code}${why}): ${TOKEN_HINT}` };
   return { code: 'closed_by_server', message: `closed by the server (${code}${why})` };
 }
 

@@ -85,11 +85,11 @@ export class BirthdayPlan {
   private state: State = 'idle';
   private attempts = 0;
   private failures = 0;
+  private probesSent = 0;
+  private readonly tried = new Set<number>();
   private startAt = 0;
   private startedAt = 0;
-  private probesSent = 0;
   private lastResendAt = 0;
-  private readonly tried = new Set<number>();
 
   constructor(
     readonly role: BirthdayRole,
