@@ -5,7 +5,7 @@
 // equal segment sizes (a shorter one or a PSH ends the run), plain ACK segments only, checksums
 // verified first (the kernel will not check a joined segment again). Pure; never throws.
 import { fold, pseudoHeaderSum, readU16, readU32, setIpv4HeaderChecksum, sumBytes, writeU16 } from './checksum.js';
-import { TCP_FLAG, TCP_HEADER, l4Layout, type L4Layout } from './l4-headers.js';
+import { IPV4_HEADER, TCP_FLAG, TCP_HEADER, l4Layout, type L4Layout } from './l4-headers.js';
 import { IPPROTO_TCP } from '../../../shared/net/ip-protocol.js';
 import { VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, VIRTIO_NET_HDR_GSO_TCPV6, VIRTIO_NET_HDR_LEN, encodeVirtioNetHdr } from './virtio-net-hdr.js';
 
@@ -20,7 +20,6 @@ export interface TunWrite {
 const MAX_IP_LENGTH = 65535;
 /** Runs open at once: a batch rarely carries more flows, and the scan stays short. */
 const MAX_OPEN_RUNS = 8;
-const IPV4_DF = 0x4000;
 
 interface Run {
   /** Index of the run's place in the output. */
@@ -82,7 +81,7 @@ function joinable(p: Buffer): L4Layout | undefined {
   if (!l || l.protocol !== IPPROTO_TCP || l.payloadOffset >= p.length) return undefined;
   const flags = p[l.l4Offset + TCP_HEADER.flagsOffset]!;
   if ((flags & ~TCP_FLAG.psh) !== TCP_FLAG.ack) return undefined;
-  if (l.version === 4 && (l.l4Offset !== 20 || (readU16(p, 6) & IPV4_DF) === 0)) return undefined;
+  if (l.version === 4 && (l.l4Offset !== IPV4_HEADER.min || (readU16(p, IPV4_HEADER.fragmentOffset) & IPV4_HEADER.dontFragment) === 0)) return undefined;
   const sum = sumBytes(p, l.l4Offset, p.length, pseudoHeaderSum(p, l.addrOffset, l.addrLen, IPPROTO_TCP, p.length - l.l4Offset));
   return fold(sum) === 0xffff ? l : undefined;
 }

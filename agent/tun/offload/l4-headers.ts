@@ -7,7 +7,8 @@ import { IPPROTO_TCP, IPPROTO_UDP } from '../../../shared/net/ip-protocol.js';
 export const TCP_HEADER = { min: 20, flagsOffset: 13, checksumOffset: 16 } as const;
 export const UDP_HEADER = { size: 8, checksumOffset: 6 } as const;
 export const TCP_FLAG = { fin: 0x01, psh: 0x08, ack: 0x10, cwr: 0x80 } as const;
-const IPV4_MIN_HEADER = 20;
+/** IPv4's smallest header, and its flags-and-fragment-offset word: DF, and MF plus the offset. */
+export const IPV4_HEADER = { min: 20, fragmentOffset: 6, dontFragment: 0x4000, fragmented: 0x3fff } as const;
 const IPV6_HEADER = 40;
 
 export interface L4Layout {
@@ -28,14 +29,14 @@ export interface L4Layout {
  * header. Anything else is undefined.
  */
 export function l4Layout(p: Uint8Array): L4Layout | undefined {
-  if (p.length < IPV4_MIN_HEADER) return undefined;
+  if (p.length < IPV4_HEADER.min) return undefined;
   const v = p[0]! >> 4;
   let l4Offset: number;
   let protocol: number;
   if (v === 4) {
     l4Offset = (p[0]! & 0x0f) * 4;
-    if (l4Offset < IPV4_MIN_HEADER || readU16(p, 2) !== p.length) return undefined;
-    if ((readU16(p, 6) & 0x3fff) !== 0) return undefined; // a fragment (MF or an offset)
+    if (l4Offset < IPV4_HEADER.min || readU16(p, 2) !== p.length) return undefined;
+    if ((readU16(p, IPV4_HEADER.fragmentOffset) & IPV4_HEADER.fragmented) !== 0) return undefined; // a fragment
     protocol = p[9]!;
   } else if (v === 6) {
     if (p.length < IPV6_HEADER || readU16(p, 4) + IPV6_HEADER !== p.length) return undefined;
