@@ -50,7 +50,7 @@ TunHandle::TunHandle(const Napi::CallbackInfo& info)
     poller_.Adopt(OpenTun(name, mtu, &name_, offload, &got));
     vnet_hdr_ = got.vnet_hdr;
     offload_flags_ = got.flags;
-  } catch (const TunError& e) {
+  } catch (const SysError& e) {
     ThrowErrnoError(env, e.message, e.errnum);
   }
 }

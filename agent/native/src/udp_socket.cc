@@ -87,7 +87,7 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
     poller_.Adopt(s.fd);
     dual_stack_ = s.dual_stack;
     port_ = s.port;
-  } catch (const UdpError& e) {
+  } catch (const SysError& e) {
     ThrowErrnoError(env, e.message, e.errnum);
   }
   // An offload is wanted unless the caller says false; then used only if the kernel has it.
