@@ -20,6 +20,8 @@ std::string ErrnoText(int e) {
   return text + ": " + strerror(e);
 }
 
+SysError SysFailure(const std::string& what, int e) { return SysError{what + " (" + ErrnoText(e) + ")", e}; }
+
 napi_value ErrnoError(napi_env env, const std::string& message, int errnum, const char* syscall) {
   napi_value text, err, num;
   if (napi_create_string_utf8(env, message.data(), message.size(), &text) != napi_ok ||

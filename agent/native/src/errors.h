@@ -11,6 +11,16 @@ namespace wgp2p {
 // "EPERM: Operation not permitted" style text for errno `e`.
 std::string ErrnoText(int e);
 
+// What the code that opens a device or socket (tun_open, udp_open: plain syscalls) throws; the
+// JS-facing constructor that called it turns it into an ErrnoError.
+struct SysError {
+  std::string message;  // full human-readable text, errno text included
+  int errnum;           // the errno that caused it, 0 for validation errors
+};
+
+// SysError{"<what> (EPERM: Operation not permitted)", e}.
+SysError SysFailure(const std::string& what, int e);
+
 // An Error with `message`, plus .code/.errno for a non-zero `errnum` and .syscall if given.
 // C API only, every status checked: returns nullptr while the environment is stopping (a
 // terminating worker), when nothing can be reported anyway.

@@ -28,15 +28,12 @@ const uint8_t kPlainVnetHdr[kVnetHdrLen] = {};
 }  // namespace
 
 Napi::Function TunHandle::Init(Napi::Env env) {
-  return DefineHandle(env, "TunHandle",
-                      {
-                          FieldAccessor<&TunHandle::name_>("name"),
-                          FieldAccessor<&TunHandle::dropped_writes_>("droppedWrites"),
-                          FieldAccessor<&TunHandle::vnet_hdr_>("vnetHdr"),
-                          FieldAccessor<&TunHandle::offload_flags_>("offloadFlags"),
-                          InstanceMethod<&TunHandle::Write>("write"),
-                          InstanceMethod<&TunHandle::WriteWithHeader>("writeWithHeader"),
-                      });
+  // Related entries share a line: the device and its drops, the offload, the writes.
+  return DefineHandle(env, "TunHandle", {
+      FieldAccessor<&TunHandle::name_>("name"), FieldAccessor<&TunHandle::dropped_writes_>("droppedWrites"),
+      FieldAccessor<&TunHandle::vnet_hdr_>("vnetHdr"), FieldAccessor<&TunHandle::offload_flags_>("offloadFlags"),
+      InstanceMethod<&TunHandle::Write>("write"), InstanceMethod<&TunHandle::WriteWithHeader>("writeWithHeader"),
+  });
 }
 
 TunHandle::TunHandle(const Napi::CallbackInfo& info)
@@ -53,7 +50,7 @@ TunHandle::TunHandle(const Napi::CallbackInfo& info)
     poller_.Adopt(OpenTun(name, mtu, &name_, offload, &got));
     vnet_hdr_ = got.vnet_hdr;
     offload_flags_ = got.flags;
-  } catch (const TunError& e) {
+  } catch (const SysError& e) {
     ThrowErrnoError(env, e.message, e.errnum);
   }
 }

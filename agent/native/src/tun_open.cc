@@ -33,9 +33,7 @@ class FdGuard {
   int fd_;
 };
 
-[[noreturn]] void Fail(const std::string& what, int e) {
-  throw TunError{what + " (" + ErrnoText(e) + ")", e};
-}
+[[noreturn]] void Fail(const std::string& what, int e) { throw SysFailure(what, e); }
 
 void CopyName(struct ifreq* ifr, const std::string& name) {
   memset(ifr, 0, sizeof(*ifr));
@@ -80,10 +78,10 @@ unsigned SetOffloads(int fd) {
 
 int OpenTun(const std::string& name, int mtu, std::string* actual_name, bool offload, TunOffloads* offloads) {
   if (name.empty() || name.size() > kMaxIfNameLen) {
-    throw TunError{"invalid TUN interface name \"" + name + "\": it must be 1 to 15 characters long", 0};
+    throw SysError{"invalid TUN interface name \"" + name + "\": it must be 1 to 15 characters long", 0};
   }
   if (name.find('\0') != std::string::npos) {
-    throw TunError{"invalid TUN interface name: it contains a NUL byte", 0};
+    throw SysError{"invalid TUN interface name: it contains a NUL byte", 0};
   }
 
   FdGuard fd(open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK));

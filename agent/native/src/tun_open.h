@@ -1,15 +1,10 @@
 // Opening and configuring a Linux TUN interface. Pure syscalls, no N-API, so
-// failures come back as TunError with a message a user can act on.
+// failures come back as SysError (errors.h) with a message a user can act on.
 #pragma once
 
 #include <string>
 
 namespace wgp2p {
-
-struct TunError {
-  std::string message;  // full human-readable text, errno text included
-  int errnum;           // the errno that caused it, 0 for validation errors
-};
 
 // Interface names are IFNAMSIZ-1 = 15 bytes at most.
 constexpr size_t kMaxIfNameLen = 15;
@@ -25,7 +20,7 @@ struct TunOffloads {
 // `offload`, also IFF_VNET_HDR and TUNSETOFFLOAD (checksum, TSO4/6, USO4/6 where
 // the kernel has them; fewer, or none, where it refuses), reported in *offloads.
 // Returns the fd and stores the kernel's name for it in *actual_name. Throws
-// TunError; on failure nothing is left open.
+// SysError; on failure nothing is left open.
 int OpenTun(const std::string& name, int mtu, std::string* actual_name, bool offload, TunOffloads* offloads);
 
 }  // namespace wgp2p

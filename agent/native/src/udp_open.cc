@@ -16,8 +16,6 @@ namespace {
 
 constexpr int kBufferBytes = 4 << 20;
 
-UdpError Fail(const std::string& what, int e) { return UdpError{what + " (" + ErrnoText(e) + ")", e}; }
-
 // One attempt for one family; returns -1 with errno set, leaving nothing open. `addr` is the
 // address to bind (in6_addr or in_addr by family), or null for every address.
 int BindFamily(int family, uint16_t port, const void* addr) {
@@ -59,10 +57,10 @@ int BindFamily(int family, uint16_t port, const void* addr) {
   return fd;
 }
 
-UdpError PortError(uint16_t port, int e) {
-  if (e == EADDRINUSE) return UdpError{"UDP port " + std::to_string(port) + " is already in use", e};
-  if (e == EACCES) return Fail("not allowed to bind UDP port " + std::to_string(port), e);
-  return Fail("cannot bind UDP port " + std::to_string(port), e);
+SysError PortError(uint16_t port, int e) {
+  if (e == EADDRINUSE) return SysError{"UDP port " + std::to_string(port) + " is already in use", e};
+  if (e == EACCES) return SysFailure("not allowed to bind UDP port " + std::to_string(port), e);
+  return SysFailure("cannot bind UDP port " + std::to_string(port), e);
 }
 
 }  // namespace
@@ -82,7 +80,7 @@ UdpOpened OpenUdp(uint16_t port, const std::string& host) {
     fd = BindFamily(AF_INET6, port, &a6);
     if (fd < 0) throw PortError(port, errno);
   } else {
-    throw UdpError{"not an IP address to bind: " + host, EINVAL};
+    throw SysError{"not an IP address to bind: " + host, EINVAL};
   }
   if (fd < 0) {
     int e = errno;
@@ -97,7 +95,7 @@ UdpOpened OpenUdp(uint16_t port, const std::string& host) {
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) < 0) {
     int e = errno;
     close(fd);
-    throw Fail("cannot read the bound UDP port", e);
+    throw SysFailure("cannot read the bound UDP port", e);
   }
   uint16_t bound = ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6&>(ss).sin6_port)
                                             : ntohs(reinterpret_cast<sockaddr_in&>(ss).sin_port);

@@ -1,16 +1,11 @@
 // Creating the engine's UDP socket. Pure syscalls, no N-API, so failures come
-// back as UdpError with a message a user can act on (like tun_open.h).
+// back as SysError (errors.h) with a message a user can act on (like tun_open.h).
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 namespace wgp2p {
-
-struct UdpError {
-  std::string message;  // full human-readable text
-  int errnum;           // the errno that caused it
-};
 
 struct UdpOpened {
   int fd;
@@ -23,7 +18,7 @@ struct UdpOpened {
 // asked for 4 MiB each way (the kernel caps them at net.core.[rw]mem_max, as
 // for node:dgram). No SO_REUSEADDR: a port in use is an error. A non-empty `host`
 // (IPv4 or IPv6 text) binds that address only; an IPv4 one gives an AF_INET
-// socket. Throws UdpError.
+// socket. Throws SysError.
 UdpOpened OpenUdp(uint16_t port, const std::string& host = "");
 
 }  // namespace wgp2p

@@ -28,17 +28,13 @@ bool TestHooksEnabled() {
 }  // namespace
 
 Napi::Function UdpSocket::Init(Napi::Env env) {
+  // Related entries share a line: the binding, drops, each offload with its use, the sends.
   Props props = {
-      FieldAccessor<&UdpSocket::port_>("port"),
-      FieldAccessor<&UdpSocket::dual_stack_>("dualStack"),
-      FieldAccessor<&UdpSocket::dropped_sends_>("droppedSends"),
-      FieldAccessor<&UdpSocket::dropped_receives_>("droppedReceives"),
-      FieldAccessor<&UdpSocket::gso_>("gso"),
-      FieldAccessor<&UdpSocket::gro_>("gro"),
-      FieldAccessor<&UdpSocket::gso_sends_>("gsoSends"),
-      FieldAccessor<&UdpSocket::gro_receives_>("groReceives"),
-      InstanceMethod<&UdpSocket::Send>("send"),
-      InstanceMethod<&UdpSocket::SendBatch>("sendBatch"),
+      FieldAccessor<&UdpSocket::port_>("port"), FieldAccessor<&UdpSocket::dual_stack_>("dualStack"),
+      FieldAccessor<&UdpSocket::dropped_sends_>("droppedSends"), FieldAccessor<&UdpSocket::dropped_receives_>("droppedReceives"),
+      FieldAccessor<&UdpSocket::gso_>("gso"), FieldAccessor<&UdpSocket::gso_sends_>("gsoSends"),
+      FieldAccessor<&UdpSocket::gro_>("gro"), FieldAccessor<&UdpSocket::gro_receives_>("groReceives"),
+      InstanceMethod<&UdpSocket::Send>("send"), InstanceMethod<&UdpSocket::SendBatch>("sendBatch"),
       InstanceMethod<&UdpSocket::SetMark>("setMark"),
   };
   if (TestHooksEnabled()) {
@@ -91,7 +87,7 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
     poller_.Adopt(s.fd);
     dual_stack_ = s.dual_stack;
     port_ = s.port;
-  } catch (const UdpError& e) {
+  } catch (const SysError& e) {
     ThrowErrnoError(env, e.message, e.errnum);
   }
   // An offload is wanted unless the caller says false; then used only if the kernel has it.
@@ -102,10 +98,7 @@ UdpSocket::UdpSocket(const Napi::CallbackInfo& info)
   };
   gso_ = wanted("gso") && GsoSupported(poller_.fd());
   gro_ = wanted("gro") && EnableGro(poller_.fd());
-  tx_msgs_.resize(kSendVlen);
-  tx_iovs_.resize(kSendVlen);
-  tx_names_.resize(kSendVlen);
-  tx_ctrl_.resize(kSendVlen);
+  tx_.Resize(kSendVlen);
   tx_first_.resize(kSendVlen);
   tx_segments_.resize(kSendVlen);
 }
@@ -129,11 +122,11 @@ Napi::Value UdpSocket::Send(const Napi::CallbackInfo& info) {
   size_t text_len = 0;
   napi_get_value_string_utf8(env, info[1], text, sizeof(text), &text_len);
   uint32_t port = info[2].As<Napi::Number>().Uint32Value();
-  if (poller_.fd() < 0 || port > 65535 || MakeSockaddr(text, static_cast<uint16_t>(port), dual_stack_, &tx_names_[0]) == 0) {
+  if (poller_.fd() < 0 || port > 65535 || MakeSockaddr(text, static_cast<uint16_t>(port), dual_stack_, &tx_.names[0]) == 0) {
     dropped_sends_++;
     return Napi::Boolean::New(env, false);
   }
-  tx_iovs_[0] = iovec{data, len};
+  tx_.iovs[0] = iovec{data, len};
   return Napi::Boolean::New(env, SendPrepared(1) == 1);
 }
 
@@ -172,10 +165,10 @@ Napi::Value UdpSocket::SendBatch(const Napi::CallbackInfo& info) {
       dropped_sends_++;
       continue;
     }
-    sockaddr_storage& name = tx_names_[queued];
+    sockaddr_storage& name = tx_.names[queued];
     // The previous item's address is in the slot before (the last one right after a flush).
     if (prev_len != 0 && port == prev_port && strcmp(text, prev_text) == 0) {
-      name = tx_names_[queued == 0 ? kSendVlen - 1 : queued - 1];
+      name = tx_.names[queued == 0 ? kSendVlen - 1 : queued - 1];
     } else {
       prev_len = MakeSockaddr(text, static_cast<uint16_t>(port), dual_stack_, &name);
       if (prev_len == 0) {
@@ -185,7 +178,7 @@ Napi::Value UdpSocket::SendBatch(const Napi::CallbackInfo& info) {
       memcpy(prev_text, text, text_len + 1);
       prev_port = port;
     }
-    tx_iovs_[queued] = iovec{data, len};
+    tx_.iovs[queued] = iovec{data, len};
     if (++queued == kSendVlen) {
       sent += SendPrepared(queued);
       queued = 0;
@@ -198,12 +191,9 @@ Napi::Value UdpSocket::SendBatch(const Napi::CallbackInfo& info) {
 void UdpSocket::PrepareReading() {
   // new[] without () leaves the slots untouched, so only pages that receive data get memory.
   slots_.reset(new uint8_t[kSlot * kRecvVlen]);
-  rx_msgs_.resize(kRecvVlen);
-  rx_iovs_.resize(kRecvVlen);
-  rx_msg_names_.resize(kRecvVlen);
-  rx_ctrl_.resize(kRecvVlen);
+  rx_.Resize(kRecvVlen);
   rx_names_.reserve(kMaxBatch);
-  for (size_t i = 0; i < kRecvVlen; i++) rx_iovs_[i] = iovec{slots_.get() + i * kSlot, kSlot};
+  for (size_t i = 0; i < kRecvVlen; i++) rx_.iovs[i] = iovec{slots_.get() + i * kSlot, kSlot};
   out_.reserve(kMaxBatch * 2048);
 }
 

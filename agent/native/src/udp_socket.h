@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "msg_batch.h"
 #include "polled_handle.h"
 #include "udp_offload.h"
 
@@ -58,7 +59,7 @@ class UdpSocket : public PolledHandle<UdpSocket> {
   std::string Describe() const override { return "UDP socket"; }
   void PrepareReading() override;
   bool Deliver(const std::vector<uint32_t>& lengths);
-  // Sends datagrams tx_iovs_/tx_names_[0, count); GSO groups runs of them (udp_socket_send.cc).
+  // Sends datagrams tx_.iovs/tx_.names[0, count); GSO groups runs of them (udp_socket_send.cc).
   size_t SendPrepared(size_t count);
   size_t BuildMessages(size_t first, size_t count);
 
@@ -74,18 +75,11 @@ class UdpSocket : public PolledHandle<UdpSocket> {
   // Receive: one slot per datagram of a recvmmsg call, then compacted into out_;
   // rx_names_ holds the senders of a whole wake-up.
   std::unique_ptr<uint8_t[]> slots_;
-  std::vector<mmsghdr> rx_msgs_;
-  std::vector<iovec> rx_iovs_;
-  std::vector<sockaddr_storage> rx_msg_names_;
-  std::vector<GroControl> rx_ctrl_;
+  MsgBatch<GroControl> rx_;
   std::vector<sockaddr_storage> rx_names_;
   std::vector<uint8_t> out_;
-  // Send: reused between calls so a batch allocates nothing.
-  std::vector<mmsghdr> tx_msgs_;
-  std::vector<iovec> tx_iovs_;
-  std::vector<sockaddr_storage> tx_names_;
-  // Per message (a GSO message carries several datagrams): its first datagram and how many.
-  std::vector<GsoControl> tx_ctrl_;
+  // Send. Per message (a GSO message carries several datagrams): its first datagram and how many.
+  MsgBatch<GsoControl> tx_;
   std::vector<uint32_t> tx_first_;
   std::vector<uint32_t> tx_segments_;
 };

@@ -27,18 +27,10 @@ int UdpSocket::ReadBatch() {
   while (lengths.size() < kMaxBatch) {
     size_t want = std::min(kRecvVlen, kMaxBatch - lengths.size());
     for (size_t i = 0; i < want; i++) {
-      msghdr& h = rx_msgs_[i].msg_hdr;
-      memset(&h, 0, sizeof(h));
-      h.msg_name = &rx_msg_names_[i];
-      h.msg_namelen = sizeof(sockaddr_storage);
-      h.msg_iov = &rx_iovs_[i];
-      h.msg_iovlen = 1;
-      if (gro_) {
-        h.msg_control = rx_ctrl_[i].bytes;
-        h.msg_controllen = sizeof(rx_ctrl_[i].bytes);
-      }
+      rx_.Point(i, i, 1);
+      if (gro_) rx_.OfferControl(i);
     }
-    int n = recvmmsg(poller_.fd(), rx_msgs_.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
+    int n = recvmmsg(poller_.fd(), rx_.msgs.data(), static_cast<unsigned>(want), MSG_DONTWAIT, nullptr);
     if (n < 0) {
       int e = errno;
       if (e == EINTR) continue;
@@ -52,12 +44,12 @@ int UdpSocket::ReadBatch() {
       break;
     }
     for (int i = 0; i < n; i++) {
-      const mmsghdr& m = rx_msgs_[i];
+      const mmsghdr& m = rx_.msgs[i];
       if (m.msg_hdr.msg_flags & MSG_TRUNC) {
         dropped_receives_++;  // cannot happen with 64 KiB slots; never pass on part of a datagram
         continue;
       }
-      auto* data = static_cast<const uint8_t*>(rx_iovs_[i].iov_base);
+      auto* data = static_cast<const uint8_t*>(rx_.iovs[i].iov_base);
       out_.insert(out_.end(), data, data + m.msg_len);
       // A GRO message is a run of datagrams from one sender, all of `segment` bytes but a
       // shorter last one: the same datagrams as without GRO.
@@ -67,7 +59,7 @@ int UdpSocket::ReadBatch() {
       do {
         size_t len = segment > 0 && left > segment ? segment : left;
         lengths.push_back(static_cast<uint32_t>(len));
-        rx_names_.push_back(rx_msg_names_[i]);
+        rx_names_.push_back(rx_.names[i]);
         left -= len;
       } while (left > 0);
     }

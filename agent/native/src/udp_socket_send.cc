@@ -10,30 +10,26 @@
 
 namespace wgp2p {
 
-// Fills tx_msgs_[0, m) for datagrams [first, count) and returns m. With GSO a message takes a run
+// Fills tx_.msgs[0, m) for datagrams [first, count) and returns m. With GSO a message takes a run
 // of datagrams to one address, all of the first one's size except a shorter last one.
 size_t UdpSocket::BuildMessages(size_t first, size_t count) {
   size_t m = 0;
   for (size_t i = first; i < count; m++) {
     size_t n = 1;
-    size_t size = tx_iovs_[i].iov_len;
+    size_t size = tx_.iovs[i].iov_len;
     size_t total = size;
     if (gso_ && size > 0) {
       while (i + n < count && n < kGsoMaxSegments) {
-        size_t next = tx_iovs_[i + n].iov_len;
-        if (next == 0 || next > size || total + next > kGsoMaxBytes || !SameSockaddr(tx_names_[i + n], tx_names_[i])) break;
+        size_t next = tx_.iovs[i + n].iov_len;
+        if (next == 0 || next > size || total + next > kGsoMaxBytes || !SameSockaddr(tx_.names[i + n], tx_.names[i])) break;
         total += next;
         n++;
         if (next < size) break;  // a shorter datagram can only end a run
       }
     }
-    msghdr& h = tx_msgs_[m].msg_hdr;
-    memset(&h, 0, sizeof(h));
-    h.msg_name = &tx_names_[i];
-    h.msg_namelen = tx_names_[i].ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-    h.msg_iov = &tx_iovs_[i];
-    h.msg_iovlen = n;
-    if (n > 1) SetGsoSize(&h, &tx_ctrl_[m], static_cast<uint16_t>(size));
+    msghdr& h = tx_.Point(m, i, n);
+    h.msg_namelen = tx_.names[i].ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    if (n > 1) SetGsoSize(&h, &tx_.ctrl[m], static_cast<uint16_t>(size));
     tx_first_[m] = static_cast<uint32_t>(i);
     tx_segments_[m] = static_cast<uint32_t>(n);
     i += n;
@@ -49,7 +45,7 @@ size_t UdpSocket::SendPrepared(size_t count) {
   size_t messages = BuildMessages(0, count);
   size_t done = 0, sent = 0;
   while (done < messages) {
-    int r = sendmmsg(poller_.fd(), &tx_msgs_[done], static_cast<unsigned>(messages - done), MSG_DONTWAIT);
+    int r = sendmmsg(poller_.fd(), &tx_.msgs[done], static_cast<unsigned>(messages - done), MSG_DONTWAIT);
     if (r > 0) {
       for (size_t j = done; j < done + static_cast<size_t>(r); j++) {
         sent += tx_segments_[j];
