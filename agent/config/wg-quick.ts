@@ -61,17 +61,66 @@ function lineError(message: string, line?: number): ConfigError {
   return new ConfigError('bad_line', where ? `${where}: ${message}` : message, where);
 }
 
-// wg-quick features outside a userspace tunnel's job; accepted so existing files load.
-const IGNORED_INTERFACE_KEYS = new Set(['saveconfig']);
-const HOOK_KEYS = { preup: 'preUp', postup: 'postUp', predown: 'preDown', postdown: 'postDown' } as const;
+/** An [Interface] section while it is read. */
+interface InterfaceDraft extends Partial<InterfaceConfig> {
+  seen: boolean;
+  addresses: string[];
+  dns: DnsSettings;
+  hooks: QuickHooks;
+  ignored: string[];
+}
+
+/** A [Peer] section while it is read. */
+interface PeerDraft extends Partial<PeerConfig> {
+  line: number;
+  allowedIps: Prefix[];
+}
+
+/** What each key of a section (in lower case) does with its value; a throw names the key and the line. */
+type KeyHandlers<T> = Record<string, (into: T, value: string, key: string) => void>;
+
+const INTERFACE_KEYS: KeyHandlers<InterfaceDraft> = {
+  privatekey: (i, v) => { i.privateKey = parseKey(v, 'PrivateKey'); },
+  listenport: (i, v) => { i.listenPort = parsePort(v, true); },
+  address: (i, v) => { for (const a of list(v)) i.addresses.push(parseHostCidr(a)); },
+  mtu: (i, v) => { i.mtu = parseIntIn(v, 576, 65535, 'MTU'); },
+  fwmark: (i, v) => { i.fwmark = v === 'off' ? 0 : parseFwmark(v); },
+  dns: (i, v) => { for (const d of list(v)) (isIP(d) ? i.dns.servers : i.dns.search).push(d); },
+  table: (i, v) => { i.table = parseTable(v); },
+  // As with wg-quick, '#' starts a comment in a hook too; the first '=' ends the key.
+  preup: (i, v) => { i.hooks.preUp.push(v); },
+  postup: (i, v) => { i.hooks.postUp.push(v); },
+  predown: (i, v) => { i.hooks.preDown.push(v); },
+  postdown: (i, v) => { i.hooks.postDown.push(v); },
+  // A wg-quick feature outside a userspace tunnel's job; accepted so existing files load.
+  saveconfig: (i, _v, key) => { i.ignored.push(key); },
+};
+
+const PEER_KEYS: KeyHandlers<PeerDraft> = {
+  publickey: (p, v) => { p.publicKey = parseKey(v, 'PublicKey'); },
+  presharedkey: (p, v) => { p.presharedKey = parseKey(v, 'PresharedKey'); },
+  allowedips: (p, v) => { for (const a of list(v)) p.allowedIps.push(parsePrefix(a)); },
+  endpoint: (p, v) => { p.endpoint = parseEndpointHost(v); },
+  persistentkeepalive: (p, v) => { p.persistentKeepalive = v === 'off' ? 0 : parseIntIn(v, 0, 65535, 'PersistentKeepalive'); },
+};
+
+/** Applies `key = value` to the section being read; a key the section does not have is an error. */
+function applyKey<T>(handlers: KeyHandlers<T>, into: T, section: string, key: string, value: string): void {
+  const k = key.toLowerCase();
+  if (!Object.hasOwn(handlers, k)) throw new Error(`unknown key in [${section}]`);
+  handlers[k]!(into, value, key);
+}
 
 export function parseWgQuick(text: string): TunnelConfig {
   let section: 'none' | 'interface' | 'peer' = 'none';
-  let iface: Partial<InterfaceConfig> & { addresses: string[]; seen: boolean } = { addresses: [], seen: false };
-  const dns: DnsSettings = { servers: [], search: [] };
-  const hooks: QuickHooks = { preUp: [], postUp: [], preDown: [], postDown: [] };
-  const peers: (Partial<PeerConfig> & { line: number; allowedIps: Prefix[] })[] = [];
-  const ignored: string[] = [];
+  const iface: InterfaceDraft = {
+    seen: false,
+    addresses: [],
+    dns: { servers: [], search: [] },
+    hooks: { preUp: [], postUp: [], preDown: [], postDown: [] },
+    ignored: [],
+  };
+  const peers: PeerDraft[] = [];
   const lines = text.split(/\r?\n/);
 
   lines.forEach((raw, i) => {
@@ -95,74 +144,12 @@ export function parseWgQuick(text: string): TunnelConfig {
     if (eq <= 0) throw lineError(`expected "Key = Value", got "${line}"`, n);
     const key = line.slice(0, eq).trim();
     const value = line.slice(eq + 1).trim();
-    const k = key.toLowerCase();
-    const at = (f: () => void) => {
-      try {
-        f();
-      } catch (e) {
-        throw e instanceof ConfigError ? e : lineError(`${key}: ${(e as Error).message}`, n);
-      }
-    };
     if (section === 'none') throw lineError(`"${key}" outside of a section`, n);
-    if (section === 'interface') {
-      at(() => {
-        switch (k) {
-          case 'privatekey':
-            iface.privateKey = parseKey(value, 'PrivateKey');
-            break;
-          case 'listenport':
-            iface.listenPort = parsePort(value, true);
-            break;
-          case 'address':
-            for (const a of list(value)) iface.addresses.push(parseHostCidr(a));
-            break;
-          case 'mtu':
-            iface.mtu = parseIntIn(value, 576, 65535, 'MTU');
-            break;
-          case 'fwmark':
-            iface.fwmark = value === 'off' ? 0 : parseFwmark(value);
-            break;
-          case 'dns':
-            for (const d of list(value)) (isIP(d) ? dns.servers : dns.search).push(d);
-            break;
-          case 'table':
-            iface.table = parseTable(value);
-            break;
-          case 'preup':
-          case 'postup':
-          case 'predown':
-          case 'postdown':
-            // As with wg-quick, '#' starts a comment here too; the first '=' ends the key.
-            hooks[HOOK_KEYS[k]].push(value);
-            break;
-          default:
-            if (IGNORED_INTERFACE_KEYS.has(k)) ignored.push(key);
-            else throw new Error(`unknown key in [Interface]`);
-        }
-      });
-    } else {
-      const p = peers[peers.length - 1]!;
-      at(() => {
-        switch (k) {
-          case 'publickey':
-            p.publicKey = parseKey(value, 'PublicKey');
-            break;
-          case 'presharedkey':
-            p.presharedKey = parseKey(value, 'PresharedKey');
-            break;
-          case 'allowedips':
-            for (const a of list(value)) p.allowedIps.push(parsePrefix(a));
-            break;
-          case 'endpoint':
-            p.endpoint = parseEndpointHost(value);
-            break;
-          case 'persistentkeepalive':
-            p.persistentKeepalive = value === 'off' ? 0 : parseIntIn(value, 0, 65535, 'PersistentKeepalive');
-            break;
-          default:
-            throw new Error(`unknown key in [Peer]`);
-        }
-      });
+    try {
+      if (section === 'interface') applyKey(INTERFACE_KEYS, iface, 'Interface', key, value);
+      else applyKey(PEER_KEYS, peers[peers.length - 1]!, 'Peer', key, value);
+    } catch (e) {
+      throw e instanceof ConfigError ? e : lineError(`${key}: ${(e as Error).message}`, n);
     }
   });
 
@@ -189,12 +176,12 @@ export function parseWgQuick(text: string): TunnelConfig {
       addresses: iface.addresses,
       mtu: iface.mtu,
       fwmark: iface.fwmark,
-      dns,
+      dns: iface.dns,
       table: iface.table ?? 'auto',
-      hooks,
+      hooks: iface.hooks,
     },
     peers: out,
-    ignored,
+    ignored: iface.ignored,
   };
 }
 
