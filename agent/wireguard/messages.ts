@@ -42,49 +42,51 @@ export interface TransportHeader {
 
 type KeysOf<M, T> = { [K in keyof M]: M[K] extends T ? K : never }[keyof M];
 
-/** Where each field of handshake message `M` sits: its uint32 indices, and its byte fields as [start, end). */
+/** Where each field of handshake message `M` sits. */
 interface Layout<M> {
   type: number;
   size: number;
-  u32: { readonly [K in KeysOf<M, number>]: number };
-  bytes: { readonly [K in KeysOf<M, Buffer>]: readonly [start: number, end: number] };
+  /** The sender and receiver indices: [name, offset] of a uint32. */
+  u32: ReadonlyArray<readonly [KeysOf<M, number>, number]>;
+  /** The byte fields: [name, start, end]. */
+  bytes: ReadonlyArray<readonly [KeysOf<M, Buffer>, number, number]>;
 }
 
 const INITIATION_LAYOUT: Layout<Initiation> = {
   type: MSG_INITIATION,
   size: INITIATION.size,
-  u32: { sender: INITIATION.sender },
-  bytes: { ephemeral: [INITIATION.ephemeral, INITIATION.static], encryptedStatic: [INITIATION.static, INITIATION.timestamp], encryptedTimestamp: [INITIATION.timestamp, INITIATION.mac1] },
+  u32: [['sender', INITIATION.sender]],
+  bytes: [['ephemeral', INITIATION.ephemeral, INITIATION.static], ['encryptedStatic', INITIATION.static, INITIATION.timestamp], ['encryptedTimestamp', INITIATION.timestamp, INITIATION.mac1]],
 };
 
 const RESPONSE_LAYOUT: Layout<Response> = {
   type: MSG_RESPONSE,
   size: RESPONSE.size,
-  u32: { sender: RESPONSE.sender, receiver: RESPONSE.receiver },
-  bytes: { ephemeral: [RESPONSE.ephemeral, RESPONSE.empty], encryptedNothing: [RESPONSE.empty, RESPONSE.mac1] },
+  u32: [['sender', RESPONSE.sender], ['receiver', RESPONSE.receiver]],
+  bytes: [['ephemeral', RESPONSE.ephemeral, RESPONSE.empty], ['encryptedNothing', RESPONSE.empty, RESPONSE.mac1]],
 };
 
 const COOKIE_REPLY_LAYOUT: Layout<CookieReply> = {
   type: MSG_COOKIE_REPLY,
   size: COOKIE_REPLY.size,
-  u32: { receiver: COOKIE_REPLY.receiver },
-  bytes: { nonce: [COOKIE_REPLY.nonce, COOKIE_REPLY.cookie], encryptedCookie: [COOKIE_REPLY.cookie, COOKIE_REPLY.size] },
+  u32: [['receiver', COOKIE_REPLY.receiver]],
+  bytes: [['nonce', COOKIE_REPLY.nonce, COOKIE_REPLY.cookie], ['encryptedCookie', COOKIE_REPLY.cookie, COOKIE_REPLY.size]],
 };
 
 function encode<M>(layout: Layout<M>, m: M): Buffer {
   const b = Buffer.alloc(layout.size); // zeroed: reserved bytes and an absent mac2 must be zero
   b[0] = layout.type;
-  for (const [name, at] of Object.entries<number>(layout.u32)) b.writeUInt32LE(m[name as keyof M] as number, at);
-  for (const [name, [at]] of Object.entries<readonly [number, number]>(layout.bytes)) (m[name as keyof M] as Buffer).copy(b, at);
+  for (const [name, at] of layout.u32) b.writeUInt32LE(m[name] as number, at);
+  for (const [name, at] of layout.bytes) (m[name] as Buffer).copy(b, at);
   return b;
 }
 
 /** Total: the wrong type or size gives undefined; the byte fields are views into `b`. */
 function decode<M>(layout: Layout<M>, b: Buffer): M | undefined {
   if (messageType(b) !== layout.type) return undefined;
-  const m: Record<string, number | Buffer> = {};
-  for (const [name, at] of Object.entries<number>(layout.u32)) m[name] = b.readUInt32LE(at);
-  for (const [name, [at, end]] of Object.entries<readonly [number, number]>(layout.bytes)) m[name] = b.subarray(at, end);
+  const m: Partial<Record<keyof M, number | Buffer>> = {};
+  for (const [name, at] of layout.u32) m[name] = b.readUInt32LE(at);
+  for (const [name, at, end] of layout.bytes) m[name] = b.subarray(at, end);
   return m as M;
 }
 
