@@ -5,13 +5,13 @@ import { randomBytes } from 'node:crypto';
 import { COOKIE_REFRESH_TIME } from '../wireguard/constants.js';
 import { CookieChecker, CookieGenerator } from '../wireguard/cookie.js';
 import { PrivateKey } from '../wireguard/crypto.js';
-import { INITIATION_MAC2, INITIATION_SIZE, MSG_INITIATION } from '../../shared/wire/wireguard.js';
+import { INITIATION, MSG_INITIATION } from '../../shared/wire/wireguard.js';
 
 const responder = PrivateKey.generate().publicKey;
 const source = Buffer.from('198.51.100.7|51820');
 
 function initiation(): Buffer {
-  const m = randomBytes(INITIATION_SIZE);
+  const m = randomBytes(INITIATION.size);
   m.writeUInt32LE(MSG_INITIATION, 0);
   return m;
 }
@@ -33,14 +33,14 @@ t.test('mac1 always, mac2 only with a fresh cookie', async (t) => {
   const m = initiation();
   gen.addMacs(m, MSG_INITIATION, 0);
   t.ok(checker.checkMac1(m, MSG_INITIATION));
-  t.ok(m.subarray(INITIATION_MAC2).every((b) => b === 0), 'no cookie yet: mac2 is zero');
+  t.ok(m.subarray(INITIATION.mac2).every((b) => b === 0), 'no cookie yet: mac2 is zero');
   t.notOk(checker.checkMac2(m, MSG_INITIATION, source, 0));
   const { gen: g2, msg } = withCookie(t, checker, 1000);
   t.ok(checker.checkMac2(msg, MSG_INITIATION, source, 1000), 'mac2 made with the cookie verifies');
   t.notOk(checker.checkMac2(msg, MSG_INITIATION, Buffer.from('198.51.100.7|51821'), 1000), 'bound to the source port');
   const late = initiation();
   g2.addMacs(late, MSG_INITIATION, 1000 + COOKIE_REFRESH_TIME);
-  t.ok(late.subarray(INITIATION_MAC2).every((b) => b === 0), 'a two-minute-old cookie is no longer used');
+  t.ok(late.subarray(INITIATION.mac2).every((b) => b === 0), 'a two-minute-old cookie is no longer used');
 });
 
 t.test('the cookie secret rotates every two minutes', async (t) => {

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { checkProperty } from '../../fuzz/check.js';
 import { hostileBytes, mutatedFrom } from '../../fuzz/mutate.js';
 import { EngineNet, ipv4Packet, type Node } from './fixtures/engine-net.js';
-import { COOKIE_REPLY_SIZE, INITIATION_SIZE, RESPONSE_SIZE, TRANSPORT_MIN_SIZE } from '../../shared/wire/wireguard.js';
+import { COOKIE_REPLY, INITIATION, RESPONSE, TRANSPORT_MIN_SIZE } from '../../shared/wire/wireguard.js';
 import type { Endpoint } from '../../shared/net/address.js';
 
 /** Two devices with a session both ways; every datagram that crossed the wire was delivered. */
@@ -48,7 +48,7 @@ const from = fc.constantFrom<Endpoint>(attacker, { address: '198.51.100.1', port
 
 /** Random bodies behind a WireGuard header, so inputs get past the type test into each path. */
 const shaped = fc
-  .tuple(fc.constantFrom(1, 2, 3, 4), fc.constantFrom(INITIATION_SIZE, RESPONSE_SIZE, COOKIE_REPLY_SIZE, TRANSPORT_MIN_SIZE, 64, 100))
+  .tuple(fc.constantFrom(1, 2, 3, 4), fc.constantFrom(INITIATION.size, RESPONSE.size, COOKIE_REPLY.size, TRANSPORT_MIN_SIZE, 64, 100))
   .chain(([type, size]) => fc.uint8Array({ minLength: size, maxLength: size }).map((u) => {
     const b = Buffer.from(u);
     b.fill(0, 0, 4);

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
 import { EngineNet, ipv4Packet } from './fixtures/engine-net.js';
-import { MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT, MSG_COOKIE_REPLY, INITIATION_SIZE } from '../../shared/wire/wireguard.js';
+import { MSG_INITIATION, MSG_RESPONSE, MSG_TRANSPORT, MSG_COOKIE_REPLY, INITIATION } from '../../shared/wire/wireguard.js';
 import { createInitiation } from '../wireguard/noise.js';
 import { CookieGenerator } from '../wireguard/cookie.js';
 import { PrivateKey } from '../wireguard/crypto.js';
@@ -125,7 +125,7 @@ t.test('wrong mac1 is dropped before any expensive work', async (t) => {
   const { net, a, b } = pair();
   a.device.sendPacket(ipv4Packet('10.0.0.1', '10.0.0.2'));
   const init = net.queue.shift()!;
-  init.data[INITIATION_SIZE - 20]! ^= 0xff; // inside mac1
+  init.data[INITIATION.size - 20]! ^= 0xff; // inside mac1
   b.device.receive(init.data, init.from);
   t.equal(b.device.counters.get('rx_bad_mac1'), 1);
   t.equal(net.queue.length, 0);

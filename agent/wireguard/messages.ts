@@ -2,29 +2,14 @@
 // shared/wire/wireguard.ts. Decoders are total: every input here comes from the network, so
 // anything of the wrong type or size gives undefined, never a throw.
 import {
-  COOKIE_REPLY_COOKIE,
-  COOKIE_REPLY_NONCE,
-  COOKIE_REPLY_RECEIVER,
-  COOKIE_REPLY_SIZE,
-  INITIATION_EPHEMERAL,
-  INITIATION_MAC1,
-  INITIATION_MAC2,
-  INITIATION_SENDER,
-  INITIATION_SIZE,
-  INITIATION_STATIC,
-  INITIATION_TIMESTAMP,
+  COOKIE_REPLY,
+  INITIATION,
   messageType,
   MSG_COOKIE_REPLY,
   MSG_INITIATION,
   MSG_RESPONSE,
   MSG_TRANSPORT,
-  RESPONSE_EMPTY,
-  RESPONSE_EPHEMERAL,
-  RESPONSE_MAC1,
-  RESPONSE_MAC2,
-  RESPONSE_RECEIVER,
-  RESPONSE_SENDER,
-  RESPONSE_SIZE,
+  RESPONSE,
   TRANSPORT_COUNTER,
   TRANSPORT_RECEIVER,
 } from '../../shared/wire/wireguard.js';
@@ -55,67 +40,63 @@ export interface TransportHeader {
   counter: number;
 }
 
-function header(type: number, size: number): Buffer {
-  const b = Buffer.alloc(size); // zeroed: reserved bytes and an absent mac2 must be zero
-  b[0] = type;
+type KeysOf<M, T> = { [K in keyof M]: M[K] extends T ? K : never }[keyof M];
+
+/** Where each field of handshake message `M` sits. */
+interface Layout<M> {
+  type: number;
+  size: number;
+  /** The sender and receiver indices: [name, offset] of a uint32. */
+  u32: ReadonlyArray<readonly [KeysOf<M, number>, number]>;
+  /** The byte fields: [name, start, end]. */
+  bytes: ReadonlyArray<readonly [KeysOf<M, Buffer>, number, number]>;
+}
+
+const INITIATION_LAYOUT: Layout<Initiation> = {
+  type: MSG_INITIATION,
+  size: INITIATION.size,
+  u32: [['sender', INITIATION.sender]],
+  bytes: [['ephemeral', INITIATION.ephemeral, INITIATION.static], ['encryptedStatic', INITIATION.static, INITIATION.timestamp], ['encryptedTimestamp', INITIATION.timestamp, INITIATION.mac1]],
+};
+
+const RESPONSE_LAYOUT: Layout<Response> = {
+  type: MSG_RESPONSE,
+  size: RESPONSE.size,
+  u32: [['sender', RESPONSE.sender], ['receiver', RESPONSE.receiver]],
+  bytes: [['ephemeral', RESPONSE.ephemeral, RESPONSE.empty], ['encryptedNothing', RESPONSE.empty, RESPONSE.mac1]],
+};
+
+const COOKIE_REPLY_LAYOUT: Layout<CookieReply> = {
+  type: MSG_COOKIE_REPLY,
+  size: COOKIE_REPLY.size,
+  u32: [['receiver', COOKIE_REPLY.receiver]],
+  bytes: [['nonce', COOKIE_REPLY.nonce, COOKIE_REPLY.cookie], ['encryptedCookie', COOKIE_REPLY.cookie, COOKIE_REPLY.size]],
+};
+
+function encode<M>(layout: Layout<M>, m: M): Buffer {
+  const b = Buffer.alloc(layout.size); // zeroed: reserved bytes and an absent mac2 must be zero
+  b[0] = layout.type;
+  for (const [name, at] of layout.u32) b.writeUInt32LE(m[name] as number, at);
+  for (const [name, at] of layout.bytes) (m[name] as Buffer).copy(b, at);
   return b;
+}
+
+/** Total: the wrong type or size gives undefined; the byte fields are views into `b`. */
+function decode<M>(layout: Layout<M>, b: Buffer): M | undefined {
+  if (messageType(b) !== layout.type) return undefined;
+  const m: Partial<Record<keyof M, number | Buffer>> = {};
+  for (const [name, at] of layout.u32) m[name] = b.readUInt32LE(at);
+  for (const [name, at, end] of layout.bytes) m[name] = b.subarray(at, end);
+  return m as M;
 }
 
 /** Builds an initiation without its macs (left zero for the cookie module). */
-export function encodeInitiation(m: Initiation): Buffer {
-  const b = header(MSG_INITIATION, INITIATION_SIZE);
-  b.writeUInt32LE(m.sender, INITIATION_SENDER);
-  m.ephemeral.copy(b, INITIATION_EPHEMERAL);
-  m.encryptedStatic.copy(b, INITIATION_STATIC);
-  m.encryptedTimestamp.copy(b, INITIATION_TIMESTAMP);
-  return b;
-}
-
-export function decodeInitiation(b: Buffer): Initiation | undefined {
-  if (messageType(b) !== MSG_INITIATION) return undefined;
-  return {
-    sender: b.readUInt32LE(INITIATION_SENDER),
-    ephemeral: b.subarray(INITIATION_EPHEMERAL, INITIATION_STATIC),
-    encryptedStatic: b.subarray(INITIATION_STATIC, INITIATION_TIMESTAMP),
-    encryptedTimestamp: b.subarray(INITIATION_TIMESTAMP, INITIATION_MAC1),
-  };
-}
-
-export function encodeResponse(m: Response): Buffer {
-  const b = header(MSG_RESPONSE, RESPONSE_SIZE);
-  b.writeUInt32LE(m.sender, RESPONSE_SENDER);
-  b.writeUInt32LE(m.receiver, RESPONSE_RECEIVER);
-  m.ephemeral.copy(b, RESPONSE_EPHEMERAL);
-  m.encryptedNothing.copy(b, RESPONSE_EMPTY);
-  return b;
-}
-
-export function decodeResponse(b: Buffer): Response | undefined {
-  if (messageType(b) !== MSG_RESPONSE) return undefined;
-  return {
-    sender: b.readUInt32LE(RESPONSE_SENDER),
-    receiver: b.readUInt32LE(RESPONSE_RECEIVER),
-    ephemeral: b.subarray(RESPONSE_EPHEMERAL, RESPONSE_EMPTY),
-    encryptedNothing: b.subarray(RESPONSE_EMPTY, RESPONSE_MAC1),
-  };
-}
-
-export function encodeCookieReply(m: CookieReply): Buffer {
-  const b = header(MSG_COOKIE_REPLY, COOKIE_REPLY_SIZE);
-  b.writeUInt32LE(m.receiver, COOKIE_REPLY_RECEIVER);
-  m.nonce.copy(b, COOKIE_REPLY_NONCE);
-  m.encryptedCookie.copy(b, COOKIE_REPLY_COOKIE);
-  return b;
-}
-
-export function decodeCookieReply(b: Buffer): CookieReply | undefined {
-  if (messageType(b) !== MSG_COOKIE_REPLY) return undefined;
-  return {
-    receiver: b.readUInt32LE(COOKIE_REPLY_RECEIVER),
-    nonce: b.subarray(COOKIE_REPLY_NONCE, COOKIE_REPLY_COOKIE),
-    encryptedCookie: b.subarray(COOKIE_REPLY_COOKIE, COOKIE_REPLY_SIZE),
-  };
-}
+export const encodeInitiation = (m: Initiation): Buffer => encode(INITIATION_LAYOUT, m);
+export const decodeInitiation = (b: Buffer): Initiation | undefined => decode(INITIATION_LAYOUT, b);
+export const encodeResponse = (m: Response): Buffer => encode(RESPONSE_LAYOUT, m);
+export const decodeResponse = (b: Buffer): Response | undefined => decode(RESPONSE_LAYOUT, b);
+export const encodeCookieReply = (m: CookieReply): Buffer => encode(COOKIE_REPLY_LAYOUT, m);
+export const decodeCookieReply = (b: Buffer): CookieReply | undefined => decode(COOKIE_REPLY_LAYOUT, b);
 
 /** Receiver index and counter of a transport message (its sealed payload is the keypair's). */
 export function decodeTransportHeader(b: Buffer): TransportHeader | undefined {
@@ -129,14 +110,14 @@ export function decodeTransportHeader(b: Buffer): TransportHeader | undefined {
 /** The sender index of an initiation or response: whom a cookie reply to it is for. */
 export function handshakeSender(b: Buffer): number | undefined {
   const type = messageType(b);
-  if (type === MSG_INITIATION) return b.readUInt32LE(INITIATION_SENDER);
-  if (type === MSG_RESPONSE) return b.readUInt32LE(RESPONSE_SENDER);
+  if (type === MSG_INITIATION) return b.readUInt32LE(INITIATION.sender);
+  if (type === MSG_RESPONSE) return b.readUInt32LE(RESPONSE.sender);
   return undefined;
 }
 
 /** Where mac1 and mac2 sit for a handshake message type. */
 export function macOffsets(type: number): { mac1: number; mac2: number } | undefined {
-  if (type === MSG_INITIATION) return { mac1: INITIATION_MAC1, mac2: INITIATION_MAC2 };
-  if (type === MSG_RESPONSE) return { mac1: RESPONSE_MAC1, mac2: RESPONSE_MAC2 };
+  if (type === MSG_INITIATION) return { mac1: INITIATION.mac1, mac2: INITIATION.mac2 };
+  if (type === MSG_RESPONSE) return { mac1: RESPONSE.mac1, mac2: RESPONSE.mac2 };
   return undefined;
 }

@@ -19,15 +19,12 @@ import {
 } from '../wire/disco.js';
 import * as relay from '../wire/relay.js';
 import {
-  COOKIE_REPLY_COOKIE,
-  COOKIE_REPLY_SIZE,
+  COOKIE_REPLY,
   hasWireGuardHeader,
-  INITIATION_MAC2,
-  INITIATION_SIZE,
+  INITIATION,
   looksLikeWireGuard,
   messageType,
-  RESPONSE_MAC2,
-  RESPONSE_SIZE,
+  RESPONSE,
   TRANSPORT_HEADER_SIZE,
   TRANSPORT_MIN_SIZE,
 } from '../wire/wireguard.js';
@@ -37,10 +34,10 @@ const COOKIE = Buffer.alloc(16, 0xc0);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 t.test('WireGuard sizes: each message ends with its last field', async (t) => {
-  t.same([INITIATION_SIZE, RESPONSE_SIZE, COOKIE_REPLY_SIZE, TRANSPORT_HEADER_SIZE, TRANSPORT_MIN_SIZE], [148, 92, 64, 16, 32]);
-  t.equal(INITIATION_MAC2 + 16, INITIATION_SIZE);
-  t.equal(RESPONSE_MAC2 + 16, RESPONSE_SIZE);
-  t.equal(COOKIE_REPLY_COOKIE + 32, COOKIE_REPLY_SIZE, 'the sealed cookie: 16 bytes and its tag');
+  t.same([INITIATION.size, RESPONSE.size, COOKIE_REPLY.size, TRANSPORT_HEADER_SIZE, TRANSPORT_MIN_SIZE], [148, 92, 64, 16, 32]);
+  t.equal(INITIATION.mac2 + 16, INITIATION.size);
+  t.equal(RESPONSE.mac2 + 16, RESPONSE.size);
+  t.equal(COOKIE_REPLY.cookie + 32, COOKIE_REPLY.size, 'the sealed cookie: 16 bytes and its tag');
   t.equal(TRANSPORT_HEADER_SIZE + 16, TRANSPORT_MIN_SIZE, 'a keepalive: header and tag');
 });
 

@@ -12,9 +12,10 @@ export const DISCO_MAGIC = Buffer.from([0xd1, 0x5c, 0x0d, 0x02]);
 export const DISCO_PING = 1;
 export const DISCO_PONG = 2;
 
-export const DISCO_TYPE_OFFSET = 4;
-export const DISCO_SIDE_OFFSET = 5;
-export const DISCO_PAIR_ID_OFFSET = 6;
+// The header's fields, each right after the one before.
+export const DISCO_TYPE_OFFSET = DISCO_MAGIC.length;
+export const DISCO_SIDE_OFFSET = DISCO_TYPE_OFFSET + 1;
+export const DISCO_PAIR_ID_OFFSET = DISCO_SIDE_OFFSET + 1;
 export const DISCO_PAIR_ID_BYTES = 8;
 export const DISCO_TXID_OFFSET = DISCO_PAIR_ID_OFFSET + DISCO_PAIR_ID_BYTES;
 export const DISCO_TXID_BYTES = 12;

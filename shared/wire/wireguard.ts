@@ -11,39 +11,22 @@ export const MSG_TRANSPORT = 4;
 /** Bytes 0..3: the type, then three reserved zero bytes. */
 export const TYPE_HEADER_SIZE = 4;
 
-// Handshake messages have exact sizes.
-export const INITIATION_SIZE = 148;
-export const RESPONSE_SIZE = 92;
-export const COOKIE_REPLY_SIZE = 64;
+// Handshake layouts: the offset of each field, and `size`, where the last field ends (a handshake
+// message has exactly its size).
+// Initiation: sender(4) ephemeral(32) static(32+16) timestamp(12+16) mac1(16) mac2(16).
+export const INITIATION = Object.freeze({ sender: 4, ephemeral: 8, static: 40, timestamp: 88, mac1: 116, mac2: 132, size: 148 } as const);
+// Response: sender(4) receiver(4) ephemeral(32) empty(0+16) mac1(16) mac2(16).
+export const RESPONSE = Object.freeze({ sender: 4, receiver: 8, ephemeral: 12, empty: 44, mac1: 60, mac2: 76, size: 92 } as const);
+// Cookie reply: receiver(4) nonce(24) cookie(16+16).
+export const COOKIE_REPLY = Object.freeze({ receiver: 4, nonce: 8, cookie: 32, size: 64 } as const);
+
+// Transport: receiver(4) counter(8) then the sealed packet. Plain numbers: this is the hot path.
+export const TRANSPORT_RECEIVER = 4;
+export const TRANSPORT_COUNTER = 8;
 export const TRANSPORT_HEADER_SIZE = 16;
 export const TRANSPORT_MIN_SIZE = 32; // header + the empty payload's tag: a keepalive
 /** A UDP payload's length field caps a transport message (no multiple-of-16 rule: see below). */
 export const TRANSPORT_MAX_SIZE = 65_535;
-
-// Initiation: sender(4) ephemeral(32) static(32+16) timestamp(12+16) mac1(16) mac2(16).
-export const INITIATION_SENDER = 4;
-export const INITIATION_EPHEMERAL = 8;
-export const INITIATION_STATIC = 40;
-export const INITIATION_TIMESTAMP = 88;
-export const INITIATION_MAC1 = 116;
-export const INITIATION_MAC2 = 132;
-
-// Response: sender(4) receiver(4) ephemeral(32) empty(0+16) mac1(16) mac2(16).
-export const RESPONSE_SENDER = 4;
-export const RESPONSE_RECEIVER = 8;
-export const RESPONSE_EPHEMERAL = 12;
-export const RESPONSE_EMPTY = 44;
-export const RESPONSE_MAC1 = 60;
-export const RESPONSE_MAC2 = 76;
-
-// Cookie reply: receiver(4) nonce(24) cookie(16+16).
-export const COOKIE_REPLY_RECEIVER = 4;
-export const COOKIE_REPLY_NONCE = 8;
-export const COOKIE_REPLY_COOKIE = 32;
-
-// Transport: receiver(4) counter(8) then the sealed packet from TRANSPORT_HEADER_SIZE.
-export const TRANSPORT_RECEIVER = 4;
-export const TRANSPORT_COUNTER = 8;
 
 /** Byte 0 is a WireGuard type and bytes 1..3 are zero, whatever the length. */
 export function hasWireGuardHeader(d: Uint8Array): boolean {
@@ -56,11 +39,11 @@ export function messageType(d: Uint8Array): number {
   const t = d[0]!;
   switch (t) {
     case MSG_INITIATION:
-      return d.length === INITIATION_SIZE ? t : 0;
+      return d.length === INITIATION.size ? t : 0;
     case MSG_RESPONSE:
-      return d.length === RESPONSE_SIZE ? t : 0;
+      return d.length === RESPONSE.size ? t : 0;
     case MSG_COOKIE_REPLY:
-      return d.length === COOKIE_REPLY_SIZE ? t : 0;
+      return d.length === COOKIE_REPLY.size ? t : 0;
     default:
       return d.length >= TRANSPORT_MIN_SIZE ? t : 0;
   }
