@@ -137,7 +137,7 @@ t.test('two agents on a plain network: direct link, status, ping; intruders refu
     t.ok(s.received >= s.sent - 1 && s.longestGapMs < 1_000, `alice still pings bob: ${s.received}/${s.sent}`);
     t.strictSame((await alice.status()).peers.map((p) => `${p.name} ${p.path}`), ['bob direct'], 'alice keeps bob');
     await bNs.exec('nft', ['delete', 'table', 'ip', 'jnblock']);
-    await waitFor(async () => (await bob.status()).counters.signal_connects === 2, { timeoutMs: 20_000, what: 'bob reconnecting' });
+    await waitFor(async () => (await bob.status()).counters.signal_connects >= 2, { timeoutMs: 20_000, what: 'bob reconnecting' });
     t.pass('bob is back on the server');
   });
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { projectRoot } from './lib/wgp2p-tunnel.js';
 import { requireRootOrSkip } from './lib/root.js';
 import { pingCount, pingStream } from './lib/join-agent.js';
+import { waitFor } from './lib/process.js';
 import { aliceAndBob, createRoomLab } from './lib/room-lab.js';
 
 const NEEDS = { binaries: ['nft', 'conntrack', 'sysctl', 'node', 'ping'], tun: true, probeName: 'jc-probe' };
@@ -53,11 +54,17 @@ t.test('conntrack flushed mid-ping: the link recovers', async (t) => {
     await squatter.waitForOutput(/ready/, 10_000);
     const stream = pingStream(sb.hosts[0]!, aliceAddress, 20);
     await new Promise((r) => setTimeout(r, 3000));
+    // Alice stays silent until the squatter holds her old port: a heartbeat of hers in the moment
+    // after the flush would otherwise take it back first, and there would be nothing to test.
+    const squatterFlow = async () => (await sa.router!.exec('conntrack', ['-L', '-p', 'udp', '--orig-src', sa.hostAddresses[1]!], { allowFail: true })).stdout;
+    const quiet = `table ip jcquiet {\n chain out {\n type filter hook output priority 0;\n udp sport ${aliceStatus.self.listenPort} drop\n }\n}\n`;
+    await sa.hosts[0]!.exec('nft', ['-f', '-'], { input: quiet });
     await lab.flushConntrack(sa);
     process.kill(squatter.pid!, 'SIGUSR1');
+    await waitFor(async () => new RegExp(`dport=${aliceStatus.self.listenPort} `).test(await squatterFlow()), { timeoutMs: 5_000, intervalMs: 50, what: 'the squatter taking the port' });
+    await sa.hosts[0]!.exec('nft', ['delete', 'table', 'ip', 'jcquiet']);
     const s = await stream;
-    const flow = await sa.router!.exec('conntrack', ['-L', '-p', 'udp', '--orig-src', sa.hostAddresses[1]!], { allowFail: true });
-    t.match(flow.stdout, new RegExp(`dport=${aliceStatus.self.listenPort} `), 'the squatter holds alice\'s old external port toward bob');
+    t.match(await squatterFlow(), new RegExp(`dport=${aliceStatus.self.listenPort} `), 'the squatter holds alice\'s old external port toward bob');
     t.comment(`${s.received}/${s.sent} answered, longest silence ${s.longestGapMs} ms`);
     t.ok(s.longestGapMs < RECOVERY_MS, `recovered: longest silence ${s.longestGapMs} ms`);
     t.ok(Date.now() - (s.answers.at(-1) ?? 0) < 3_000, 'and still answering at the end');

@@ -39,7 +39,7 @@ t.test('the signal server dies and comes back', async (t) => {
   const backAt = Date.now();
   await waitFor(async () => {
     const [x, y] = await Promise.all([alice.status(), bob.status()]);
-    return x.counters.signal_connects === 2 && y.counters.signal_connects === 2;
+    return x.counters.signal_connects >= 2 && y.counters.signal_connects >= 2;
   }, { timeoutMs: 25_000, intervalMs: 250, what: 'both agents reconnecting' });
   t.pass(`both agents reconnected within ${Date.now() - backAt} ms of the server's return`);
 

@@ -107,7 +107,9 @@ t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
         const capture = bounceHost.spawn('tcpdump', ['-Z', 'root', '--immediate-mode', '-n', '-U', '-i', await uplink(bounceHost), '-w', pcap, 'udp', 'port', String(port)], { name: 'rb.tcpdump' });
         await capture.waitForOutput(/listening on/, 10_000);
         const PATTERN = 'c0ffee15deadbeef0123456789abcdef';
-        t.equal((await a.ns.exec('ping', ['-c', '10', '-i', '0.1', '-s', '400', '-p', PATTERN, addrB], { allowFail: true })).code, 0, 'patterned pings through the relay');
+        const patterned = await a.ns.exec('ping', ['-c', '10', '-i', '0.1', '-s', '400', '-p', PATTERN, addrB], { allowFail: true });
+        const received = Number(/(\d+) received/.exec(patterned.stdout)?.[1] ?? 0);
+        t.ok(received >= 8, `patterned pings through the relay (${received}/10)`);
         await new Promise((r) => setTimeout(r, 300));
         await capture.kill('SIGINT');
         const seen = (await readUdpFromPcap(pcap)).flatMap((d) => gsoSegments(d.payload, (p) => classify(p) !== 'other'));
@@ -116,7 +118,8 @@ t.test('pairs that cannot punch meet through a bounce peer', async (t) => {
         t.comment(`captured at the bounce: ${JSON.stringify(Object.fromEntries(kinds))}`);
         // Say what an unexpected datagram was, so a failure can be explained from the log alone.
         for (const p of seen.filter((d) => classify(d) === 'other').slice(0, 4)) t.comment(`other (${p.length} B): ${p.subarray(0, 48).toString('hex')}`);
-        t.ok((kinds.get('relayed-wireguard') ?? 0) >= 40, 'the pings crossed as relayed WireGuard transport messages');
+        // Each answered ping crosses the bounce four times (a→bounce→b, b→bounce→a).
+        t.ok((kinds.get('relayed-wireguard') ?? 0) >= 4 * received, 'the pings crossed as relayed WireGuard transport messages');
         t.equal(kinds.get('other') ?? 0, 0, 'nothing else: only WireGuard messages behind the relay header');
         const pattern = Buffer.from(PATTERN, 'hex');
         t.equal(seen.filter((p) => p.includes(pattern)).length, 0, 'the tunnel plaintext (the ping pattern) appears nowhere');

@@ -82,6 +82,12 @@ export interface JoinAgent {
 }
 
 /** Starts `wgp2p join` (the secret through WGP2P_SECRET) and waits for its control socket. */
+/**
+ * A clean exit undoes what the agent changed on the host (port mappings, nft tables, sysctls, the
+ * TUN device), which can take seconds on a loaded machine; tests check that undo after stop().
+ */
+const STOP_GRACE_MS = 10_000;
+
 export async function startJoinAgent(ns: Netns, o: JoinAgentOptions): Promise<JoinAgent> {
   const stateDir = o.stateDir ?? (await mkdtemp(join(tmpdir(), `wgp2p-e2e-join-${o.name}-`)));
   const startedAt = Date.now();
@@ -94,7 +100,7 @@ export async function startJoinAgent(ns: Netns, o: JoinAgentOptions): Promise<Jo
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (stopped) return;
     stopped = true;
-    await proc.kill(signal);
+    await proc.kill(signal, STOP_GRACE_MS);
     if (!o.stateDir) await rm(stateDir, { recursive: true, force: true });
   };
   ns.onDelete(stop, () => proc.killNow());
