@@ -2,8 +2,8 @@
 // relay packets (answers and deliveries from our relays or, as a bounce, members' binds and data);
 // and the WebSocket relay's binary frames. Each goes to the part that owns it.
 import type { Endpoint } from '../../shared/net/address.js';
-import { decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_BOUND, RELAY_CHALLENGE, RELAY_DATA, RELAY_UNREACHABLE } from '../../shared/wire/relay.js';
-import { DataIdReader, dataPayloadOffset } from '../../shared/wire/relay-data.js';
+import { dataPayloadOffset, decodeRelayPacket, decodeWsFrame, RELAY_BIND, RELAY_BOUND, RELAY_CHALLENGE, RELAY_UNREACHABLE } from '../../shared/wire/relay.js';
+import { DataIdReader } from '../../shared/wire/relay-data.js';
 import type { StunClient } from '../../shared/stun/client.js';
 import { classifyDatagram } from './paths/direct/disco.js';
 import type { PathKeeper } from './paths/direct/path-keeper.js';
@@ -53,11 +53,17 @@ export class DatagramInput {
 
   private onRelay(data: Buffer, from: Endpoint): void {
     const c = this.c;
-    // The hot path, a packet relayed to us: no decoding into objects, the sender's id read once per run.
+    // The hot path, DATA relayed to us or through our bounce: no decoding into objects, the
+    // sender's id read once per run.
     const payloadAt = dataPayloadOffset(data);
-    const link = payloadAt >= 0 ? c.links.byEndpoint(from) : undefined;
-    const id = link && this.ids.read(data, payloadAt);
-    if (link && id) return c.relayed.onRelayed(link, id, data.subarray(payloadAt), c.clock.now());
+    if (payloadAt >= 0) {
+      const id = this.ids.read(data, payloadAt);
+      if (!id) return c.count('relay_malformed');
+      const link = c.links.byEndpoint(from);
+      if (link) return c.relayed.onRelayed(link, id, data.subarray(payloadAt), c.clock.now());
+      if (c.bounce) return c.bounce.receive(data, from, c.clock.now());
+      return c.count('relay_unexpected');
+    }
     const p = decodeRelayPacket(data);
     if (!p) return c.count('relay_malformed');
     const now = c.clock.now();
@@ -67,7 +73,7 @@ export class DatagramInput {
       const relay = c.links.byEndpoint(from);
       if (relay) return c.relayed.onUnreachable(relay, p.id, now);
     }
-    if (c.bounce && (p.type === RELAY_BIND || p.type === RELAY_DATA)) return c.bounce.receive(data, from, now);
+    if (c.bounce && p.type === RELAY_BIND) return c.bounce.receive(data, from, now);
     c.count('relay_unexpected');
   }
 

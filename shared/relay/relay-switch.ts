@@ -17,8 +17,9 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { formatEndpoint, type Endpoint } from '../net/address.js';
 import { hostGroup } from '../net/address-group.js';
 import { KeyedRateLimiter, TokenBucket } from '../rate-limit.js';
-import { DataFramer, DataHeaders, DataIdReader, dataPayloadOffset, reframeInPlace } from '../wire/relay-data.js';
+import { DataFramer, DataHeaders, DataIdReader, reframeInPlace } from '../wire/relay-data.js';
 import {
+  dataPayloadOffset,
   decodeRelayPacket,
   encodeBound,
   encodeChallenge,

@@ -46,11 +46,11 @@ function bad(message: string): ParseResult<ServerMessage> {
   return { ok: false, code: 'BAD_FIELD', message };
 }
 
-/** The optional `seen` of a member (protocol.ts Seen): absent from older servers. */
-function parseSeen(o: JsonObject): { ok: boolean; seen: { seen?: string } } {
+/** The optional `seen` of a member (protocol.ts Seen), absent from older servers; undefined when bad. */
+function parseSeen(o: JsonObject): { seen?: string } | undefined {
   const seen = field(o, 'seen');
-  if (seen === undefined) return { ok: true, seen: {} };
-  return isIpLiteral(seen) ? { ok: true, seen: { seen } } : { ok: false, seen: {} };
+  if (seen === undefined) return {};
+  return isIpLiteral(seen) ? { seen } : undefined;
 }
 
 function parseMember(v: unknown): MemberInfo | undefined {
@@ -58,7 +58,7 @@ function parseMember(v: unknown): MemberInfo | undefined {
   const id = field(v, 'id');
   const announce = field(v, 'announce');
   const seen = parseSeen(v);
-  return isMemberId(id) && isBlob(announce) && seen.ok ? { id, announce, ...seen.seen } : undefined;
+  return isMemberId(id) && isBlob(announce) && seen ? { id, announce, ...seen } : undefined;
 }
 
 function parseMembers(v: unknown): MemberInfo[] | undefined {
@@ -136,8 +136,8 @@ function parseObject(o: JsonObject): ParseResult<ServerMessage> {
     case 'member-update': {
       const announce = field(o, 'announce');
       const seen = parseSeen(o);
-      if (!isMemberId(id) || !isBlob(announce) || !seen.ok) return bad(`bad ${type}`);
-      return { ok: true, message: { type, room, id, announce, ...seen.seen } };
+      if (!isMemberId(id) || !isBlob(announce) || !seen) return bad(`bad ${type}`);
+      return { ok: true, message: { type, room, id, announce, ...seen } };
     }
     case 'message': {
       const from = field(o, 'from');

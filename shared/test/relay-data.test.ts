@@ -3,8 +3,8 @@
 // frame is rewritten in place only where the new header fits, ids are read right across runs and
 // changes, and anything malformed is refused without throwing.
 import t from 'tap';
-import { DATA_ARENA_BYTES, DataFramer, DataHeaders, DataIdReader, dataPayloadOffset, reframeInPlace } from '../wire/relay-data.js';
-import { decodeRelayPacket, encodeBind, encodeData, encodeUnreachable, MAX_RELAY_ID_BYTES, RELAY_DATA, RELAY_MAGIC } from '../wire/relay.js';
+import { DATA_ARENA_BYTES, DataFramer, DataHeaders, DataIdReader, reframeInPlace } from '../wire/relay-data.js';
+import { dataPayloadOffset, decodeRelayPacket, encodeBind, encodeData, encodeUnreachable, MAX_RELAY_ID_BYTES, RELAY_DATA, RELAY_MAGIC } from '../wire/relay.js';
 import { seededRandom } from './fixtures/seeded-random.js';
 
 const ID_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';

@@ -4,27 +4,14 @@
 // gets its new header written in place in front of its payload where it fits, and the id of a
 // run of datagrams from one sender is read as a string once. Wire format: relay.ts.
 import { isMemberId } from '../signal/fields.js';
-import { encodeData, MAX_RELAY_ID_BYTES, RELAY_DATA, RELAY_MAGIC, relayPacketType } from './relay.js';
+import { DATA_ID_OFFSET, encodeData } from './relay.js';
 
 const EMPTY = Buffer.alloc(0);
 
-/** DATA: magic, type, idLen, then the id at this offset. */
-export const DATA_ID_OFFSET = RELAY_MAGIC.length + 2;
 /** Frames are carved from arenas of this size; a new one replaces a full one. */
 export const DATA_ARENA_BYTES = 256 * 1024;
 /** Headers kept for this many ids at most (a room's members; the server's connected members). */
 const MAX_HEADERS = 4096;
-
-/**
- * Where the payload of a well-formed DATA datagram starts (after its id), or -1 for anything
- * else, including a DATA with an empty payload or an id length out of range. Never throws.
- */
-export function dataPayloadOffset(d: Uint8Array): number {
-  if (relayPacketType(d) !== RELAY_DATA) return -1;
-  const n = d[DATA_ID_OFFSET - 1]!;
-  const end = DATA_ID_OFFSET + n;
-  return n === 0 || n > MAX_RELAY_ID_BYTES || end >= d.length ? -1 : end;
-}
 
 /** DATA headers (magic, type, idLen, id), built once per member id. */
 export class DataHeaders {

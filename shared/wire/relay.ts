@@ -38,6 +38,8 @@ export const MAX_RELAY_AUTH_BYTES = 96;
 /** The type byte follows the magic; the body follows the type. */
 const TYPE_OFFSET = RELAY_MAGIC.length;
 const HEADER_BYTES = TYPE_OFFSET + 1;
+/** DATA: header, idLen, then the id at this offset. */
+export const DATA_ID_OFFSET = HEADER_BYTES + 1;
 
 export type RelayPacket =
   | { type: typeof RELAY_BIND; txid: Buffer; id: string; auth: Buffer; cookie?: Buffer }
@@ -150,9 +152,10 @@ export function decodeRelayPacket(d: Buffer): RelayPacket | undefined {
       if (d.length !== o + RELAY_TXID_BYTES + RELAY_COOKIE_BYTES) return undefined;
       return { type, txid: Buffer.from(d.subarray(o, o + RELAY_TXID_BYTES)), cookie: Buffer.from(d.subarray(o + RELAY_TXID_BYTES)) };
     case RELAY_DATA: {
-      const r = readId(d, o);
-      if (!r || r.end >= d.length) return undefined;
-      return { type, id: r.id, payload: d.subarray(r.end) };
+      const at = dataPayloadOffset(d);
+      if (at < 0) return undefined;
+      const id = d.toString('latin1', DATA_ID_OFFSET, at);
+      return isMemberId(id) ? { type, id, payload: d.subarray(at) } : undefined;
     }
     case RELAY_UNREACHABLE: {
       const r = readId(d, o);
@@ -161,6 +164,17 @@ export function decodeRelayPacket(d: Buffer): RelayPacket | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * Where the payload of a well-formed DATA datagram starts (after its id), or -1 for anything
+ * else, including a DATA with an empty payload or an id length out of range. Never throws.
+ */
+export function dataPayloadOffset(d: Uint8Array): number {
+  if (relayPacketType(d) !== RELAY_DATA) return -1;
+  const n = d[DATA_ID_OFFSET - 1]!;
+  const end = DATA_ID_OFFSET + n;
+  return n === 0 || n > MAX_RELAY_ID_BYTES || end >= d.length ? -1 : end;
 }
 
 /** The payload length of a DATA datagram (header, idLen, id, payload); undefined for anything else. */
